@@ -1,0 +1,5 @@
+import { App } from 'aws-cdk-lib';
+
+const app = new App();
+
+app.synth();

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { createSql, sslModeFromUrl, type Sql } from '../lambdas/db/client';
+import { migrateFromDirectory } from '../lambdas/db/migrate';
+import { LOCAL_STATE_DIR, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+
+/**
+ * The database a local run uses: DATABASE_URL when set, else the embedded Postgres
+ * under .sender-sync/postgres (kept between runs, so a second run sees the first's rows).
+ */
+export interface LocalDatabase {
+  url: string;
+  embedded: boolean;
+  sql: Sql;
+  close(): Promise<void>;
+}
+
+export async function openLocalDatabase(options: {
+  databaseUrl?: string;
+  onLog?: (line: string) => void;
+  migrate?: boolean;
+}): Promise<LocalDatabase> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = options.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(LOCAL_STATE_DIR, 'postgres'), persistent: true });
+    url = embedded.url;
+  }
+  const sql = createSql({ url, ssl: sslModeFromUrl(url), max: 10 });
+  try {
+    if (options.migrate !== false) await migrateFromDirectory(sql, undefined, options.onLog);
+  } catch (error) {
+    await sql.end({ timeout: 1 });
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    url,
+    embedded: embedded !== undefined,
+    sql,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await embedded?.stop();
+    },
+  };
+}
