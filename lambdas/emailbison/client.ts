@@ -1,0 +1,252 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import { ConfigError, InvalidInputError } from '../errors';
+import { sharedDispatcher } from './dispatcher';
+import { EmailBisonUnavailableError, MalformedPageError } from './errors';
+import { requestPage, type PageAttempt, type PageRequestContext } from './page-request';
+import { backoffMs, RateLimitGate, type Sleep } from './retry';
+import { parseSenderEmail, type ParsedPage, type SenderEmail } from './schema';
+
+export type { SenderEmail, SenderEmailTag } from './schema';
+
+export interface EmailBisonClientOptions {
+  /** Workspace name, used in every error message. */
+  workspace: string;
+  /** The instance's base URL, e.g. https://send.example.com (a trailing /api is tolerated). */
+  baseUrl: string;
+  /** The workspace's api-user key. Never appears in an error, a log line or the stats. */
+  apiKey: string;
+  /** Page requests in flight at once for this workspace, never exceeded. Default 3. */
+  pageConcurrency?: number;
+  /** Attempts per page request, the first included. Default 6. */
+  maxAttempts?: number;
+  /** Cap on any one wait; a longer Retry-After is clamped to it. Default 60 000. */
+  maxRetryWaitMs?: number;
+  /** Backoff ceiling of the first retry, doubling with each next one (full jitter). Default 500. */
+  baseBackoffMs?: number;
+  /** TCP/TLS connect timeout of the shared pool (ignored with an injected dispatcher). Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Time to wait for response headers. Default 30 000. */
+  headersTimeoutMs?: number;
+  /** Time the response body may stall between chunks. Default 30 000. */
+  bodyTimeoutMs?: number;
+  /** Transport; default: a keep-alive pool per origin, shared across clients. */
+  dispatcher?: Dispatcher;
+  sleep?: Sleep;
+  random?: () => number;
+}
+
+export interface SkippedItem {
+  page: number;
+  id: unknown;
+  reason: string;
+}
+
+export interface SenderEmailPage {
+  page: number;
+  /** meta.last_page as this page reported it (it can move while pages are read). */
+  lastPage: number;
+  /** meta.total as this page reported it. */
+  total: number;
+  items: SenderEmail[];
+  skipped: SkippedItem[];
+}
+
+export interface ClientStats {
+  requests: number;
+  retries: number;
+  pages: number;
+  items: number;
+  skippedItems: number;
+  rateLimitWaitMs: number;
+}
+
+export interface EmailBisonClient {
+  /** A snapshot of what the client has done so far. */
+  readonly stats: ClientStats;
+  /**
+   * Yields pages in page order from `fromPage` (default 1). Once the first page tells
+   * meta.last_page, up to `pageConcurrency` pages are fetched ahead. Breaking out of the loop
+   * aborts the requests in flight. Follows meta.last_page (the largest seen), and links.next
+   * beyond it while pages keep coming back with items.
+   */
+  listSenderEmails(options?: { fromPage?: number; signal?: AbortSignal }): AsyncGenerator<SenderEmailPage>;
+  /** One page request (page 1, retried like any other): the workspace's account total. */
+  checkKey(options?: { signal?: AbortSignal }): Promise<{ total: number }>;
+}
+
+export const EMAILBISON_CLIENT_DEFAULTS = {
+  pageConcurrency: 3,
+  maxAttempts: 6,
+  maxRetryWaitMs: 60_000,
+  baseBackoffMs: 500,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+} as const;
+
+type Limits = { -readonly [K in keyof typeof EMAILBISON_CLIENT_DEFAULTS]: number };
+
+export function createEmailBisonClient(options: EmailBisonClientOptions): EmailBisonClient {
+  const workspace = options.workspace;
+  const limits = resolveLimits(options);
+  const { origin, basePath } = parseBaseUrl(options.baseUrl, workspace);
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const gate = new RateLimitGate(sleep);
+  const counts = { requests: 0, retries: 0, pages: 0, items: 0, skippedItems: 0 };
+  const context: PageRequestContext = {
+    workspace,
+    origin,
+    basePath,
+    apiKey: options.apiKey,
+    dispatcher: options.dispatcher ?? sharedDispatcher(origin, limits),
+    headersTimeoutMs: limits.headersTimeoutMs,
+    bodyTimeoutMs: limits.bodyTimeoutMs,
+  };
+
+  async function fetchPage(page: number, signal: AbortSignal): Promise<ParsedPage> {
+    let last: Exclude<PageAttempt, { outcome: 'page' }> | undefined;
+    for (let attempt = 1; attempt <= limits.maxAttempts; attempt++) {
+      if (attempt > 1) {
+        counts.retries += 1;
+        await wait(last!, attempt - 1, signal);
+      }
+      await abortable(gate.pass(signal), signal);
+      counts.requests += 1;
+      const result = await requestPage(context, page, signal);
+      if (result.outcome === 'page') return result.page;
+      last = result;
+    }
+    if (last!.outcome === 'malformed') {
+      throw new MalformedPageError({ workspace, page, attempts: limits.maxAttempts, problem: last!.failure });
+    }
+    throw new EmailBisonUnavailableError({
+      workspace,
+      page,
+      attempts: limits.maxAttempts,
+      lastFailure: last!.failure,
+      cause: last!.cause,
+    });
+  }
+
+  /** Told how long to wait (or throttled): the whole workspace waits. Otherwise: this request backs off. */
+  async function wait(failure: Exclude<PageAttempt, { outcome: 'page' }>, retry: number, signal: AbortSignal): Promise<void> {
+    const backoff = backoffMs(retry, { ...limits, random });
+    if (failure.outcome === 'unavailable' && (failure.retryAfterMs !== undefined || failure.status === 429)) {
+      gate.close(Math.min(failure.retryAfterMs ?? backoff, limits.maxRetryWaitMs));
+      return;
+    }
+    await abortable(sleep(backoff, signal), signal);
+  }
+
+  function toPage(page: number, parsed: ParsedPage): SenderEmailPage {
+    const items: SenderEmail[] = [];
+    const skipped: SkippedItem[] = [];
+    parsed.data.forEach((value, position) => {
+      const item = parseSenderEmail(value, position);
+      if (item.ok) items.push(item.item);
+      else skipped.push({ page, id: item.id, reason: `page ${page}: ${item.reason}` });
+    });
+    return { page, lastPage: parsed.lastPage, total: parsed.total, items, skipped };
+  }
+
+  async function* listSenderEmails(listOptions: { fromPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<SenderEmailPage> {
+    const fromPage = listOptions.fromPage ?? 1;
+    if (!Number.isInteger(fromPage) || fromPage < 1) {
+      throw new InvalidInputError(`fromPage must be a whole number from 1 (workspace "${workspace}")`, { workspace });
+    }
+    listOptions.signal?.throwIfAborted();
+    const controller = new AbortController();
+    const signal = listOptions.signal ? AbortSignal.any([controller.signal, listOptions.signal]) : controller.signal;
+    // Pages fetched or being fetched and not yet yielded; its size bounds the requests in flight.
+    const ahead = new Map<number, Promise<ParsedPage>>();
+    const start = (page: number) => {
+      const fetching = fetchPage(page, signal);
+      fetching.catch(() => undefined); // awaited when its turn comes; until then, not unhandled
+      ahead.set(page, fetching);
+    };
+    let lastPage = fromPage;
+    let nextToStart = fromPage;
+    try {
+      for (let page = fromPage; page <= lastPage; page++) {
+        if (!ahead.has(page)) {
+          start(page);
+          nextToStart = page + 1;
+        }
+        const parsed = await ahead.get(page)!;
+        ahead.delete(page);
+        lastPage = Math.max(lastPage, parsed.lastPage);
+        if (page === lastPage && parsed.hasNext && parsed.data.length > 0) lastPage = page + 1;
+        while (ahead.size < limits.pageConcurrency && nextToStart <= lastPage) {
+          start(nextToStart);
+          nextToStart += 1;
+        }
+        const result = toPage(page, parsed);
+        counts.pages += 1;
+        counts.items += result.items.length;
+        counts.skippedItems += result.skipped.length;
+        yield result;
+      }
+    } finally {
+      controller.abort();
+    }
+  }
+
+  async function checkKey(checkOptions: { signal?: AbortSignal } = {}): Promise<{ total: number }> {
+    const page = await fetchPage(1, checkOptions.signal ?? new AbortController().signal);
+    return { total: page.total };
+  }
+
+  return {
+    get stats(): ClientStats {
+      return { ...counts, rateLimitWaitMs: gate.closedMs };
+    },
+    listSenderEmails,
+    checkKey,
+  };
+}
+
+function resolveLimits(options: EmailBisonClientOptions): Limits {
+  const limits = { ...EMAILBISON_CLIENT_DEFAULTS } as Limits;
+  const wrong: string[] = [];
+  for (const key of Object.keys(limits) as (keyof Limits)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const minimum = key === 'baseBackoffMs' || key === 'maxRetryWaitMs' ? 0 : 1;
+    if (Number.isInteger(value) && value >= minimum) limits[key] = value;
+    else wrong.push(`${key} must be a whole number >= ${minimum}`);
+  }
+  if (wrong.length > 0) {
+    throw new ConfigError(`EmailBison client options for workspace "${options.workspace}": ${wrong.join('; ')}`, {
+      workspace: options.workspace,
+    });
+  }
+  return limits;
+}
+
+function parseBaseUrl(baseUrl: string, workspace: string): { origin: string; basePath: string } {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`the EmailBison base URL of workspace "${workspace}" is not a URL`, { workspace });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`the EmailBison base URL of workspace "${workspace}" must be http(s)`, { workspace });
+  }
+  const basePath = url.pathname.replace(/\/+$/, '').replace(/\/api$/, '');
+  return { origin: url.origin, basePath };
+}
+
+const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal });
+
+/** Rejects with the caller's abort reason rather than whatever the aborted operation threw. */
+async function abortable<T>(operation: Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    throw error;
+  }
+}
