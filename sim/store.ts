@@ -1,0 +1,89 @@
+import { generateAccount, laravelTimestamp, touchAccount, workspaceDomains, type RawSenderEmail, type SimWorkspace } from './data';
+import { randomFor, shuffle, type Random } from './random';
+import { buildWorkspaces, type ScenarioSpec } from './scenarios';
+
+/** The upstream data: each workspace's accounts, sorted by id, and the changes tests make to it. */
+export class SimStore {
+  readonly #workspaces: SimWorkspace[];
+  readonly #byName = new Map<string, SimWorkspace>();
+  readonly #byKey = new Map<string, SimWorkspace>();
+  readonly #random: Random;
+  readonly #seed: number;
+  #nextId: number;
+
+  constructor(spec: ScenarioSpec) {
+    this.#seed = spec.seed;
+    this.#random = randomFor(spec.seed, 'changes');
+    this.#workspaces = buildWorkspaces(spec);
+    for (const workspace of this.#workspaces) {
+      this.#byName.set(workspace.name, workspace);
+      this.#byKey.set(workspace.apiKey, workspace);
+    }
+    const ids = this.#workspaces.flatMap((workspace) => workspace.accounts.map((account) => account.id));
+    this.#nextId = Math.max(999, ...ids) + 1;
+  }
+
+  list(): readonly SimWorkspace[] {
+    return this.#workspaces;
+  }
+
+  byKey(apiKey: string): SimWorkspace | undefined {
+    return this.#byKey.get(apiKey);
+  }
+
+  get(name: string): SimWorkspace {
+    const workspace = this.#byName.get(name);
+    if (!workspace) throw new Error(`the simulator has no workspace named "${name}"`);
+    return workspace;
+  }
+
+  truth(name: string): RawSenderEmail[] {
+    return structuredClone(this.get(name).accounts);
+  }
+
+  /** New accounts (fresh ids, so they sort last), created now, with no activity yet. */
+  add(name: string, count: number): RawSenderEmail[] {
+    const workspace = this.get(name);
+    const domains = workspaceDomains(this.#seed, name);
+    const used = new Set(workspace.accounts.map((account) => account.email));
+    const now = Date.now();
+    const added: RawSenderEmail[] = [];
+    for (let i = 0; i < count; i++) {
+      const account = generateAccount(this.#random, { id: this.#nextId++, domains, used, epochMs: now });
+      added.push({ ...account, ...zeroActivity(account), created_at: laravelTimestamp(now), updated_at: laravelTimestamp(now) });
+    }
+    workspace.accounts.push(...added);
+    return structuredClone(added);
+  }
+
+  /** Removes `count` accounts picked across the whole list (so later pages shift). */
+  remove(name: string, count: number): RawSenderEmail[] {
+    const workspace = this.get(name);
+    const doomed = new Set(shuffle(this.#random, workspace.accounts).slice(0, count));
+    workspace.accounts = workspace.accounts.filter((account) => !doomed.has(account));
+    return structuredClone([...doomed].sort((a, b) => a.id - b.id));
+  }
+
+  /** New activity on `count` accounts: counters grow, some statuses change, updated_at moves. */
+  update(name: string, count: number): RawSenderEmail[] {
+    const workspace = this.get(name);
+    const chosen = new Set(shuffle(this.#random, workspace.accounts).slice(0, count).map((account) => account.id));
+    const now = Date.now();
+    workspace.accounts = workspace.accounts.map((account) => (chosen.has(account.id) ? touchAccount(this.#random, account, now) : account));
+    return structuredClone(workspace.accounts.filter((account) => chosen.has(account.id)));
+  }
+}
+
+function zeroActivity(account: RawSenderEmail): Partial<RawSenderEmail> {
+  return {
+    emails_sent_count: 0,
+    total_replied_count: 0,
+    unique_replied_count: 0,
+    total_opened_count: account.total_opened_count === null ? null : 0,
+    unique_opened_count: account.unique_opened_count === null ? null : 0,
+    bounced_count: 0,
+    unsubscribed_count: 0,
+    interested_leads_count: 0,
+    total_leads_contacted_count: 0,
+  };
+}
