@@ -1,0 +1,177 @@
+import type { Sql } from '../db/client';
+import { describeError } from '../errors';
+import { JobNotFoundError } from './errors';
+
+export type JobStatus = 'running' | 'completed' | 'partial' | 'failed';
+
+export interface JobSummary {
+  jobId: string;
+  status: JobStatus;
+  totalWorkspaces: number;
+  workspacesSynced: number;
+  workspacesFailed: number;
+  workspacesSkipped: number;
+  totalAccountsSynced: number;
+  totalAccountsRemoved: number;
+  rateLimitWaitMs: number;
+  durationMs: number | null;
+  warnings: string[];
+  errorMessage: string | null;
+}
+
+interface WorkspaceRow {
+  workspace_name: string;
+  status: 'pending' | 'running' | 'synced' | 'failed' | 'skipped';
+  accounts_synced: number;
+  accounts_removed: number;
+  rate_limit_wait_ms: number;
+  warnings: string[];
+  error: string | null;
+}
+
+/**
+ * Aggregates a job's workspace rows into its polling_job_status row:
+ * `completed` when every workspace synced, `partial` when some did not (each named in
+ * a warning), `failed` when none did or the run itself broke (`runError`).
+ * Only a `running` job is written, so finalizing twice returns the same row.
+ */
+export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobSummary> {
+  return sql.begin(async (tx) => {
+    const [job] = await tx<{ status: JobStatus }[]>`select status from polling_job_status where id = ${jobId} for update`;
+    if (!job) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
+    if (job.status === 'running') {
+      const workspaces = await tx<WorkspaceRow[]>`
+        select workspace_name, status, accounts_synced, accounts_removed, rate_limit_wait_ms, warnings, error
+        from polling_job_workspaces where job_id = ${jobId} order by workspace_name
+      `;
+      const outcome = aggregate(workspaces, options.runError);
+      await tx`
+        update polling_job_status set
+          status = ${outcome.status},
+          completed_at = now(),
+          duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+          total_workspaces = ${workspaces.length},
+          workspaces_processed = ${outcome.synced},
+          workspaces_failed = ${outcome.failed},
+          workspaces_skipped = ${outcome.skipped},
+          total_accounts_synced = ${outcome.accountsSynced},
+          total_accounts_removed = ${outcome.accountsRemoved},
+          warnings = ${outcome.warnings}::text[],
+          error_message = ${outcome.errorMessage}
+        where id = ${jobId}
+      `;
+      if (outcome.status === 'failed' && options.runError) {
+        await tx`
+          update polling_job_workspaces
+          set status = 'skipped', error = coalesce(error, 'not synced: the run ended before this workspace finished'), finished_at = now()
+          where job_id = ${jobId} and status in ('pending', 'running')
+        `;
+      }
+      await tx`delete from polling_job_seen_accounts where job_id = ${jobId}`;
+    }
+    return readJobSummary(tx as unknown as Sql, jobId);
+  });
+}
+
+function aggregate(workspaces: WorkspaceRow[], runError: string | undefined) {
+  const warnings: string[] = [];
+  let synced = 0;
+  let failed = 0;
+  let skipped = 0;
+  let accountsSynced = 0;
+  let accountsRemoved = 0;
+  for (const ws of workspaces) {
+    accountsSynced += ws.accounts_synced;
+    accountsRemoved += ws.accounts_removed;
+    if (ws.status === 'synced') {
+      synced += 1;
+      for (const warning of ws.warnings) warnings.push(`${ws.workspace_name}: ${warning}`);
+    } else if (ws.status === 'failed') {
+      failed += 1;
+      warnings.push(`${ws.workspace_name}: failed: ${ws.error ?? 'no error recorded'}`);
+    } else {
+      skipped += 1;
+      warnings.push(`${ws.workspace_name}: skipped: ${ws.error ?? 'not synced: the run ended before this workspace finished'}`);
+    }
+  }
+  let status: JobStatus;
+  if (runError) status = 'failed';
+  else if (synced === workspaces.length) status = 'completed';
+  else if (synced === 0) status = 'failed';
+  else status = 'partial';
+  const errorMessage = runError ?? (status === 'failed' ? `No workspace synced (${failed} failed, ${skipped} skipped).` : null);
+  return { status, synced, failed, skipped, accountsSynced, accountsRemoved, warnings, errorMessage };
+}
+
+export async function readJobSummary(sql: Sql, jobId: string): Promise<JobSummary> {
+  const [row] = await sql<Record<string, any>[]>`
+    select j.*, coalesce((select sum(rate_limit_wait_ms) from polling_job_workspaces w where w.job_id = j.id), 0)::int as rate_limit_wait_ms
+    from polling_job_status j where id = ${jobId}
+  `;
+  if (!row) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
+  return {
+    jobId: row.id,
+    status: row.status,
+    totalWorkspaces: row.total_workspaces,
+    workspacesSynced: row.workspaces_processed,
+    workspacesFailed: row.workspaces_failed,
+    workspacesSkipped: row.workspaces_skipped,
+    totalAccountsSynced: row.total_accounts_synced,
+    totalAccountsRemoved: row.total_accounts_removed,
+    rateLimitWaitMs: row.rate_limit_wait_ms,
+    durationMs: row.duration_ms,
+    warnings: row.warnings ?? [],
+    errorMessage: row.error_message,
+  };
+}
+
+/**
+ * For runs that broke or were killed from outside (aborted, timed out, a state that
+ * failed): fails the job found by id or execution ARN, only if it is still running.
+ * Returns undefined when there is no such job (the run failed before creating one).
+ */
+export async function failRun(
+  sql: Sql,
+  target: { jobId?: string; executionArn?: string },
+  reason: string,
+): Promise<JobSummary | undefined> {
+  const [job] = target.jobId
+    ? await sql<{ id: string }[]>`select id from polling_job_status where id = ${target.jobId}`
+    : target.executionArn
+      ? await sql<{ id: string }[]>`select id from polling_job_status where execution_arn = ${target.executionArn}`
+      : [];
+  if (!job) return undefined;
+  return finalizeJob(sql, job.id, { runError: truncate(reason) });
+}
+
+/** Records the error of a workspace whose sync gave up (after the state machine's retries). */
+export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceId: number, error: string): Promise<void> {
+  await sql`
+    update polling_job_workspaces set
+      status = 'failed',
+      error = ${truncate(error)},
+      finished_at = now(),
+      duration_ms = (extract(epoch from now() - coalesce(started_at, created_at)) * 1000)::int,
+      cursor = null
+    where job_id = ${jobId} and workspace_id = ${workspaceId} and status <> 'synced'
+  `;
+  await sql`delete from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspaceId}`;
+}
+
+/** A Step Functions Catch gives `{ Error, Cause }`; Cause holds the Lambda's `{errorType, errorMessage}` JSON. */
+export function describeStepFunctionsError(error: unknown): string {
+  if (!error || typeof error !== 'object') return describeError(error);
+  const { Error: name, Cause: cause } = error as { Error?: string; Cause?: string };
+  let message = cause ?? '';
+  try {
+    const parsed = JSON.parse(cause ?? '');
+    if (parsed && typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // Cause is plain text for States.* errors.
+  }
+  return truncate(`${name ?? 'Error'}: ${message}`.replace(/\s+/g, ' ').trim());
+}
+
+function truncate(text: string, max = 1000): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

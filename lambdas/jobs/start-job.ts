@@ -1,0 +1,101 @@
+import type { Sql } from '../db/client';
+import { WorkspaceNotFoundError } from './errors';
+
+export interface WorkspaceRef {
+  id: number;
+  name: string;
+}
+
+export type StartJobResult =
+  | { status: 'started'; jobId: string; workspaces: WorkspaceRef[] }
+  | { status: 'already_running'; runningJobId: string; runningForSeconds: number };
+
+export interface StartJobOptions {
+  jobName: string;
+  workspaceNames?: string[];
+  executionArn?: string;
+  triggerSource?: string;
+  runTimeoutMinutes: number;
+}
+
+/**
+ * Takes the single-flight lock (at most one `running` row per job name, which the
+ * database enforces), fails a stale `running` row left by a run that died, and
+ * creates the job and its per-workspace rows. Returns ids and names only: keys never
+ * travel through the state machine. Replaying it for the same execution returns the
+ * job it already created.
+ */
+export async function startJob(sql: Sql, options: StartJobOptions): Promise<StartJobResult> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext(${`start-job:${options.jobName}`}))`;
+
+    if (options.executionArn) {
+      const [mine] = await tx<{ id: string; status: string }[]>`
+        select id, status from polling_job_status where execution_arn = ${options.executionArn}
+      `;
+      if (mine) return { status: 'started', jobId: mine.id, workspaces: await jobWorkspaces(tx as unknown as Sql, mine.id) };
+    }
+
+    const [running] = await tx<{ id: string; age_seconds: number }[]>`
+      select id, extract(epoch from now() - started_at)::int as age_seconds
+      from polling_job_status
+      where job_name = ${options.jobName} and status = 'running'
+    `;
+    if (running) {
+      if (running.age_seconds < options.runTimeoutMinutes * 60) {
+        return { status: 'already_running', runningJobId: running.id, runningForSeconds: running.age_seconds };
+      }
+      await tx`
+        update polling_job_status
+        set status = 'failed',
+            completed_at = now(),
+            duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+            error_message = ${`Marked failed by a later run: it was still running after ${Math.round(running.age_seconds / 60)} min, longer than the run timeout of ${options.runTimeoutMinutes} min (its execution died without recording a result).`}
+        where id = ${running.id}
+      `;
+    }
+
+    const workspaces = await selectWorkspaces(tx as unknown as Sql, options.workspaceNames);
+    const [job] = await tx<{ id: string }[]>`
+      insert into polling_job_status (job_name, total_workspaces, execution_arn, trigger_source)
+      values (${options.jobName}, ${workspaces.length}, ${options.executionArn ?? null}, ${options.triggerSource ?? 'manual'})
+      returning id
+    `;
+    if (workspaces.length > 0) {
+      await tx`
+        insert into polling_job_workspaces (job_id, workspace_id, workspace_name)
+        select ${job.id}, id, name from unnest(${workspaces.map((w) => w.id)}::int[], ${workspaces.map((w) => w.name)}::text[]) as t(id, name)
+      `;
+    }
+    return { status: 'started', jobId: job.id, workspaces };
+  });
+}
+
+async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<WorkspaceRef[]> {
+  if (!names) {
+    return sql<WorkspaceRef[]>`select id, name from workspaces where active order by name`;
+  }
+  const found = await sql<(WorkspaceRef & { active: boolean })[]>`
+    select id, name, active from workspaces where name = any(${names}::text[]) order by name
+  `;
+  const known = new Map(found.map((w) => [w.name, w]));
+  const unknown = names.filter((name) => !known.has(name));
+  const inactive = found.filter((w) => !w.active).map((w) => w.name);
+  const problems: string[] = [];
+  if (unknown.length > 0) problems.push(`unknown workspace${unknown.length > 1 ? 's' : ''} ${unknown.map(quote).join(', ')}`);
+  if (inactive.length > 0) problems.push(`inactive workspace${inactive.length > 1 ? 's' : ''} ${inactive.map(quote).join(', ')}`);
+  if (problems.length > 0) {
+    throw new WorkspaceNotFoundError(`Cannot start the run: ${problems.join('; ')}. Nothing was started; \`sender-sync workspaces list\` shows the registered names.`);
+  }
+  return found.map(({ id, name }) => ({ id, name }));
+}
+
+async function jobWorkspaces(sql: Sql, jobId: string): Promise<WorkspaceRef[]> {
+  return sql<WorkspaceRef[]>`
+    select workspace_id as id, workspace_name as name from polling_job_workspaces where job_id = ${jobId} order by workspace_name
+  `;
+}
+
+function quote(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}

@@ -1,0 +1,56 @@
+import { InvalidInputError } from '../errors';
+import { describeStepFunctionsError, failRun, recordWorkspaceFailure } from '../jobs/finalize-job';
+import type { WorkspaceRef } from '../jobs/start-job';
+import type { TaskDeps } from '../runtime/deps';
+
+/** From the state machine's Catch: one workspace gave up, the Map goes on. */
+export interface WorkspaceFailedEvent {
+  scope: 'workspace';
+  jobId: string;
+  workspace: WorkspaceRef;
+  error: { Error?: string; Cause?: string };
+}
+
+/** From the state machine's outer Catch: the run itself broke. */
+export interface RunFailedEvent {
+  scope: 'run';
+  jobId?: string;
+  executionArn?: string;
+  error: { Error?: string; Cause?: string };
+}
+
+/** From EventBridge: the execution ended FAILED, TIMED_OUT or ABORTED. */
+export interface ExecutionStatusChangeEvent {
+  source: 'aws.states';
+  'detail-type': 'Step Functions Execution Status Change';
+  detail: { executionArn: string; status: string; error?: string | null; cause?: string | null };
+}
+
+export type MarkFailedEvent = WorkspaceFailedEvent | RunFailedEvent | ExecutionStatusChangeEvent;
+
+export function createMarkFailedTask(deps: TaskDeps) {
+  return async (event: MarkFailedEvent): Promise<{ recorded: boolean; jobId?: string; status?: string }> => {
+    if (event && 'scope' in event && event.scope === 'workspace') {
+      deps.log.setContext({ jobId: event.jobId, workspace: event.workspace?.name });
+      const error = describeStepFunctionsError(event.error);
+      await recordWorkspaceFailure(deps.sql, event.jobId, event.workspace.id, error);
+      deps.metrics.workspaceFailed();
+      deps.log.error('workspace failed', { error });
+      return { recorded: true, jobId: event.jobId, status: 'failed' };
+    }
+    if (event && 'scope' in event && event.scope === 'run') {
+      const reason = `The run failed: ${describeStepFunctionsError(event.error)}`;
+      const summary = await failRun(deps.sql, { jobId: event.jobId, executionArn: event.executionArn }, reason);
+      deps.log.error('run failed', { jobId: summary?.jobId, reason });
+      return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
+    }
+    if (event && 'detail' in event && event.detail?.executionArn) {
+      const { executionArn, status, error, cause } = event.detail;
+      const reason = `The execution ended ${status}${error ? `: ${error}` : ''}${cause ? ` (${String(cause).slice(0, 300)})` : ''}.`;
+      const summary = await failRun(deps.sql, { executionArn }, reason);
+      deps.log.warn('execution ended without recording its result', { executionArn, status, jobId: summary?.jobId });
+      return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
+    }
+    throw new InvalidInputError('Mark failed needs a workspace or run failure from the state machine, or an execution status change event.');
+  };
+}

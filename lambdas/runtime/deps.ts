@@ -1,0 +1,38 @@
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config/load-config';
+import type { Sql } from '../db/client';
+import type { Sleep } from '../emailbison/retry';
+import type { JobSummary } from '../jobs/finalize-job';
+import type { SecretResolver } from '../secrets/resolve';
+
+/** What every task needs, built once per Lambda container (or once per local run) and passed down. */
+export interface TaskDeps {
+  sql: Sql;
+  secrets: SecretResolver;
+  config: Config;
+  log: TaskLog;
+  metrics: RunMetrics;
+  now: () => number;
+  /** Local runs and tests point the EmailBison client elsewhere or speed its waits up. */
+  emailbison?: { dispatcher?: Dispatcher; sleep?: Sleep; baseBackoffMs?: number };
+  /** Milliseconds the current invocation has left (Lambda's getRemainingTimeInMillis). */
+  remainingTimeMs?: () => number;
+}
+
+export interface TaskLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Fields put on every following line (job, workspace). */
+  setContext(fields: { jobId?: string; workspace?: string }): void;
+}
+
+export interface RunMetrics {
+  workspaceSynced(fields: { accountsSynced: number; rateLimitWaitMs: number }): void;
+  workspaceFailed(): void;
+  runFinished(summary: JobSummary): void;
+  flush(): void;
+}
+
+export const silentLog: TaskLog = { info() {}, warn() {}, error() {}, setContext() {} };
+export const noMetrics: RunMetrics = { workspaceSynced() {}, workspaceFailed() {}, runFinished() {}, flush() {} };

@@ -1,0 +1,59 @@
+import { createEmailBisonClient } from '../emailbison/client';
+import { InvalidInputError } from '../errors';
+import type { WorkspaceRef } from '../jobs/start-job';
+import type { TaskDeps } from '../runtime/deps';
+import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
+import { getWorkspace } from '../workspaces/registry';
+
+export interface SyncWorkspaceEvent {
+  jobId: string;
+  workspace: WorkspaceRef;
+  cursor?: number | null;
+}
+
+/** Time kept back from the Lambda's own timeout, whatever the configured budget says. */
+const LAMBDA_SAFETY_MS = 60_000;
+
+export function createSyncWorkspaceTask(deps: TaskDeps) {
+  return async (event: SyncWorkspaceEvent): Promise<SyncWorkspaceResult> => {
+    if (!event?.jobId || !event.workspace || !Number.isInteger(event.workspace.id)) {
+      throw new InvalidInputError('Sync workspace needs { jobId, workspace: { id, name } }.');
+    }
+    deps.log.setContext({ jobId: event.jobId, workspace: event.workspace.name });
+    const workspace = await getWorkspace(deps.sql, event.workspace.id);
+    const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
+    const client = createEmailBisonClient({
+      workspace: workspace.name,
+      baseUrl: workspace.baseUrl,
+      apiKey,
+      pageConcurrency: deps.config.pageConcurrency,
+      maxAttempts: deps.config.maxAttempts,
+      maxRetryWaitMs: deps.config.maxRetryWaitMs,
+      ...deps.emailbison,
+    });
+    const start = deps.now();
+    let deadlineMs = start + deps.config.syncBudgetSeconds * 1000;
+    const remaining = deps.remainingTimeMs?.();
+    if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
+    try {
+      const result = await syncWorkspace(
+        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey] },
+        { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name }, deadlineMs },
+      );
+      const stats = client.stats;
+      deps.log.info(result.done ? 'workspace synced' : 'time budget reached: continuing from cursor', {
+        cursor: result.cursor,
+        accountsSynced: result.accountsSynced,
+        pages: stats.pages,
+        requests: stats.requests,
+        retries: stats.retries,
+        rateLimitWaitMs: Math.round(stats.rateLimitWaitMs),
+      });
+      if (result.done) deps.metrics.workspaceSynced({ accountsSynced: result.accountsSynced, rateLimitWaitMs: stats.rateLimitWaitMs });
+      return result;
+    } catch (error) {
+      deps.log.error('workspace sync attempt failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,108 @@
+import { loadConfig, type Config } from '../../lambdas/config/load-config';
+import type { Sql } from '../../lambdas/db/client';
+import { finalizeJob, type JobSummary } from '../../lambdas/jobs/finalize-job';
+import { startJob } from '../../lambdas/jobs/start-job';
+import { noMetrics, silentLog, type TaskDeps } from '../../lambdas/runtime/deps';
+import { createSecretResolver } from '../../lambdas/secrets/resolve';
+import { createSyncWorkspaceTask } from '../../lambdas/sync-workspace/task';
+import { createMarkFailedTask } from '../../lambdas/mark-failed/task';
+import { registerSimulatorWorkspaces } from '../../local/simulator-workspaces';
+import { startEmailBisonSim, type EmailBisonSim } from '../../sim/server';
+
+/** Waits a thousandth of what the API asks: Retry-After 1 s becomes 1 ms. */
+export const fastSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, Math.min(ms / 1000, 50));
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+
+export interface World {
+  sim: EmailBisonSim;
+  deps: TaskDeps;
+  env: Record<string, string>;
+  names: string[];
+}
+
+export async function createWorld(
+  sql: Sql,
+  options: { scenario?: string; only?: string[]; config?: Record<string, string>; env?: Record<string, string> } = {},
+): Promise<World> {
+  const sim = await startEmailBisonSim({ scenario: options.scenario ?? 'seed-2025' });
+  const { env, names } = await registerSimulatorWorkspaces(sql, sim, { only: options.only });
+  const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', ...options.config });
+  const deps: TaskDeps = {
+    sql,
+    config,
+    secrets: createSecretResolver({ env: { ...env, ...options.env } }),
+    log: silentLog,
+    metrics: noMetrics,
+    now: Date.now,
+    emailbison: { sleep: fastSleep, baseBackoffMs: 20 },
+  };
+  return { sim, deps, env, names };
+}
+
+/**
+ * The job run without the state machine: start, each workspace synced in turn (looping
+ * on its cursor, a failure recorded as the state machine's Catch does), finalize.
+ */
+export async function runJobDirectly(deps: TaskDeps, workspaces?: string[]): Promise<JobSummary & { invocations: number }> {
+  const started = await startJob(deps.sql, { jobName: deps.config.jobName, workspaceNames: workspaces, runTimeoutMinutes: deps.config.runTimeoutMinutes });
+  if (started.status !== 'started') throw new Error(`job not started: ${started.status}`);
+  const sync = createSyncWorkspaceTask(deps);
+  const markFailed = createMarkFailedTask(deps);
+  let invocations = 0;
+  for (const workspace of started.workspaces) {
+    let cursor: number | null = null;
+    try {
+      do {
+        invocations += 1;
+        const result = await sync({ jobId: started.jobId, workspace, cursor });
+        cursor = result.done ? null : result.cursor;
+      } while (cursor !== null);
+    } catch (error) {
+      const e = error as Error;
+      await markFailed({ scope: 'workspace', jobId: started.jobId, workspace, error: { Error: e.name, Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }) } });
+    }
+  }
+  return { ...(await finalizeJob(deps.sql, started.jobId)), invocations };
+}
+
+export interface StoredAccount {
+  emailbison_id: number;
+  email: string;
+  emails_sent_count: number | null;
+  bounced_count: number | null;
+  status: string | null;
+  raw: Record<string, unknown>;
+  deleted: boolean;
+}
+
+export async function storedAccounts(sql: Sql, workspaceName: string): Promise<StoredAccount[]> {
+  return sql<StoredAccount[]>`
+    select se.emailbison_id, se.email, se.emails_sent_count, se.bounced_count, se.status, se.raw, se.deleted_at is not null as deleted
+    from sender_emails se join workspaces w on w.id = se.workspace_id
+    where w.name = ${workspaceName}
+    order by se.emailbison_id
+  `;
+}
+
+/** The simulator's truth as the live rows should hold it. */
+export function truthAsStored(sim: EmailBisonSim, workspaceName: string) {
+  return sim.truth(workspaceName).map((a) => ({
+    emailbison_id: a.id,
+    email: a.email,
+    emails_sent_count: a.emails_sent_count,
+    bounced_count: a.bounced_count,
+    status: a.status,
+    raw: a as unknown as Record<string, unknown>,
+    deleted: false,
+  }));
+}
+
+export async function liveAccounts(sql: Sql, workspaceName: string) {
+  return (await storedAccounts(sql, workspaceName)).filter((a) => !a.deleted);
+}
