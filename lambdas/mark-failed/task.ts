@@ -34,7 +34,6 @@ export function createMarkFailedTask(deps: TaskDeps) {
       deps.log.setContext({ jobId: event.jobId, workspace: event.workspace?.name });
       const error = describeStepFunctionsError(event.error);
       await recordWorkspaceFailure(deps.sql, event.jobId, event.workspace.id, error);
-      deps.metrics.workspaceFailed();
       deps.log.error('workspace failed', { error });
       return { recorded: true, jobId: event.jobId, status: 'failed' };
     }

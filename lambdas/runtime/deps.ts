@@ -27,12 +27,12 @@ export interface TaskLog {
   setContext(fields: { jobId?: string; workspace?: string }): void;
 }
 
+/** EMF metrics; the finalizer's WorkspacesFailed (failed + skipped) is what pages someone on a partial run. */
 export interface RunMetrics {
   workspaceSynced(fields: { accountsSynced: number; rateLimitWaitMs: number }): void;
-  workspaceFailed(): void;
   runFinished(summary: JobSummary): void;
   flush(): void;
 }
 
 export const silentLog: TaskLog = { info() {}, warn() {}, error() {}, setContext() {} };
-export const noMetrics: RunMetrics = { workspaceSynced() {}, workspaceFailed() {}, runFinished() {}, flush() {} };
+export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, flush() {} };

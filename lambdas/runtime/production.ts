@@ -1,0 +1,111 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { loadConfig, type Config } from '../config/load-config';
+import { createSql, type DatabaseSecret, type Sql } from '../db/client';
+import { ConfigError } from '../errors';
+import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
+import type { RunMetrics, TaskDeps, TaskLog } from './deps';
+
+/*
+ * The Lambda side of the dependencies: built once per container (module scope of each
+ * handler), reused by warm invocations. The database client is created on first use
+ * because its credentials come from Secrets Manager.
+ */
+const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? 'sender-sync';
+const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SenderSync';
+
+export interface LambdaRuntime {
+  deps(context?: Context): Promise<TaskDeps>;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export function createLambdaRuntime(env: Record<string, string | undefined> = process.env): LambdaRuntime {
+  const config = loadConfig(env);
+  const logger = new Logger({ serviceName: SERVICE, logLevel: config.logLevel });
+  const metrics = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+  const secrets = createSecretResolver({
+    secretsManager: new SecretsManagerClient({}),
+    env,
+    localSecretsFile: config.localSecretsFile,
+    ttlSeconds: config.secretsCacheTtlSeconds,
+  });
+  let sql: Promise<Sql> | undefined;
+  const log = powertoolsLog(logger);
+  const runMetrics = powertoolsMetrics(metrics);
+
+  return {
+    logger,
+    metrics,
+    async deps(context?: Context) {
+      sql ??= connect(config, secrets).catch((error) => {
+        sql = undefined;
+        throw error;
+      });
+      logger.resetKeys();
+      if (context) logger.addContext(context);
+      return {
+        sql: await sql,
+        secrets,
+        config,
+        log,
+        metrics: runMetrics,
+        now: Date.now,
+        remainingTimeMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+      };
+    },
+  };
+}
+
+async function connect(config: Config, secrets: SecretResolver): Promise<Sql> {
+  const common = { ssl: config.databaseSsl, prepare: config.databasePrepare, max: config.databasePoolMax, applicationName: 'sender-sync-lambda' };
+  if (config.databaseSecretArn) {
+    const secret = await secrets.resolveJson<DatabaseSecret>(`aws-sm:${config.databaseSecretArn}`, 'database credentials');
+    return createSql({ ...common, secret });
+  }
+  if (config.databaseUrl) return createSql({ ...common, url: config.databaseUrl });
+  throw new ConfigError('No database configured: set DATABASE_SECRET_ARN (or DATABASE_URL).');
+}
+
+function powertoolsLog(logger: Logger): TaskLog {
+  return {
+    info: (message, fields) => logger.info(message, fields ?? {}),
+    warn: (message, fields) => logger.warn(message, fields ?? {}),
+    error: (message, fields) => logger.error(message, fields ?? {}),
+    setContext: (fields) => logger.appendKeys(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))),
+  };
+}
+
+function powertoolsMetrics(metrics: Metrics): RunMetrics {
+  let pending = false;
+  return {
+    workspaceSynced({ accountsSynced, rateLimitWaitMs }) {
+      pending = true;
+      metrics.addMetric('AccountsSynced', MetricUnit.Count, accountsSynced);
+      metrics.addMetric('RateLimitWaitMs', MetricUnit.Milliseconds, Math.round(rateLimitWaitMs));
+    },
+    runFinished(summary) {
+      pending = true;
+      metrics.addMetric('WorkspacesFailed', MetricUnit.Count, summary.workspacesFailed + summary.workspacesSkipped);
+      metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, summary.durationMs ?? 0);
+      metrics.addMetric('SuccessfulRuns', MetricUnit.Count, summary.status === 'completed' ? 1 : 0);
+      metrics.addMetric('PartialRuns', MetricUnit.Count, summary.status === 'partial' ? 1 : 0);
+    },
+    flush() {
+      if (pending) metrics.publishStoredMetrics();
+      pending = false;
+    },
+  };
+}
+
+/** Runs one invocation: deps, the task, metrics flushed even on failure, the error rethrown as is (its name is the error type). */
+export async function invoke<E, R>(runtime: LambdaRuntime, event: E, context: Context | undefined, task: (deps: TaskDeps) => (event: E) => Promise<R>): Promise<R> {
+  const deps = await runtime.deps(context);
+  try {
+    return await task(deps)(event);
+  } finally {
+    deps.metrics.flush();
+  }
+}
