@@ -1,0 +1,70 @@
+import { inspect } from 'node:util';
+import {
+  createEmailBisonClient,
+  type EmailBisonClient,
+  type EmailBisonClientOptions,
+  type SenderEmailPage,
+} from '../../../lambdas/emailbison/client';
+import type { EmailBisonSim } from '../../../sim/server';
+
+/** Waits a hundredth of what is asked: Retry-After 1 s becomes 10 ms. */
+export function scaledSleep(factor = 0.01) {
+  return (ms: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      signal?.throwIfAborted();
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms * factor);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
+export function simClient(sim: EmailBisonSim, workspace: string, overrides: Partial<EmailBisonClientOptions> = {}): EmailBisonClient {
+  const found = sim.workspaces().find((candidate) => candidate.name === workspace);
+  if (!found) throw new Error(`no workspace ${workspace} in the sim`);
+  return createEmailBisonClient({
+    workspace,
+    baseUrl: sim.url,
+    apiKey: found.apiKey,
+    baseBackoffMs: 100,
+    headersTimeoutMs: 2_000,
+    bodyTimeoutMs: 2_000,
+    sleep: scaledSleep(),
+    ...overrides,
+  });
+}
+
+export function keyOf(sim: EmailBisonSim, workspace: string): string {
+  return sim.workspaces().find((candidate) => candidate.name === workspace)!.apiKey;
+}
+
+/** Reads every page; on failure, returns what arrived before it with the error. */
+export async function readAll(client: EmailBisonClient, options: { fromPage?: number } = {}) {
+  const pages: SenderEmailPage[] = [];
+  let error: unknown;
+  try {
+    for await (const page of client.listSenderEmails(options)) pages.push(page);
+  } catch (caught) {
+    error = caught;
+  }
+  const ids = pages.flatMap((page) => page.items.map((item) => item.id));
+  return { pages, ids, error };
+}
+
+export function idsOf(accounts: { id: number }[]): number[] {
+  return accounts.map((account) => account.id);
+}
+
+export function sorted(ids: number[]): number[] {
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Every way an error can be shown: message, stack, cause chain, JSON. */
+export function everyRendering(error: unknown): string {
+  return [String(error), (error as Error)?.stack ?? '', inspect(error, { depth: Infinity }), JSON.stringify(error)].join('\n');
+}
