@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { expect, it } from 'vitest';
+
+it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspace in the documented shape, and stops on Ctrl-C', async () => {
+  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', '--scenario', 'seed-2025', '--port', '0'], {
+    cwd: process.cwd(),
+    detached: true, // its own process group, so Ctrl-C reaches npm and the server alike
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  try {
+    await waitFor(() => /Ctrl-C to stop/.test(output), 15_000, () => output);
+    const url = /listening on (http:\/\/\S+)/.exec(output)![1];
+    const acme = /^\s*1\s+Acme Outbound\s+187\s+(sim_\S+)$/m.exec(output);
+    expect(output).toContain('scenario seed-2025: 26 workspaces, 4228 accounts');
+    expect(acme).not.toBeNull();
+
+    const response = await fetch(`${url}/api/sender-emails?page=1`, { headers: { authorization: `Bearer ${acme![1]}` } });
+    const body = await response.json();
+
+    expect(response.status).toBe(200);
+    expect(Object.keys(body)).toEqual(['data', 'links', 'meta']);
+    expect(body.data).toHaveLength(15);
+    expect(Object.keys(body.data[0])).toEqual(expect.arrayContaining(['id', 'name', 'email', 'status', 'tags', 'emails_sent_count', 'warmup_enabled', 'created_at']));
+    expect(Object.keys(body.links)).toEqual(['first', 'last', 'prev', 'next']);
+    expect(body.meta).toEqual({ current_page: 1, from: 1, last_page: 13, per_page: 15, to: 15, total: 187, path: `${url}/api/sender-emails` });
+
+    process.kill(-child.pid!, 'SIGINT');
+    const [code, signal] = await once(child, 'exit');
+    expect(output).toContain('SIGINT: shutting down');
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  }
+}, 30_000);
+
+async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
