@@ -26,7 +26,7 @@ export interface EmailBisonClientOptions {
   baseBackoffMs?: number;
   /** TCP/TLS connect timeout of the shared pool (ignored with an injected dispatcher). Default 10 000. */
   connectTimeoutMs?: number;
-  /** Time to wait for response headers. Default 30 000. */
+  /** Time to wait for response headers. Default 30 000. undici checks it (and the body timeout) on a ~1 s timer. */
   headersTimeoutMs?: number;
   /** Time the response body may stall between chunks. Default 30 000. */
   bodyTimeoutMs?: number;

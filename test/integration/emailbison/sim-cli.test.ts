@@ -19,7 +19,7 @@ it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspac
     expect(acme).not.toBeNull();
 
     const response = await fetch(`${url}/api/sender-emails?page=1`, { headers: { authorization: `Bearer ${acme![1]}` } });
-    const body = await response.json();
+    const body = (await response.json()) as { data: Record<string, unknown>[]; links: object; meta: object };
 
     expect(response.status).toBe(200);
     expect(Object.keys(body)).toEqual(['data', 'links', 'meta']);

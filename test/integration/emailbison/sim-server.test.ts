@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
+import { startEmailBisonSim, type EmailBisonSim, type RawSenderEmail } from '../../../sim/server';
 import { keyOf } from './fixtures';
 
 let sim: EmailBisonSim;
@@ -15,6 +15,16 @@ afterAll(async () => {
   await sim.close();
 });
 
+interface PageBody {
+  data: RawSenderEmail[];
+  links: Record<string, string | null>;
+  meta: Record<string, unknown>;
+}
+
+async function json<T>(response: Promise<Response>): Promise<T> {
+  return (await (await response).json()) as T;
+}
+
 function get(path: string, workspace?: string) {
   const headers: Record<string, string> = workspace ? { authorization: `Bearer ${keyOf(sim, workspace)}` } : {};
   return fetch(`${sim.url}${path}`, { headers });
@@ -23,7 +33,7 @@ function get(path: string, workspace?: string) {
 describe('the simulated EmailBison API', () => {
   it('serves pages of 15 whatever per_page asks for, in the Laravel paginated shape', async () => {
     const response = await get('/api/sender-emails?page=2&per_page=100', 'Acme Outbound');
-    const body = await response.json();
+    const body = (await response.json()) as PageBody;
     const path = `${sim.url}/api/sender-emails`;
 
     expect(response.status).toBe(200);
@@ -33,8 +43,8 @@ describe('the simulated EmailBison API', () => {
   });
 
   it('serves an empty page past the end, and page 1 for a missing or nonsensical page', async () => {
-    const past = await (await get('/api/sender-emails?page=99', 'Acme Outbound')).json();
-    const nonsense = await (await get('/api/sender-emails?page=abc', 'Acme Outbound')).json();
+    const past = await json<PageBody>(get('/api/sender-emails?page=99', 'Acme Outbound'));
+    const nonsense = await json<PageBody>(get('/api/sender-emails?page=abc', 'Acme Outbound'));
 
     expect(past).toMatchObject({ data: [], links: { next: null }, meta: { current_page: 99, from: null, to: null, last_page: 13 } });
     expect(nonsense.meta.current_page).toBe(1);
@@ -50,8 +60,8 @@ describe('the simulated EmailBison API', () => {
   });
 
   it('serves the key\'s own workspace and user, and 404 for unknown paths', async () => {
-    const workspaces = await (await get('/api/workspaces/v1.1', 'Zürich Data Partners')).json();
-    const user = await (await get('/api/users', 'Zürich Data Partners')).json();
+    const workspaces = await json<{ data: unknown[] }>(get('/api/workspaces/v1.1', 'Zürich Data Partners'));
+    const user = await json<{ data: { team: unknown } }>(get('/api/users', 'Zürich Data Partners'));
 
     expect(workspaces.data).toEqual([expect.objectContaining({ id: 26, name: 'Zürich Data Partners' })]);
     expect(user.data.team).toMatchObject({ id: 26, name: 'Zürich Data Partners' });
@@ -108,7 +118,7 @@ describe('the simulated EmailBison API', () => {
       if (old) expect(account.emails_sent_count).toBeGreaterThan(old.emails_sent_count);
     }
     const lastPage = Math.ceil(after.length / 15);
-    const served = await (await get(`/api/sender-emails?page=${lastPage}`, 'Evergreen Solar')).json();
+    const served = await json<PageBody>(get(`/api/sender-emails?page=${lastPage}`, 'Evergreen Solar'));
     expect(served.data).toEqual(after.slice((lastPage - 1) * 15));
     expect(sim.workspaces().find((workspace) => workspace.name === 'Evergreen Solar')?.total).toBe(after.length);
   });
