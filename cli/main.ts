@@ -1,14 +1,99 @@
 import { Command } from 'commander';
+import { checkKeysCommand } from './commands/check-keys';
 import { migrateCommand } from './commands/migrate';
+import { accountsCommand, missingCommand, statusCommand } from './commands/reports';
+import { runCommand } from './commands/run';
+import { triggerCommand } from './commands/trigger';
+import { addWorkspaceCommand, importWorkspacesCommand, listWorkspacesCommand, removeWorkspaceCommand } from './commands/workspaces';
 
 const program = new Command()
   .name('sender-sync')
-  .description('Keep a Postgres copy of every EmailBison sender account.')
+  .description('Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.')
   .showHelpAfterError();
 
 program
+  .command('run')
+  .description('run a full sync through the state machine, on this machine (what `npm start` does)')
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--scenario <name>', 'simulator scenario when no workspace is registered: seed-2025, seed-2026, grid:N:M', 'seed-2025')
+  .option('--latency-ms <ms>', 'simulator latency per request')
+  .option('--sim-reject-key <workspace...>', 'simulator: reject this workspace\'s key (401)')
+  .option('--sim-port <port>', 'simulator port (default 4010, or a free one)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', '\nExit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.')
+  .action(runCommand);
+
+const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
+workspaces
+  .command('add <name>')
+  .description('register (or update) a workspace; the key goes to a secret store, never to Postgres')
+  .requiredOption('--base-url <url>', 'the EmailBison instance, e.g. https://send.example.com')
+  .option('--api-key-ref <ref>', 'where the key already is: aws-sm:<arn>#<field>, env:<VAR>, file:<field>')
+  .option('--api-key-env <var>', 'read the key from this environment variable (else from standard input)')
+  .option('--store <store>', 'where to put the key: file (the git-ignored .sender-sync/secrets.json) or aws-sm', 'file')
+  .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
+  .option('--emailbison-id <id>', 'the EmailBison workspace id')
+  .option('--inactive', 'register without syncing it yet')
+  .option('--json', 'print the result as JSON')
+  .action(addWorkspaceCommand);
+workspaces
+  .command('list')
+  .description('list registered workspaces (never their keys)')
+  .option('--all', 'include inactive workspaces')
+  .option('--json', 'print the result as JSON')
+  .action(listWorkspacesCommand);
+workspaces
+  .command('remove <name>')
+  .description('stop syncing a workspace (its accounts and history stay)')
+  .action(removeWorkspaceCommand);
+workspaces
+  .command('import <file>')
+  .description('register workspaces from a CSV (name,base_url,api_key[,emailbison_workspace_id]) or JSON list')
+  .option('--store <store>', 'where to put the keys: file or aws-sm', 'file')
+  .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
+  .option('--json', 'print the result as JSON')
+  .action(importWorkspacesCommand);
+
+program
+  .command('check-keys')
+  .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals")
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', '\nExit code 2 when any key is not OK.')
+  .action(checkKeysCommand);
+
+program
+  .command('trigger')
+  .description('start the deployed state machine (StartExecution) and print its console link')
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--wait', 'follow the execution to its end, with progress from the job tables')
+  .option('--state-machine-arn <arn>', 'default: STATE_MACHINE_ARN (the stack output)')
+  .option('--interval-seconds <s>', 'how often --wait looks', '5')
+  .option('--json', 'print the result as JSON')
+  .action(triggerCommand);
+
+program
+  .command('status [job-id]')
+  .description('the latest (or given) job with its per-workspace rows and, for AWS runs, the execution status')
+  .option('--watch', 'refresh until the job ends')
+  .option('--interval-seconds <s>', 'how often --watch refreshes', '2')
+  .option('--json', 'print the result as JSON')
+  .action(statusCommand);
+
+program
+  .command('missing')
+  .description('active workspaces with no live accounts, with their last error')
+  .option('--json', 'print the result as JSON')
+  .action(missingCommand);
+
+program
+  .command('accounts')
+  .description('per workspace: live and removed accounts, last synced, last job status; totals')
+  .option('--json', 'print the result as JSON')
+  .action(accountsCommand);
+
+program
   .command('migrate')
-  .description('apply the SQL migrations to DATABASE_URL (or the embedded Postgres when it is unset)')
+  .description('apply the SQL migrations')
   .option('--json', 'print the result as JSON')
   .action(migrateCommand);
 

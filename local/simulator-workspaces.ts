@@ -1,40 +1,51 @@
 import type { Sql } from '../lambdas/db/client';
 import { upsertWorkspace } from '../lambdas/workspaces/registry';
 import type { EmailBisonSim } from '../sim/server';
+import { writeLocalSecrets } from './secrets-file';
 
 /**
  * Registers the simulator's workspaces. Their keys never enter Postgres: each row
- * holds `env:<VARIABLE>` and the returned map supplies the variables to the secret
- * resolver of this process only.
+ * holds `file:sim:<name>`, and the keys go to the git-ignored local secrets file.
  */
-export const SIM_KEY_PREFIX = 'SENDER_SYNC_SIM_KEY_';
+export const SIM_KEY_PREFIX = 'sim:';
 
 export async function registerSimulatorWorkspaces(
   sql: Sql,
   sim: EmailBisonSim,
-  options: { only?: string[] } = {},
-): Promise<{ env: Record<string, string>; names: string[] }> {
-  const env: Record<string, string> = {};
+  options: { secretsFile: string; only?: string[] },
+): Promise<{ names: string[] }> {
+  const keys: Record<string, string> = {};
   const names: string[] = [];
   for (const workspace of sim.workspaces()) {
     if (options.only && !options.only.includes(workspace.name)) continue;
-    const variable = `${SIM_KEY_PREFIX}${workspace.id}`;
-    env[variable] = workspace.apiKey;
+    keys[`${SIM_KEY_PREFIX}${workspace.name}`] = workspace.apiKey;
+    names.push(workspace.name);
+  }
+  await writeLocalSecrets(options.secretsFile, keys);
+  for (const workspace of sim.workspaces()) {
+    if (!names.includes(workspace.name)) continue;
     await upsertWorkspace(sql, {
       name: workspace.name,
       baseUrl: sim.url,
-      apiKeyRef: `env:${variable}`,
+      apiKeyRef: `file:${SIM_KEY_PREFIX}${workspace.name}`,
       emailbisonWorkspaceId: workspace.id,
     });
-    names.push(workspace.name);
   }
-  return { env, names };
+  return { names };
 }
+
+const SIM_REF_PATTERN = `file:${SIM_KEY_PREFIX}%`;
 
 /** Workspaces registered for real use: any whose key is not a simulator's. */
 export async function countRealWorkspaces(sql: Sql): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from workspaces where active and api_key_ref not like ${`env:${SIM_KEY_PREFIX}%`}
+    select count(*)::int as n from workspaces where active and api_key_ref not like ${SIM_REF_PATTERN}
   `;
   return row.n;
+}
+
+/** Once real workspaces are registered, the simulator's stop being synced. */
+export async function deactivateSimulatorWorkspaces(sql: Sql): Promise<number> {
+  const result = await sql`update workspaces set active = false where active and api_key_ref like ${SIM_REF_PATTERN}`;
+  return result.count;
 }

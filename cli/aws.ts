@@ -1,0 +1,36 @@
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+
+let client: SFNClient | undefined;
+
+/** One client per process; tests replace it at the SDK boundary with aws-sdk-client-mock. */
+export function sfnClient(): SFNClient {
+  return (client ??= new SFNClient({}));
+}
+
+export function regionOf(arn: string): string | undefined {
+  return arn.split(':')[3] || undefined;
+}
+
+export function executionConsoleUrl(executionArn: string): string {
+  const region = regionOf(executionArn) ?? 'us-east-1';
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** The execution's status, or why it could not be read (local run, no credentials, no access). */
+export async function describeExecution(executionArn: string): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string } | { unavailable: string }> {
+  if (regionOf(executionArn) === 'local') return { unavailable: 'local run (no AWS execution)' };
+  try {
+    const result = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
+    return { status: result.status ?? 'UNKNOWN', stopDate: result.stopDate, error: result.error, cause: result.cause };
+  } catch (error) {
+    const name = error instanceof Error ? error.name : 'Error';
+    if (name === 'CredentialsProviderError') return { unavailable: 'no AWS credentials' };
+    return { unavailable: `${name}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+export async function startExecution(stateMachineArn: string, input: object): Promise<{ executionArn: string; startDate?: Date }> {
+  const result = await sfnClient().send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+  if (!result.executionArn) throw new Error('StartExecution returned no execution ARN.');
+  return { executionArn: result.executionArn, startDate: result.startDate };
+}

@@ -1,0 +1,96 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { accountsPerWorkspace, findJob, jobWorkspaces, missingWorkspaces, type JobRow, type JobWorkspaceRow } from '../reports';
+import { withCliContext } from '../context';
+import { describeExecution } from '../aws';
+import { fail } from '../output';
+import { formatMs, formatTime, table, truncateText } from '../table';
+
+export async function missingCommand(options: { json?: boolean }): Promise<void> {
+  await withCliContext(async ({ db }) => {
+    const rows = await missingWorkspaces(db.sql);
+    if (options.json) return console.log(JSON.stringify(rows, null, 2));
+    if (rows.length === 0) return console.log('Every active workspace has live accounts.');
+    console.log(`${rows.length} active workspace${rows.length === 1 ? '' : 's'} with no live accounts:\n`);
+    console.log(table(
+      ['workspace', 'removed', 'last sync', 'last status', 'last error or warning'],
+      rows.map((r) => [r.name, r.removed_accounts, formatTime(r.last_synced_at), r.last_status ?? 'never synced', truncateText(r.last_error, 80)]),
+    ));
+  }).catch(fail);
+}
+
+export async function accountsCommand(options: { json?: boolean }): Promise<void> {
+  await withCliContext(async ({ db }) => {
+    const rows = await accountsPerWorkspace(db.sql);
+    const totals = rows.reduce((t, r) => ({ live: t.live + r.live, removed: t.removed + r.removed }), { live: 0, removed: 0 });
+    if (options.json) return console.log(JSON.stringify({ workspaces: rows, totals }, null, 2));
+    console.log(table(
+      ['workspace', 'live', 'removed', 'last synced', 'last job status'],
+      [
+        ...rows.map((r) => [r.name, r.live, r.removed, formatTime(r.last_synced_at), r.last_status ?? 'never synced']),
+        [`total (${rows.length} workspaces)`, totals.live, totals.removed, '', ''],
+      ],
+    ));
+  }).catch(fail);
+}
+
+export async function statusCommand(jobId: string | undefined, options: { json?: boolean; watch?: boolean; intervalSeconds?: string }): Promise<void> {
+  await withCliContext(async ({ db }) => {
+    for (;;) {
+      const job = await findJob(db.sql, jobId);
+      if (!job) throw new Error(jobId ? `No job ${jobId} in polling_job_status.` : 'No job has run yet: `npm start` runs one.');
+      const workspaces = await jobWorkspaces(db.sql, job.id);
+      const execution = job.execution_arn ? await describeExecution(job.execution_arn) : undefined;
+      if (options.json) console.log(JSON.stringify({ job, workspaces, execution }, null, 2));
+      else printJob(job, workspaces, execution);
+      if (!options.watch || job.status !== 'running') return;
+      await delay(Number(options.intervalSeconds ?? 2) * 1000);
+      if (!options.json) console.log('');
+    }
+  }).catch(fail);
+}
+
+export function printJob(job: JobRow, workspaces: JobWorkspaceRow[], execution?: { status: string } | { unavailable: string }) {
+  console.log(workspaceTable(workspaces));
+  console.log('');
+  console.log(jobSummaryLines(job, execution).join('\n'));
+}
+
+export function workspaceTable(workspaces: JobWorkspaceRow[]): string {
+  return table(
+    ['workspace', 'accounts', 'written', 'removed', 'pages', 'requests', 'retries', 'time', 'status / warning'],
+    workspaces.map((w) => [
+      w.workspace_name,
+      w.accounts_synced,
+      w.accounts_written,
+      w.accounts_removed,
+      w.pages,
+      w.api_requests,
+      w.retries,
+      formatMs(w.duration_ms),
+      truncateText(w.error ? `${w.status}: ${w.error}` : w.warnings.length > 0 ? `${w.status}: ${w.warnings[0]}` : w.status, 90),
+    ]),
+  );
+}
+
+export function jobSummaryLines(job: JobRow, execution?: { status: string } | { unavailable: string }): string[] {
+  const lines = [
+    `polling_job_status ${job.id}`,
+    `  job_name               ${job.job_name}`,
+    `  status                 ${job.status}`,
+    `  started_at             ${formatTime(job.started_at)}`,
+    `  completed_at           ${formatTime(job.completed_at)}`,
+    `  duration_ms            ${job.duration_ms ?? ''}`,
+    `  total_workspaces       ${job.total_workspaces}`,
+    `  workspaces_processed   ${job.workspaces_processed}`,
+    `  workspaces_failed      ${job.workspaces_failed}`,
+    `  workspaces_skipped     ${job.workspaces_skipped}`,
+    `  total_accounts_synced  ${job.total_accounts_synced}`,
+    `  total_accounts_removed ${job.total_accounts_removed}`,
+    `  error_message          ${job.error_message ?? ''}`,
+    `  warnings               ${(job.warnings ?? []).length === 0 ? '(none)' : ''}`,
+    ...(job.warnings ?? []).map((w) => `    - ${w}`),
+  ];
+  if (job.execution_arn) lines.push(`  execution_arn          ${job.execution_arn}`);
+  if (execution) lines.push(`  execution status       ${'status' in execution ? execution.status : execution.unavailable}`);
+  return lines;
+}

@@ -1,0 +1,38 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import path from 'node:path';
+import { loadConfig, type Config } from '../lambdas/config/load-config';
+import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
+import { openLocalDatabase, type LocalDatabase } from '../local/database';
+import { PROJECT_ROOT } from '../local/embedded-postgres';
+
+/** What a CLI command works with: config from the environment, the database, the secret resolver. */
+export interface CliContext {
+  config: Config;
+  db: LocalDatabase;
+  secrets: SecretResolver;
+  secretsFile: string;
+}
+
+export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
+  const config = loadConfig(env);
+  const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
+  let secretsManager: SecretsManagerClient | undefined;
+  const secrets = createSecretResolver({
+    // Created on first use: local runs without AWS never build an AWS client.
+    secretsManager: { send: (command: any) => (secretsManager ??= new SecretsManagerClient({})).send(command) },
+    env,
+    localSecretsFile: secretsFile,
+    ttlSeconds: config.secretsCacheTtlSeconds,
+  });
+  return { config, db, secrets, secretsFile };
+}
+
+export async function withCliContext<T>(work: (context: CliContext) => Promise<T>): Promise<T> {
+  const context = await openCliContext();
+  try {
+    return await work(context);
+  } finally {
+    await context.db.close();
+  }
+}
