@@ -1,40 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
-import { ConfigError, InvalidInputError } from '../errors';
+import { InvalidInputError } from '../errors';
 import { sharedDispatcher } from './dispatcher';
 import { EmailBisonUnavailableError, MalformedPageError } from './errors';
 import { requestPage, type PageAttempt, type PageRequestContext } from './page-request';
+import { resolveOptions, type EmailBisonClientOptions } from './options';
 import { backoffMs, RateLimitGate, type Sleep } from './retry';
 import { parseSenderEmail, type ParsedPage, type SenderEmail } from './schema';
 
 export type { SenderEmail, SenderEmailTag } from './schema';
-
-export interface EmailBisonClientOptions {
-  /** Workspace name, used in every error message. */
-  workspace: string;
-  /** The instance's base URL, e.g. https://send.example.com (a trailing /api is tolerated). */
-  baseUrl: string;
-  /** The workspace's api-user key. Never appears in an error, a log line or the stats. */
-  apiKey: string;
-  /** Page requests in flight at once for this workspace, never exceeded. Default 3. */
-  pageConcurrency?: number;
-  /** Attempts per page request, the first included. Default 6. */
-  maxAttempts?: number;
-  /** Cap on any one wait; a longer Retry-After is clamped to it. Default 60 000. */
-  maxRetryWaitMs?: number;
-  /** Backoff ceiling of the first retry, doubling with each next one (full jitter). Default 500. */
-  baseBackoffMs?: number;
-  /** TCP/TLS connect timeout of the shared pool (ignored with an injected dispatcher). Default 10 000. */
-  connectTimeoutMs?: number;
-  /** Time to wait for response headers. Default 30 000. undici checks it (and the body timeout) on a ~1 s timer. */
-  headersTimeoutMs?: number;
-  /** Time the response body may stall between chunks. Default 30 000. */
-  bodyTimeoutMs?: number;
-  /** Transport; default: a keep-alive pool per origin, shared across clients. */
-  dispatcher?: Dispatcher;
-  sleep?: Sleep;
-  random?: () => number;
-}
+export { closeSharedDispatchers } from './dispatcher';
+export { EMAILBISON_CLIENT_DEFAULTS, type EmailBisonClientOptions } from './options';
 
 export interface SkippedItem {
   page: number;
@@ -75,22 +50,10 @@ export interface EmailBisonClient {
   checkKey(options?: { signal?: AbortSignal }): Promise<{ total: number }>;
 }
 
-export const EMAILBISON_CLIENT_DEFAULTS = {
-  pageConcurrency: 3,
-  maxAttempts: 6,
-  maxRetryWaitMs: 60_000,
-  baseBackoffMs: 500,
-  connectTimeoutMs: 10_000,
-  headersTimeoutMs: 30_000,
-  bodyTimeoutMs: 30_000,
-} as const;
-
-type Limits = { -readonly [K in keyof typeof EMAILBISON_CLIENT_DEFAULTS]: number };
+type Failure = Exclude<PageAttempt, { outcome: 'page' }>;
 
 export function createEmailBisonClient(options: EmailBisonClientOptions): EmailBisonClient {
-  const workspace = options.workspace;
-  const limits = resolveLimits(options);
-  const { origin, basePath } = parseBaseUrl(options.baseUrl, workspace);
+  const { workspace, limits, origin, basePath, apiKey } = resolveOptions(options);
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const gate = new RateLimitGate(sleep);
@@ -99,39 +62,32 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     workspace,
     origin,
     basePath,
-    apiKey: options.apiKey,
+    apiKey,
     dispatcher: options.dispatcher ?? sharedDispatcher(origin, limits),
     headersTimeoutMs: limits.headersTimeoutMs,
     bodyTimeoutMs: limits.bodyTimeoutMs,
   };
 
   async function fetchPage(page: number, signal: AbortSignal): Promise<ParsedPage> {
-    let last: Exclude<PageAttempt, { outcome: 'page' }> | undefined;
-    for (let attempt = 1; attempt <= limits.maxAttempts; attempt++) {
-      if (attempt > 1) {
-        counts.retries += 1;
-        await wait(last!, attempt - 1, signal);
-      }
+    for (let attempt = 1; ; attempt++) {
       await abortable(gate.pass(signal), signal);
       counts.requests += 1;
       const result = await requestPage(context, page, signal);
       if (result.outcome === 'page') return result.page;
-      last = result;
+      if (attempt >= limits.maxAttempts) throw gaveUp(page, result);
+      counts.retries += 1;
+      await wait(result, attempt, signal);
     }
-    if (last!.outcome === 'malformed') {
-      throw new MalformedPageError({ workspace, page, attempts: limits.maxAttempts, problem: last!.failure });
-    }
-    throw new EmailBisonUnavailableError({
-      workspace,
-      page,
-      attempts: limits.maxAttempts,
-      lastFailure: last!.failure,
-      cause: last!.cause,
-    });
+  }
+
+  function gaveUp(page: number, last: Failure): Error {
+    const attempts = limits.maxAttempts;
+    if (last.outcome === 'malformed') return new MalformedPageError({ workspace, page, attempts, problem: last.failure });
+    return new EmailBisonUnavailableError({ workspace, page, attempts, lastFailure: last.failure, cause: last.cause });
   }
 
   /** Told how long to wait (or throttled): the whole workspace waits. Otherwise: this request backs off. */
-  async function wait(failure: Exclude<PageAttempt, { outcome: 'page' }>, retry: number, signal: AbortSignal): Promise<void> {
+  async function wait(failure: Failure, retry: number, signal: AbortSignal): Promise<void> {
     const backoff = backoffMs(retry, { ...limits, random });
     if (failure.outcome === 'unavailable' && (failure.retryAfterMs !== undefined || failure.status === 429)) {
       gate.close(Math.min(failure.retryAfterMs ?? backoff, limits.maxRetryWaitMs));
@@ -205,38 +161,6 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     listSenderEmails,
     checkKey,
   };
-}
-
-function resolveLimits(options: EmailBisonClientOptions): Limits {
-  const limits = { ...EMAILBISON_CLIENT_DEFAULTS } as Limits;
-  const wrong: string[] = [];
-  for (const key of Object.keys(limits) as (keyof Limits)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const minimum = key === 'baseBackoffMs' || key === 'maxRetryWaitMs' ? 0 : 1;
-    if (Number.isInteger(value) && value >= minimum) limits[key] = value;
-    else wrong.push(`${key} must be a whole number >= ${minimum}`);
-  }
-  if (wrong.length > 0) {
-    throw new ConfigError(`EmailBison client options for workspace "${options.workspace}": ${wrong.join('; ')}`, {
-      workspace: options.workspace,
-    });
-  }
-  return limits;
-}
-
-function parseBaseUrl(baseUrl: string, workspace: string): { origin: string; basePath: string } {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new ConfigError(`the EmailBison base URL of workspace "${workspace}" is not a URL`, { workspace });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`the EmailBison base URL of workspace "${workspace}" must be http(s)`, { workspace });
-  }
-  const basePath = url.pathname.replace(/\/+$/, '').replace(/\/api$/, '');
-  return { origin: url.origin, basePath };
 }
 
 const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal });

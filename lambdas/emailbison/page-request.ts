@@ -48,7 +48,7 @@ export async function requestPage(context: PageRequestContext, page: number, sig
   if (status === 404) throw new BaseUrlNotFoundError({ workspace: context.workspace, origin: context.origin, path });
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(parseJson(text)));
-    return { outcome: 'unavailable', failure: `HTTP ${status}`, status, retryAfterMs };
+    return { outcome: 'unavailable', failure: status === 429 ? 'HTTP 429 (rate limited)' : `HTTP ${status}`, status, retryAfterMs };
   }
   if (status < 200 || status > 299) throw new UnexpectedResponseError({ workspace: context.workspace, page, status });
 

@@ -153,6 +153,17 @@ describe('createEmailBisonClient', () => {
     );
     expect(build({ baseUrl: 'send.example.com' })).toThrow(expect.objectContaining({ code: 'SS_CONFIG_INVALID' }));
     expect(build({ baseUrl: 'ftp://send.example.com' })).toThrow('must be http(s)');
+    expect(build({ apiKey: ' ' })).toThrow('the EmailBison API key of workspace "W" is empty');
+    expect(build({ apiKey: `${KEY}\u0000x` })).toThrow(expect.objectContaining({ code: 'SS_CONFIG_INVALID', message: expect.not.stringContaining(KEY) }));
+  });
+
+  it('trims the newline a stored secret often ends with', async () => {
+    const { agent, pool } = mockEmailBison();
+    pool
+      .intercept({ path: '/api/sender-emails?page=1', method: 'GET', headers: { authorization: `Bearer ${KEY}` } })
+      .reply(200, page(1, { lastPage: 1 }));
+
+    await expect(clientWith(agent, { apiKey: `${KEY}\n` }).checkKey()).resolves.toEqual({ total: 15 });
   });
 });
 

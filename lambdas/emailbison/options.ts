@@ -1,0 +1,103 @@
+import type { Dispatcher } from 'undici';
+import { ConfigError } from '../errors';
+import type { Sleep } from './retry';
+
+export interface EmailBisonClientOptions {
+  /** Workspace name, used in every error message. */
+  workspace: string;
+  /** The instance's base URL, e.g. https://send.example.com (a trailing /api is tolerated). */
+  baseUrl: string;
+  /** The workspace's api-user key. Never appears in an error, a log line or the stats. */
+  apiKey: string;
+  /** Page requests in flight at once for this workspace, never exceeded. Default 3. */
+  pageConcurrency?: number;
+  /** Attempts per page request, the first included. Default 6. */
+  maxAttempts?: number;
+  /** Cap on any one wait; a longer Retry-After is clamped to it. Default 60 000. */
+  maxRetryWaitMs?: number;
+  /** Backoff ceiling of the first retry, doubling with each next one (full jitter). Default 500. */
+  baseBackoffMs?: number;
+  /** TCP/TLS connect timeout of the shared pool (ignored with an injected dispatcher). Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Time to wait for response headers. Default 30 000. undici checks it (and the body timeout) on a ~1 s timer. */
+  headersTimeoutMs?: number;
+  /** Time the response body may stall between chunks. Default 30 000. */
+  bodyTimeoutMs?: number;
+  /** Transport; default: a keep-alive pool per origin, shared across clients. */
+  dispatcher?: Dispatcher;
+  sleep?: Sleep;
+  random?: () => number;
+}
+
+export const EMAILBISON_CLIENT_DEFAULTS = {
+  pageConcurrency: 3,
+  maxAttempts: 6,
+  maxRetryWaitMs: 60_000,
+  baseBackoffMs: 500,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+} as const;
+
+export type ClientLimits = { -readonly [K in keyof typeof EMAILBISON_CLIENT_DEFAULTS]: number };
+
+export interface ResolvedOptions {
+  workspace: string;
+  limits: ClientLimits;
+  origin: string;
+  basePath: string;
+  apiKey: string;
+}
+
+/** Defaults applied and every option checked; the numeric limits that are wrong are all named in one ConfigError. */
+export function resolveOptions(options: EmailBisonClientOptions): ResolvedOptions {
+  const workspace = options.workspace;
+  return {
+    workspace,
+    limits: resolveLimits(options),
+    ...parseBaseUrl(options.baseUrl, workspace),
+    apiKey: checkApiKey(options.apiKey, workspace),
+  };
+}
+
+function resolveLimits(options: EmailBisonClientOptions): ClientLimits {
+  const limits = { ...EMAILBISON_CLIENT_DEFAULTS } as ClientLimits;
+  const wrong: string[] = [];
+  for (const key of Object.keys(limits) as (keyof ClientLimits)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const minimum = key === 'baseBackoffMs' || key === 'maxRetryWaitMs' ? 0 : 1;
+    if (Number.isInteger(value) && value >= minimum) limits[key] = value;
+    else wrong.push(`${key} must be a whole number >= ${minimum}`);
+  }
+  if (wrong.length > 0) {
+    throw new ConfigError(`EmailBison client options for workspace "${options.workspace}": ${wrong.join('; ')}`, {
+      workspace: options.workspace,
+    });
+  }
+  return limits;
+}
+
+/** Secrets often end in a newline; anything else a header cannot carry is a broken secret, said without echoing it. */
+function checkApiKey(apiKey: string, workspace: string): string {
+  const key = (apiKey ?? '').trim();
+  if (!key) throw new ConfigError(`the EmailBison API key of workspace "${workspace}" is empty`, { workspace });
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new ConfigError(`the EmailBison API key of workspace "${workspace}" contains characters an HTTP header cannot carry`, { workspace });
+  }
+  return key;
+}
+
+function parseBaseUrl(baseUrl: string, workspace: string): { origin: string; basePath: string } {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`the EmailBison base URL of workspace "${workspace}" is not a URL`, { workspace });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`the EmailBison base URL of workspace "${workspace}" must be http(s)`, { workspace });
+  }
+  const basePath = url.pathname.replace(/\/+$/, '').replace(/\/api$/, '');
+  return { origin: url.origin, basePath };
+}
