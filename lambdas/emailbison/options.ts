@@ -25,7 +25,9 @@ export interface EmailBisonClientOptions {
   bodyTimeoutMs?: number;
   /** Transport; default: a keep-alive pool per origin, shared across clients. */
   dispatcher?: Dispatcher;
+  /** How the client waits (backoff, Retry-After); tests pass a scaled-down one. Must reject when the signal aborts. */
   sleep?: Sleep;
+  /** Jitter source, [0, 1). Default Math.random. */
   random?: () => number;
 }
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildWorkspaces, scenarioSpec } from '../../../sim/scenarios';
 
+const built = new Map<string, ReturnType<typeof buildWorkspaces>>();
 const summary = (name: string) => {
-  const workspaces = buildWorkspaces(scenarioSpec(name));
+  if (!built.has(name)) built.set(name, buildWorkspaces(scenarioSpec(name)));
+  const workspaces = built.get(name)!;
   const sizes = workspaces.map((workspace) => workspace.accounts.length);
   return { workspaces, sizes, total: sizes.reduce((sum, size) => sum + size, 0) };
 };
@@ -38,7 +40,7 @@ describe('simulator scenarios', () => {
   });
 
   it('generates the same workspaces, keys and accounts from the same seed, and others from another', () => {
-    const once = buildWorkspaces(scenarioSpec('seed-2025'));
+    const once = summary('seed-2025').workspaces;
 
     expect(buildWorkspaces(scenarioSpec('seed-2025'))).toEqual(once);
     expect(buildWorkspaces(scenarioSpec('seed-2025', 99))[0].accounts).not.toEqual(once[0].accounts);
