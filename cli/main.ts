@@ -1,10 +1,9 @@
 import { Command } from 'commander';
-import { checkKeysCommand } from './commands/check-keys';
-import { migrateCommand } from './commands/migrate';
-import { accountsCommand, missingCommand, statusCommand } from './commands/reports';
-import { runCommand } from './commands/run';
-import { triggerCommand } from './commands/trigger';
-import { addWorkspaceCommand, importWorkspacesCommand, listWorkspacesCommand, removeWorkspaceCommand } from './commands/workspaces';
+
+/** Commands load their modules when run: `status` need not load the CDK that `run` synthesizes with. */
+function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string) {
+  return async (...args: unknown[]) => ((await load())[name] as (...a: unknown[]) => Promise<void>)(...args);
+}
 
 const program = new Command()
   .name('sender-sync')
@@ -21,7 +20,7 @@ program
   .option('--sim-port <port>', 'simulator port (default 4010, or a free one)')
   .option('--json', 'print the result as JSON')
   .addHelpText('after', '\nExit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.')
-  .action(runCommand);
+  .action(lazy(() => import('./commands/run'), 'runCommand'));
 
 const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
 workspaces
@@ -35,31 +34,31 @@ workspaces
   .option('--emailbison-id <id>', 'the EmailBison workspace id')
   .option('--inactive', 'register without syncing it yet')
   .option('--json', 'print the result as JSON')
-  .action(addWorkspaceCommand);
+  .action(lazy(() => import('./commands/workspaces'), 'addWorkspaceCommand'));
 workspaces
   .command('list')
   .description('list registered workspaces (never their keys)')
   .option('--all', 'include inactive workspaces')
   .option('--json', 'print the result as JSON')
-  .action(listWorkspacesCommand);
+  .action(lazy(() => import('./commands/workspaces'), 'listWorkspacesCommand'));
 workspaces
   .command('remove <name>')
   .description('stop syncing a workspace (its accounts and history stay)')
-  .action(removeWorkspaceCommand);
+  .action(lazy(() => import('./commands/workspaces'), 'removeWorkspaceCommand'));
 workspaces
   .command('import <file>')
   .description('register workspaces from a CSV (name,base_url,api_key[,emailbison_workspace_id]) or JSON list')
   .option('--store <store>', 'where to put the keys: file or aws-sm', 'file')
   .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
   .option('--json', 'print the result as JSON')
-  .action(importWorkspacesCommand);
+  .action(lazy(() => import('./commands/workspaces'), 'importWorkspacesCommand'));
 
 program
   .command('check-keys')
   .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals")
   .option('--json', 'print the result as JSON')
   .addHelpText('after', '\nExit code 2 when any key is not OK.')
-  .action(checkKeysCommand);
+  .action(lazy(() => import('./commands/check-keys'), 'checkKeysCommand'));
 
 program
   .command('trigger')
@@ -69,7 +68,7 @@ program
   .option('--state-machine-arn <arn>', 'default: STATE_MACHINE_ARN (the stack output)')
   .option('--interval-seconds <s>', 'how often --wait looks', '5')
   .option('--json', 'print the result as JSON')
-  .action(triggerCommand);
+  .action(lazy(() => import('./commands/trigger'), 'triggerCommand'));
 
 program
   .command('status [job-id]')
@@ -77,24 +76,24 @@ program
   .option('--watch', 'refresh until the job ends')
   .option('--interval-seconds <s>', 'how often --watch refreshes', '2')
   .option('--json', 'print the result as JSON')
-  .action(statusCommand);
+  .action(lazy(() => import('./commands/reports'), 'statusCommand'));
 
 program
   .command('missing')
   .description('active workspaces with no live accounts, with their last error')
   .option('--json', 'print the result as JSON')
-  .action(missingCommand);
+  .action(lazy(() => import('./commands/reports'), 'missingCommand'));
 
 program
   .command('accounts')
   .description('per workspace: live and removed accounts, last synced, last job status; totals')
   .option('--json', 'print the result as JSON')
-  .action(accountsCommand);
+  .action(lazy(() => import('./commands/reports'), 'accountsCommand'));
 
 program
   .command('migrate')
   .description('apply the SQL migrations')
   .option('--json', 'print the result as JSON')
-  .action(migrateCommand);
+  .action(lazy(() => import('./commands/migrate'), 'migrateCommand'));
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
+import { cli } from '../../helpers/cli';
+import { createTestDatabase } from '../../helpers/database';
+
+/*
+ * The CLI as an operator runs it, in its own processes, against a real Postgres and
+ * the simulator: `run` (what `npm start` does), then the reports it feeds.
+ */
+const db = await createTestDatabase();
+const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ss-cli-')), 'secrets.json');
+const env = { DATABASE_URL: db.url, SENDER_SYNC_SECRETS_FILE: secretsFile };
+const TOTAL = 4228;
+const REJECTED = 'Juniper Health';
+let sim: EmailBisonSim;
+
+beforeAll(async () => {
+  sim = await startEmailBisonSim({ scenario: 'seed-2025' });
+});
+afterAll(() => sim.close());
+
+describe('sender-sync run, then the reports', () => {
+  it('exits with the partial code and names the workspace whose key was rejected', async () => {
+    const result = await cli(['run', '--sim-port', '0', '--sim-reject-key', REJECTED], env);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario seed-2025, 26 workspaces)');
+    expect(result.stdout).toMatch(/status\s+partial/);
+    expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
+    expect(result.stdout).toMatch(/workspaces_processed\s+25/);
+    expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL - 265}`));
+  });
+
+  it('`missing` lists the rejected workspace with its error and the two empty ones', async () => {
+    const result = await cli(['missing', '--json'], env);
+    expect(result.code).toBe(0);
+    const rows = JSON.parse(result.stdout);
+    expect(rows.map((r: { name: string }) => r.name)).toEqual(['Juniper Health', 'Quantum Leap Coaching', 'Umbra Cybersecurity']);
+    expect(rows[0]).toMatchObject({ last_status: 'failed', last_error: expect.stringContaining('RejectedApiKeyError') });
+    expect(rows[1]).toMatchObject({ last_status: 'synced', removed_accounts: 0 });
+    const human = await cli(['missing'], env);
+    expect(human.stdout).toContain('3 active workspaces with no live accounts');
+  });
+
+  it('`status` shows the latest job and its workspaces', async () => {
+    const result = await cli(['status', '--json'], env);
+    const { job, workspaces } = JSON.parse(result.stdout);
+    expect(job).toMatchObject({ status: 'partial', total_workspaces: 26, workspaces_processed: 25, workspaces_failed: 1 });
+    expect(workspaces).toHaveLength(26);
+    expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({ status: 'failed', api_requests: 1, retries: 0 });
+    const human = await cli(['status'], env);
+    expect(human.stdout).toMatch(/status\s+partial/);
+    expect(human.stdout).toContain('execution status       local run (no AWS execution)');
+  });
+
+  it('completes on the next run, every account stored, and `accounts` counts them', async () => {
+    const result = await cli(['run', '--sim-port', '0'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/status\s+completed/);
+    expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL}`));
+    expect(result.stdout).toContain('rows written: 265');
+    const accounts = JSON.parse((await cli(['accounts', '--json'], env)).stdout);
+    expect(accounts.totals).toEqual({ live: TOTAL, removed: 0 });
+    expect(accounts.workspaces).toHaveLength(26);
+    expect(accounts.workspaces.find((w: { name: string }) => w.name === 'Tidewater Consulting')).toMatchObject({ live: 433, last_status: 'synced' });
+    const missing = JSON.parse((await cli(['missing', '--json'], env)).stdout);
+    expect(missing.map((r: { name: string }) => r.name)).toEqual(['Quantum Leap Coaching', 'Umbra Cybersecurity']);
+  });
+
+  it('rewrites zero rows on a run with no upstream change', async () => {
+    const result = await cli(['run', '--sim-port', '0'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('rows written: 0;');
+  });
+
+  it('`check-keys` tries each key once, says OK with totals or REJECTED, and prints no key', async () => {
+    // Point the registered workspaces at a running simulator (the run's own has stopped).
+    await db.sql`update workspaces set base_url = ${sim.url}`;
+    sim.setFaults(REJECTED, { rejectKey: true });
+    sim.resetCounters();
+    const result = await cli(['check-keys'], env);
+    sim.clearFaults();
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/Tidewater Consulting\s+OK\s+433/);
+    expect(result.stdout).toMatch(/Juniper Health\s+REJECTED/);
+    expect(result.stdout).toContain('25 of 26 keys OK');
+    expect(sim.counters().requests).toBe(26);
+    const keys = sim.workspaces().map((w) => w.apiKey);
+    for (const key of keys) {
+      expect(result.stdout + result.stderr).not.toContain(key);
+      expect(result.stdout + result.stderr).not.toContain(key.slice(0, 12));
+    }
+    // The keys live in the secrets file, never in Postgres.
+    const stored = JSON.stringify(await db.sql`select * from workspaces`);
+    for (const key of keys) expect(stored).not.toContain(key);
+    expect(readFileSync(secretsFile, 'utf8')).toContain(keys[0]);
+  });
+
+  it('exits 4 and starts nothing while another run holds the lock', async () => {
+    await db.sql`insert into polling_job_status (job_name) values ('sender-emails-sync')`;
+    const before = await db.sql`select count(*)::int as n from polling_job_status`;
+    const result = await cli(['run', '--sim-port', '0'], env);
+    expect(result.code).toBe(4);
+    expect(result.stdout).toContain('Another run is in progress');
+    expect(await db.sql`select count(*)::int as n from polling_job_status`).toEqual(before);
+    await db.sql`update polling_job_status set status = 'failed' where status = 'running'`;
+  });
+});

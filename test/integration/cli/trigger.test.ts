@@ -1,0 +1,74 @@
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { executionConsoleUrl } from '../../../cli/aws';
+import { statusCommand } from '../../../cli/commands/reports';
+import { triggerCommand } from '../../../cli/commands/trigger';
+import { createTestDatabase } from '../../helpers/database';
+
+/* `trigger` and `status` against the deployed state machine: SFN mocked at the SDK boundary, a real Postgres. */
+const db = await createTestDatabase();
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:sender-sync';
+const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:manual-1';
+const sfn = mockClient(SFNClient);
+let output: string[];
+
+beforeAll(() => {
+  vi.stubEnv('DATABASE_URL', db.url);
+});
+
+function captureOutput() {
+  output = [];
+  vi.spyOn(console, 'log').mockImplementation((...args) => void output.push(args.join(' ')));
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  sfn.reset();
+  process.exitCode = 0;
+});
+
+describe('sender-sync trigger', () => {
+  it('starts an execution with the workspaces given and prints its console link', async () => {
+    captureOutput();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, workspaces: 'Acme Outbound, Juniper Health' });
+    const [call] = sfn.commandCalls(StartExecutionCommand);
+    expect(call.args[0].input).toMatchObject({ stateMachineArn: STATE_MACHINE });
+    expect(JSON.parse(call.args[0].input.input!)).toEqual({ workspaces: ['Acme Outbound', 'Juniper Health'], triggerSource: 'cli' });
+    expect(output).toContain(`started ${EXECUTION}`);
+    expect(output).toContain(`console: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION}`);
+    expect(executionConsoleUrl(EXECUTION)).toContain('eu-west-1');
+  });
+
+  it('with --wait follows the execution to its end and exits with the job status code', async () => {
+    const [job] = await db.sql`
+      insert into polling_job_status (job_name, execution_arn, total_workspaces) values ('sender-emails-sync', ${EXECUTION}, 1) returning id`;
+    const [ws] = await db.sql`insert into workspaces (name, base_url, api_key_ref) values ('Acme Outbound', 'https://x.example', 'env:K') returning id`;
+    await db.sql`insert into polling_job_workspaces (job_id, workspace_id, workspace_name) values (${job.id}, ${ws.id}, 'Acme Outbound')`;
+    captureOutput();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION });
+    let looks = 0;
+    sfn.on(DescribeExecutionCommand).callsFake(async () => {
+      looks += 1;
+      if (looks === 2) {
+        await db.sql`update polling_job_workspaces set status = 'synced', accounts_synced = 187 where job_id = ${job.id}`;
+        await db.sql`update polling_job_status set status = 'partial', completed_at = now(), workspaces_processed = 0, warnings = '{"Acme Outbound: nothing marked removed: x"}' where id = ${job.id}`;
+        return { status: 'SUCCEEDED', executionArn: EXECUTION };
+      }
+      return { status: 'RUNNING', executionArn: EXECUTION };
+    });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: '0.05' });
+    expect(output).toContain('RUNNING: 0/1 workspaces done, 0 accounts');
+    expect(output.join('\n')).toMatch(/status\s+partial/);
+    expect(output.join('\n')).toMatch(/execution status\s+SUCCEEDED/);
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('`status` shows the execution status read from Step Functions for an AWS run', async () => {
+    captureOutput();
+    sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION }).resolves({ status: 'SUCCEEDED', executionArn: EXECUTION });
+    await statusCommand(undefined, {});
+    expect(output.join('\n')).toMatch(/execution status\s+SUCCEEDED/);
+  });
+});
