@@ -1,0 +1,109 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { buildSyncDefinition, type SyncTask, type SyncTaskFunctions } from './definition';
+
+/** What local executions are called: `arn:aws:states:local:000000000000:execution:sender-sync:<name>`. */
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'local';
+export const LOCAL_STATE_MACHINE_NAME = 'sender-sync';
+export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
+
+export interface SynthesizeOptions {
+  /** Workspaces synced at once by the Map state. Default 3, as deployed. */
+  mapConcurrency?: number;
+  /** The execution timeout (TimeoutSeconds). Default 2 hours, as deployed. */
+  runTimeout?: Duration;
+}
+
+export type AslDefinition = {
+  StartAt: string;
+  States: Record<string, Record<string, unknown>>;
+  TimeoutSeconds?: number;
+  [field: string]: unknown;
+};
+
+/**
+ * The ASL the stack deploys, built by the same CDK code in a throwaway stack whose task
+ * functions are placeholders named after their task.
+ */
+export function synthesizeDefinition(options: SynthesizeOptions = {}): AslDefinition {
+  const stack = new Stack(new App(), 'LocalDefinition', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const placeholder = (task: SyncTask) =>
+    lambda.Function.fromFunctionArn(stack, task, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sender-sync-${task}`);
+  const functions: SyncTaskFunctions = {
+    startJob: placeholder('startJob'),
+    syncWorkspace: placeholder('syncWorkspace'),
+    recordResult: placeholder('recordResult'),
+    markFailed: placeholder('markFailed'),
+  };
+  const stateMachine = new sfn.StateMachine(stack, 'StateMachine', {
+    definitionBody: buildSyncDefinition(stack, { functions, mapConcurrency: options.mapConcurrency ?? 3 }),
+    timeout: options.runTimeout ?? Duration.hours(2),
+  });
+  const cfn = stateMachine.node.defaultChild as sfn.CfnStateMachine;
+  const definition = evaluateIntrinsics(stack.resolve(cfn.definitionString));
+  if (typeof definition !== 'string') throw new Error('The synthesized definition is not a string');
+  return JSON.parse(definition) as AslDefinition;
+}
+
+const PSEUDO_PARAMETERS: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': LOCAL_REGION,
+  'AWS::AccountId': LOCAL_ACCOUNT,
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+/** Evaluates the few CloudFormation intrinsics a resolved definition can hold with literal ARNs. */
+function evaluateIntrinsics(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(evaluateIntrinsics);
+  if (!value || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1 && keys[0] === 'Fn::Join') {
+    const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
+    return parts.map((part) => String(evaluateIntrinsics(part))).join(separator);
+  }
+  if (keys.length === 1 && keys[0] === 'Ref') {
+    const name = String(record.Ref);
+    if (!(name in PSEUDO_PARAMETERS)) throw new Error(`The local definition refers to ${name}, which only exists in a deployed stack`);
+    return PSEUDO_PARAMETERS[name];
+  }
+  if (keys.some((key) => key.startsWith('Fn::'))) throw new Error(`Cannot evaluate ${keys.join(', ')} in the local definition`);
+  return Object.fromEntries(keys.map((key) => [key, evaluateIntrinsics(record[key])]));
+}
+
+/**
+ * aws-local-stepfunctions 3.0.0 accepts these and silently ignores them, so a definition
+ * using them would run differently on a developer's machine than in AWS.
+ */
+export const LOCALLY_IGNORED_FIELDS = [
+  'QueryLanguage',
+  'Assign',
+  'Arguments',
+  'Output',
+  'ItemReader',
+  'ItemBatcher',
+  'ResultWriter',
+  'ToleratedFailureCount',
+  'ToleratedFailurePercentage',
+  'ToleratedFailureCountPath',
+  'ToleratedFailurePercentagePath',
+] as const;
+
+/** Every place the definition uses a field the local runner ignores, or a JSONata expression. */
+export function findLocallyIgnoredFeatures(definition: unknown, path = '$'): string[] {
+  const found: string[] = [];
+  if (Array.isArray(definition)) {
+    definition.forEach((item, index) => found.push(...findLocallyIgnoredFeatures(item, `${path}[${index}]`)));
+  } else if (definition && typeof definition === 'object') {
+    for (const [key, value] of Object.entries(definition)) {
+      const here = `${path}.${key}`;
+      if ((LOCALLY_IGNORED_FIELDS as readonly string[]).includes(key)) found.push(here);
+      found.push(...findLocallyIgnoredFeatures(value, here));
+    }
+  } else if (typeof definition === 'string' && /^\{%[\s\S]*%\}$/.test(definition.trim())) {
+    found.push(`${path} (JSONata expression)`);
+  }
+  return found;
+}
