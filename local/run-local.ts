@@ -70,13 +70,16 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       if (deactivated > 0) options.events.note(`Real workspaces are registered: ${deactivated} simulator workspaces deactivated.`);
     }
     const deps = localDeps(db, config, secretsFile, options);
+    const handlers = localHandlers(deps, options.events);
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
-      handlers: localHandlers(deps, options.events),
+      handlers,
       instantRetries: options.instantRetries,
       signal: options.signal,
     });
     if (execution.status === 'ABORTED') {
+      // The syncs in flight stop at their next page boundary (deps.signal); let them save their cursors first.
+      await handlers.settled();
       // What the EventBridge rule on ABORTED does in AWS: the job must not stay running.
       await createMarkFailedTask(deps)({
         source: 'aws.states',
@@ -119,26 +122,37 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
     metrics: noMetrics,
     now: Date.now,
     onSyncProgress: (p) => options.events.workspaceProgress(p.workspace, p.page, p.lastPage, p.accountsRead),
+    signal: options.signal,
   };
 }
 
 function localHandlers(deps: TaskDeps, events: RunEvents) {
   const sync = createSyncWorkspaceTask(deps);
   const markFailed = createMarkFailedTask(deps);
+  const inFlight = new Set<Promise<unknown>>();
+  const syncOne = async (e: SyncWorkspaceEvent) => {
+    events.workspaceStarted(e.workspace?.name, e.cursor);
+    try {
+      const result = await sync(e);
+      events.workspaceFinished(e.workspace.name, result);
+      return result;
+    } catch (error) {
+      events.workspaceAttemptFailed(e.workspace?.name, error as Error);
+      throw error;
+    }
+  };
   return {
     startJob: createStartJobTask(deps),
-    syncWorkspace: async (event: unknown) => {
-      const e = event as SyncWorkspaceEvent;
-      events.workspaceStarted(e.workspace?.name, e.cursor);
-      try {
-        const result = await sync(e);
-        events.workspaceFinished(e.workspace.name, result);
-        return result;
-      } catch (error) {
-        events.workspaceAttemptFailed(e.workspace?.name, error as Error);
-        throw error;
-      }
+    syncWorkspace: (event: unknown) => {
+      const running = syncOne(event as SyncWorkspaceEvent);
+      inFlight.add(running);
+      running.then(
+        () => inFlight.delete(running),
+        () => inFlight.delete(running),
+      );
+      return running;
     },
+    settled: () => Promise.allSettled([...inFlight]),
     recordResult: createRecordResultTask(deps),
     markFailed: async (event: unknown) => {
       const result = await markFailed(event as never);

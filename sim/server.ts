@@ -26,6 +26,8 @@ export interface EmailBisonSim {
   addAccounts(workspaceName: string, count: number): RawSenderEmail[];
   removeAccounts(workspaceName: string, count: number): RawSenderEmail[];
   updateAccounts(workspaceName: string, count: number): RawSenderEmail[];
+  /** Sets fields of one account to exactly the values given. */
+  patchAccount(workspaceName: string, id: number, fields: Record<string, unknown>): RawSenderEmail;
   counters(workspaceName?: string): SimCounters;
   resetCounters(): void;
   close(): Promise<void>;
@@ -164,6 +166,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     addAccounts: (workspaceName, count) => store.add(workspaceName, count),
     removeAccounts: (workspaceName, count) => store.remove(workspaceName, count),
     updateAccounts: (workspaceName, count) => store.update(workspaceName, count),
+    patchAccount: (workspaceName, id, fields) => store.patch(workspaceName, id, fields),
     counters: (workspaceName) => counters.snapshot(workspaceName === undefined ? undefined : store.get(workspaceName).name),
     resetCounters: () => counters.reset(),
     async close() {

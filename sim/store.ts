@@ -64,6 +64,15 @@ export class SimStore {
     return structuredClone([...doomed].sort((a, b) => a.id - b.id));
   }
 
+  /** Sets fields of one account as given (any JSON value: tests serve hostile strings this way). */
+  patch(name: string, id: number, fields: Record<string, unknown>): RawSenderEmail {
+    const workspace = this.get(name);
+    const index = workspace.accounts.findIndex((account) => account.id === id);
+    if (index === -1) throw new Error(`the simulator's workspace "${name}" has no account ${id}`);
+    workspace.accounts[index] = { ...workspace.accounts[index], ...fields } as RawSenderEmail;
+    return structuredClone(workspace.accounts[index]);
+  }
+
   /** New activity on `count` accounts: counters grow, some statuses change, updated_at moves. */
   update(name: string, count: number): RawSenderEmail[] {
     const workspace = this.get(name);

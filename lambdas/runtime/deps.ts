@@ -1,7 +1,6 @@
-import type { Dispatcher } from 'undici';
 import type { Config } from '../config/load-config';
 import type { Sql } from '../db/client';
-import type { Sleep } from '../emailbison/retry';
+import type { EmailBisonClientOptions } from '../emailbison/client';
 import type { JobSummary } from '../jobs/finalize-job';
 import type { SecretResolver } from '../secrets/resolve';
 
@@ -14,7 +13,11 @@ export interface TaskDeps {
   metrics: RunMetrics;
   now: () => number;
   /** Local runs and tests point the EmailBison client elsewhere or speed its waits up. */
-  emailbison?: { dispatcher?: Dispatcher; sleep?: Sleep; baseBackoffMs?: number };
+  emailbison?: Partial<Pick<EmailBisonClientOptions, 'dispatcher' | 'sleep' | 'baseBackoffMs' | 'headersTimeoutMs' | 'bodyTimeoutMs'>>;
+  /** Page-by-page progress of a workspace sync, for a person watching a local run. */
+  onSyncProgress?: (progress: { workspace: string; page: number; lastPage: number; accountsRead: number }) => void;
+  /** Aborted when a local run is interrupted: a sync stops at its next page boundary, as at its deadline. */
+  signal?: AbortSignal;
   /** Milliseconds the current invocation has left (Lambda's getRemainingTimeInMillis). */
   remainingTimeMs?: () => number;
 }

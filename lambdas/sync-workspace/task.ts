@@ -37,7 +37,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
     if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
     try {
       const result = await syncWorkspace(
-        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey] },
+        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], onProgress: deps.onSyncProgress, signal: deps.signal },
         { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name }, deadlineMs },
       );
       const stats = client.stats;

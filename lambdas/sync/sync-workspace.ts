@@ -19,6 +19,8 @@ export interface SyncWorkspaceDeps {
   now?: () => number;
   /** Called after each written batch: progress for a person watching. */
   onProgress?: (progress: { workspace: string; page: number; lastPage: number; accountsRead: number }) => void;
+  /** Stops at the next page boundary, saving the cursor, as the deadline does. */
+  signal?: AbortSignal;
   /** Strings that must never be recorded (the workspace's key): redacted from any stored error. */
   secrets?: string[];
 }
@@ -105,7 +107,7 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
       }
       cursor = page.page + 1;
       if (batch.length >= batchSize) await flush();
-      if (now() >= input.deadlineMs - DEADLINE_MARGIN_MS) {
+      if (now() >= input.deadlineMs - DEADLINE_MARGIN_MS || deps.signal?.aborted) {
         stoppedEarly = cursor <= lastPage;
         break;
       }
