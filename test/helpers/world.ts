@@ -6,6 +6,9 @@ import { noMetrics, silentLog, type TaskDeps } from '../../lambdas/runtime/deps'
 import { createSecretResolver } from '../../lambdas/secrets/resolve';
 import { createSyncWorkspaceTask } from '../../lambdas/sync-workspace/task';
 import { createMarkFailedTask } from '../../lambdas/mark-failed/task';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { registerSimulatorWorkspaces } from '../../local/simulator-workspaces';
 import { startEmailBisonSim, type EmailBisonSim } from '../../sim/server';
 
@@ -22,7 +25,7 @@ export const fastSleep = (ms: number, signal?: AbortSignal) =>
 export interface World {
   sim: EmailBisonSim;
   deps: TaskDeps;
-  env: Record<string, string>;
+  secretsFile: string;
   names: string[];
 }
 
@@ -31,18 +34,19 @@ export async function createWorld(
   options: { scenario?: string; only?: string[]; config?: Record<string, string>; env?: Record<string, string> } = {},
 ): Promise<World> {
   const sim = await startEmailBisonSim({ scenario: options.scenario ?? 'seed-2025' });
-  const { env, names } = await registerSimulatorWorkspaces(sql, sim, { only: options.only });
+  const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ss-world-')), 'secrets.json');
+  const { names } = await registerSimulatorWorkspaces(sql, sim, { secretsFile, only: options.only });
   const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', ...options.config });
   const deps: TaskDeps = {
     sql,
     config,
-    secrets: createSecretResolver({ env: { ...env, ...options.env } }),
+    secrets: createSecretResolver({ env: options.env ?? {}, localSecretsFile: secretsFile }),
     log: silentLog,
     metrics: noMetrics,
     now: Date.now,
     emailbison: { sleep: fastSleep, baseBackoffMs: 20 },
   };
-  return { sim, deps, env, names };
+  return { sim, deps, secretsFile, names };
 }
 
 /**
