@@ -1,5 +1,6 @@
-import { App } from 'aws-cdk-lib';
+import { buildApp } from './build-app';
 
-const app = new App();
+// The CLI sets CDK_DEFAULT_* from the current credentials, if any; without them the stack is environment-agnostic.
+const { app } = buildApp({ env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION } });
 
 app.synth();

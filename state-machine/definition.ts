@@ -26,6 +26,10 @@ export interface SyncDefinitionProps {
   mapConcurrency: number;
 }
 
+/** The state machine's top-level Comment, deployed and local alike. */
+export const STATE_MACHINE_COMMENT =
+  "sender-sync: syncs every EmailBison workspace's sender accounts into Postgres and records the run in polling_job_status.";
+
 /** State names, as an operator reads them in the console graph. */
 export const STATE = {
   startJob: 'Start job',

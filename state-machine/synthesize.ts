@@ -1,7 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { buildSyncDefinition, type SyncTask, type SyncTaskFunctions } from './definition';
+import { STATE_MACHINE_COMMENT, buildSyncDefinition, type SyncTask, type SyncTaskFunctions } from './definition';
 
 /** What local executions are called: `arn:aws:states:local:000000000000:execution:sender-sync:<name>`. */
 export const LOCAL_ACCOUNT = '000000000000';
@@ -38,6 +38,7 @@ export function synthesizeDefinition(options: SynthesizeOptions = {}): AslDefini
     markFailed: placeholder('markFailed'),
   };
   const stateMachine = new sfn.StateMachine(stack, 'StateMachine', {
+    comment: STATE_MACHINE_COMMENT,
     definitionBody: buildSyncDefinition(stack, { functions, mapConcurrency: options.mapConcurrency ?? 3 }),
     timeout: options.runTimeout ?? Duration.hours(2),
   });

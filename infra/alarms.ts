@@ -1,0 +1,162 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/*
+ * Metric names, namespaces and dimensions are written out here rather than taken from
+ * CDK helpers, each checked against AWS's documentation (an alarm on a metric that is
+ * never emitted stays silent forever):
+ * - AWS/States, dimension StateMachineArn: ExecutionsFailed, ExecutionsTimedOut,
+ *   ExecutionsAborted, ExecutionThrottled (singular "Execution"), ExecutionTime (ms).
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+ *   (also listed in https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/appinsights-metrics-step-functions.html)
+ * - AWS/Lambda, dimension FunctionName: Errors, Throttles.
+ *   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+ * - SenderSync, dimension service=sender-sync: WorkspacesFailed, SuccessfulRuns,
+ *   emitted as EMF by the record-result Lambda through Powertools Metrics, whose
+ *   default dimension is `service` = POWERTOOLS_SERVICE_NAME (lambdas/runtime/production.ts).
+ *   https://docs.powertools.aws.dev/lambda/typescript/latest/core/metrics/
+ */
+
+export const STATES_NAMESPACE = 'AWS/States';
+export const LAMBDA_NAMESPACE = 'AWS/Lambda';
+export const SENDER_SYNC_NAMESPACE = 'SenderSync';
+export const SENDER_SYNC_DIMENSIONS = { service: 'sender-sync' };
+
+export interface SyncAlarmsProps {
+  stateMachine: sfn.IStateMachine;
+  functions: { name: string; fn: lambda.IFunction }[];
+  topic: sns.ITopic;
+  executionTimeAlarmMinutes: number;
+  noSuccessAlarmHours: number;
+}
+
+/** Every alarm notifies the topic; each says what it means and what to do. */
+export class SyncAlarms extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: SyncAlarmsProps) {
+    super(scope, id);
+    const action = new cloudwatchActions.SnsAction(props.topic);
+    const add = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      alarm.addAlarmAction(action);
+      this.alarms.push(alarm);
+      return alarm;
+    };
+    const states = (metricName: string, statistic: string, period = Duration.minutes(5)) =>
+      new cloudwatch.Metric({
+        namespace: STATES_NAMESPACE,
+        metricName,
+        dimensionsMap: { StateMachineArn: props.stateMachine.stateMachineArn },
+        statistic,
+        period,
+      });
+    const anyExecution = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const consoleHint = 'Open the state machine in the Step Functions console (stack output StateMachineConsoleUrl), pick the execution and read the failed state\'s error.';
+
+    add('ExecutionsFailed', {
+      ...anyExecution,
+      metric: states('ExecutionsFailed', 'Sum'),
+      alarmDescription:
+        `A sender-sync run FAILED: no workspace synced, or the run itself broke (bad input, database down, a task out of retries). ${consoleHint} ` +
+        'polling_job_status.error_message of its job says the same. Fix the cause; the next scheduled run syncs everything again.',
+    });
+    add('ExecutionsTimedOut', {
+      ...anyExecution,
+      metric: states('ExecutionsTimedOut', 'Sum'),
+      alarmDescription:
+        'A sender-sync run hit the state machine timeout (sender-sync:runTimeoutMinutes) and was stopped; its job was marked failed. ' +
+        'Look for a workspace whose Sync workspace loop kept going (huge workspace, EmailBison rate limiting); raise the timeout or sender-sync:mapConcurrency if runs just got longer.',
+    });
+    add('ExecutionsAborted', {
+      ...anyExecution,
+      metric: states('ExecutionsAborted', 'Sum'),
+      alarmDescription:
+        'A sender-sync run was stopped by hand (StopExecution) or by a redeploy; its job was marked failed. If nobody meant to stop it, check CloudTrail for StopExecution.',
+    });
+    add('ExecutionThrottled', {
+      ...anyExecution,
+      metric: states('ExecutionThrottled', 'Sum'),
+      alarmDescription:
+        'Step Functions throttled state transitions of sender-sync (account-wide quota). Runs slow down but continue; if it repeats, find what else in the account uses Step Functions heavily or request a quota increase.',
+    });
+    add('ExecutionTime', {
+      metric: states('ExecutionTime', 'Maximum'),
+      threshold: props.executionTimeAlarmMinutes * 60_000,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `A sender-sync run took longer than ${props.executionTimeAlarmMinutes} min. Runs are hourly, so slow runs start skipping each other ("Already running"). ` +
+        'Check which workspace is slow (Sync workspace durations, RateLimitWaitMs metric) and whether EmailBison is rate limiting.',
+    });
+    add('WorkspacesFailed', {
+      metric: new cloudwatch.Metric({
+        namespace: SENDER_SYNC_NAMESPACE,
+        metricName: 'WorkspacesFailed',
+        dimensionsMap: SENDER_SYNC_DIMENSIONS,
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        'A sender-sync run ended partial: at least one workspace did not sync, so its accounts in Postgres are stale. ' +
+        'polling_job_status.warnings of the latest job names each workspace and its error (a rejected API key: update it in the API-keys secret; a wrong base URL: fix the workspace row).',
+    });
+    add('NoSuccessfulRun', {
+      metric: new cloudwatch.Metric({
+        namespace: SENDER_SYNC_NAMESPACE,
+        metricName: 'SuccessfulRuns',
+        dimensionsMap: SENDER_SYNC_DIMENSIONS,
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: props.noSuccessAlarmHours,
+      datapointsToAlarm: props.noSuccessAlarmHours,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No data means no run finished at all (schedule disabled, every run failing early): that is the alarm.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription:
+        `No sender-sync run completed in the last ${props.noSuccessAlarmHours} h, so the dashboard's data is getting old. ` +
+        'Check that the schedule rule is enabled, then the latest executions and polling_job_status rows (failed or partial, and why).',
+    });
+
+    for (const { name, fn } of props.functions) {
+      const lambdaMetric = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: LAMBDA_NAMESPACE,
+          metricName,
+          dimensionsMap: { FunctionName: fn.functionName },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        });
+      add(`${name}Errors`, {
+        ...anyExecution,
+        metric: lambdaMetric('Errors'),
+        alarmDescription:
+          `The sender-sync ${name} Lambda threw (a crash, an out-of-memory or a timeout counts too). The state machine may have retried it successfully; ` +
+          'its log group shows the error with the job and workspace on each line.',
+      });
+      add(`${name}Throttles`, {
+        ...anyExecution,
+        metric: lambdaMetric('Throttles'),
+        alarmDescription:
+          `Lambda throttled the sender-sync ${name} function (account concurrency exhausted). The state machine retries throttled invocations; if it repeats, check the account's concurrency use or reserve concurrency for it.`,
+      });
+    }
+  }
+}

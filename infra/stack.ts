@@ -1,0 +1,110 @@
+import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { TASK_TIMEOUTS } from '../state-machine/definition';
+import { SyncAlarms } from './alarms';
+import type { StackConfig } from './config';
+import { FailedRunRecorder, SyncSchedule } from './events';
+import { SyncFunctions } from './functions';
+import { MigrationsOnDeploy } from './migrations';
+import { DatabaseNetwork } from './network';
+import { AlarmTopic } from './notifications';
+import { SyncSecrets } from './secrets';
+import { SyncStateMachine } from './state-machine';
+
+export interface SenderSyncStackProps extends StackProps {
+  config: StackConfig;
+  /** The repository root (Lambda entries, package-lock.json, migrations/). */
+  projectRoot: string;
+}
+
+/** Wires the sender-sync constructs together; each one owns its concern. */
+export class SenderSyncStack extends Stack {
+  readonly functions: SyncFunctions;
+  readonly stateMachine: SyncStateMachine;
+
+  constructor(scope: Construct, id: string, props: SenderSyncStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const secrets = new SyncSecrets(this, 'Secrets', {
+      databaseSecretArn: config.databaseSecretArn,
+      apiKeysSecretArn: config.apiKeysSecretArn,
+    });
+    const network = config.vpc ? new DatabaseNetwork(this, 'Network', config.vpc) : undefined;
+
+    this.functions = new SyncFunctions(this, 'Functions', {
+      projectRoot: props.projectRoot,
+      databaseSecret: secrets.database,
+      apiKeysSecret: secrets.apiKeys,
+      network,
+      jobName: config.jobName,
+      runTimeoutMinutes: config.runTimeoutMinutes,
+      syncBudgetSeconds: config.syncBudgetSeconds,
+      pageConcurrency: config.pageConcurrency,
+      logLevel: config.logLevel,
+      logRetentionDays: config.logRetentionDays,
+      tracingEnabled: config.tracingEnabled,
+    });
+    const fns = this.functions;
+
+    this.stateMachine = new SyncStateMachine(this, 'StateMachine', {
+      functions: { startJob: fns.startJob, syncWorkspace: fns.syncWorkspace, recordResult: fns.recordResult, markFailed: fns.markFailed },
+      mapConcurrency: config.mapConcurrency,
+      runTimeout: Duration.minutes(config.runTimeoutMinutes),
+      tracingEnabled: config.tracingEnabled,
+      logRetentionDays: config.logRetentionDays,
+    });
+    const stateMachine = this.stateMachine.stateMachine;
+
+    if (config.migrateOnDeploy) {
+      new MigrationsOnDeploy(this, 'Migrations', {
+        migrate: fns.migrate,
+        before: [this.stateMachine],
+        migrateTimeout: TASK_TIMEOUTS.migrate,
+      });
+    } else {
+      Annotations.of(this).addInfo(
+        'Migrations are not applied on deploy (the database secret is created by this stack and empty). Fill it in, then deploy with -c sender-sync:migrateOnDeploy=true, or run `npm run migrate`.',
+      );
+    }
+
+    new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
+    new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.markFailed });
+
+    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
+    new SyncAlarms(this, 'Alarms', {
+      stateMachine,
+      topic: alarmTopic.topic,
+      functions: [
+        { name: 'StartJob', fn: fns.startJob },
+        { name: 'SyncWorkspace', fn: fns.syncWorkspace },
+        { name: 'RecordResult', fn: fns.recordResult },
+        { name: 'MarkFailed', fn: fns.markFailed },
+        { name: 'Migrate', fn: fns.migrate },
+      ],
+      executionTimeAlarmMinutes: config.executionTimeAlarmMinutes,
+      noSuccessAlarmHours: config.noSuccessAlarmHours,
+    });
+
+    new CfnOutput(this, 'StateMachineArn', {
+      description: 'Start a run by hand: aws stepfunctions start-execution --state-machine-arn <this> --input \'{}\'',
+      value: stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'StateMachineConsoleUrl', {
+      description: 'The state machine and its executions in the Step Functions console',
+      value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${stateMachine.stateMachineArn}`,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic every alarm notifies; subscribe more endpoints to it',
+      value: alarmTopic.topic.topicArn,
+    });
+    new CfnOutput(this, 'DatabaseSecretArn', {
+      description: secrets.created.database ? 'Created empty: fill in {"host","port","username","password","dbname"}' : 'Imported database secret',
+      value: secrets.database.secretArn,
+    });
+    new CfnOutput(this, 'ApiKeysSecretArn', {
+      description: secrets.created.apiKeys ? 'Created empty: fill in {"<workspace name>": "<api key>", ...}' : 'Imported API-keys secret',
+      value: secrets.apiKeys.secretArn,
+    });
+  }
+}

@@ -1,0 +1,422 @@
+import { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build-app';
+import { STATE } from '../../state-machine/definition';
+import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeDefinition } from '../../state-machine/synthesize';
+
+/*
+ * Template assertions. Bundling is skipped (context aws:cdk:bundling-stacks = []) and so
+ * is CDK's CloudFormation validation, to keep these fast; test/infra/bundling.test.ts
+ * synthesizes once with both.
+ */
+
+const DATABASE_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync/database-AbCdEf';
+const API_KEYS_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync/api-keys-GhIjKl';
+
+function synth(context: Record<string, unknown> = {}) {
+  const { stack } = buildApp({
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    nag: false,
+    cloudFormationValidation: false,
+  });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+type Json = any;
+
+const byDefault = synth();
+const imported = synth({
+  'sender-sync:databaseSecretArn': DATABASE_SECRET_ARN,
+  'sender-sync:apiKeysSecretArn': API_KEYS_SECRET_ARN,
+});
+
+const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) =>
+  stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
+
+function resources(template: Template, type: string): [string, Json][] {
+  return Object.entries(template.findResources(type));
+}
+
+/** The deployed definition, with each CloudFormation reference replaced by a readable placeholder. */
+function deployedDefinition(template: Template, replace: (ref: Json) => string): Json {
+  const [[, machine]] = resources(template, 'AWS::StepFunctions::StateMachine');
+  const joined = machine.Properties.DefinitionString['Fn::Join'][1]
+    .map((part: Json) => (typeof part === 'string' ? part : replace(part)))
+    .join('');
+  return JSON.parse(joined);
+}
+
+describe('synthesis', () => {
+  it('raises no CDK warning or error, with or without a VPC', () => {
+    const withVpc = synth({
+      'sender-sync:vpcId': 'vpc-0abc',
+      'sender-sync:subnetIds': 'subnet-1',
+      'sender-sync:availabilityZones': 'eu-west-1a',
+      'sender-sync:tracingEnabled': true,
+      'sender-sync:migrateOnDeploy': true,
+    });
+    for (const { stack } of [byDefault, imported, withVpc]) {
+      const annotations = Annotations.fromStack(stack);
+      expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+      expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    }
+  });
+});
+
+describe('the schedule', () => {
+  it('starts the state machine every hour with input {}', () => {
+    const { stack, template } = byDefault;
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: logicalId(stack, stack.stateMachine.stateMachine) },
+          Input: '{}',
+          RoleArn: Match.anyValue(),
+        }),
+      ],
+    });
+  });
+
+  it('takes its expression from context and can be disabled', () => {
+    const { template } = synth({ 'sender-sync:schedule': 'cron(0/30 * * * ? *)', 'sender-sync:scheduleEnabled': 'false' });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0/30 * * * ? *)', State: 'DISABLED' });
+  });
+});
+
+describe('the state machine', () => {
+  it('is STANDARD, times out after 2 h, logs ERROR without execution data, and is not traced by default', () => {
+    const { template } = byDefault;
+    const [[, machine]] = resources(template, 'AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.StateMachineType).toBe('STANDARD');
+    expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
+    expect(machine.Properties.TracingConfiguration?.Enabled ?? false).toBe(false);
+    expect(deployedDefinition(template, () => 'ref').TimeoutSeconds).toBe(7200);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('is traced and times out when context says', () => {
+    const { template } = synth({ 'sender-sync:tracingEnabled': true, 'sender-sync:runTimeoutMinutes': 90 });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { TracingConfiguration: { Enabled: true } });
+    template.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
+    expect(deployedDefinition(template, () => 'ref').TimeoutSeconds).toBe(5400);
+  });
+
+  it('deploys exactly the definition the local runner executes', () => {
+    const { stack, template } = byDefault;
+    const taskOfFunction = new Map<string, string>();
+    const fns = stack.functions;
+    for (const [task, fn] of Object.entries({ startJob: fns.startJob, syncWorkspace: fns.syncWorkspace, recordResult: fns.recordResult, markFailed: fns.markFailed })) {
+      taskOfFunction.set(logicalId(stack, fn), task);
+    }
+    const deployed = deployedDefinition(template, (ref) => {
+      if (ref.Ref === 'AWS::Partition') return 'aws';
+      const task = taskOfFunction.get(ref['Fn::GetAtt']?.[0]);
+      if (!task) throw new Error(`unexpected reference ${JSON.stringify(ref)}`);
+      return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sender-sync-${task}`;
+    });
+    expect(deployed).toEqual(synthesizeDefinition());
+  });
+
+  it('syncs 3 workspaces at once, or what sender-sync:mapConcurrency says', () => {
+    const map = (template: Template) => deployedDefinition(template, () => 'ref').States[STATE.syncEachWorkspace];
+    expect(map(byDefault.template).MaxConcurrency).toBe(3);
+    expect(map(synth({ 'sender-sync:mapConcurrency': '5' }).template).MaxConcurrency).toBe(5);
+  });
+
+  it('retries every task on Lambda service errors including Lambda.TooManyRequestsException, and catches into the failure recorders', () => {
+    const definition = deployedDefinition(byDefault.template, () => 'ref');
+    const sync = definition.States[STATE.syncEachWorkspace].ItemProcessor.States[STATE.syncWorkspace];
+    expect(sync.Retry.map((retrier: Json) => retrier.ErrorEquals)).toEqual([
+      expect.arrayContaining(['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError']),
+      expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']),
+      ['States.ALL'],
+    ]);
+    expect(sync.Retry[0].MaxAttempts).toBe(0);
+    expect(sync.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordWorkspaceFailure }]);
+    for (const name of [STATE.syncEachWorkspace, STATE.recordJobResult]) {
+      expect(definition.States[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure }]);
+    }
+    expect(definition.States[STATE.startJob].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: STATE.noJobYet });
+  });
+});
+
+describe('the functions', () => {
+  const functions = (template: Template) =>
+    resources(template, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties.Description ?? '').startsWith('sender-sync:'));
+
+  it('are five Node.js 22 functions on ARM64 with source maps, the Powertools settings and the database secret', () => {
+    const fns = functions(byDefault.template);
+    expect(fns).toHaveLength(5);
+    for (const [id, fn] of fns) {
+      expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures, id).toEqual(['arm64']);
+      expect(fn.Properties.Handler, id).toBe('index.handler');
+      expect(fn.Properties.Environment.Variables, id).toMatchObject({
+        DATABASE_SECRET_ARN: expect.anything(),
+        JOB_NAME: 'sender-emails-sync',
+        RUN_TIMEOUT_MINUTES: '120',
+        POWERTOOLS_SERVICE_NAME: 'sender-sync',
+        POWERTOOLS_METRICS_NAMESPACE: 'SenderSync',
+        LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+  });
+
+  it('gives sync-workspace 1024 MB, 15 minutes, the API-keys secret and a sync budget well under its timeout', () => {
+    const { stack, template } = imported;
+    const [, sync] = functions(template).find(([id]) => id === logicalId(stack, stack.functions.syncWorkspace))!;
+    expect(sync.Properties).toMatchObject({ MemorySize: 1024, Timeout: 900 });
+    expect(sync.Properties.Environment.Variables).toMatchObject({
+      API_KEYS_SECRET_ARN: API_KEYS_SECRET_ARN,
+      DATABASE_SECRET_ARN: DATABASE_SECRET_ARN,
+      SYNC_BUDGET_SECONDS: '600',
+      PAGE_CONCURRENCY: '3',
+    });
+    for (const [id, fn] of functions(template).filter(([id]) => id !== logicalId(stack, stack.functions.syncWorkspace))) {
+      expect(fn.Properties.Environment.Variables.API_KEYS_SECRET_ARN, id).toBeUndefined();
+      expect(fn.Properties.Timeout, id).toBeLessThanOrEqual(120);
+      expect(fn.Properties.MemorySize, id).toBeLessThanOrEqual(256);
+    }
+  });
+
+  it('run in the database VPC when context names one', () => {
+    const { template } = synth({
+      'sender-sync:vpcId': 'vpc-0abc',
+      'sender-sync:subnetIds': 'subnet-1,subnet-2',
+      'sender-sync:availabilityZones': 'eu-west-1a,eu-west-1b',
+      'sender-sync:securityGroupId': 'sg-0123',
+    });
+    for (const [id, fn] of functions(template)) {
+      expect(fn.Properties.VpcConfig, id).toEqual({ SubnetIds: ['subnet-1', 'subnet-2'], SecurityGroupIds: ['sg-0123'] });
+    }
+  });
+});
+
+describe('IAM', () => {
+  const statements = (template: Template) =>
+    resources(template, 'AWS::IAM::Policy').flatMap(([id, policy]) =>
+      (policy.Properties.PolicyDocument.Statement as Json[]).map((statement) => ({ id, roles: policy.Properties.Roles, ...statement })),
+    );
+  const asList = (value: unknown) => (Array.isArray(value) ? value : [value]);
+
+  it('grants no wildcard secretsmanager action and no * resource except for log delivery', () => {
+    for (const { template } of [byDefault, imported]) {
+      for (const statement of statements(template)) {
+        for (const action of asList(statement.Action)) {
+          expect(action, statement.id).not.toMatch(/^(\*|secretsmanager:\*)$/);
+          expect(action, statement.id).not.toMatch(/:\*$/);
+        }
+        if (asList(statement.Resource).includes('*')) {
+          expect(asList(statement.Action).every((action: string) => action.startsWith('logs:') && action.endsWith('Delivery') || /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups|ListLogDeliveries)$/.test(action)), statement.id).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('lets each function read only the secrets it needs', () => {
+    const { stack, template } = imported;
+    const secretReads = new Map<string, string[]>();
+    for (const statement of statements(template)) {
+      if (!asList(statement.Action).some((action: string) => action.startsWith('secretsmanager:'))) continue;
+      expect(asList(statement.Action).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      for (const role of statement.roles) {
+        const key = role.Ref as string;
+        secretReads.set(key, [...(secretReads.get(key) ?? []), ...asList(statement.Resource)].sort());
+      }
+    }
+    const roleOf = (fn: { role?: unknown }) => logicalId(stack, (fn as Json).role);
+    const fns = stack.functions;
+    expect(secretReads.get(roleOf(fns.syncWorkspace))).toEqual([API_KEYS_SECRET_ARN, DATABASE_SECRET_ARN].sort());
+    for (const fn of [fns.startJob, fns.recordResult, fns.markFailed, fns.migrate]) {
+      expect(secretReads.get(roleOf(fn))).toEqual([DATABASE_SECRET_ARN]);
+    }
+    expect(secretReads.size).toBe(5);
+  });
+
+  it('creates the two secrets empty when no ARN is given', () => {
+    const { template } = byDefault;
+    const secrets = resources(template, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(2);
+    const templates = secrets.map(([, secret]) => JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate));
+    expect(templates).toContainEqual({ host: 'REPLACE_ME', port: 5432, username: 'REPLACE_ME', dbname: 'postgres' });
+    expect(templates).toContainEqual({});
+    expect(resources(imported.template, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+  });
+});
+
+describe('failed runs', () => {
+  it('sends this state machine\'s FAILED, TIMED_OUT and ABORTED status changes to mark-failed, raw', () => {
+    const { stack, template } = byDefault;
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [{ Ref: logicalId(stack, stack.stateMachine.stateMachine) }],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions.markFailed), 'Arn'] }, Input: Match.absent(), InputPath: Match.absent() })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalId(stack, stack.functions.markFailed), 'Arn'] },
+    });
+  });
+});
+
+describe('migrations on deploy', () => {
+  it('run the migrate function in a trigger before the state machine, when the database secret is imported', () => {
+    const { stack, template } = imported;
+    const triggers = resources(template, 'Custom::Trigger');
+    expect(triggers).toHaveLength(1);
+    const [[triggerId, trigger]] = triggers;
+    expect(trigger.Properties).toMatchObject({ InvocationType: 'RequestResponse', ExecuteOnHandlerChange: true });
+    const [[versionId, version]] = resources(template, 'AWS::Lambda::Version');
+    expect(version.Properties.FunctionName).toEqual({ Ref: logicalId(stack, stack.functions.migrate) });
+    expect(trigger.Properties.HandlerArn).toEqual({ Ref: versionId });
+    const [[, machine]] = Object.entries(template.toJSON().Resources as Record<string, Json>).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+    expect(machine.DependsOn).toContain(triggerId);
+  });
+
+  it('are left out while the database secret is the stack\'s own empty one, unless context asks', () => {
+    expect(resources(byDefault.template, 'Custom::Trigger')).toHaveLength(0);
+    expect(resources(synth({ 'sender-sync:migrateOnDeploy': true }).template, 'Custom::Trigger')).toHaveLength(1);
+  });
+});
+
+describe('alarms', () => {
+  const { stack, template } = byDefault;
+  const stateMachineRef = { Ref: logicalId(stack, stack.stateMachine.stateMachine) };
+  const topicRef = { Ref: logicalId(stack, stack.node.findChild('AlarmTopic').node.findChild('Topic') as Json) };
+  const alarms = resources(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+  const find = (metricName: string, dimensions?: Json) =>
+    alarms.filter((alarm) => alarm.MetricName === metricName && (!dimensions || JSON.stringify(alarm.Dimensions) === JSON.stringify(dimensions)));
+
+  it.each([
+    ['ExecutionsFailed'],
+    ['ExecutionsTimedOut'],
+    ['ExecutionsAborted'],
+    ['ExecutionThrottled'],
+  ])('alarm on AWS/States %s of this state machine at 1 or more', (metricName) => {
+    expect(find(metricName)).toEqual([
+      expect.objectContaining({
+        Namespace: 'AWS/States',
+        Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    ]);
+  });
+
+  it('never uses the CDK-only name ExecutionsThrottled', () => {
+    expect(find('ExecutionsThrottled')).toEqual([]);
+  });
+
+  it('alarms when an execution runs longer than the threshold', () => {
+    expect(find('ExecutionTime')).toEqual([
+      expect.objectContaining({
+        Namespace: 'AWS/States',
+        Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+        Statistic: 'Maximum',
+        Threshold: 60 * 60_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    ]);
+    const custom = synth({ 'sender-sync:executionTimeAlarmMinutes': 45 }).template;
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionTime', Threshold: 45 * 60_000 });
+  });
+
+  it('alarms when any workspace failed in a run (the EMF metric)', () => {
+    expect(find('WorkspacesFailed')).toEqual([
+      expect.objectContaining({
+        Namespace: 'SenderSync',
+        Dimensions: [{ Name: 'service', Value: 'sender-sync' }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    ]);
+  });
+
+  it('alarms when no run succeeded for N hours, counting missing data as breaching', () => {
+    expect(find('SuccessfulRuns')).toEqual([
+      expect.objectContaining({
+        Namespace: 'SenderSync',
+        Dimensions: [{ Name: 'service', Value: 'sender-sync' }],
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: 6,
+        DatapointsToAlarm: 6,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    ]);
+    synth({ 'sender-sync:noSuccessAlarmHours': 3 }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SuccessfulRuns',
+      EvaluationPeriods: 3,
+    });
+  });
+
+  it('alarms on Errors and Throttles of each of the five functions', () => {
+    const fns = stack.functions.all;
+    for (const metricName of ['Errors', 'Throttles']) {
+      const found = find(metricName);
+      expect(found).toHaveLength(5);
+      const functionNames = found.map((alarm) => {
+        expect(alarm).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+        expect(alarm.Dimensions).toHaveLength(1);
+        expect(alarm.Dimensions[0].Name).toBe('FunctionName');
+        return alarm.Dimensions[0].Value.Ref;
+      });
+      expect(functionNames.sort()).toEqual(fns.map((fn) => logicalId(stack, fn)).sort());
+    }
+  });
+
+  it('notify the topic and say what they mean and what to do', () => {
+    expect(alarms).toHaveLength(17);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions, alarm.MetricName).toEqual([topicRef]);
+      expect(alarm.AlarmDescription.length, alarm.MetricName).toBeGreaterThan(80);
+    }
+  });
+
+  it('go to an encrypted topic, with an e-mail subscription when context gives an address', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+    expect(resources(template, 'AWS::SNS::Subscription')).toHaveLength(0);
+    synth({ 'sender-sync:alarmEmail': 'ops@example.com' }).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('give the state machine ARN, its console link and the alarm topic ARN', () => {
+    const { stack, template } = byDefault;
+    const machine = { Ref: logicalId(stack, stack.stateMachine.stateMachine) };
+    template.hasOutput('StateMachineArn', { Value: machine });
+    template.hasOutput('StateMachineConsoleUrl', {
+      Value: {
+        'Fn::Join': ['', ['https://', { Ref: 'AWS::Region' }, '.console.aws.amazon.com/states/home?region=', { Ref: 'AWS::Region' }, '#/statemachines/view/', machine]],
+      },
+    });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlarmTopic') } });
+    template.hasOutput('DatabaseSecretArn', { Value: { Ref: Match.stringLikeRegexp('^SecretsDatabase') } });
+    template.hasOutput('ApiKeysSecretArn', { Value: { Ref: Match.stringLikeRegexp('^SecretsApiKeys') } });
+  });
+});
