@@ -5,15 +5,15 @@ import { Construct } from 'constructs';
 
 export interface MigrationsOnDeployProps {
   migrate: lambda.Function;
-  /** What must not exist (or be updated) before the migrations are applied. */
+  /** What must not be created or updated before the migrations are applied. */
   before: Construct[];
   /** The migrate function's own timeout: the trigger waits a little longer for it. */
   migrateTimeout: Duration;
 }
 
 /**
- * Applies migrations/*.sql during `cdk deploy`, before the state machine is created or
- * updated. It runs again whenever the migrate function changes, and its SQL files are
+ * Applies migrations/*.sql during `cdk deploy`, before the state machine and the task
+ * functions are created or updated. It runs again whenever the migrate function changes, and its SQL files are
  * part of its bundle, so a new migration is applied by the deploy that ships it. A
  * failed migration fails (and rolls back) the deploy.
  */

@@ -59,7 +59,8 @@ export class SenderSyncStack extends Stack {
     if (config.migrateOnDeploy) {
       new MigrationsOnDeploy(this, 'Migrations', {
         migrate: fns.migrate,
-        before: [this.stateMachine],
+        // New task code and the definition only go live once the schema they expect exists.
+        before: [this.stateMachine, fns.startJob, fns.syncWorkspace, fns.recordResult, fns.markFailed],
         migrateTimeout: TASK_TIMEOUTS.migrate,
       });
     } else {

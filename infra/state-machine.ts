@@ -23,6 +23,10 @@ export class SyncStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: SyncStateMachineProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', {
+      // Log delivery adds each log group to a size-limited CloudWatch Logs resource policy;
+      // groups under /aws/vendedlogs/ share one entry there.
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}`,
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -94,7 +94,7 @@ describe('the state machine', () => {
     expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
     expect(machine.Properties.TracingConfiguration?.Enabled ?? false).toBe(false);
     expect(deployedDefinition(template, () => 'ref').TimeoutSeconds).toBe(7200);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/SenderSync', RetentionInDays: 90 });
   });
 
   it('is traced and times out when context says', () => {
@@ -271,7 +271,7 @@ describe('failed runs', () => {
 });
 
 describe('migrations on deploy', () => {
-  it('run the migrate function in a trigger before the state machine, when the database secret is imported', () => {
+  it('run the migrate function in a trigger before the state machine and the task functions, when the database secret is imported', () => {
     const { stack, template } = imported;
     const triggers = resources(template, 'Custom::Trigger');
     expect(triggers).toHaveLength(1);
@@ -280,8 +280,14 @@ describe('migrations on deploy', () => {
     const [[versionId, version]] = resources(template, 'AWS::Lambda::Version');
     expect(version.Properties.FunctionName).toEqual({ Ref: logicalId(stack, stack.functions.migrate) });
     expect(trigger.Properties.HandlerArn).toEqual({ Ref: versionId });
-    const [[, machine]] = Object.entries(template.toJSON().Resources as Record<string, Json>).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+    const all = template.toJSON().Resources as Record<string, Json>;
+    const [[, machine]] = Object.entries(all).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
     expect(machine.DependsOn).toContain(triggerId);
+    const fns = stack.functions;
+    for (const fn of [fns.startJob, fns.syncWorkspace, fns.recordResult, fns.markFailed]) {
+      expect(all[logicalId(stack, fn)].DependsOn, fn.node.id).toContain(triggerId);
+    }
+    expect(all[logicalId(stack, fns.migrate)].DependsOn ?? []).not.toContain(triggerId);
   });
 
   it('are left out while the database secret is the stack\'s own empty one, unless context asks', () => {
