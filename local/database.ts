@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createSql, sslModeFromUrl, type Sql } from '../lambdas/db/client';
+import { checkConnection, createSql, describeDatabaseUrl, sslModeFromUrl, type Sql } from '../lambdas/db/client';
 import { migrateFromDirectory } from '../lambdas/db/migrate';
 import { LOCAL_STATE_DIR, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
 
@@ -27,6 +27,7 @@ export async function openLocalDatabase(options: {
   }
   const sql = createSql({ url, ssl: sslModeFromUrl(url), max: 10 });
   try {
+    await checkConnection(sql, embedded ? 'the embedded server' : `${describeDatabaseUrl(url)} (DATABASE_URL)`);
     if (options.migrate !== false) await migrateFromDirectory(sql, undefined, options.onLog);
   } catch (error) {
     await sql.end({ timeout: 1 });

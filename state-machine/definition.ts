@@ -32,6 +32,7 @@ export const STATE_MACHINE_COMMENT =
 
 /** State names, as an operator reads them in the console graph. */
 export const STATE = {
+  readInput: 'Read input',
   startJob: 'Start job',
   alreadyRunning: 'Already running',
   lockHeld: 'Another run holds the lock?',
@@ -164,7 +165,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
         'Takes the single-flight lock, creates the polling_job_status row and lists the workspaces to sync (ids and names only, never keys). ' +
         'A bad execution input fails here with InvalidInputError.',
       payload: sfn.TaskInput.fromObject({
-        input: sfn.JsonPath.entirePayload,
+        input: sfn.JsonPath.objectAt('$.input'),
         executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
         executionStartTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
       }),
@@ -297,5 +298,13 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
     .when(sfn.Condition.stringEquals('$.status', 'already_running'), alreadyRunning)
     .otherwise(syncEachWorkspace.next(recordJobResult).next(runResult));
 
-  return sfn.DefinitionBody.fromChainable(startJob.next(lockHeld));
+  // Whatever start-execution was given (a list, a string) becomes a field of an object, so
+  // the Catch below can add `error` to it and a bad input fails as a readable
+  // InvalidInputError rather than States.ResultPathMatchFailure.
+  const readInput = new sfn.Pass(states, STATE.readInput, {
+    comment: 'Wraps the execution input ({} or {"workspaces": [...]}) for Start job, which checks it.',
+    parameters: { input: sfn.JsonPath.objectAt('$') },
+  });
+
+  return sfn.DefinitionBody.fromChainable(readInput.next(startJob).next(lockHeld));
 }

@@ -33,6 +33,33 @@ export class DatabaseConfigError extends SenderSyncError {
   readonly code = 'SS_DATABASE_CONFIG';
 }
 
+export class DatabaseUnavailableError extends SenderSyncError {
+  override readonly name = 'DatabaseUnavailableError';
+  readonly code = 'SS_DATABASE_UNAVAILABLE';
+  override readonly retryable = true;
+}
+
+/** One round trip, so a wrong URL or a down server is reported where it is configured, with a cause a person can act on. */
+export async function checkConnection(sql: Sql, where: string): Promise<void> {
+  try {
+    await sql`select 1`;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = (error as Error).message;
+    throw new DatabaseUnavailableError(`Cannot use Postgres at ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ''}.`, { cause: error });
+  }
+}
+
+/** host:port/database of a URL, without credentials. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  } catch {
+    return redactDatabaseUrl(url);
+  }
+}
+
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 export function createSql(options: DatabaseOptions): Sql {

@@ -48,12 +48,13 @@ describe('the synthesized definition', () => {
     expect(tasks.sort()).toEqual(Object.keys(TASK_OF_STATE).sort());
   });
 
-  it('starts the job with the execution input, its ARN and start time', () => {
+  it('starts the job with the execution input (wrapped first, whatever its shape), its ARN and start time', () => {
     const start = asl.States[STATE.startJob] as State;
-    expect(asl.StartAt).toBe(STATE.startJob);
+    expect(asl.StartAt).toBe(STATE.readInput);
+    expect(asl.States[STATE.readInput]).toMatchObject({ Type: 'Pass', Parameters: { 'input.$': '$' }, Next: STATE.startJob });
     expect(start.Resource).toBe('arn:aws:states:::lambda:invoke');
     expect(start.Parameters.Payload).toEqual({
-      'input.$': '$',
+      'input.$': '$.input',
       'executionArn.$': '$$.Execution.Id',
       'executionStartTime.$': '$$.Execution.StartTime',
     });
