@@ -5,6 +5,12 @@ function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: k
   return async (...args: unknown[]) => ((await load())[name] as (...a: unknown[]) => Promise<void>)(...args);
 }
 
+// `sender-sync status | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command()
   .name('sender-sync')
   .description('Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.')

@@ -27,7 +27,7 @@ export async function openLocalDatabase(options: {
   }
   const sql = createSql({ url, ssl: sslModeFromUrl(url), max: 10 });
   try {
-    await checkConnection(sql, embedded ? 'the embedded server' : `${describeDatabaseUrl(url)} (DATABASE_URL)`);
+    await untilReady(() => checkConnection(sql, embedded ? 'the embedded server' : `${describeDatabaseUrl(url)} (DATABASE_URL)`));
     if (options.migrate !== false) await migrateFromDirectory(sql, undefined, options.onLog);
   } catch (error) {
     await sql.end({ timeout: 1 });
@@ -43,4 +43,18 @@ export async function openLocalDatabase(options: {
       await embedded?.stop();
     },
   };
+}
+
+/** A server that accepts TCP connections may still be starting up (57P03): wait for it, briefly. */
+async function untilReady(check: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      const starting = ((error as { cause?: { code?: string } }).cause?.code ?? '') === '57P03';
+      if (!starting || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
