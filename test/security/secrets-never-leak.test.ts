@@ -31,8 +31,15 @@ function sentinels(): string[] {
   return [SENTINEL_KEY, SENTINEL_PASSWORD, ...world.sim.workspaces().map((w) => w.apiKey)];
 }
 
+const checked = { places: 0, bytes: 0, leaks: 0 };
+
 function expectNoSecret(text: string, where: string) {
-  for (const secret of sentinels()) expect(text.includes(secret), `${where} contains a secret (${secret.slice(0, 12)}…)`).toBe(false);
+  checked.places += 1;
+  checked.bytes += text.length;
+  for (const secret of sentinels()) {
+    if (text.includes(secret)) checked.leaks += 1;
+    expect(text.includes(secret), `${where} contains a secret (${secret.slice(0, 12)}…)`).toBe(false);
+  }
 }
 
 const capturingLog: TaskLog = {
@@ -56,6 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  console.log(`security: ${sentinels().length} secrets (API keys and a database password) looked for in ${checked.places} outputs (${checked.bytes} bytes: history, logs, job rows, errors, CLI), leaks ${checked.leaks}`);
   await world.sim.close();
   await admin.unsafe(`drop role if exists ${ROLE}`).catch(() => {});
   await admin.end();
