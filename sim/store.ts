@@ -19,8 +19,10 @@ export class SimStore {
       this.#byName.set(workspace.name, workspace);
       this.#byKey.set(workspace.apiKey, workspace);
     }
-    const ids = this.#workspaces.flatMap((workspace) => workspace.accounts.map((account) => account.id));
-    this.#nextId = Math.max(999, ...ids) + 1;
+    // A loop, not Math.max(...ids): spreading 200,000 ids (grid:1000:200) overflows the call stack.
+    let maxId = 999;
+    for (const workspace of this.#workspaces) for (const account of workspace.accounts) maxId = Math.max(maxId, account.id);
+    this.#nextId = maxId + 1;
   }
 
   list(): readonly SimWorkspace[] {
