@@ -162,14 +162,17 @@ async function completeWorkspace(sql: Sql, jobId: string, workspace: WorkspaceRe
     const problem = inconsistency(row.totals_seen, seen, live);
     let removed = 0;
     if (!problem) {
+      // A set difference, not NOT EXISTS: the seen set was just filled, so its statistics
+      // say it is empty, and the planner then rescans it for every live row (a nested-loop
+      // anti join: 100,000 accounts took 3 minutes here). EXCEPT hashes or sorts both sides.
       const result = await tx`
         update sender_emails se set deleted_at = now()
-        where se.workspace_id = ${workspace.id}
-          and se.deleted_at is null
-          and not exists (
-            select 1 from polling_job_seen_accounts s
-            where s.job_id = ${jobId} and s.workspace_id = ${workspace.id} and s.emailbison_id = se.emailbison_id
-          )
+        from (
+          select emailbison_id from sender_emails where workspace_id = ${workspace.id} and deleted_at is null
+          except
+          select emailbison_id from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspace.id}
+        ) gone
+        where se.workspace_id = ${workspace.id} and se.emailbison_id = gone.emailbison_id and se.deleted_at is null
       `;
       removed = result.count;
     }
