@@ -193,7 +193,7 @@ describe('fault injection through the local state machine', () => {
       while (!stop && killed === 0) {
         const rows = await admin`
           select pg_terminate_backend(pid) as done from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%jsonb_to_recordset%'`;
+          where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%insert into polling_job_seen_accounts%' and query like '%insert into sender_emails%'`;
         killed += rows.filter((r) => r.done).length;
         await new Promise((r) => setTimeout(r, 5));
       }
