@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openBenchDatabase } from './database';
+import { pipelineDeps, registerScenario } from './deps';
+import { benchEndToEnd } from './end-to-end';
+import { benchMemory } from './memory';
+import { runPipeline } from './pipeline';
+import { renderTable, verdict, type Figure } from './report';
+import { benchScale } from './scale';
+import { startSimChild } from './sim-child';
+import { benchWrite } from './write';
+
+/*
+ * `npm run bench`: every figure of issue 7 item 1, each the median of RUNS runs (ratios
+ * taken run by run in the same process), printed as a table with its target and
+ * written to bench/results/latest.json. About 6-7 minutes on a 2-core machine.
+ */
+const RUNS = 3;
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+const RESULTS = path.join(HERE, 'results', 'latest.json');
+const log = (line: string) => console.log(line);
+
+const started = Date.now();
+const db = await openBenchDatabase(process.env);
+const figures: Figure[] = [];
+try {
+  log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
+  log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
+  await warmUp();
+  for (const scenario of ['seed-2025', 'seed-2026']) {
+    log(`items 1-3: ${scenario}, the sync and the baseline interleaved at L=50 ms, then the sync at L=0`);
+    figures.push(...(await benchEndToEnd(db.sql, scenario, RUNS, log)));
+  }
+  log('item 4: the write path next to a raw COPY');
+  figures.push(...(await benchWrite(db.sql, db.url, log)));
+  log('item 5: peak RSS of one workspace of 10,000 / 30,000 / 100,000 accounts, each sync in its own process');
+  figures.push(...(await benchMemory(db.sql, db.url, RUNS, log)));
+  log('item 6: 1,000 workspaces x 200 accounts');
+  figures.push(...(await benchScale(db.sql, RUNS, log)));
+
+  const table = renderTable(figures);
+  log(`\n${table}`);
+  const misses = figures.filter((f) => verdict(f) === 'MISS');
+  log(`\n${figures.filter((f) => f.target).length - misses.length} targets met, ${misses.length} missed${misses.length ? `: ${misses.map((f) => `${f.section} / ${f.name}`).join('; ')}` : ''}.`);
+  const elapsedSeconds = Math.round((Date.now() - started) / 1000);
+  log(`bench took ${elapsedSeconds} s; results in ${path.relative(process.cwd(), RESULTS)}`);
+  mkdirSync(path.dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(await resultsJson(elapsedSeconds), null, 2)}\n`);
+} finally {
+  await db.close();
+}
+
+async function warmUp(): Promise<void> {
+  const sim = await startSimChild('seed-2025', 0);
+  try {
+    const { secretsFile } = await registerScenario(db.sql, sim);
+    await runPipeline(pipelineDeps(db.sql, secretsFile));
+  } finally {
+    await sim.close();
+  }
+}
+
+async function resultsJson(elapsedSeconds: number) {
+  const [{ version }] = await db.sql<{ version: string }[]>`select version()`;
+  return {
+    generatedAt: new Date().toISOString(),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    elapsedSeconds,
+    runsPerFigure: RUNS,
+    environment: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), postgres: version, database: db.kind },
+    sources: {
+      historyEventTypes: 'https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html',
+      quotas: 'https://docs.aws.amazon.com/step-functions/latest/dg/limits.html',
+      historyQuotaWorkarounds: 'https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html',
+    },
+    figures: figures.map((f) => ({ ...f, value: round(f.value), samples: f.samples?.map(round), verdict: verdict(f) || undefined })),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd: HERE, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
