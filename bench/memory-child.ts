@@ -23,15 +23,15 @@ const sampler = setInterval(() => {
 try {
   const rssBeforeSync = process.memoryUsage().rss;
   const started = performance.now();
-  const job = (await createStartJobTask(deps)({ input: {} })) as { status: string; jobId: string; workspaces: { id: number; name: string }[] };
+  const job = await createStartJobTask(deps)({ input: {} });
   if (job.status !== 'started') throw new Error(`job not started: ${job.status}`);
   const sync = createSyncWorkspaceTask(deps);
   let invocations = 0;
-  for (const workspace of job.workspaces) {
+  for (const id of job.workspaceIds) {
     let cursor: number | null = null;
     do {
       invocations += 1;
-      const result = await sync({ jobId: job.jobId, workspace, cursor });
+      const result = await sync({ jobId: job.jobId, workspace: { id }, cursor });
       cursor = result.done ? null : result.cursor;
     } while (cursor !== null);
   }

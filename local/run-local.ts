@@ -7,6 +7,7 @@ import { createSecretResolver } from '../lambdas/secrets/resolve';
 import { createStartJobTask } from '../lambdas/start-job/task';
 import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from '../lambdas/sync-workspace/task';
 import type { SyncWorkspaceResult } from '../lambdas/sync/sync-workspace';
+import { workspaceNameLookup } from '../lambdas/workspaces/registry';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
 import { findJobByExecution, jobWorkspaces, type JobRow, type JobWorkspaceRow } from '../cli/reports';
@@ -130,14 +131,16 @@ function localHandlers(deps: TaskDeps, events: RunEvents) {
   const sync = createSyncWorkspaceTask(deps);
   const markFailed = createMarkFailedTask(deps);
   const inFlight = new Set<Promise<unknown>>();
+  const nameOf = workspaceNameLookup(deps.sql);
   const syncOne = async (e: SyncWorkspaceEvent) => {
-    events.workspaceStarted(e.workspace?.name, e.cursor);
+    const name = await nameOf(e.workspace);
+    events.workspaceStarted(name, e.cursor);
     try {
       const result = await sync(e);
-      events.workspaceFinished(e.workspace.name, result);
+      events.workspaceFinished(name, result);
       return result;
     } catch (error) {
-      events.workspaceAttemptFailed(e.workspace?.name, error as Error);
+      events.workspaceAttemptFailed(name, error as Error);
       throw error;
     }
   };
@@ -156,8 +159,8 @@ function localHandlers(deps: TaskDeps, events: RunEvents) {
     recordResult: createRecordResultTask(deps),
     markFailed: async (event: unknown) => {
       const result = await markFailed(event as never);
-      const e = event as { scope?: string; workspace?: { name: string }; error?: { Error?: string } };
-      if (e.scope === 'workspace' && e.workspace) events.workspaceFailed(e.workspace.name, e.error?.Error ?? 'Error');
+      const e = event as { scope?: string; workspace?: { id: number; name?: string }; error?: { Error?: string } };
+      if (e.scope === 'workspace' && e.workspace) events.workspaceFailed(await nameOf(e.workspace), e.error?.Error ?? 'Error');
       return result;
     },
   };

@@ -162,7 +162,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
     invoke(states, 'startJob', functions.startJob, {
       stateName: STATE.startJob,
       comment:
-        'Takes the single-flight lock, creates the polling_job_status row and lists the workspaces to sync (ids and names only, never keys). ' +
+        'Takes the single-flight lock, creates the polling_job_status row and lists the ids of the workspaces to sync (never names or keys, so 1,000 workspaces fit in a few KB). ' +
         'A bad execution input fails here with InvalidInputError.',
       payload: sfn.TaskInput.fromObject({
         input: sfn.JsonPath.objectAt('$.input'),
@@ -202,7 +202,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
         error: sfn.JsonPath.objectAt('$.error'),
       }),
       resultPath: sfn.JsonPath.DISCARD,
-      // The iteration's output is the workspace's id and name: a few bytes, whatever its size.
+      // The iteration's output is the workspace's id (and name, once read): a few bytes, whatever its size.
       outputPath: '$.workspace',
     }),
     { otherAttempts: 3, otherInterval: Duration.seconds(5) },
@@ -210,7 +210,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
   syncWorkspace.addCatch(recordWorkspaceFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const workspaceSynced = new sfn.Succeed(states, STATE.workspaceSynced, {
-    comment: 'Every page of this workspace is synced. Outputs only its id and name, so the Map result stays tiny.',
+    comment: "Every page of this workspace is synced. Outputs only its id and name, so an iteration's output stays tiny.",
     outputPath: '$.workspace',
   });
   const morePages = new sfn.Choice(states, STATE.morePages, {
@@ -223,10 +223,10 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
     comment:
       `Syncs every workspace, ${props.mapConcurrency} at a time. A failed workspace is recorded and the others go on; ` +
       'iteration results are discarded (Record job result reads them from Postgres).',
-    itemsPath: '$.workspaces',
+    itemsPath: '$.workspaceIds',
     itemSelector: {
       jobId: sfn.JsonPath.stringAt('$.jobId'),
-      workspace: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+      workspace: { id: sfn.JsonPath.numberAt('$$.Map.Item.Value') },
       cursor: JSON_NULL,
     },
     maxConcurrency: props.mapConcurrency,

@@ -144,8 +144,11 @@ export async function failRun(
   return finalizeJob(sql, job.id, { runError: truncate(reason) });
 }
 
-/** Records the error of a workspace whose sync gave up (after the state machine's retries). */
-export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceId: number, error: string): Promise<void> {
+/**
+ * Records the error of a workspace whose sync gave up (after the state machine's retries).
+ * Returns the workspace's name as the job recorded it (undefined for a workspace not in the job).
+ */
+export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceId: number, error: string): Promise<string | undefined> {
   await sql`
     update polling_job_workspaces set
       status = 'failed',
@@ -156,6 +159,10 @@ export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceI
     where job_id = ${jobId} and workspace_id = ${workspaceId} and status <> 'synced'
   `;
   await sql`delete from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspaceId}`;
+  const [row] = await sql<{ workspace_name: string }[]>`
+    select workspace_name from polling_job_workspaces where job_id = ${jobId} and workspace_id = ${workspaceId}
+  `;
+  return row?.workspace_name;
 }
 
 /** A Step Functions Catch gives `{ Error, Cause }`; Cause holds the Lambda's `{errorType, errorMessage}` JSON. */

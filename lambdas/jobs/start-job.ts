@@ -6,6 +6,12 @@ export interface WorkspaceRef {
   name: string;
 }
 
+/** A workspace as the state machine names it: by id; the name once Sync workspace has read it. */
+export interface WorkspaceIdRef {
+  id: number;
+  name?: string;
+}
+
 export type StartJobResult =
   | { status: 'started'; jobId: string; workspaces: WorkspaceRef[] }
   | { status: 'already_running'; runningJobId: string; runningForSeconds: number };

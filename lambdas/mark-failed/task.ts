@@ -1,13 +1,13 @@
 import { InvalidInputError } from '../errors';
 import { describeStepFunctionsError, failRun, recordWorkspaceFailure } from '../jobs/finalize-job';
-import type { WorkspaceRef } from '../jobs/start-job';
+import type { WorkspaceIdRef } from '../jobs/start-job';
 import type { TaskDeps } from '../runtime/deps';
 
 /** From the state machine's Catch: one workspace gave up, the Map goes on. */
 export interface WorkspaceFailedEvent {
   scope: 'workspace';
   jobId: string;
-  workspace: WorkspaceRef;
+  workspace: WorkspaceIdRef;
   error: { Error?: string; Cause?: string };
 }
 
@@ -31,9 +31,13 @@ export type MarkFailedEvent = WorkspaceFailedEvent | RunFailedEvent | ExecutionS
 export function createMarkFailedTask(deps: TaskDeps) {
   return async (event: MarkFailedEvent): Promise<{ recorded: boolean; jobId?: string; status?: string }> => {
     if (event && 'scope' in event && event.scope === 'workspace') {
-      deps.log.setContext({ jobId: event.jobId, workspace: event.workspace?.name });
+      if (!event.jobId || !Number.isInteger(event.workspace?.id)) {
+        throw new InvalidInputError('Mark failed needs { scope: "workspace", jobId, workspace: { id }, error }.');
+      }
+      deps.log.setContext({ jobId: event.jobId, workspaceId: event.workspace.id });
       const error = describeStepFunctionsError(event.error);
-      await recordWorkspaceFailure(deps.sql, event.jobId, event.workspace.id, error);
+      const name = await recordWorkspaceFailure(deps.sql, event.jobId, event.workspace.id, error);
+      deps.log.setContext({ workspace: name ?? event.workspace.name });
       deps.log.error('workspace failed', { error });
       return { recorded: true, jobId: event.jobId, status: 'failed' };
     }

@@ -27,7 +27,7 @@ export interface TaskLog {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
   /** Fields put on every following line (job, workspace). */
-  setContext(fields: { jobId?: string; workspace?: string }): void;
+  setContext(fields: { jobId?: string; workspaceId?: number; workspace?: string }): void;
 }
 
 /** EMF metrics; the finalizer's WorkspacesFailed (failed + skipped) is what pages someone on a partial run. */

@@ -1,5 +1,5 @@
 import { parseExecutionInput } from '../jobs/execution-input';
-import { startJob, type StartJobResult } from '../jobs/start-job';
+import { startJob } from '../jobs/start-job';
 import type { TaskDeps } from '../runtime/deps';
 
 export interface StartJobEvent {
@@ -8,8 +8,17 @@ export interface StartJobEvent {
   executionStartTime?: string;
 }
 
+/**
+ * What the state machine carries: workspace ids only. Names would make the Map's input
+ * grow by ~35 bytes a workspace (37 KB at 1,000); ids keep it under 8 KB, and Sync
+ * workspace reads the name (and key reference) from the registry itself.
+ */
+export type StartJobOutput =
+  | { status: 'started'; jobId: string; workspaceCount: number; workspaceIds: number[] }
+  | { status: 'already_running'; runningJobId: string; runningForSeconds: number };
+
 export function createStartJobTask(deps: TaskDeps) {
-  return async (event: StartJobEvent): Promise<StartJobResult> => {
+  return async (event: StartJobEvent): Promise<StartJobOutput> => {
     const input = parseExecutionInput(event?.input);
     const result = await startJob(deps.sql, {
       jobName: deps.config.jobName,
@@ -20,10 +29,10 @@ export function createStartJobTask(deps: TaskDeps) {
     });
     if (result.status === 'already_running') {
       deps.log.warn('another run holds the lock: not starting', { runningJobId: result.runningJobId, runningForSeconds: result.runningForSeconds });
-    } else {
-      deps.log.setContext({ jobId: result.jobId });
-      deps.log.info('job started', { workspaces: result.workspaces.length });
+      return result;
     }
-    return result;
+    deps.log.setContext({ jobId: result.jobId });
+    deps.log.info('job started', { workspaces: result.workspaces.length });
+    return { status: 'started', jobId: result.jobId, workspaceCount: result.workspaces.length, workspaceIds: result.workspaces.map((w) => w.id) };
   };
 }

@@ -1,13 +1,14 @@
 import { createEmailBisonClient } from '../emailbison/client';
 import { InvalidInputError } from '../errors';
-import type { WorkspaceRef } from '../jobs/start-job';
+import type { WorkspaceIdRef } from '../jobs/start-job';
 import type { TaskDeps } from '../runtime/deps';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 
 export interface SyncWorkspaceEvent {
   jobId: string;
-  workspace: WorkspaceRef;
+  /** From the Map, `{ id }`; from a previous call's cursor output, `{ id, name }`. */
+  workspace: WorkspaceIdRef;
   cursor?: number | null;
 }
 
@@ -17,10 +18,11 @@ const LAMBDA_SAFETY_MS = 60_000;
 export function createSyncWorkspaceTask(deps: TaskDeps) {
   return async (event: SyncWorkspaceEvent): Promise<SyncWorkspaceResult> => {
     if (!event?.jobId || !event.workspace || !Number.isInteger(event.workspace.id)) {
-      throw new InvalidInputError('Sync workspace needs { jobId, workspace: { id, name } }.');
+      throw new InvalidInputError('Sync workspace needs { jobId, workspace: { id } }.');
     }
-    deps.log.setContext({ jobId: event.jobId, workspace: event.workspace.name });
+    deps.log.setContext({ jobId: event.jobId, workspaceId: event.workspace.id });
     const workspace = await getWorkspace(deps.sql, event.workspace.id);
+    deps.log.setContext({ workspace: workspace.name });
     const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
     const client = createEmailBisonClient({
       workspace: workspace.name,

@@ -67,3 +67,16 @@ export async function deactivateWorkspace(sql: Sql, name: string): Promise<void>
   const result = await sql`update workspaces set active = false where name = ${name}`;
   if (result.count === 0) throw new WorkspaceNotFoundError(`No workspace named "${name}" is registered.`, { workspace: name });
 }
+
+/**
+ * Names by id, read once on first use: for callers that see a workspace only by the id
+ * the state machine carries and want to show its name (the local run's progress lines).
+ */
+export function workspaceNameLookup(sql: Sql): (ref: { id: number; name?: string }) => Promise<string> {
+  let names: Promise<Map<number, string>> | undefined;
+  return async (ref) => {
+    if (ref.name) return ref.name;
+    names ??= sql<{ id: number; name: string }[]>`select id, name from workspaces`.then((rows) => new Map(rows.map((r) => [r.id, r.name])));
+    return (await names).get(ref.id) ?? `workspace ${ref.id}`;
+  };
+}

@@ -220,11 +220,12 @@ describe('fault injection through the local state machine', () => {
     const partOfTheWay = createSyncWorkspaceTask({ ...world.deps, now: () => (fakeNow += 1000), config: { ...world.deps.config, syncBudgetSeconds: 12, batchSize: 15 } });
     let crashes = 0;
     world.sim.addAccounts('Tidewater Consulting', 3);
+    const [{ id: tidewater }] = await db.sql<{ id: number }[]>`select id from workspaces where name = 'Tidewater Consulting'`;
     await scenario(() => {}, { status: 'completed', warnings: [] }, {
       override: {
         syncWorkspace: async (event) => {
           const e = event as SyncWorkspaceEvent;
-          if (e.workspace.name === 'Tidewater Consulting' && crashes === 0) {
+          if (e.workspace.id === tidewater && crashes === 0) {
             crashes += 1;
             await partOfTheWay(e);
             throw new Error('Runtime exited with error: signal: killed');

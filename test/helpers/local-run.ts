@@ -3,6 +3,7 @@ import { createRecordResultTask } from '../../lambdas/record-result/task';
 import type { TaskDeps } from '../../lambdas/runtime/deps';
 import { createStartJobTask } from '../../lambdas/start-job/task';
 import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from '../../lambdas/sync-workspace/task';
+import { workspaceNameLookup } from '../../lambdas/workspaces/registry';
 import { runStateMachineLocally, type LocalRunResult, type LocalTaskHandlers } from '../../state-machine/local-runner';
 
 export interface Observed {
@@ -14,13 +15,15 @@ export interface Observed {
 /** The real task code behind each Task state, counting concurrent Sync workspace calls. */
 export function realHandlers(deps: TaskDeps, observed: Observed, override?: Partial<LocalTaskHandlers>): LocalTaskHandlers {
   const sync = createSyncWorkspaceTask(deps);
+  const nameOf = workspaceNameLookup(deps.sql);
   return {
     startJob: createStartJobTask(deps) as LocalTaskHandlers['startJob'],
     syncWorkspace: async (event) => {
       const e = event as SyncWorkspaceEvent;
       observed.inFlight += 1;
       observed.peak = Math.max(observed.peak, observed.inFlight);
-      observed.calls.set(e.workspace.name, (observed.calls.get(e.workspace.name) ?? 0) + 1);
+      const name = await nameOf(e.workspace);
+      observed.calls.set(name, (observed.calls.get(name) ?? 0) + 1);
       try {
         return await (override?.syncWorkspace ?? sync)(event as never);
       } finally {

@@ -151,9 +151,9 @@ describe('secrets never leak', () => {
       const { handler: markFailed } = await import('../../lambdas/mark-failed/handler');
       const started = await startJob({ input: { workspaces: ['Sentinel Co'] }, executionArn: `arn:aws:states:eu-west-1:1:execution:x:${suffix}` });
       if (started.status !== 'started') throw new Error('not started');
-      const error = await syncWorkspace({ jobId: started.jobId, workspace: started.workspaces[0] }).catch((e) => e);
+      const error = await syncWorkspace({ jobId: started.jobId, workspace: { id: started.workspaceIds[0] } }).catch((e) => e);
       expect(error.name).toBe('RejectedApiKeyError');
-      await markFailed({ scope: 'workspace', jobId: started.jobId, workspace: started.workspaces[0], error: { Error: error.name, Cause: JSON.stringify({ errorType: error.name, errorMessage: error.message }) } });
+      await markFailed({ scope: 'workspace', jobId: started.jobId, workspace: { id: started.workspaceIds[0] }, error: { Error: error.name, Cause: JSON.stringify({ errorType: error.name, errorMessage: error.message }) } });
     } finally {
       spy.mockRestore();
       errSpy.mockRestore();

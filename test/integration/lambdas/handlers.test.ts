@@ -47,10 +47,11 @@ describe('the Lambda handlers', () => {
     const recordResult = (await import('../../../lambdas/record-result/handler')).handler;
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:run-1';
     const started = await startJob({ input: {}, executionArn: arn });
-    expect(started).toMatchObject({ status: 'started', workspaces: [{ name: WS }] });
+    const [registered] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${WS}`;
+    expect(started).toEqual({ status: 'started', jobId: expect.any(String), workspaceCount: 1, workspaceIds: [registered.id] });
     if (started.status !== 'started') return;
-    const result = await syncWorkspace({ jobId: started.jobId, workspace: started.workspaces[0], cursor: null });
-    expect(result).toMatchObject({ done: true, cursor: null, accountsSynced: 187 });
+    const result = await syncWorkspace({ jobId: started.jobId, workspace: { id: started.workspaceIds[0] }, cursor: null });
+    expect(result).toMatchObject({ done: true, cursor: null, accountsSynced: 187, workspace: { id: registered.id, name: WS } });
     const summary = await recordResult({ jobId: started.jobId, executionArn: arn });
     expect(summary).toMatchObject({ status: 'completed', totalAccountsSynced: 187 });
     expect(await storedAccounts(db.sql, WS)).toEqual(truthAsStored(sim, WS));

@@ -57,10 +57,11 @@ describe('the state machine, run locally with the real handlers', () => {
     let fakeNow = 0;
     const stopsAfterFivePages = createSyncWorkspaceTask({ ...world.deps, now: () => (fakeNow += 1000), config: { ...world.deps.config, syncBudgetSeconds: 10, batchSize: 15 } });
     let crashed = false;
+    const [{ id: wsId }] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${WS}`;
     const result = await runLocally(world.deps, { workspaces: [WS, 'Kestrel Ventures'] }, {
       syncWorkspace: async (event: unknown) => {
         const e = event as SyncWorkspaceEvent;
-        if (e.workspace.name === WS && !crashed) {
+        if (e.workspace.id === wsId && !crashed) {
           crashed = true;
           await stopsAfterFivePages(e); // progress saved in Postgres, then the Lambda dies
           throw new Error('Runtime exited with error: signal: killed');

@@ -64,8 +64,8 @@ describe('the synthesized definition', () => {
   it('maps over the workspaces with MaxConcurrency from the parameter, discarding the results', () => {
     expect(mapState.MaxConcurrency).toBe(3);
     expect(synthesizeDefinition({ mapConcurrency: 5 }).States[STATE.syncEachWorkspace]).toMatchObject({ MaxConcurrency: 5 });
-    expect(mapState.ItemsPath).toBe('$.workspaces');
-    expect(mapState.ItemSelector).toEqual({ 'jobId.$': '$.jobId', 'workspace.$': '$$.Map.Item.Value', cursor: null });
+    expect(mapState.ItemsPath).toBe('$.workspaceIds');
+    expect(mapState.ItemSelector).toEqual({ 'jobId.$': '$.jobId', workspace: { 'id.$': '$$.Map.Item.Value' }, cursor: null });
     expect(mapState.ResultPath).toBeNull();
   });
 

@@ -11,6 +11,7 @@ interface Workspace {
   name: string;
 }
 
+const named = (id: number): Workspace => ({ id, name: `Workspace ${id}` });
 const workspaces = (count: number): Workspace[] => Array.from({ length: count }, (_, i) => ({ id: i + 1, name: `Workspace ${i + 1}` }));
 
 function namedError(name: string, message: string): Error {
@@ -24,12 +25,13 @@ function fakeTasks(options: { workspaces?: Workspace[]; sync?: (event: any, call
   const handlers: LocalTaskHandlers = {
     async startJob(event) {
       calls.startJob.push(event);
-      return { status: 'started', jobId: 'job-1', workspaces: options.workspaces ?? workspaces(2) };
+      const ids = (options.workspaces ?? workspaces(2)).map((w) => w.id);
+      return { status: 'started', jobId: 'job-1', workspaceCount: ids.length, workspaceIds: ids };
     },
     async syncWorkspace(event: any) {
       calls.syncWorkspace.push(event);
       if (options.sync) return options.sync(event, calls.syncWorkspace.length);
-      return { jobId: event.jobId, workspace: event.workspace, done: true, cursor: null, accountsSynced: 10 };
+      return { jobId: event.jobId, workspace: named(event.workspace.id), done: true, cursor: null, accountsSynced: 10 };
     },
     async recordResult(event) {
       calls.recordResult.push(event);
@@ -55,8 +57,8 @@ describe('runStateMachineLocally', () => {
     expect(result.output).toMatchObject({ jobId: 'job-1', status: 'completed' });
     expect(result.executionArn).toBe('arn:aws:states:local:000000000000:execution:sender-sync:happy');
     expect(calls.startJob).toEqual([{ input: {}, executionArn: result.executionArn, executionStartTime: expect.any(String) }]);
-    expect(calls.syncWorkspace.map((event) => event.workspace.name).sort()).toEqual(['Workspace 1', 'Workspace 2']);
-    expect(calls.syncWorkspace[0]).toEqual({ jobId: 'job-1', workspace: expect.any(Object), cursor: null });
+    expect(calls.syncWorkspace.map((event) => event.workspace.id).sort()).toEqual([1, 2]);
+    expect(calls.syncWorkspace[0]).toEqual({ jobId: 'job-1', workspace: { id: expect.any(Number) }, cursor: null });
     expect(calls.recordResult).toEqual([{ jobId: 'job-1', executionArn: result.executionArn }]);
     expect(calls.markFailed).toEqual([]);
     expect(entered(result.events).at(-1)).toBe(STATE.done);
@@ -81,13 +83,15 @@ describe('runStateMachineLocally', () => {
       workspaces: workspaces(1),
       sync: async (event) => {
         const cursor = event.cursor ?? 0;
-        return { jobId: event.jobId, workspace: event.workspace, done: cursor === 2, cursor: cursor === 2 ? null : cursor + 1, accountsSynced: 15 };
+        return { jobId: event.jobId, workspace: named(event.workspace.id), done: cursor === 2, cursor: cursor === 2 ? null : cursor + 1, accountsSynced: 15 };
       },
     });
     const result = await runStateMachineLocally({ input: {}, handlers });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(calls.syncWorkspace.map((event) => event.cursor)).toEqual([null, 1, 2]);
+    // The first call knows the id only; later calls carry the name the previous call read.
+    expect(calls.syncWorkspace.map((event) => event.workspace)).toEqual([{ id: 1 }, named(1), named(1)]);
     expect(entered(result.events).filter((name) => name === STATE.morePages)).toHaveLength(3);
   });
 
@@ -129,7 +133,7 @@ describe('runStateMachineLocally', () => {
       {
         scope: 'workspace',
         jobId: 'job-1',
-        workspace: { id: 2, name: 'Workspace 2' },
+        workspace: { id: 2 },
         error: {
           Error: 'RejectedApiKeyError',
           Cause: JSON.stringify({ errorType: 'RejectedApiKeyError', errorMessage: 'EmailBison rejected the API key of workspace "Workspace 2" (HTTP 401)' }),
