@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { Sql } from '../lambdas/db/client';
+import { SYNC_NODE_OPTIONS } from '../infra/node-options';
 import { clearAccounts } from './database';
 import { CONFIG, registerScenario } from './deps';
 import { median, type Figure } from './report';
@@ -11,8 +12,8 @@ import { startSimChild } from './sim-child';
 /*
  * Item 5: peak RSS of syncing one workspace of 10,000, 30,000 and 100,000 accounts,
  * the simulator (L = 0) and the sync each in a process of their own. The sync runs
- * bundled as the stack bundles its Lambdas (esbuild, ESM, minified, AWS SDK external),
- * not under tsx, whose loader thread a Lambda does not have. A bounded sync holds one
+ * bundled as the stack bundles its Lambdas (esbuild, ESM, minified, AWS SDK external)
+ * and with the sync Lambda's NODE_OPTIONS (infra/node-options.ts: its heap cap), not under tsx, whose loader thread a Lambda does not have. A bounded sync holds one
  * batch and a few pages whatever the account count, so the peak should not grow with it.
  */
 const run = promisify(execFile);
@@ -62,7 +63,8 @@ export async function benchMemory(sql: Sql, url: string, runs: number, log: (lin
       for (let attempt = 1; attempt <= runs; attempt++) {
         await clearAccounts(sql);
         const { stdout } = await run(process.execPath, ['--expose-gc', BUNDLE], {
-          env: { ...process.env, BENCH_DATABASE_URL: url, BENCH_SECRETS_FILE: secretsFile },
+          // The sync Lambda's own NODE_OPTIONS (its heap cap included), as the stack deploys them.
+          env: { ...process.env, NODE_OPTIONS: SYNC_NODE_OPTIONS, BENCH_DATABASE_URL: url, BENCH_SECRETS_FILE: secretsFile },
           maxBuffer: 1024 * 1024,
         });
         const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
@@ -96,7 +98,7 @@ export async function benchMemory(sql: Sql, url: string, runs: number, log: (lin
       note:
         `heap live after the sync (after a full GC): ${median(live.get(size)!).toFixed(1)} MB` +
         (size === MEMORY_SIZES[0]
-          ? `; one workspace, batches of ${CONFIG.batchSize}, page concurrency ${CONFIG.pageConcurrency}, time budget ${CONFIG.syncBudgetSeconds} s; RSS before the sync starts: ${median(before).toFixed(0)} MB (Node and the bundled task code)`
+          ? `; NODE_OPTIONS=${SYNC_NODE_OPTIONS} as deployed; one workspace, batches of ${CONFIG.batchSize}, page concurrency ${CONFIG.pageConcurrency}, time budget ${CONFIG.syncBudgetSeconds} s; RSS before the sync starts: ${median(before).toFixed(0)} MB (Node and the bundled task code)`
           : ''),
     })),
     {

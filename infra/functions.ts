@@ -7,6 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { TASK_TIMEOUTS } from '../state-machine/definition';
+import { NODE_OPTIONS, SYNC_NODE_OPTIONS } from './node-options';
 
 export interface SyncFunctionsProps {
   /** The repository root: entries, package-lock.json and migrations/ are found from here. */
@@ -46,7 +47,7 @@ export class SyncFunctions extends Construct {
       POWERTOOLS_SERVICE_NAME: 'sender-sync',
       POWERTOOLS_METRICS_NAMESPACE: 'SenderSync',
       LOG_LEVEL: props.logLevel,
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS,
     };
 
     const create = (name: string, task: keyof typeof TASK_TIMEOUTS, options: { description: string; memorySize?: number; environment?: Record<string, string>; commandHooks?: nodejs.ICommandHooks }) => {
@@ -100,6 +101,7 @@ export class SyncFunctions extends Construct {
         API_KEYS_SECRET_ARN: props.apiKeysSecret.secretArn,
         SYNC_BUDGET_SECONDS: String(props.syncBudgetSeconds),
         PAGE_CONCURRENCY: String(props.pageConcurrency),
+        NODE_OPTIONS: SYNC_NODE_OPTIONS,
       },
     });
     props.apiKeysSecret.grantRead(this.syncWorkspace);
