@@ -165,10 +165,12 @@ async function completeWorkspace(sql: Sql, jobId: string, workspace: WorkspaceRe
       // A set difference, not NOT EXISTS: the seen set was just filled, so its statistics
       // say it is empty, and the planner then rescans it for every live row (a nested-loop
       // anti join: 100,000 accounts took 3 minutes here). EXCEPT hashes or sorts both sides.
+      // Rows this job wrote carry it in last_seen_job_id: seen, whatever the seen set holds.
       const result = await tx`
         update sender_emails se set deleted_at = now()
         from (
-          select emailbison_id from sender_emails where workspace_id = ${workspace.id} and deleted_at is null
+          select emailbison_id from sender_emails
+          where workspace_id = ${workspace.id} and deleted_at is null and last_seen_job_id is distinct from ${jobId}::uuid
           except
           select emailbison_id from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspace.id}
         ) gone
@@ -204,9 +206,20 @@ export function inconsistency(totalsSeen: number[], seen: number, live: number):
   return undefined;
 }
 
+/**
+ * Distinct accounts this job has seen in the workspace: those it wrote (their row carries
+ * the job in last_seen_job_id) and those it found unchanged (in the seen set). After a
+ * Postgres crash the unlogged seen set is empty: the count falls short of the total and
+ * the consistency check removes nothing, unless the job rewrote every account.
+ */
 async function seenCount(sql: Sql, jobId: string, workspaceId: number): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspaceId}
+    select count(*)::int as n from (
+      select emailbison_id from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspaceId}
+      union
+      select emailbison_id from sender_emails
+      where workspace_id = ${workspaceId} and last_seen_job_id = ${jobId}::uuid and deleted_at is null
+    ) seen
   `;
   return row.n;
 }

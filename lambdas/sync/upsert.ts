@@ -12,7 +12,10 @@ const INT4_MAX = 2_147_483_647;
 /**
  * Writes one batch of a workspace's accounts in ONE statement: the batch travels as a
  * single text parameter (no 65,534-parameter limit, no per-row round trip), is
- * recorded in the run's seen set, and is upserted on (workspace, EmailBison id).
+ * upserted on (workspace, EmailBison id), and counts as seen by this job: a written row
+ * through its last_seen_job_id, an unchanged one (and an invalid item's id, which must
+ * not be removed) through a row in polling_job_seen_accounts. Recording the written
+ * rows in both places cost a tenth of a batch's time for nothing.
  *
  * Each row travels as JSON `[id, raw item, corrections]` and is parsed on its own
  * (Postgres parses many small jsonb values several times faster than one large one).
@@ -40,16 +43,6 @@ export async function upsertSenderEmails(
       -- jsonb() in FROM parses each row once; as an expression it would be parsed at each use.
       select (r->>0)::bigint as emailbison_id, r->1 as raw, (r->1) || (r->2) as item
       from unnest(string_to_array(${batchRows(rows)}::text, chr(30))) as e(row), jsonb(e.row) as r
-    ),
-    seen as (
-      insert into polling_job_seen_accounts (job_id, workspace_id, emailbison_id)
-      select ${target.jobId}::uuid, ${target.workspaceId}::int, id
-      from (
-        select emailbison_id as id from incoming
-        union
-        select unnest(${alsoSeenIds}::bigint[])
-      ) ids
-      on conflict do nothing
     ),
     written as (
       insert into sender_emails as se (
@@ -93,7 +86,21 @@ export async function upsertSenderEmails(
         last_synced_at = excluded.last_synced_at,
         deleted_at = null
       where se.raw is distinct from excluded.raw or se.deleted_at is not null
-      returning (xmax = 0) as inserted
+      returning emailbison_id, (xmax = 0) as inserted
+    ),
+    -- A written row carries this job in last_seen_job_id, which is how the run knows it
+    -- saw it: only the accounts it did not write are recorded here.
+    seen as (
+      insert into polling_job_seen_accounts (job_id, workspace_id, emailbison_id)
+      select ${target.jobId}::uuid, ${target.workspaceId}::int, id
+      from (
+        select emailbison_id as id from incoming
+        except
+        select emailbison_id from written
+        union
+        select unnest(${alsoSeenIds}::bigint[])
+      ) ids
+      on conflict do nothing
     )
     select
       count(*) filter (where inserted)::int as inserted,

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finalizeJob } from '../../../lambdas/jobs/finalize-job';
+import { startJob } from '../../../lambdas/jobs/start-job';
+import { createSyncWorkspaceTask } from '../../../lambdas/sync-workspace/task';
 import { createTestDatabase } from '../../helpers/database';
 import { createWorld, runJobDirectly, storedAccounts, truthAsStored, type World } from '../../helpers/world';
 
@@ -69,5 +72,51 @@ describe('removal only after a complete and consistent fetch', () => {
     expect(summary.warnings[0]).toContain(String(first.id));
     const live = (await storedAccounts(db.sql, WS)).filter((a) => !a.deleted);
     expect(live).toEqual(truthAsStored(world.sim, WS));
+  });
+
+  describe('the seen set: written accounts are seen through last_seen_job_id, the rest through polling_job_seen_accounts', () => {
+    /** Runs one job over WS, stopping after 10 pages to run `between`, then finishing it. */
+    async function jobInTwoHalves(between: (jobId: string) => Promise<void>) {
+      let fakeNow = 0;
+      const deps = { ...world.deps, now: () => (fakeNow += 1000), config: { ...world.deps.config, syncBudgetSeconds: 15, batchSize: 15 } };
+      const started = await startJob(db.sql, { jobName: deps.config.jobName, workspaceNames: [WS], runTimeoutMinutes: 60 });
+      if (started.status !== 'started') throw new Error('not started');
+      const sync = createSyncWorkspaceTask(deps);
+      let result = await sync({ jobId: started.jobId, workspace: { id: started.workspaces[0].id } });
+      expect(result.done).toBe(false);
+      await between(started.jobId);
+      while (!result.done) result = await sync({ jobId: started.jobId, workspace: result.workspace, cursor: result.cursor });
+      return finalizeJob(db.sql, started.jobId);
+    }
+
+    it('records only the accounts a job did not write, and counts both', async () => {
+      const changed = world.sim.updateAccounts(WS, 40).length;
+      let seenMidway = -1;
+      const summary = await jobInTwoHalves(async (jobId) => {
+        [{ n: seenMidway }] = await db.sql<{ n: number }[]>`select count(*)::int as n from polling_job_seen_accounts where job_id = ${jobId}`;
+        const [{ written }] = await db.sql<{ written: number }[]>`select count(*)::int as written from sender_emails where last_seen_job_id = ${jobId}::uuid`;
+        expect(seenMidway + written).toBe(150); // 10 pages of 15, each in one place
+        expect(written).toBeGreaterThan(0);
+      });
+      expect(changed).toBe(40);
+      expect(seenMidway).toBeGreaterThan(0);
+      expect(summary).toMatchObject({ status: 'completed', totalAccountsSynced: world.sim.truth(WS).length, warnings: [] });
+      expect((await storedAccounts(db.sql, WS)).filter((a) => !a.deleted)).toEqual(truthAsStored(world.sim, WS));
+    });
+
+    it('removes nothing when the unlogged seen set is lost mid-run (as a Postgres crash would), and the next run settles it', async () => {
+      const deletedBefore = (await storedAccounts(db.sql, WS)).filter((a) => a.deleted);
+      world.sim.removeAccounts(WS, 3);
+      const summary = await jobInTwoHalves(async () => {
+        await db.sql`truncate polling_job_seen_accounts`;
+      });
+      expect(summary.status).toBe('completed');
+      expect(summary.warnings).toEqual([expect.stringMatching(/^Tidewater Consulting: nothing marked removed: saw \d+ distinct accounts but EmailBison reported \d+/)]);
+      expect((await storedAccounts(db.sql, WS)).filter((a) => a.deleted)).toEqual(deletedBefore);
+
+      const next = await runJobDirectly(world.deps, [WS]);
+      expect(next).toMatchObject({ status: 'completed', warnings: [] });
+      expect((await storedAccounts(db.sql, WS)).filter((a) => !a.deleted)).toEqual(truthAsStored(world.sim, WS));
+    });
   });
 });
