@@ -2,7 +2,7 @@ import type { Sql } from '../db/client';
 import type { ClientStats, EmailBisonClient, SenderEmail } from '../emailbison/client';
 import { describeError } from '../errors';
 import type { WorkspaceRef } from '../jobs/start-job';
-import { upsertSenderEmails } from './upsert';
+import { BatchWriter } from './upsert';
 
 export interface SyncWorkspaceInput {
   jobId: string;
@@ -71,15 +71,20 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
   let accountsRead = 0;
   const skippedReasons: string[] = [];
 
+  // Writes overlap the paging: a batch is written while the next pages are read.
+  const writer = new BatchWriter(sql, { jobId, workspaceId: workspace.id });
   const flush = async () => {
-    if (batch.length === 0 && skippedIds.length === 0) return;
-    const result = await upsertSenderEmails(sql, { jobId, workspaceId: workspace.id }, batch, skippedIds);
-    written += result.inserted + result.updated;
+    const accounts = batch;
+    const alsoSeen = skippedIds;
     batch = [];
     skippedIds = [];
+    await writer.write(accounts, alsoSeen);
   };
 
+  // The cursor moves past a page only once every batch read before it is written.
   const saveCursor = async (nextPage: number | null) => {
+    const result = await writer.drain();
+    written += result.inserted + result.updated;
     await sql`
       update polling_job_workspaces set
         cursor = ${nextPage},

@@ -32,17 +32,56 @@ const INT4_MAX = 2_147_483_647;
  */
 export async function upsertSenderEmails(
   sql: Sql,
-  target: { jobId: string; workspaceId: number },
+  target: UpsertTarget,
   accounts: SenderEmail[],
   alsoSeenIds: number[] = [],
 ): Promise<UpsertResult> {
+  return writePrepared(sql, target, prepareBatch(accounts, alsoSeenIds));
+}
+
+export interface UpsertTarget {
+  jobId: string;
+  workspaceId: number;
+}
+
+/** A batch turned into the statement's parameters: the CPU half of a write. */
+interface PreparedBatch {
+  rows: string;
+  count: number;
+  alsoSeenIds: number[];
+}
+
+function prepareBatch(accounts: SenderEmail[], alsoSeenIds: number[]): PreparedBatch {
   const rows = dedupeById(accounts);
-  if (rows.length === 0 && alsoSeenIds.length === 0) return { inserted: 0, updated: 0 };
+  return { rows: batchRows(rows), count: rows.length, alsoSeenIds };
+}
+
+/**
+ * As prepareBatch, in slices with a turn of the event loop between them. postgres.js
+ * sends an unprepared statement in two round trips (Parse/Describe, then Bind/Execute
+ * with the batch): built in one go, the next batch (~15 ms of CPU for 2,000 accounts)
+ * would hold back the Bind of the one in flight until it is done.
+ */
+async function prepareBatchYielding(accounts: SenderEmail[], alsoSeenIds: number[]): Promise<PreparedBatch> {
+  const rows = dedupeById(accounts);
+  const parts: string[] = [];
+  for (let start = 0; start < rows.length; start += PREPARE_SLICE) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    parts.push(batchRows(rows.slice(start, start + PREPARE_SLICE)));
+  }
+  return { rows: parts.join(RECORD_SEPARATOR), count: rows.length, alsoSeenIds };
+}
+
+const PREPARE_SLICE = 250;
+
+async function writePrepared(sql: Sql, target: UpsertTarget, batch: PreparedBatch): Promise<UpsertResult> {
+  const alsoSeenIds = batch.alsoSeenIds;
+  if (batch.count === 0 && alsoSeenIds.length === 0) return { inserted: 0, updated: 0 };
   const [result] = await sql<{ inserted: number; updated: number }[]>`
     with incoming as (
       -- jsonb() in FROM parses each row once; as an expression it would be parsed at each use.
       select (r->>0)::bigint as emailbison_id, r->1 as raw, (r->1) || (r->2) as item
-      from unnest(string_to_array(${batchRows(rows)}::text, chr(30))) as e(row), jsonb(e.row) as r
+      from unnest(string_to_array(${batch.rows}::text, chr(30))) as e(row), jsonb(e.row) as r
     ),
     written as (
       insert into sender_emails as se (
@@ -108,6 +147,57 @@ export async function upsertSenderEmails(
     from written
   `;
   return result;
+}
+
+/**
+ * Writes a workspace's batches in order, one statement at a time, while the caller goes
+ * on: `write` turns the batch into its statement text (about a sixth of a write's time)
+ * while the previous statement runs, then waits for it and sends this one, and returns
+ * without waiting for it. Batches reach Postgres one after another on one connection,
+ * in the order given, so where an account is in two batches the later copy wins.
+ *
+ * A failed write is thrown by the next `write` or `drain`, and every later batch is
+ * refused: nothing is written after a batch that was not, so a cursor saved after a
+ * successful `drain` never skips unwritten accounts.
+ */
+export class BatchWriter {
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+  private totals: UpsertResult = { inserted: 0, updated: 0 };
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly target: UpsertTarget,
+  ) {}
+
+  async write(accounts: SenderEmail[], alsoSeenIds: number[] = []): Promise<void> {
+    if (accounts.length === 0 && alsoSeenIds.length === 0) return;
+    const prepared = await prepareBatchYielding(accounts, alsoSeenIds);
+    await this.settled();
+    // Handled here, so a failure waiting for the next call is never an unhandled rejection.
+    this.inFlight = writePrepared(this.sql, this.target, prepared).then(
+      (result) => {
+        this.totals.inserted += result.inserted;
+        this.totals.updated += result.updated;
+      },
+      (error: unknown) => {
+        this.failure = { error };
+      },
+    );
+  }
+
+  /** Waits for the write in flight; returns what was written since the last drain. */
+  async drain(): Promise<UpsertResult> {
+    await this.settled();
+    const totals = this.totals;
+    this.totals = { inserted: 0, updated: 0 };
+    return totals;
+  }
+
+  private async settled(): Promise<void> {
+    await this.inFlight;
+    if (this.failure) throw this.failure.error;
+  }
 }
 
 /** Pages can shift while they are read: the same account may arrive twice; the last copy wins. */
