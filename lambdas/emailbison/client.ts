@@ -113,8 +113,14 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       throw new InvalidInputError(`fromPage must be a whole number from 1 (workspace "${workspace}")`, { workspace });
     }
     listOptions.signal?.throwIfAborted();
+    // Linked by hand, not with AbortSignal.any: on Node 20 that leaves a listener on the
+    // caller's signal (the run's, shared by every workspace) until garbage collection,
+    // and after ten workspaces Node warns of a leak.
     const controller = new AbortController();
-    const signal = listOptions.signal ? AbortSignal.any([controller.signal, listOptions.signal]) : controller.signal;
+    const signal = controller.signal;
+    const outer = listOptions.signal;
+    const abortFromOuter = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', abortFromOuter, { once: true });
     // Pages fetched or being fetched and not yet yielded; its size bounds the requests in flight.
     const ahead = new Map<number, Promise<ParsedPage>>();
     const start = (page: number) => {
@@ -145,6 +151,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
         yield result;
       }
     } finally {
+      outer?.removeEventListener('abort', abortFromOuter);
       controller.abort();
     }
   }

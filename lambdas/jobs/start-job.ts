@@ -39,7 +39,10 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
       const [mine] = await tx<{ id: string; status: string }[]>`
         select id, status from polling_job_status where execution_arn = ${options.executionArn}
       `;
-      if (mine) return { status: 'started', jobId: mine.id, workspaces: await jobWorkspaces(tx as unknown as Sql, mine.id) };
+      if (mine) {
+        const ids = (await tx<{ id: number }[]>`select workspace_id as id from polling_job_workspaces where job_id = ${mine.id}`).map((w) => w.id);
+        return { status: 'started', jobId: mine.id, workspaces: await largestFirst(tx as unknown as Sql, ids, mine.id) };
+      }
     }
 
     const [running] = await tx<{ id: string; age_seconds: number }[]>`
@@ -79,7 +82,8 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
 
 async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<WorkspaceRef[]> {
   if (!names) {
-    return sql<WorkspaceRef[]>`select id, name from workspaces where active order by name`;
+    const active = await sql<{ id: number }[]>`select id from workspaces where active`;
+    return largestFirst(sql, active.map((w) => w.id));
   }
   const found = await sql<(WorkspaceRef & { active: boolean })[]>`
     select id, name, active from workspaces where name = any(${names}::text[]) order by name
@@ -93,12 +97,27 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
   if (problems.length > 0) {
     throw new WorkspaceNotFoundError(`Cannot start the run: ${problems.join('; ')}. Nothing was started; \`sender-sync workspaces list\` shows the registered names.`);
   }
-  return found.map(({ id, name }) => ({ id, name }));
+  return largestFirst(sql, found.map((w) => w.id));
 }
 
-async function jobWorkspaces(sql: Sql, jobId: string): Promise<WorkspaceRef[]> {
+/**
+ * The workspaces in the order the Map should start them: largest first, by the accounts
+ * each had at its last successful sync (never synced: first, as it may be large), then
+ * by name. Of three at a time, the last to finish is then a small one, not the largest
+ * starting late: the run ends closer to its total work divided by the concurrency.
+ */
+async function largestFirst(sql: Sql, ids: number[], excludeJobId?: string): Promise<WorkspaceRef[]> {
   return sql<WorkspaceRef[]>`
-    select workspace_id as id, workspace_name as name from polling_job_workspaces where job_id = ${jobId} order by workspace_name
+    select w.id, w.name
+    from workspaces w
+    left join lateral (
+      select p.accounts_synced from polling_job_workspaces p
+      where p.workspace_id = w.id and p.status = 'synced' and p.job_id is distinct from ${excludeJobId ?? null}::uuid
+      order by p.created_at desc
+      limit 1
+    ) last_sync on true
+    where w.id = any(${ids}::int[])
+    order by last_sync.accounts_synced desc nulls first, w.name
   `;
 }
 

@@ -15,11 +15,15 @@ import { startEmailBisonSim, type EmailBisonSim } from '../../sim/server';
 /** Waits a thousandth of what the API asks: Retry-After 1 s becomes 1 ms. */
 export const fastSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, Math.min(ms / 1000, 50));
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
-    });
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.min(ms / 1000, 50));
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export interface World {

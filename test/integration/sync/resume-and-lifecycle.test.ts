@@ -107,6 +107,24 @@ describe('job lifecycle', () => {
     expect(again).toEqual(first);
   });
 
+  it('lists the largest workspaces first (by their last successful sync), never-synced ones before them', async () => {
+    await db.sql`delete from polling_job_workspaces`;
+    await db.sql`delete from polling_job_status`;
+    const first = await startJob(db.sql, { jobName: 'order', runTimeoutMinutes: 60 });
+    if (first.status !== 'started') throw new Error('not started');
+    expect(first.workspaces.map((w) => w.name)).toEqual(['Acme Outbound', 'Kestrel Ventures', WS]); // nothing known: by name
+    await finalizeJob(db.sql, first.jobId);
+    const summary = await runJobDirectly(world.deps, [WS, 'Acme Outbound']);
+    expect(summary.status).toBe('completed');
+    const sizes = Object.fromEntries(world.names.map((name) => [name, world.sim.truth(name).length]));
+    expect(sizes[WS]).toBeGreaterThan(sizes['Acme Outbound']);
+    const next = await startJob(db.sql, { jobName: 'order-2', runTimeoutMinutes: 60 });
+    if (next.status !== 'started') throw new Error('not started');
+    // Kestrel has no synced row yet: first; then Tidewater (433) before Acme (187).
+    expect(next.workspaces.map((w) => w.name)).toEqual(['Kestrel Ventures', WS, 'Acme Outbound']);
+    await finalizeJob(db.sql, next.jobId);
+  });
+
   it('finalizes idempotently: twice gives the same row', async () => {
     const summary = await runJobDirectly(world.deps, ['Kestrel Ventures']);
     const [once] = await db.sql`select * from polling_job_status where id = ${summary.jobId}`;
