@@ -58,6 +58,12 @@ describe('polling_job_status', () => {
 });
 
 describe('sender_emails', () => {
+  it('indexes sender_emails for the sync only: primary key, identity, live rows per workspace', async () => {
+    const indexes = await db.sql<{ indexname: string }[]>`select indexname from pg_indexes where tablename = 'sender_emails' order by indexname`;
+    // Each index costs every upsert; 003 dropped the unused lower(email) one.
+    expect(indexes.map((i) => i.indexname)).toEqual(['sender_emails_identity', 'sender_emails_live_idx', 'sender_emails_pkey']);
+  });
+
   it('keeps one row per (workspace, EmailBison id)', async () => {
     const [ws] = await db.sql`insert into workspaces (name, base_url, api_key_ref) values ('Schema Co', 'http://127.0.0.1:1', 'env:X') returning id`;
     await db.sql`insert into sender_emails (workspace_id, emailbison_id, email, raw) values (${ws.id}, 1, 'a@x.io', '{}')`;
