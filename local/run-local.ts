@@ -49,6 +49,7 @@ export interface LocalRunOutcome {
   simulator?: { scenario: string; url: string };
   databaseUrl: string;
   embedded: boolean;
+  embeddedDataDir?: string;
   runningJobId?: string;
 }
 
@@ -99,6 +100,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       simulator: sim ? { scenario: options.simulator?.scenario ?? 'seed-2025', url: sim.url } : undefined,
       databaseUrl: db.url,
       embedded: db.embedded,
+      embeddedDataDir: db.embeddedDataDir,
       runningJobId,
     };
   } finally {

@@ -87,7 +87,7 @@ function report(outcome: LocalRunOutcome, json: boolean) {
   if (outcome.job) console.log(jobSummaryLines(outcome.job).join('\n'));
   else console.log(`The run failed before creating a job: ${outcome.execution.error ?? ''} ${outcome.execution.cause ?? ''}`.trim());
   const written = outcome.workspaces.reduce((sum, w) => sum + w.accounts_written, 0);
-  console.log(`\nexecution ${outcome.execution.status} in ${formatMs(outcome.execution.durationMs)}; rows written: ${written}; database: ${outcome.embedded ? 'embedded Postgres (.sender-sync/postgres)' : 'DATABASE_URL'}`);
+  console.log(`\nexecution ${outcome.execution.status} in ${formatMs(outcome.execution.durationMs)}; rows written: ${written}; database: ${outcome.embedded ? `embedded Postgres (${outcome.embeddedDataDir ?? '.sender-sync/postgres'})` : 'DATABASE_URL'}`);
 }
 
 function wholeNumber(flag: string, text: string): number {
