@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -11,8 +11,14 @@ export interface CliResult {
 
 /** Runs `sender-sync <args>` as a person would (bin/sender-sync.mjs), with extra environment. */
 export function cli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
+  return startCli(args, env, input).result;
+}
+
+/** As `cli`, with the child process, for signalling it. */
+export function startCli(args: string[], env: Record<string, string>, input?: string): { child: ChildProcess; result: Promise<CliResult> } {
+  let child!: ChildProcess;
+  const result = new Promise<CliResult>((resolve) => {
+    child = execFile(
       process.execPath,
       [path.join(ROOT, 'bin/sender-sync.mjs'), ...args],
       { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'ERROR', ...env }, maxBuffer: 20 * 1024 * 1024, timeout: 120_000 },
@@ -21,4 +27,5 @@ export function cli(args: string[], env: Record<string, string>, input?: string)
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();
   });
+  return { child, result };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
-import { cli } from '../../helpers/cli';
+import { cli, startCli } from '../../helpers/cli';
 import { createTestDatabase } from '../../helpers/database';
 
 /*
@@ -107,4 +107,25 @@ describe('sender-sync run, then the reports', () => {
     expect(await db.sql`select count(*)::int as n from polling_job_status`).toEqual(before);
     await db.sql`update polling_job_status set status = 'failed' where status = 'running'`;
   });
+
+  it('stops at Ctrl-C: exits 130, and the job is marked failed, not left running', async () => {
+    const { child, result } = startCli(['run', '--sim-port', '0', '--latency-ms', '300'], env);
+    const deadline = Date.now() + 30_000;
+    let syncing = 0;
+    while (syncing === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      [{ n: syncing }] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from polling_job_workspaces w join polling_job_status j on j.id = w.job_id
+        where j.status = 'running' and w.status = 'running'`;
+    }
+    expect(syncing).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const { code, stdout } = await result;
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/status\s+failed/);
+    const [job] = await db.sql`select status, error_message from polling_job_status order by started_at desc limit 1`;
+    expect(job.status).toBe('failed');
+    expect(job.error_message).toMatch(/ABORTED.*Interrupted/);
+    expect(await db.sql`select count(*)::int as n from polling_job_status where status = 'running'`).toEqual([{ n: 0 }]);
+  }, 60_000);
 });
