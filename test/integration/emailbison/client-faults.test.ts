@@ -1,23 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeSharedDispatchers } from '../../../lambdas/emailbison/dispatcher';
-import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
-import { everyRendering, idsOf, keyOf, readAll, simClient, sorted } from './fixtures';
+import { describe, expect, it } from 'vitest';
+import { startEmailBisonSim } from '../../../sim/server';
+import { everyRendering, idsOf, keyOf, readAll, seedSim, simClient, sorted } from './fixtures';
 
 const WORKSPACE = 'Acme Outbound'; // 187 accounts: 13 pages, the last with 7
-let sim: EmailBisonSim;
-
-beforeAll(async () => {
-  sim = await startEmailBisonSim({ scenario: 'seed-2025' });
-});
-afterEach(() => {
-  sim.clearFaults();
-  sim.setLatency(0);
-  sim.resetCounters();
-});
-afterAll(async () => {
-  await sim.close();
-  await closeSharedDispatchers();
-});
+const sim = await seedSim();
 
 const allIds = () => idsOf(sim.truth(WORKSPACE));
 

@@ -1,23 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeSharedDispatchers } from '../../../lambdas/emailbison/dispatcher';
-import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
-import { idsOf, readAll, simClient } from './fixtures';
+import { describe, expect, it } from 'vitest';
+import { idsOf, readAll, seedSim, simClient } from './fixtures';
 
-let sim: EmailBisonSim;
-
-beforeAll(async () => {
-  sim = await startEmailBisonSim({ scenario: 'seed-2025' });
-});
-afterEach(() => {
-  sim.clearFaults();
-  sim.setLatency(0);
-  sim.resetCounters();
-});
-afterAll(async () => {
-  await sim.close();
-  await closeSharedDispatchers();
-});
+const sim = await seedSim();
 
 describe('listSenderEmails', () => {
   it('reads every account of the largest workspace once, pages in order', async () => {

@@ -1,24 +1,10 @@
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { closeSharedDispatchers } from '../../../lambdas/emailbison/dispatcher';
-import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
-import { idsOf, readAll, simClient } from './fixtures';
+import { expect, it } from 'vitest';
+import { idsOf, readAll, seedSim, simClient } from './fixtures';
 
 // Hung requests, apart from the other faults: undici checks headersTimeout on a timer of
 // ~1 s resolution, so each hang costs about a second whatever the timeout.
 const WORKSPACE = 'Acme Outbound'; // 187 accounts: 13 pages
-let sim: EmailBisonSim;
-
-beforeAll(async () => {
-  sim = await startEmailBisonSim({ scenario: 'seed-2025' });
-});
-afterEach(() => {
-  sim.clearFaults();
-  sim.resetCounters();
-});
-afterAll(async () => {
-  await sim.close();
-  await closeSharedDispatchers();
-});
+const sim = await seedSim();
 
 const allIds = () => idsOf(sim.truth(WORKSPACE));
 

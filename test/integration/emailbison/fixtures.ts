@@ -5,7 +5,27 @@ import {
   type EmailBisonClientOptions,
   type SenderEmailPage,
 } from '../../../lambdas/emailbison/client';
-import type { EmailBisonSim } from '../../../sim/server';
+import { closeSharedDispatchers } from '../../../lambdas/emailbison/dispatcher';
+import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
+import { afterAll, afterEach } from 'vitest';
+
+/**
+ * The seed-2025 simulator for one test file: faults, latency and counters are reset
+ * after each test; the simulator and the shared HTTP pools are closed after the file.
+ */
+export async function seedSim(): Promise<EmailBisonSim> {
+  const sim = await startEmailBisonSim({ scenario: 'seed-2025' });
+  afterEach(() => {
+    sim.clearFaults();
+    sim.setLatency(0);
+    sim.resetCounters();
+  });
+  afterAll(async () => {
+    await sim.close();
+    await closeSharedDispatchers();
+  });
+  return sim;
+}
 
 /** Waits a hundredth of what is asked: Retry-After 1 s becomes 10 ms. */
 export function scaledSleep(factor = 0.01) {

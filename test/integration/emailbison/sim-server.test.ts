@@ -1,19 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmailBisonSim, type EmailBisonSim, type RawSenderEmail } from '../../../sim/server';
-import { keyOf } from './fixtures';
+import { describe, expect, it } from 'vitest';
+import { startEmailBisonSim, type RawSenderEmail } from '../../../sim/server';
+import { keyOf, seedSim } from './fixtures';
 
-let sim: EmailBisonSim;
-
-beforeAll(async () => {
-  sim = await startEmailBisonSim({ scenario: 'seed-2025' });
-});
-afterEach(() => {
-  sim.clearFaults();
-  sim.resetCounters();
-});
-afterAll(async () => {
-  await sim.close();
-});
+const sim = await seedSim();
 
 interface PageBody {
   data: RawSenderEmail[];
