@@ -13,8 +13,9 @@ import { startSimChild } from './sim-child';
  * Item 5: peak RSS of syncing one workspace of 10,000, 30,000 and 100,000 accounts,
  * the simulator (L = 0) and the sync each in a process of their own. The sync runs
  * bundled as the stack bundles its Lambdas (esbuild, ESM, minified, AWS SDK external)
- * and with the sync Lambda's NODE_OPTIONS (infra/node-options.ts: its heap cap), not under tsx, whose loader thread a Lambda does not have. A bounded sync holds one
- * batch and a few pages whatever the account count, so the peak should not grow with it.
+ * and with the sync Lambda's NODE_OPTIONS (infra/node-options.ts: its heap cap), not
+ * under tsx, whose loader thread a Lambda does not have. A bounded sync holds one batch
+ * and a few pages whatever the account count, so the peak should not grow with it.
  */
 const run = promisify(execFile);
 const HERE = path.dirname(new URL(import.meta.url).pathname);
