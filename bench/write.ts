@@ -3,7 +3,7 @@ import net from 'node:net';
 import postgres from 'postgres';
 import type { Sql } from '../lambdas/db/client';
 import { parseSenderEmail, type SenderEmail } from '../lambdas/emailbison/schema';
-import { BatchWriter } from '../lambdas/sync/upsert';
+import { BatchWriter } from '../lambdas/sync/batch-writer';
 import { buildWorkspaces, scenarioSpec } from '../sim/scenarios';
 import { clearAccounts } from './database';
 import { CONFIG } from './deps';

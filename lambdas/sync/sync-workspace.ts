@@ -2,7 +2,7 @@ import type { Sql } from '../db/client';
 import type { ClientStats, EmailBisonClient, SenderEmail } from '../emailbison/client';
 import { describeError } from '../errors';
 import type { WorkspaceRef } from '../jobs/start-job';
-import { BatchWriter } from './upsert';
+import { BatchWriter } from './batch-writer';
 
 export interface SyncWorkspaceInput {
   jobId: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSenderEmail, type SenderEmail } from '../../../lambdas/emailbison/schema';
-import { BatchWriter } from '../../../lambdas/sync/upsert';
+import { BatchWriter } from '../../../lambdas/sync/batch-writer';
 import { buildWorkspaces, scenarioSpec } from '../../../sim/scenarios';
 import { createTestDatabase } from '../../helpers/database';
 
