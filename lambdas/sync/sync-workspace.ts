@@ -1,8 +1,10 @@
 import type { Sql } from '../db/client';
-import type { ClientStats, EmailBisonClient, SenderEmail } from '../emailbison/client';
+import type { EmailBisonClient } from '../emailbison/client';
 import { describeError } from '../errors';
 import type { WorkspaceRef } from '../jobs/start-job';
 import { BatchWriter } from './batch-writer';
+import { inconsistency } from './removal-rule';
+import { type Checkpoint, type SavedWalk, type WalkCursor, WalkState } from './walk-state';
 
 export interface SyncWorkspaceInput {
   jobId: string;
@@ -34,11 +36,8 @@ export interface SyncWorkspaceResult {
   accountsSynced: number;
 }
 
-interface Progress {
+interface Progress extends SavedWalk {
   status: string;
-  cursor: number | null;
-  totals_seen: number[];
-  last_page: number | null;
 }
 
 /** Time kept in hand after the last page boundary, for the final write and the result. */
@@ -61,67 +60,35 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
     return { jobId, workspace, done: true, cursor: null, accountsSynced: await seenCount(sql, jobId, workspace.id) };
   }
 
-  const statsBefore = { ...client.stats };
-  const totalsSeen = new Set(progress.totals_seen);
-  let lastPage = progress.last_page ?? 0;
-  let cursor = progress.cursor ?? 1;
-  let batch: SenderEmail[] = [];
-  let skippedIds: number[] = [];
-  let written = 0;
-  let accountsRead = 0;
-  const skippedReasons: string[] = [];
-
+  const walk = new WalkState(progress, client.stats);
   // Writes overlap the paging: a batch is written while the next pages are read.
   const writer = new BatchWriter(sql, { jobId, workspaceId: workspace.id });
   const flush = async () => {
-    const accounts = batch;
-    const alsoSeen = skippedIds;
-    batch = [];
-    skippedIds = [];
-    await writer.write(accounts, alsoSeen);
+    const { accounts, alsoSeenIds } = walk.takeBatch();
+    await writer.write(accounts, alsoSeenIds);
   };
-
   // The cursor moves past a page only once every batch read before it is written.
-  const saveCursor = async (nextPage: number | null) => {
-    const result = await writer.drain();
-    written += result.inserted + result.updated;
-    await sql`
-      update polling_job_workspaces set
-        cursor = ${nextPage},
-        last_page = ${lastPage},
-        totals_seen = ${[...totalsSeen]}::int[],
-        accounts_written = accounts_written + ${written},
-        warnings = warnings || ${skippedReasons.splice(0)}::text[],
-        ${statsColumns(sql, statsBefore, client.stats)}
-      where job_id = ${jobId} and workspace_id = ${workspace.id}
-    `;
-    written = 0;
-    Object.assign(statsBefore, client.stats);
+  const saveCursor = async (cursor: WalkCursor | null) => {
+    walk.recordWritten(await writer.drain());
+    await saveCheckpoint(sql, jobId, workspace.id, walk.checkpoint(cursor, client.stats));
+    walk.saved(client.stats);
   };
 
   try {
     let stoppedEarly = false;
-    for await (const page of client.listSenderEmails({ fromPage: cursor })) {
-      totalsSeen.add(page.total);
-      lastPage = Math.max(lastPage, page.lastPage);
-      batch.push(...page.items);
-      accountsRead += page.items.length;
-      for (const skipped of page.skipped) {
-        skippedReasons.push(`skipped an invalid item on page ${skipped.page}: ${skipped.reason}`);
-        if (typeof skipped.id === 'number' && Number.isSafeInteger(skipped.id)) skippedIds.push(skipped.id);
-      }
-      cursor = page.page + 1;
-      if (batch.length >= batchSize) await flush();
+    for await (const page of client.listSenderEmails({ fromPage: walk.cursor })) {
+      walk.readPage(page);
+      if (walk.batchLength >= batchSize) await flush();
       if (now() >= input.deadlineMs - DEADLINE_MARGIN_MS || deps.signal?.aborted) {
-        stoppedEarly = cursor <= lastPage;
+        stoppedEarly = walk.hasPagesLeft();
         break;
       }
-      deps.onProgress?.({ workspace: workspace.name, page: page.page, lastPage, accountsRead });
+      deps.onProgress?.({ workspace: workspace.name, page: page.page, lastPage: walk.lastPage, accountsRead: walk.accountsRead });
     }
     await flush();
     if (stoppedEarly) {
-      await saveCursor(cursor);
-      return { jobId, workspace, done: false, cursor, accountsSynced: await seenCount(sql, jobId, workspace.id) };
+      await saveCursor(walk.cursor);
+      return { jobId, workspace, done: false, cursor: walk.cursor, accountsSynced: await seenCount(sql, jobId, workspace.id) };
     }
     await saveCursor(null);
     return await completeWorkspace(sql, jobId, workspace);
@@ -129,7 +96,7 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
     // Keep what was read before the failure, so a retry resumes after it; if the
     // database is what failed, this fails too and the retry starts from the saved cursor.
     await flush()
-      .then(() => saveCursor(cursor))
+      .then(() => saveCursor(walk.cursor))
       .catch(() => {});
     await recordAttemptError(sql, jobId, workspace.id, redact(describeError(error), deps.secrets)).catch(() => {});
     throw error;
@@ -150,9 +117,9 @@ async function beginInvocation(sql: Sql, jobId: string, workspaceId: number): Pr
 }
 
 /**
- * Removal needs a complete and consistent fetch: one total reported throughout, as
- * many distinct accounts seen as that total, and no drop to zero of a workspace that
- * had accounts. Anything else removes nothing and says why.
+ * Ends a complete walk: marks removed the live accounts it did not see, unless the
+ * removal rule finds the walk inconsistent, in which case nothing is removed and a
+ * warning says why.
  */
 async function completeWorkspace(sql: Sql, jobId: string, workspace: WorkspaceRef): Promise<SyncWorkspaceResult> {
   return sql.begin(async (tx) => {
@@ -164,7 +131,7 @@ async function completeWorkspace(sql: Sql, jobId: string, workspace: WorkspaceRe
     const [{ live }] = await tx<{ live: number }[]>`
       select count(*)::int as live from sender_emails where workspace_id = ${workspace.id} and deleted_at is null
     `;
-    const problem = inconsistency(row.totals_seen, seen, live);
+    const problem = inconsistency({ totalsSeen: row.totals_seen, seen, live });
     let removed = 0;
     if (!problem) {
       // A set difference, not NOT EXISTS: the seen set was just filled, so its statistics
@@ -200,17 +167,6 @@ async function completeWorkspace(sql: Sql, jobId: string, workspace: WorkspaceRe
   });
 }
 
-export function inconsistency(totalsSeen: number[], seen: number, live: number): string | undefined {
-  const totals = [...new Set(totalsSeen)];
-  if (totals.length === 0) return 'no page was read';
-  if (totals.length > 1) return `the account total changed while paging (${totals.join(' → ')})`;
-  const total = totals[0];
-  if (total === 0 && live > 0) return `EmailBison reported 0 accounts for a workspace with ${live} live accounts`;
-  if (seen < total) return `saw ${seen} distinct accounts but EmailBison reported ${total}`;
-  if (seen > total) return `saw ${seen} distinct accounts, more than the ${total} EmailBison reported`;
-  return undefined;
-}
-
 /**
  * Distinct accounts this job has seen in the workspace: those it wrote (their row carries
  * the job in last_seen_job_id) and those it found unchanged (in the seen set). After a
@@ -229,13 +185,21 @@ async function seenCount(sql: Sql, jobId: string, workspaceId: number): Promise<
   return row.n;
 }
 
-function statsColumns(sql: Sql, before: ClientStats, after: ClientStats) {
-  return sql`
-    pages = pages + ${after.pages - before.pages},
-    api_requests = api_requests + ${after.requests - before.requests},
-    retries = retries + ${after.retries - before.retries},
-    skipped_items = skipped_items + ${after.skippedItems - before.skippedItems},
-    rate_limit_wait_ms = rate_limit_wait_ms + ${Math.round(after.rateLimitWaitMs - before.rateLimitWaitMs)}
+async function saveCheckpoint(sql: Sql, jobId: string, workspaceId: number, checkpoint: Checkpoint): Promise<void> {
+  const { stats } = checkpoint;
+  await sql`
+    update polling_job_workspaces set
+      cursor = ${checkpoint.cursor},
+      last_page = ${checkpoint.lastPage},
+      totals_seen = ${checkpoint.totalsSeen}::int[],
+      accounts_written = accounts_written + ${checkpoint.accountsWritten},
+      warnings = warnings || ${checkpoint.warnings}::text[],
+      pages = pages + ${stats.pages},
+      api_requests = api_requests + ${stats.requests},
+      retries = retries + ${stats.retries},
+      skipped_items = skipped_items + ${stats.skippedItems},
+      rate_limit_wait_ms = rate_limit_wait_ms + ${Math.round(stats.rateLimitWaitMs)}
+    where job_id = ${jobId} and workspace_id = ${workspaceId}
   `;
 }
 
