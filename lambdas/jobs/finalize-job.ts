@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client';
 import { describeError } from '../errors';
+import { aggregate, type WorkspaceRow } from './aggregate';
 import { JobNotFoundError } from './errors';
 
 export type JobStatus = 'running' | 'completed' | 'partial' | 'failed';
@@ -17,16 +18,6 @@ export interface JobSummary {
   durationMs: number | null;
   warnings: string[];
   errorMessage: string | null;
-}
-
-interface WorkspaceRow {
-  workspace_name: string;
-  status: 'pending' | 'running' | 'synced' | 'failed' | 'skipped';
-  accounts_synced: number;
-  accounts_removed: number;
-  rate_limit_wait_ms: number;
-  warnings: string[];
-  error: string | null;
 }
 
 /**
@@ -71,36 +62,6 @@ export async function finalizeJob(sql: Sql, jobId: string, options: { runError?:
     }
     return readJobSummary(tx as unknown as Sql, jobId);
   });
-}
-
-function aggregate(workspaces: WorkspaceRow[], runError: string | undefined) {
-  const warnings: string[] = [];
-  let synced = 0;
-  let failed = 0;
-  let skipped = 0;
-  let accountsSynced = 0;
-  let accountsRemoved = 0;
-  for (const ws of workspaces) {
-    accountsSynced += ws.accounts_synced;
-    accountsRemoved += ws.accounts_removed;
-    if (ws.status === 'synced') {
-      synced += 1;
-      for (const warning of ws.warnings) warnings.push(`${ws.workspace_name}: ${warning}`);
-    } else if (ws.status === 'failed') {
-      failed += 1;
-      warnings.push(`${ws.workspace_name}: failed: ${ws.error ?? 'no error recorded'}`);
-    } else {
-      skipped += 1;
-      warnings.push(`${ws.workspace_name}: skipped: ${ws.error ?? 'not synced: the run ended before this workspace finished'}`);
-    }
-  }
-  let status: JobStatus;
-  if (runError) status = 'failed';
-  else if (synced === workspaces.length) status = 'completed';
-  else if (synced === 0) status = 'failed';
-  else status = 'partial';
-  const errorMessage = runError ?? (status === 'failed' ? `No workspace synced (${failed} failed, ${skipped} skipped).` : null);
-  return { status, synced, failed, skipped, accountsSynced, accountsRemoved, warnings, errorMessage };
 }
 
 export async function readJobSummary(sql: Sql, jobId: string): Promise<JobSummary> {

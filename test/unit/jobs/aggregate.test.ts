@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate, type WorkspaceRow } from '../../../lambdas/jobs/aggregate';
+
+function workspace(name: string, status: WorkspaceRow['status'], fields: Partial<WorkspaceRow> = {}): WorkspaceRow {
+  return { workspace_name: name, status, accounts_synced: 0, accounts_removed: 0, rate_limit_wait_ms: 0, warnings: [], error: null, ...fields };
+}
+
+describe('aggregate', () => {
+  it('is completed when every workspace synced, with each warning prefixed by its workspace', () => {
+    const outcome = aggregate(
+      [
+        workspace('Acme', 'synced', { accounts_synced: 433, accounts_removed: 2, warnings: ['skipped an invalid item on page 3: no id'] }),
+        workspace('Birch', 'synced', { accounts_synced: 10 }),
+      ],
+      undefined,
+    );
+    expect(outcome).toEqual({
+      status: 'completed',
+      synced: 2,
+      failed: 0,
+      skipped: 0,
+      accountsSynced: 443,
+      accountsRemoved: 2,
+      warnings: ['Acme: skipped an invalid item on page 3: no id'],
+      errorMessage: null,
+    });
+  });
+
+  it('is partial when some workspaces did not sync, and names each failed or skipped one with its cause', () => {
+    const outcome = aggregate(
+      [
+        workspace('Acme', 'synced', { accounts_synced: 5 }),
+        workspace('Birch', 'failed', { accounts_synced: 3, error: 'RejectedApiKeyError: EmailBison rejected the key' }),
+        workspace('Cedar', 'failed'),
+        workspace('Dune', 'skipped', { error: 'not synced: cancelled' }),
+        workspace('Elm', 'pending'),
+      ],
+      undefined,
+    );
+    expect(outcome.status).toBe('partial');
+    expect(outcome).toMatchObject({ synced: 1, failed: 2, skipped: 2, accountsSynced: 8, errorMessage: null });
+    expect(outcome.warnings).toEqual([
+      'Birch: failed: RejectedApiKeyError: EmailBison rejected the key',
+      'Cedar: failed: no error recorded',
+      'Dune: skipped: not synced: cancelled',
+      'Elm: skipped: not synced: the run ended before this workspace finished',
+    ]);
+  });
+
+  it('is failed when no workspace synced, saying how many failed and were skipped', () => {
+    const outcome = aggregate([workspace('Acme', 'failed', { error: 'boom' }), workspace('Birch', 'running')], undefined);
+    expect(outcome).toMatchObject({ status: 'failed', synced: 0, failed: 1, skipped: 1 });
+    expect(outcome.errorMessage).toBe('No workspace synced (1 failed, 1 skipped).');
+    expect(outcome.warnings).toEqual(['Acme: failed: boom', 'Birch: skipped: not synced: the run ended before this workspace finished']);
+  });
+
+  it('is failed with the run error when the run itself broke, even if every workspace synced', () => {
+    const outcome = aggregate([workspace('Acme', 'synced', { accounts_synced: 7 })], 'States.Timeout: the run timed out');
+    expect(outcome).toMatchObject({ status: 'failed', synced: 1, accountsSynced: 7, errorMessage: 'States.Timeout: the run timed out' });
+  });
+
+  it('is completed for a job with no workspaces', () => {
+    expect(aggregate([], undefined)).toMatchObject({ status: 'completed', synced: 0, warnings: [], errorMessage: null });
+  });
+});

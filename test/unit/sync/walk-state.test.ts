@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { ClientStats, SenderEmail, SenderEmailPage } from '../../../lambdas/emailbison/client';
+import { parseSenderEmail } from '../../../lambdas/emailbison/schema';
+import { WalkState } from '../../../lambdas/sync/walk-state';
+
+function account(id: number): SenderEmail {
+  const parsed = parseSenderEmail({ id, email: `sender${id}@example.com` }, 0);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.item;
+}
+
+function page(number: number, fields: Partial<SenderEmailPage> = {}): SenderEmailPage {
+  return { page: number, lastPage: 3, total: 45, items: [account(number * 100), account(number * 100 + 1)], skipped: [], ...fields };
+}
+
+function stats(fields: Partial<ClientStats> = {}): ClientStats {
+  return { requests: 0, retries: 0, pages: 0, items: 0, skippedItems: 0, rateLimitWaitMs: 0, ...fields };
+}
+
+const fresh = { cursor: null, totals_seen: [], last_page: null };
+
+describe('WalkState', () => {
+  it('starts a fresh walk at page 1 and resumes a saved one at its cursor', () => {
+    expect(new WalkState(fresh, stats()).cursor).toBe(1);
+    const resumed = new WalkState({ cursor: 4, totals_seen: [45], last_page: 9 }, stats());
+    expect([resumed.cursor, resumed.lastPage, [...resumed.totalsSeen]]).toEqual([4, 9, [45]]);
+  });
+
+  it('moves the cursor past each page read and keeps the highest last page and every total', () => {
+    const walk = new WalkState(fresh, stats());
+    walk.readPage(page(1, { lastPage: 3, total: 45 }));
+    walk.readPage(page(2, { lastPage: 2, total: 44 }));
+    expect([walk.cursor, walk.lastPage, [...walk.totalsSeen], walk.accountsRead]).toEqual([3, 3, [45, 44], 4]);
+    expect(walk.hasPagesLeft()).toBe(true);
+    walk.readPage(page(3));
+    expect(walk.hasPagesLeft()).toBe(false);
+  });
+
+  it('hands out the accounts read since the last batch once, with the ids of invalid items as seen', () => {
+    const walk = new WalkState(fresh, stats());
+    walk.readPage(
+      page(1, {
+        skipped: [
+          { page: 1, id: 7, reason: 'email is missing' },
+          { page: 1, id: '8', reason: 'id is not an integer' },
+        ],
+      }),
+    );
+    expect(walk.batchLength).toBe(2);
+    const batch = walk.takeBatch();
+    expect(batch.accounts.map((a) => a.id)).toEqual([100, 101]);
+    expect(batch.alsoSeenIds).toEqual([7]);
+    expect(walk.batchLength).toBe(0);
+    expect(walk.takeBatch()).toEqual({ accounts: [], alsoSeenIds: [] });
+  });
+
+  it('records in a checkpoint what changed since the last saved one', () => {
+    const walk = new WalkState(fresh, stats({ pages: 5, requests: 6, rateLimitWaitMs: 100 }));
+    walk.readPage(page(1, { skipped: [{ page: 1, id: 7, reason: 'email is missing' }] }));
+    walk.recordWritten({ inserted: 2, updated: 1 });
+    const first = walk.checkpoint(2, stats({ pages: 6, requests: 8, retries: 1, rateLimitWaitMs: 350.5 }));
+    expect(first).toEqual({
+      cursor: 2,
+      lastPage: 3,
+      totalsSeen: [45],
+      accountsWritten: 3,
+      warnings: ['skipped an invalid item on page 1: email is missing'],
+      stats: { pages: 1, requests: 2, retries: 1, skippedItems: 0, rateLimitWaitMs: 250.5 },
+    });
+  });
+
+  it('keeps counts and stats for the next checkpoint when one was not saved, but hands out warnings once', () => {
+    const walk = new WalkState(fresh, stats());
+    walk.readPage(page(1, { skipped: [{ page: 1, id: 7, reason: 'email is missing' }] }));
+    walk.recordWritten({ inserted: 2, updated: 0 });
+    walk.checkpoint(2, stats({ pages: 1 }));
+    walk.recordWritten({ inserted: 0, updated: 1 });
+    const retried = walk.checkpoint(2, stats({ pages: 1 }));
+    expect(retried).toMatchObject({ accountsWritten: 3, warnings: [], stats: { pages: 1 } });
+
+    walk.saved(stats({ pages: 1 }));
+    expect(walk.checkpoint(null, stats({ pages: 2 }))).toMatchObject({ cursor: null, accountsWritten: 0, stats: { pages: 1 } });
+  });
+});
