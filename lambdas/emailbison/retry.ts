@@ -72,3 +72,31 @@ export class RateLimitGate {
     }
   }
 }
+
+/**
+ * Transport failures that say the instance cannot be reached at all, which the host
+ * budget's breaker counts (`recordConnectionFailure`): refused, reset before an answer,
+ * no route, no DNS, and the connect and headers timeouts of an instance that accepts
+ * nothing or answers nothing. A stalled body is not one: the host did answer.
+ */
+const CONNECTION_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+export function isConnectionFailure(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_FAILURE_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

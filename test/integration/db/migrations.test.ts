@@ -92,6 +92,7 @@ describe('migrations with and without the Supabase roles', () => {
       const found = await policies(db.url);
       expect(found).toContain('polling_job_status.anon_read');
       expect(found).toContain('sender_emails.service_role_all');
+      expect(found).toContain('emailbison_host_budget.service_role_all');
       await db.sql.end();
       await admin.unsafe(`drop database ${db.name} with (force)`);
     } finally {

@@ -84,3 +84,22 @@ describe('sender_emails', () => {
     expect(rows).toEqual([{ emailbison_id: 7, reply_rate: '2.50', bounce_rate: '1.00', domain: 'example.com', email_provider: 'Google' }]);
   });
 });
+
+describe('emailbison_host_budget', () => {
+  it('holds one row per host, "never paused" and "breaker closed" by default', async () => {
+    await db.sql`insert into emailbison_host_budget (host, tokens) values ('schema.example.com', 1)`;
+    await expect(db.sql`insert into emailbison_host_budget (host, tokens) values ('schema.example.com', 1)`).rejects.toMatchObject({ code: '23505' });
+    const [row] = await db.sql`
+      select paused_until = '-infinity' as never_paused, breaker_open_until = '-infinity' as breaker_closed,
+             consecutive_failures, pause_reason, refilled_at <= clock_timestamp() as refilled_in_the_past
+      from emailbison_host_budget where host = 'schema.example.com'`;
+    expect(row).toEqual({ never_paused: true, breaker_closed: true, consecutive_failures: 0, pause_reason: null, refilled_in_the_past: true });
+  });
+
+  it('refuses a blank host and a negative failure count', async () => {
+    await expect(db.sql`insert into emailbison_host_budget (host, tokens) values (' ', 1)`).rejects.toMatchObject({ code: '23514' });
+    await expect(
+      db.sql`insert into emailbison_host_budget (host, tokens, consecutive_failures) values ('neg.example.com', 1, -1)`,
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+});

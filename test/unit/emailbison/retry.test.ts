@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, parseRetryAfterBody, parseRetryAfterHeader, RateLimitGate } from '../../../lambdas/emailbison/retry';
+import { request } from 'undici';
+import { backoffMs, isConnectionFailure, parseRetryAfterBody, parseRetryAfterHeader, RateLimitGate } from '../../../lambdas/emailbison/retry';
 
 describe('backoffMs', () => {
   const policy = (random: number) => ({ baseBackoffMs: 500, maxRetryWaitMs: 60_000, random: () => random });
@@ -122,5 +123,23 @@ describe('RateLimitGate', () => {
     controller.abort(new Error('stop'));
 
     await expect(waiting).rejects.toThrow('stop');
+  });
+});
+
+describe('isConnectionFailure', () => {
+  it('recognises a refused connection as undici reports it', async () => {
+    const refused = await request('http://127.0.0.1:1/api/sender-emails').catch((error: unknown) => error);
+    expect(isConnectionFailure(refused)).toBe(true);
+  });
+
+  it('recognises connect and headers timeouts, also as the cause of another error', () => {
+    expect(isConnectionFailure(Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))).toBe(true);
+    expect(isConnectionFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }) }))).toBe(true);
+  });
+
+  it('does not count a host that answered: a stalled body, an HTTP status, anything else', () => {
+    expect(isConnectionFailure(Object.assign(new Error('x'), { code: 'UND_ERR_BODY_TIMEOUT' }))).toBe(false);
+    expect(isConnectionFailure(new Error('HTTP 503'))).toBe(false);
+    expect(isConnectionFailure(undefined)).toBe(false);
   });
 });

@@ -1,0 +1,402 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Sql } from '../db/client';
+import { ConfigError, SenderSyncError } from '../errors';
+import type { Sleep } from './retry';
+
+/*
+ * The request budget of one EmailBison instance (host), shared by every sync of it.
+ *
+ * Why Postgres: on AWS each workspace of the Map syncs in its own Lambda, a separate
+ * process, often in a separate container. A limiter in memory would pass a local test
+ * (one process) and let N Lambdas send N times the cap to the instance. Postgres is
+ * the one thing all of them already share, and at a few requests a second (tests: ~50)
+ * one small statement per request costs little next to the HTTP round trip it guards.
+ *
+ * Every time is the database's clock (`clock_timestamp()`), so processes on machines
+ * whose clocks disagree still agree on the budget; a process only ever learns
+ * durations ("wait 240 ms") from it.
+ */
+
+export interface HostBudgetOptions {
+  sql: Sql;
+  /** The instance: the base URL's host (with its port, if any). See `instanceHost`. */
+  host: string;
+  /** The workspace this client syncs: named in the unreachable error. */
+  workspace: string;
+  /** Requests per second to the host, across every process. 0 = no cap: `acquire` issues no statement. */
+  maxRps: number;
+  /** Tokens that may be saved up while idle. Default 1: requests spaced at least 1/maxRps apart. */
+  burst?: number;
+  /** Connection failures in a row (across all syncs of the host) that open the breaker. Default 3. */
+  breakerThreshold?: number;
+  /** How long an open breaker fails every sync of the host fast. Default 300 000 (5 minutes). */
+  breakerOpenMs?: number;
+  /**
+   * X-RateLimit-Remaining at or below this share of X-RateLimit-Limit (at least 1 request)
+   * charges an extra token per response: see `observeRemaining`. Default 0.05; 0 = off.
+   */
+  lowRemainingFraction?: number;
+  /**
+   * How far ahead a request may reserve its slot, then sleep locally until it. Default one
+   * interval (1000/maxRps), at least 100 ms. A pause set meanwhile does not stop the
+   * requests already holding a slot: at most about this many ms of them go out.
+   */
+  reserveAheadMs?: number;
+  /** A longer pause (e.g. a Retry-After date far ahead) is clamped to this. Default 600. */
+  maxPauseSeconds?: number;
+  /** How the budget waits; must reject when the signal aborts. Default: a timer. */
+  sleep?: Sleep;
+  /** Local clock, used only without a cap (maxRps 0), where nothing is read from the database. */
+  now?: () => number;
+}
+
+export interface HostBudget {
+  readonly host: string;
+  /**
+   * Waits for the host's next request slot and takes it. Resolves with the database
+   * time (epoch ms) the slot was taken at, or undefined without a cap. Throws
+   * `EmailBisonUnreachableError` at once while the breaker is open, and the signal's
+   * reason when it aborts.
+   */
+  acquire(signal?: AbortSignal): Promise<number | undefined>;
+  /** A 429's Retry-After: every sync of the host waits until then (a longer pause already set wins). */
+  pause(seconds: number, reason: string): Promise<void>;
+  /** A response's X-RateLimit-Limit / -Remaining; slows the host down when the window is nearly spent. */
+  observeRemaining(limit: number, remaining: number): Promise<void>;
+  /** A request could not reach the host (refused, connect or headers timeout, DNS). */
+  recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }>;
+  /** A request got an HTTP answer. No statement unless failures were seen since the last success. */
+  recordSuccess(): Promise<void>;
+  /** Time spent waiting in `acquire` (pauses and token waits), for the client's stats. */
+  readonly waitedMs: number;
+}
+
+export const HOST_BUDGET_DEFAULTS = {
+  burst: 1,
+  breakerThreshold: 3,
+  breakerOpenMs: 300_000,
+  lowRemainingFraction: 0.05,
+  maxPauseSeconds: 600,
+} as const;
+
+/**
+ * The breaker is open: the host refused or timed out on `breakerThreshold` requests in a
+ * row across its syncs. Not retried (by the client or the state machine) until it closes.
+ * Lives here until the error catalogue (lambdas/errors.ts) takes it.
+ */
+export class EmailBisonUnreachableError extends SenderSyncError {
+  override readonly name = 'EmailBisonUnreachableError';
+  readonly code = 'SS_EMAILBISON_UNREACHABLE';
+  readonly host: string;
+  readonly retryAfterMs: number;
+
+  constructor(details: { workspace: string; host: string; consecutiveFailures: number; retryAfterMs: number }) {
+    super(
+      `EmailBison at ${details.host} is unreachable (workspace "${details.workspace}"): ` +
+        `${details.consecutiveFailures} requests in a row to it were refused or timed out; ` +
+        `every sync of ${details.host} stops trying for ${Math.ceil(details.retryAfterMs / 1000)} s`,
+      { workspace: details.workspace },
+    );
+    this.host = details.host;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** The budget's key for a base URL: host and port, lower case (two ports are two instances). */
+export function instanceHost(baseUrl: string): string {
+  return new URL(baseUrl).host.toLowerCase();
+}
+
+/** Waits longer than this are taken in slices, so a breaker opened meanwhile is seen within one. */
+const MAX_WAIT_SLICE_MS = 5_000;
+
+export function createHostBudget(options: HostBudgetOptions): HostBudget {
+  const settings = resolveSettings(options);
+  return settings.maxRps === 0 ? uncappedBudget(settings) : sharedBudget(settings);
+}
+
+type Settings = Required<Omit<HostBudgetOptions, 'sleep' | 'now'>> & { sleep: Sleep; now: () => number };
+
+function resolveSettings(options: HostBudgetOptions): Settings {
+  const settings: Settings = {
+    ...HOST_BUDGET_DEFAULTS,
+    sleep: (ms, signal) => delay(ms, undefined, { signal }),
+    now: Date.now,
+    ...withoutUndefined(options),
+    sql: options.sql,
+    host: options.host,
+    workspace: options.workspace,
+    maxRps: options.maxRps,
+    reserveAheadMs: options.reserveAheadMs ?? (options.maxRps > 0 ? Math.max(100, 1000 / options.maxRps) : 0),
+  };
+  const wrong: string[] = [];
+  if (!settings.host?.trim()) wrong.push('host must not be empty');
+  if (!(Number.isFinite(settings.maxRps) && settings.maxRps >= 0)) wrong.push('maxRps must be a number >= 0');
+  if (!(Number.isFinite(settings.burst) && settings.burst >= 1)) wrong.push('burst must be a number >= 1');
+  if (!(Number.isInteger(settings.breakerThreshold) && settings.breakerThreshold >= 1)) wrong.push('breakerThreshold must be a whole number >= 1');
+  if (!(Number.isFinite(settings.breakerOpenMs) && settings.breakerOpenMs >= 0)) wrong.push('breakerOpenMs must be a number >= 0');
+  if (!(settings.lowRemainingFraction >= 0 && settings.lowRemainingFraction < 1)) wrong.push('lowRemainingFraction must be in [0, 1)');
+  if (!(Number.isFinite(settings.reserveAheadMs) && settings.reserveAheadMs >= 0)) wrong.push('reserveAheadMs must be a number >= 0');
+  if (!(Number.isFinite(settings.maxPauseSeconds) && settings.maxPauseSeconds >= 0)) wrong.push('maxPauseSeconds must be a number >= 0');
+  if (wrong.length > 0) {
+    throw new ConfigError(`EmailBison host budget for workspace "${options.workspace}": ${wrong.join('; ')}`, { workspace: options.workspace });
+  }
+  return { ...settings, host: settings.host.toLowerCase() };
+}
+
+interface WaitState {
+  breaker_ms: number;
+  pause_ms: number;
+  token_ms: number;
+  consecutive_failures: number;
+}
+
+function sharedBudget(settings: Settings): HostBudget {
+  const { sql, host, workspace, maxRps: rate, burst, sleep } = settings;
+  let rowEnsured = false;
+  // Set when this process has seen a failure count above 0, so that a success resets it;
+  // otherwise recordSuccess costs nothing and a request stays at one statement.
+  let failuresSeen = false;
+  let waitedMs = 0;
+
+  // Tokens in the bucket at the statement's time `c.at`, refilled at this caller's rate since
+  // refilled_at. Not clamped at 0 elapsed: refilled_at can lie ahead (a reserved slot, see
+  // `take`), and then the bucket is short by what that slot still has to refill.
+  const refilled = sql`least(${burst}::float8, b.tokens + ${rate}::float8 * extract(epoch from c.at - b.refilled_at)::float8)`;
+  // Seconds from `c.at` until the bucket holds a whole token: the next free slot.
+  const untilSlot = sql`(greatest(0, 1 - ${refilled}) / ${rate}::float8)`;
+  const reserveAheadSeconds = settings.reserveAheadMs / 1000;
+
+  async function ensureRow(): Promise<void> {
+    await sql`
+      insert into emailbison_host_budget (host, tokens)
+      values (${host}, ${burst})
+      on conflict (host) do nothing
+    `;
+    rowEnsured = true;
+  }
+
+  /**
+   * The one statement of a request: takes the next slot if it is due within
+   * `reserveAheadMs`, the host is not paused and the breaker is closed. The token is
+   * accounted at the slot's time (refilled_at moves to it), and the caller sleeps the rest
+   * locally: the statement's round trip then overlaps the wait instead of adding to every
+   * interval, which at 50 requests/s cost a fifth of the rate.
+   * Concurrent takers serialise on the row lock, and Postgres re-checks the WHERE on the
+   * row a winner left, so no slot is taken twice. With burst 1 the bucket is empty after
+   * every take and the next slot is a whole token (1/rate) later: successive slots are at
+   * least 1/rate apart, so no one-second window holds more than the cap.
+   */
+  async function take(): Promise<{ at_ms: number; delay_ms: number; consecutive_failures: number } | undefined> {
+    const [row] = await sql<{ at_ms: number; delay_ms: number; consecutive_failures: number }[]>`
+      update emailbison_host_budget as b
+      set tokens = greatest(${refilled}, 1) - 1,
+          refilled_at = greatest(b.refilled_at, c.at + make_interval(secs => ${untilSlot})),
+          updated_at = c.at
+      from (select clock_timestamp() as at) as c
+      where b.host = ${host}
+        and ${untilSlot} <= ${reserveAheadSeconds}::float8
+        and b.paused_until <= c.at
+        and b.breaker_open_until <= c.at
+      returning
+        extract(epoch from b.refilled_at)::float8 * 1000 as at_ms,
+        greatest(0, extract(epoch from b.refilled_at - clock_timestamp())::float8 * 1000) as delay_ms,
+        b.consecutive_failures
+    `;
+    return row;
+  }
+
+  /** Why no slot was taken, as durations from the database's now. */
+  async function waitState(): Promise<WaitState | undefined> {
+    const [row] = await sql<WaitState[]>`
+      select
+        case when b.breaker_open_until > c.at then extract(epoch from b.breaker_open_until - c.at)::float8 * 1000 else 0 end as breaker_ms,
+        case when b.paused_until > c.at then extract(epoch from b.paused_until - c.at)::float8 * 1000 else 0 end as pause_ms,
+        greatest(0, ${untilSlot} - ${reserveAheadSeconds}::float8) * 1000 as token_ms,
+        b.consecutive_failures
+      from emailbison_host_budget as b, (select clock_timestamp() as at) as c
+      where b.host = ${host}
+    `;
+    return row;
+  }
+
+  async function acquire(signal?: AbortSignal): Promise<number | undefined> {
+    signal?.throwIfAborted();
+    for (;;) {
+      if (!rowEnsured) await ensureRow();
+      const granted = await take();
+      if (granted) {
+        failuresSeen ||= granted.consecutive_failures > 0;
+        if (granted.delay_ms > 0) {
+          await sleepOrAbort(sleep, granted.delay_ms, signal);
+          waitedMs += granted.delay_ms;
+        }
+        return granted.at_ms;
+      }
+      const state = await waitState();
+      if (!state) {
+        rowEnsured = false; // someone deleted the row: make it again
+        continue;
+      }
+      failuresSeen ||= state.consecutive_failures > 0;
+      if (state.breaker_ms > 0) {
+        throw new EmailBisonUnreachableError({ workspace, host, consecutiveFailures: state.consecutive_failures, retryAfterMs: state.breaker_ms });
+      }
+      // At least 1 ms: a token due "now" by the float arithmetic but not yet by the row is a busy loop otherwise.
+      const waitMs = Math.min(MAX_WAIT_SLICE_MS, Math.max(1, Math.ceil(Math.max(state.pause_ms, state.token_ms))));
+      await sleepOrAbort(sleep, waitMs, signal);
+      waitedMs += waitMs;
+    }
+  }
+
+  async function pause(seconds: number, reason: string): Promise<void> {
+    const clamped = clampPause(seconds, settings.maxPauseSeconds);
+    if (clamped === 0) return;
+    await sql`
+      insert into emailbison_host_budget as b (host, tokens, paused_until, pause_reason)
+      values (${host}, ${burst}, clock_timestamp() + make_interval(secs => ${clamped}::float8), ${reason})
+      on conflict (host) do update set
+        paused_until = greatest(b.paused_until, excluded.paused_until),
+        pause_reason = case when excluded.paused_until > b.paused_until then excluded.pause_reason else b.pause_reason end,
+        updated_at = clock_timestamp()
+    `;
+    rowEnsured = true;
+  }
+
+  /*
+   * Slowing down before the limit. Laravel's limiter counts fixed windows and says how much
+   * of the current one is left (X-RateLimit-Remaining), but not when it ends: only a 429
+   * tells that, through Retry-After, and `pause` then holds every sync of the host until
+   * exactly then. So this does not guess the window's end. While the window is nearly
+   * spent (remaining at most `lowRemainingFraction` of the limit, and at least at 1), each
+   * such response costs the host one extra token: the shared rate halves until the window
+   * resets and Remaining climbs again. The instance is shared with the agency's other tools,
+   * and this leaves them the last few requests of a window we would otherwise take.
+   * The price when the cap already fits the instance's limit exactly: about that share of
+   * each window at half rate (5% by default), hence a small default; 0 turns it off.
+   */
+  async function observeRemaining(limit: number, remaining: number): Promise<void> {
+    if (settings.lowRemainingFraction === 0) return;
+    if (!(Number.isFinite(limit) && limit > 0 && Number.isFinite(remaining) && remaining >= 0)) return;
+    if (remaining > Math.max(1, Math.ceil(limit * settings.lowRemainingFraction))) return;
+    await sql`
+      update emailbison_host_budget
+      set tokens = tokens - 1, updated_at = clock_timestamp()
+      where host = ${host}
+    `;
+  }
+
+  async function recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }> {
+    const [row] = await sql<{ consecutive_failures: number; breaker_open: boolean }[]>`
+      insert into emailbison_host_budget as b (host, tokens, consecutive_failures, breaker_open_until)
+      values (
+        ${host}, ${burst}, 1,
+        case when 1 >= ${settings.breakerThreshold}::int
+          then clock_timestamp() + make_interval(secs => ${settings.breakerOpenMs / 1000}::float8)
+          else '-infinity' end
+      )
+      on conflict (host) do update set
+        consecutive_failures = b.consecutive_failures + 1,
+        breaker_open_until = case when b.consecutive_failures + 1 >= ${settings.breakerThreshold}::int
+          then greatest(b.breaker_open_until, clock_timestamp() + make_interval(secs => ${settings.breakerOpenMs / 1000}::float8))
+          else b.breaker_open_until end,
+        updated_at = clock_timestamp()
+      returning consecutive_failures, breaker_open_until > clock_timestamp() as breaker_open
+    `;
+    rowEnsured = true;
+    failuresSeen = true;
+    return { consecutiveFailures: row.consecutive_failures, breakerOpen: row.breaker_open };
+  }
+
+  async function recordSuccess(): Promise<void> {
+    if (!failuresSeen) return;
+    // An answer from the host closes the breaker too: a request that was in flight when
+    // it opened came back, so the instance is alive after all.
+    await sql`
+      update emailbison_host_budget
+      set consecutive_failures = 0, breaker_open_until = '-infinity', updated_at = clock_timestamp()
+      where host = ${host} and (consecutive_failures > 0 or breaker_open_until > '-infinity')
+    `;
+    failuresSeen = false;
+  }
+
+  return {
+    host,
+    acquire,
+    pause,
+    observeRemaining,
+    recordConnectionFailure,
+    recordSuccess,
+    get waitedMs() {
+      return waitedMs;
+    },
+  };
+}
+
+/**
+ * No cap (maxRps 0, e.g. against the built-in simulator): `acquire` never touches the
+ * database. Pauses and failures are still written, so capped syncs of the same host see
+ * them, and this process honours what it learned itself: its own pauses, and the breaker
+ * as its own failures reported it (so after the breaker opens, at most one more request).
+ */
+function uncappedBudget(settings: Settings): HostBudget {
+  const shared = sharedBudget(settings);
+  const { now, sleep, host, workspace } = settings;
+  let pausedUntilMs = 0;
+  let breaker = { untilMs: 0, consecutiveFailures: 0 };
+  let waitedMs = 0;
+
+  return {
+    host,
+    async acquire(signal?: AbortSignal) {
+      signal?.throwIfAborted();
+      for (;;) {
+        const breakerMs = breaker.untilMs - now();
+        if (breakerMs > 0) {
+          throw new EmailBisonUnreachableError({ workspace, host, consecutiveFailures: breaker.consecutiveFailures, retryAfterMs: breakerMs });
+        }
+        const waitMs = Math.min(MAX_WAIT_SLICE_MS, pausedUntilMs - now());
+        if (waitMs <= 0) return undefined;
+        await sleepOrAbort(sleep, waitMs, signal);
+        waitedMs += waitMs;
+      }
+    },
+    async pause(seconds, reason) {
+      pausedUntilMs = Math.max(pausedUntilMs, now() + clampPause(seconds, settings.maxPauseSeconds) * 1000);
+      await shared.pause(seconds, reason);
+    },
+    async observeRemaining() {
+      // No cap, nothing to slow: the 429 that follows a spent window still pauses the host.
+    },
+    async recordConnectionFailure() {
+      const result = await shared.recordConnectionFailure();
+      if (result.breakerOpen) breaker = { untilMs: now() + settings.breakerOpenMs, consecutiveFailures: result.consecutiveFailures };
+      return result;
+    },
+    async recordSuccess() {
+      breaker = { untilMs: 0, consecutiveFailures: 0 };
+      await shared.recordSuccess();
+    },
+    get waitedMs() {
+      return waitedMs;
+    },
+  };
+}
+
+function clampPause(seconds: number, maxSeconds: number): number {
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, maxSeconds) : 0;
+}
+
+/** Rejects with the caller's abort reason rather than whatever the aborted sleep threw. */
+async function sleepOrAbort(sleep: Sleep, ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
