@@ -1,3 +1,5 @@
+import { StackConfigError } from '../lambdas/errors';
+
 /*
  * Every setting the stack takes from CDK context (cdk.json or `cdk synth -c key=value`),
  * validated in one place, with its default, and reported all at once when wrong.
@@ -112,9 +114,6 @@ export const SETTINGS = {
   },
 } satisfies Record<string, Setting<unknown>>;
 
-export class StackConfigError extends Error {
-  override readonly name = 'StackConfigError';
-}
 
 /** Reads the stack's settings from context; `tryGetContext` is `node.tryGetContext` of the app. */
 export function readStackConfig(tryGetContext: (key: string) => unknown): StackConfig {

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { SenderSyncError } from '../errors';
+import { DatabaseConfigError, DatabaseUnavailableError } from '../errors';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -26,17 +26,6 @@ export interface DatabaseOptions {
   idleTimeoutSeconds?: number;
   connectTimeoutSeconds?: number;
   applicationName?: string;
-}
-
-export class DatabaseConfigError extends SenderSyncError {
-  override readonly name = 'DatabaseConfigError';
-  readonly code = 'SS_DATABASE_CONFIG';
-}
-
-export class DatabaseUnavailableError extends SenderSyncError {
-  override readonly name = 'DatabaseUnavailableError';
-  readonly code = 'SS_DATABASE_UNAVAILABLE';
-  override readonly retryable = true;
 }
 
 /** One round trip, so a wrong URL or a down server is reported where it is configured, with a cause a person can act on. */

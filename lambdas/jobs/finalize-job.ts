@@ -1,6 +1,5 @@
 import type { Sql } from '../db/client';
-import { describeError } from '../errors';
-import { JobNotFoundError } from './errors';
+import { describeError, JobNotFoundError } from '../errors';
 
 export type JobStatus = 'running' | 'completed' | 'partial' | 'failed';
 
