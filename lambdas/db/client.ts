@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { SETTINGS } from '../config/settings';
 import { DatabaseConfigError, DatabaseUnavailableError } from '../errors';
 
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -62,7 +63,7 @@ export function createSql(options: DatabaseOptions): Sql {
     password: target.password,
     ssl: sslOption(ssl),
     prepare: options.prepare ?? false,
-    max: options.max ?? 3,
+    max: options.max ?? SETTINGS.databasePoolMax.default,
     idle_timeout: options.idleTimeoutSeconds ?? 20,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},

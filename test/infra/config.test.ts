@@ -24,6 +24,8 @@ describe('readStackConfig', () => {
       pageConcurrency: 3,
       logLevel: 'INFO',
       logRetentionDays: 90,
+      emailbisonPagination: 'auto',
+      emailbisonMaxRps: 3,
     });
   });
 
