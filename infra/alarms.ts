@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/config/settings';
 
 /*
  * Metric names, namespaces and dimensions are written out here rather than taken from
@@ -18,14 +19,16 @@ import { Construct } from 'constructs';
  *   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
  * - SenderSync, dimension service=sender-sync: WorkspacesFailed, SuccessfulRuns,
  *   emitted as EMF by the record-result Lambda through Powertools Metrics, whose
- *   default dimension is `service` = POWERTOOLS_SERVICE_NAME (lambdas/runtime/production.ts).
+ *   default dimension is `service` = the service name (lambdas/runtime/production.ts).
+ *   Namespace and service name are constants of lambdas/config/settings.ts, which the
+ *   Lambdas emit under: renaming one cannot silence these alarms.
  *   https://docs.powertools.aws.dev/lambda/typescript/latest/core/metrics/
  */
 
 export const STATES_NAMESPACE = 'AWS/States';
 export const LAMBDA_NAMESPACE = 'AWS/Lambda';
-export const SENDER_SYNC_NAMESPACE = 'SenderSync';
-export const SENDER_SYNC_DIMENSIONS = { service: 'sender-sync' };
+export const SENDER_SYNC_NAMESPACE = METRICS_NAMESPACE;
+export const SENDER_SYNC_DIMENSIONS = { service: SERVICE_NAME };
 
 export interface SyncAlarmsProps {
   stateMachine: sfn.IStateMachine;

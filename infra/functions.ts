@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
+import { lambdaEnvironment, METRICS_NAMESPACE, SERVICE_NAME, type EmailBisonPagination, type LogLevel } from '../lambdas/config/settings';
 import { TASK_TIMEOUTS } from '../state-machine/definition';
 import { NODE_OPTIONS, SYNC_NODE_OPTIONS } from './node-options';
 
@@ -19,7 +20,9 @@ export interface SyncFunctionsProps {
   runTimeoutMinutes: number;
   syncBudgetSeconds: number;
   pageConcurrency: number;
-  logLevel: string;
+  emailbisonPagination: EmailBisonPagination;
+  emailbisonMaxRps: number;
+  logLevel: LogLevel;
   logRetentionDays: number;
   tracingEnabled: boolean;
 }
@@ -40,13 +43,16 @@ export class SyncFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: SyncFunctionsProps) {
     super(scope, id);
+    // Settings go in under the names and in the form the Lambdas' loadConfig reads (test/infra/lambda-environment.test.ts).
     const commonEnvironment = {
-      DATABASE_SECRET_ARN: props.databaseSecret.secretArn,
-      JOB_NAME: props.jobName,
-      RUN_TIMEOUT_MINUTES: String(props.runTimeoutMinutes),
-      POWERTOOLS_SERVICE_NAME: 'sender-sync',
-      POWERTOOLS_METRICS_NAMESPACE: 'SenderSync',
-      LOG_LEVEL: props.logLevel,
+      ...lambdaEnvironment({
+        databaseSecretArn: props.databaseSecret.secretArn,
+        jobName: props.jobName,
+        runTimeoutMinutes: props.runTimeoutMinutes,
+        logLevel: props.logLevel,
+      }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS,
     };
 
@@ -98,9 +104,13 @@ export class SyncFunctions extends Construct {
       description: 'sender-sync: syncs one workspace from EmailBison into Postgres, resumable from a cursor',
       memorySize: 1024,
       environment: {
-        API_KEYS_SECRET_ARN: props.apiKeysSecret.secretArn,
-        SYNC_BUDGET_SECONDS: String(props.syncBudgetSeconds),
-        PAGE_CONCURRENCY: String(props.pageConcurrency),
+        ...lambdaEnvironment({
+          apiKeysSecretArn: props.apiKeysSecret.secretArn,
+          syncBudgetSeconds: props.syncBudgetSeconds,
+          pageConcurrency: props.pageConcurrency,
+          emailbisonPagination: props.emailbisonPagination,
+          emailbisonMaxRps: props.emailbisonMaxRps,
+        }),
         NODE_OPTIONS: SYNC_NODE_OPTIONS,
       },
     });

@@ -41,6 +41,8 @@ export class SenderSyncStack extends Stack {
       runTimeoutMinutes: config.runTimeoutMinutes,
       syncBudgetSeconds: config.syncBudgetSeconds,
       pageConcurrency: config.pageConcurrency,
+      emailbisonPagination: config.emailbisonPagination,
+      emailbisonMaxRps: config.emailbisonMaxRps,
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
       tracingEnabled: config.tracingEnabled,

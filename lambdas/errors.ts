@@ -1,36 +1,260 @@
 /**
- * Every failure sender-sync reports is one of these: a literal `name` (what a Lambda
- * reports as the error type, so the state machine's Retry/Catch can match it), a
- * stable `code` callers switch on (never `instanceof`: two bundles hold two copies of
- * a class), the workspace it concerns, and the `cause` kept. Messages never carry a
- * key or a password.
+ * Every failure sender-sync reports, in one catalogue. Each has a literal `name` (what a
+ * Lambda reports as the error type, so the state machine's Retry/Catch can match it), a
+ * stable `code` callers switch on (never `instanceof`: two bundles hold two copies of a
+ * class), the workspace it concerns, and the `cause` kept. Messages never carry a key
+ * or a password.
+ *
+ * `retried` answers "does the state machine try the task again?" for the whole house:
+ * the definition's never-retry list is derived from it (NOT_RETRIED_ERRORS), and so is
+ * each error's `retryable`. Not retried means a retry cannot see a fix: the same key,
+ * URL, input or file gives the same answer, and a secret stays cached for minutes.
  */
+export const ERROR_CATALOGUE = {
+  // General
+  ConfigError: { code: 'SS_CONFIG_INVALID', retried: false },
+  InvalidInputError: { code: 'SS_INVALID_INPUT', retried: false },
+  /** The stack's CDK context is wrong: raised at synth, never by a Lambda. */
+  StackConfigError: { code: 'SS_STACK_CONFIG_INVALID', retried: false },
+
+  // Jobs and workspaces
+  WorkspaceNotFoundError: { code: 'SS_WORKSPACE_NOT_FOUND', retried: false },
+  JobNotFoundError: { code: 'SS_JOB_NOT_FOUND', retried: false },
+
+  // Secrets: a retry inside the secret cache's lifetime cannot see a fixed secret.
+  SecretUnavailableError: { code: 'SS_SECRET_UNAVAILABLE', retried: false },
+
+  // Database
+  DatabaseConfigError: { code: 'SS_DATABASE_CONFIG', retried: false },
+  /** A dropped connection or a server restarting: worth another attempt. */
+  DatabaseUnavailableError: { code: 'SS_DATABASE_UNAVAILABLE', retried: true },
+  /** A misnamed, duplicated or edited migration file stays so until someone fixes it. */
+  MigrationError: { code: 'SS_MIGRATION', retried: false },
+
+  // EmailBison
+  RejectedApiKeyError: { code: 'SS_EMAILBISON_KEY_REJECTED', retried: false },
+  BaseUrlNotFoundError: { code: 'SS_EMAILBISON_NOT_FOUND', retried: false },
+  MalformedPageError: { code: 'SS_EMAILBISON_MALFORMED_PAGE', retried: false },
+  /** The client already retried the page; a new attempt resumes from the saved cursor. */
+  EmailBisonUnavailableError: { code: 'SS_EMAILBISON_UNAVAILABLE', retried: true },
+  /** A 4xx other than 401/403/404/408/429: the same request gets the same answer. */
+  UnexpectedResponseError: { code: 'SS_EMAILBISON_UNEXPECTED_RESPONSE', retried: false },
+  /** 403 "does not match the workspace", or GET /api/users names another workspace. */
+  KeyBoundElsewhereError: { code: 'SS_EMAILBISON_KEY_BOUND_ELSEWHERE', retried: false },
+  /** HTTP 200 with `success: false`. */
+  EmailBisonRefusedError: { code: 'SS_EMAILBISON_REFUSED', retried: false },
+  /** The instance's breaker is open: a retry within minutes finds it open still. */
+  EmailBisonUnreachableError: { code: 'SS_EMAILBISON_UNREACHABLE', retried: false },
+  /** Page mode's depth cap (422): only cursor pagination reads further. */
+  PageCapReachedError: { code: 'SS_EMAILBISON_PAGE_CAP', retried: false },
+} as const satisfies Record<string, { code: `SS_${string}`; retried: boolean }>;
+
+export type ErrorName = keyof typeof ERROR_CATALOGUE;
+export type ErrorCode<N extends ErrorName = ErrorName> = (typeof ERROR_CATALOGUE)[N]['code'];
+
+const ERROR_NAMES = Object.keys(ERROR_CATALOGUE) as ErrorName[];
+
+/** The errors the state machine never retries, in catalogue order. */
+export const NOT_RETRIED_ERRORS: readonly ErrorName[] = ERROR_NAMES.filter((name) => !ERROR_CATALOGUE[name].retried);
+
 export interface SenderSyncErrorOptions {
   workspace?: string;
   cause?: unknown;
 }
 
-export abstract class SenderSyncError extends Error {
-  abstract override readonly name: string;
-  abstract readonly code: string;
-  /** A Step Functions retrier may try this again (network, throttling, a dropped connection). */
-  readonly retryable: boolean = false;
+export abstract class SenderSyncError<N extends ErrorName = ErrorName> extends Error {
+  override readonly name: N;
+  readonly code: ErrorCode<N>;
+  /** Whether the state machine tries the task again on this error (the catalogue's `retried`). */
+  readonly retryable: boolean;
   readonly workspace?: string;
 
-  constructor(message: string, options: SenderSyncErrorOptions = {}) {
+  constructor(name: N, message: string, options: SenderSyncErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = name;
+    this.code = ERROR_CATALOGUE[name].code;
+    this.retryable = ERROR_CATALOGUE[name].retried;
     this.workspace = options.workspace;
   }
 }
 
-export class ConfigError extends SenderSyncError {
-  override readonly name = 'ConfigError';
-  readonly code = 'SS_CONFIG_INVALID';
+/** The base of an error whose message its thrower writes (naming the workspace, never a key). */
+function withMessage<N extends ErrorName>(name: N) {
+  return class extends SenderSyncError<N> {
+    constructor(message: string, options?: SenderSyncErrorOptions) {
+      super(name, message, options);
+    }
+  };
 }
 
-export class InvalidInputError extends SenderSyncError {
-  override readonly name = 'InvalidInputError';
-  readonly code = 'SS_INVALID_INPUT';
+// General
+
+export class ConfigError extends withMessage('ConfigError') {}
+export class InvalidInputError extends withMessage('InvalidInputError') {}
+export class StackConfigError extends withMessage('StackConfigError') {}
+
+// Jobs and workspaces
+
+export class WorkspaceNotFoundError extends withMessage('WorkspaceNotFoundError') {}
+export class JobNotFoundError extends withMessage('JobNotFoundError') {}
+
+// Secrets
+
+export class SecretUnavailableError extends withMessage('SecretUnavailableError') {}
+
+// Database
+
+export class DatabaseConfigError extends withMessage('DatabaseConfigError') {}
+export class DatabaseUnavailableError extends withMessage('DatabaseUnavailableError') {}
+export class MigrationError extends withMessage('MigrationError') {}
+
+// EmailBison: one class per thing a caller does differently. Every message names the
+// workspace (and the page, where there is one) and is built here from numbers and names
+// only: never the API key, never upstream text that could echo it.
+
+export class RejectedApiKeyError extends SenderSyncError<'RejectedApiKeyError'> {
+  readonly status: number;
+
+  constructor(details: { workspace: string; status: number }) {
+    super(
+      'RejectedApiKeyError',
+      `EmailBison rejected the API key of workspace "${details.workspace}" (HTTP ${details.status}); ` +
+        "check that the stored key is the workspace's current api-user key",
+      { workspace: details.workspace },
+    );
+    this.status = details.status;
+  }
+}
+
+export class BaseUrlNotFoundError extends SenderSyncError<'BaseUrlNotFoundError'> {
+  readonly origin: string;
+
+  constructor(details: { workspace: string; origin: string; path: string }) {
+    super(
+      'BaseUrlNotFoundError',
+      `EmailBison at ${details.origin} answered 404 for ${details.path} (workspace "${details.workspace}"); ` +
+        'the base URL looks wrong: it should be the instance host, without /api',
+      { workspace: details.workspace },
+    );
+    this.origin = details.origin;
+  }
+}
+
+export class MalformedPageError extends SenderSyncError<'MalformedPageError'> {
+  readonly page: number;
+
+  constructor(details: { workspace: string; page: number; attempts: number; problem: string }) {
+    super(
+      'MalformedPageError',
+      `EmailBison returned a malformed page ${details.page} for workspace "${details.workspace}" ` +
+        `${details.attempts} time(s) in a row: ${details.problem}`,
+      { workspace: details.workspace },
+    );
+    this.page = details.page;
+  }
+}
+
+export class EmailBisonUnavailableError extends SenderSyncError<'EmailBisonUnavailableError'> {
+  readonly page: number;
+
+  constructor(details: { workspace: string; page: number; attempts: number; lastFailure: string; cause?: unknown }) {
+    super(
+      'EmailBisonUnavailableError',
+      `EmailBison did not serve page ${details.page} of workspace "${details.workspace}" ` +
+        `after ${details.attempts} attempt(s); last failure: ${details.lastFailure}`,
+      { workspace: details.workspace, cause: details.cause },
+    );
+    this.page = details.page;
+  }
+}
+
+export class UnexpectedResponseError extends SenderSyncError<'UnexpectedResponseError'> {
+  readonly status: number;
+  readonly page: number;
+
+  constructor(details: { workspace: string; page: number; status: number }) {
+    super(
+      'UnexpectedResponseError',
+      `EmailBison answered HTTP ${details.status} for page ${details.page} of workspace "${details.workspace}"`,
+      { workspace: details.workspace },
+    );
+    this.status = details.status;
+    this.page = details.page;
+  }
+}
+
+/** The key works, but for another workspace: syncing with it would file that workspace's accounts here. */
+export class KeyBoundElsewhereError extends SenderSyncError<'KeyBoundElsewhereError'> {
+  readonly status: number;
+  /** The workspace the key reads, when EmailBison said (GET /api/users). */
+  readonly boundTo?: { id?: number; name?: string };
+
+  constructor(details: { workspace: string; status: number; boundTo?: { id?: number; name?: string } }) {
+    const boundTo = details.boundTo ? ` (it reads ${describeWorkspace(details.boundTo)})` : '';
+    super(
+      'KeyBoundElsewhereError',
+      `The EmailBison API key of workspace "${details.workspace}" belongs to another workspace${boundTo} (HTTP ${details.status}); ` +
+        `store an api-user key minted for "${details.workspace}"`,
+      { workspace: details.workspace },
+    );
+    this.status = details.status;
+    this.boundTo = details.boundTo;
+  }
+}
+
+/** HTTP 200 with `success: false`: EmailBison declined and says so only in the body, whose text is not repeated here. */
+export class EmailBisonRefusedError extends SenderSyncError<'EmailBisonRefusedError'> {
+  readonly path: string;
+
+  constructor(details: { workspace: string; path: string; page?: number }) {
+    const page = details.page === undefined ? '' : ` page ${details.page} of`;
+    super(
+      'EmailBisonRefusedError',
+      `EmailBison refused${page} ${details.path} for workspace "${details.workspace}" (HTTP 200 with success: false)`,
+      { workspace: details.workspace },
+    );
+    this.path = details.path;
+  }
+}
+
+/** The instance's breaker is open after repeated connection failures: every workspace on that host waits for the next run. */
+export class EmailBisonUnreachableError extends SenderSyncError<'EmailBisonUnreachableError'> {
+  /** The instance (host and port), never a key. */
+  readonly host: string;
+  /** How long every sync of the host stops trying (the breaker's open time). */
+  readonly retryAfterMs: number;
+
+  constructor(details: { workspace: string; host: string; failures: number; retryAfterMs: number; cause?: unknown }) {
+    super(
+      'EmailBisonUnreachableError',
+      `EmailBison at ${details.host} is unreachable (workspace "${details.workspace}"): ` +
+        `${details.failures} request(s) in a row to it were refused or timed out; ` +
+        `every sync of ${details.host} stops trying for ${Math.ceil(details.retryAfterMs / 1000)} s`,
+      { workspace: details.workspace, cause: details.cause },
+    );
+    this.host = details.host;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** Page mode answered 422 past its depth cap: the workspace is too big to read by page number. */
+export class PageCapReachedError extends SenderSyncError<'PageCapReachedError'> {
+  readonly page: number;
+
+  constructor(details: { workspace: string; page: number }) {
+    super(
+      'PageCapReachedError',
+      `EmailBison refused page ${details.page} of workspace "${details.workspace}" in page mode (HTTP 422: past the instance's page-depth cap); ` +
+        'read it with cursor pagination (EMAILBISON_PAGINATION=auto or cursor)',
+      { workspace: details.workspace },
+    );
+    this.page = details.page;
+  }
+}
+
+function describeWorkspace(workspace: { id?: number; name?: string }): string {
+  if (workspace.name !== undefined) return workspace.id === undefined ? `"${workspace.name}"` : `"${workspace.name}", id ${workspace.id}`;
+  return workspace.id === undefined ? 'another workspace' : `workspace id ${workspace.id}`;
 }
 
 export function errorCode(error: unknown): string | undefined {

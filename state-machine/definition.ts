@@ -3,6 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { NOT_RETRIED_ERRORS } from '../lambdas/errors';
 
 /*
  * The one definition of the sender-sync state machine. The stack deploys it and the
@@ -78,22 +79,12 @@ const TASK_TIMEOUT_MARGIN = Duration.minutes(1);
 const JSON_NULL = Lazy.any({ produce: () => null });
 
 /**
- * Errors a retry cannot fix: a rejected key, a wrong base URL, an unknown workspace, a
- * bad input or configuration, a page EmailBison keeps malforming. Matched first with
- * MaxAttempts 0 so the catch-all retrier after it never sees them.
+ * Errors a retry cannot fix (a rejected key, a wrong base URL, an unknown workspace, a
+ * bad input, configuration or secret...): the ones the error catalogue marks not
+ * retried (lambdas/errors.ts). Matched first with MaxAttempts 0 so the catch-all
+ * retrier after it never sees them.
  */
-export const NON_RETRYABLE_ERRORS = [
-  'RejectedApiKeyError',
-  'BaseUrlNotFoundError',
-  'WorkspaceNotFoundError',
-  'InvalidInputError',
-  'ConfigError',
-  'MalformedPageError',
-  // A 4xx other than 401/403/404/408/429: the same request will get the same answer.
-  'UnexpectedResponseError',
-  'DatabaseConfigError',
-  'JobNotFoundError',
-] as const;
+export const NON_RETRYABLE_ERRORS = NOT_RETRIED_ERRORS;
 
 /**
  * The Lambda service's own transient failures. CDK's default LambdaInvoke retry omits

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
-import { SenderSyncError } from '../errors';
+import { SETTINGS } from '../config/settings';
+import { DatabaseConfigError, DatabaseUnavailableError } from '../errors';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -26,17 +27,6 @@ export interface DatabaseOptions {
   idleTimeoutSeconds?: number;
   connectTimeoutSeconds?: number;
   applicationName?: string;
-}
-
-export class DatabaseConfigError extends SenderSyncError {
-  override readonly name = 'DatabaseConfigError';
-  readonly code = 'SS_DATABASE_CONFIG';
-}
-
-export class DatabaseUnavailableError extends SenderSyncError {
-  override readonly name = 'DatabaseUnavailableError';
-  readonly code = 'SS_DATABASE_UNAVAILABLE';
-  override readonly retryable = true;
 }
 
 /** One round trip, so a wrong URL or a down server is reported where it is configured, with a cause a person can act on. */
@@ -73,7 +63,7 @@ export function createSql(options: DatabaseOptions): Sql {
     password: target.password,
     ssl: sslOption(ssl),
     prepare: options.prepare ?? false,
-    max: options.max ?? 3,
+    max: options.max ?? SETTINGS.databasePoolMax.default,
     idle_timeout: options.idleTimeoutSeconds ?? 20,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
     onnotice: () => {},

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SenderSyncError } from '../errors';
+import { MigrationError } from '../errors';
 import type { Sql } from './client';
 
 /*
@@ -22,11 +22,6 @@ export interface Migration {
 export interface MigrationResult {
   applied: string[];
   alreadyApplied: number;
-}
-
-export class MigrationError extends SenderSyncError {
-  override readonly name = 'MigrationError';
-  readonly code = 'SS_MIGRATION';
 }
 
 const LOCK_KEY = 727_274_001;

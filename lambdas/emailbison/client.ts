@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { InvalidInputError } from '../errors';
 import { sharedDispatcher } from './dispatcher';
-import { EmailBisonUnavailableError, MalformedPageError } from './errors';
+import { EmailBisonUnavailableError, InvalidInputError, MalformedPageError } from '../errors';
 import { requestPage, type PageAttempt, type PageRequestContext } from './page-request';
 import { resolveOptions, type EmailBisonClientOptions } from './options';
 import { backoffMs, RateLimitGate, type Sleep } from './retry';

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql } from '../db/client';
-import { ConfigError, SenderSyncError } from '../errors';
+import { ConfigError, EmailBisonUnreachableError } from '../errors';
 import type { Sleep } from './retry';
 
 /*
@@ -79,28 +79,7 @@ export const HOST_BUDGET_DEFAULTS = {
   maxPauseSeconds: 600,
 } as const;
 
-/**
- * The breaker is open: the host refused or timed out on `breakerThreshold` requests in a
- * row across its syncs. Not retried (by the client or the state machine) until it closes.
- * Lives here until the error catalogue (lambdas/errors.ts) takes it.
- */
-export class EmailBisonUnreachableError extends SenderSyncError {
-  override readonly name = 'EmailBisonUnreachableError';
-  readonly code = 'SS_EMAILBISON_UNREACHABLE';
-  readonly host: string;
-  readonly retryAfterMs: number;
-
-  constructor(details: { workspace: string; host: string; consecutiveFailures: number; retryAfterMs: number }) {
-    super(
-      `EmailBison at ${details.host} is unreachable (workspace "${details.workspace}"): ` +
-        `${details.consecutiveFailures} requests in a row to it were refused or timed out; ` +
-        `every sync of ${details.host} stops trying for ${Math.ceil(details.retryAfterMs / 1000)} s`,
-      { workspace: details.workspace },
-    );
-    this.host = details.host;
-    this.retryAfterMs = details.retryAfterMs;
-  }
-}
+export { EmailBisonUnreachableError };
 
 /** The budget's key for a base URL: host and port, lower case (two ports are two instances). */
 export function instanceHost(baseUrl: string): string {
@@ -240,7 +219,7 @@ function sharedBudget(settings: Settings): HostBudget {
       }
       failuresSeen ||= state.consecutive_failures > 0;
       if (state.breaker_ms > 0) {
-        throw new EmailBisonUnreachableError({ workspace, host, consecutiveFailures: state.consecutive_failures, retryAfterMs: state.breaker_ms });
+        throw new EmailBisonUnreachableError({ workspace, host, failures: state.consecutive_failures, retryAfterMs: state.breaker_ms });
       }
       // At least 1 ms: a token due "now" by the float arithmetic but not yet by the row is a busy loop otherwise.
       const waitMs = Math.min(MAX_WAIT_SLICE_MS, Math.max(1, Math.ceil(Math.max(state.pause_ms, state.token_ms))));
@@ -353,7 +332,7 @@ function uncappedBudget(settings: Settings): HostBudget {
       for (;;) {
         const breakerMs = breaker.untilMs - now();
         if (breakerMs > 0) {
-          throw new EmailBisonUnreachableError({ workspace, host, consecutiveFailures: breaker.consecutiveFailures, retryAfterMs: breakerMs });
+          throw new EmailBisonUnreachableError({ workspace, host, failures: breaker.consecutiveFailures, retryAfterMs: breakerMs });
         }
         const waitMs = Math.min(MAX_WAIT_SLICE_MS, pausedUntilMs - now());
         if (waitMs <= 0) return undefined;

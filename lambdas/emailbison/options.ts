@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { SETTINGS } from '../config/settings';
 import { ConfigError } from '../errors';
 import type { Sleep } from './retry';
 
@@ -31,17 +32,22 @@ export interface EmailBisonClientOptions {
   random?: () => number;
 }
 
-export const EMAILBISON_CLIENT_DEFAULTS = {
-  pageConcurrency: 3,
-  maxAttempts: 6,
-  maxRetryWaitMs: 60_000,
-  baseBackoffMs: 500,
-  connectTimeoutMs: 10_000,
-  headersTimeoutMs: 30_000,
-  bodyTimeoutMs: 30_000,
-} as const;
+/** The client's numeric limits: defaults and bounds are the settings table's (lambdas/config/settings.ts). */
+const LIMIT_SETTINGS = {
+  pageConcurrency: SETTINGS.pageConcurrency,
+  maxAttempts: SETTINGS.maxAttempts,
+  maxRetryWaitMs: SETTINGS.maxRetryWaitMs,
+  baseBackoffMs: SETTINGS.baseBackoffMs,
+  connectTimeoutMs: SETTINGS.connectTimeoutMs,
+  headersTimeoutMs: SETTINGS.headersTimeoutMs,
+  bodyTimeoutMs: SETTINGS.bodyTimeoutMs,
+};
 
-export type ClientLimits = { -readonly [K in keyof typeof EMAILBISON_CLIENT_DEFAULTS]: number };
+export type ClientLimits = { -readonly [K in keyof typeof LIMIT_SETTINGS]: number };
+
+export const EMAILBISON_CLIENT_DEFAULTS: Readonly<ClientLimits> = Object.fromEntries(
+  Object.entries(LIMIT_SETTINGS).map(([key, setting]) => [key, setting.default]),
+) as ClientLimits;
 
 export interface ResolvedOptions {
   workspace: string;
@@ -68,9 +74,11 @@ function resolveLimits(options: EmailBisonClientOptions): ClientLimits {
   for (const key of Object.keys(limits) as (keyof ClientLimits)[]) {
     const value = options[key];
     if (value === undefined) continue;
-    const minimum = key === 'baseBackoffMs' || key === 'maxRetryWaitMs' ? 0 : 1;
-    if (Number.isInteger(value) && value >= minimum) limits[key] = value;
-    else wrong.push(`${key} must be a whole number >= ${minimum}`);
+    try {
+      limits[key] = LIMIT_SETTINGS[key].parse(value);
+    } catch (error) {
+      wrong.push(`${key} must be ${(error as Error).message}`);
+    }
   }
   if (wrong.length > 0) {
     throw new ConfigError(`EmailBison client options for workspace "${options.workspace}": ${wrong.join('; ')}`, {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { BaseUrlNotFoundError, RejectedApiKeyError, UnexpectedResponseError } from './errors';
+import { BaseUrlNotFoundError, RejectedApiKeyError, UnexpectedResponseError } from '../errors';
 import { parseRetryAfterBody, parseRetryAfterHeader } from './retry';
 import { parsePage, type ParsedPage } from './schema';
 

@@ -1,7 +1,6 @@
 import type { Sql } from '../db/client';
-import { describeError } from '../errors';
+import { describeError, JobNotFoundError } from '../errors';
 import { aggregate, type WorkspaceRow } from './aggregate';
-import { JobNotFoundError } from './errors';
 
 export type JobStatus = 'running' | 'completed' | 'partial' | 'failed';
 

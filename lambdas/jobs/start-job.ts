@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client';
-import { WorkspaceNotFoundError } from './errors';
+import { WorkspaceNotFoundError } from '../errors';
 
 export interface WorkspaceRef {
   id: number;

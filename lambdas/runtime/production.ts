@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { loadConfig, type Config } from '../config/load-config';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../config/settings';
 import { createSql, type DatabaseSecret, type Sql } from '../db/client';
 import { ConfigError } from '../errors';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
@@ -13,9 +14,6 @@ import type { RunMetrics, TaskDeps, TaskLog } from './deps';
  * handler), reused by warm invocations. The database client is created on first use
  * because its credentials come from Secrets Manager.
  */
-const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? 'sender-sync';
-const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SenderSync';
-
 export interface LambdaRuntime {
   deps(context?: Context): Promise<TaskDeps>;
   logger: Logger;
@@ -24,8 +22,8 @@ export interface LambdaRuntime {
 
 export function createLambdaRuntime(env: Record<string, string | undefined> = process.env): LambdaRuntime {
   const config = loadConfig(env);
-  const logger = new Logger({ serviceName: SERVICE, logLevel: config.logLevel });
-  const metrics = new Metrics({ namespace: NAMESPACE, serviceName: SERVICE });
+  const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: config.logLevel });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   const secrets = createSecretResolver({
     secretsManager: new SecretsManagerClient({}),
     env,

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFile } from 'node:fs/promises';
-import { SenderSyncError } from '../errors';
+import { SecretUnavailableError } from '../errors';
 
 /*
  * Where a secret lives is a reference stored with the workspace (never the secret):
@@ -12,11 +12,6 @@ import { SenderSyncError } from '../errors';
  * Values are cached per secret with a TTL, so warm Lambda invocations do not call
  * Secrets Manager again; a value leaves only through the function that asked for it.
  */
-export class SecretUnavailableError extends SenderSyncError {
-  override readonly name = 'SecretUnavailableError';
-  readonly code = 'SS_SECRET_UNAVAILABLE';
-}
-
 export interface SecretResolverOptions {
   secretsManager?: Pick<SecretsManagerClient, 'send'>;
   env?: Record<string, string | undefined>;

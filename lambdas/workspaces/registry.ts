@@ -1,6 +1,5 @@
 import type { Sql } from '../db/client';
-import { InvalidInputError } from '../errors';
-import { WorkspaceNotFoundError } from '../jobs/errors';
+import { InvalidInputError, WorkspaceNotFoundError } from '../errors';
 import { parseSecretReference } from '../secrets/resolve';
 
 export interface Workspace {

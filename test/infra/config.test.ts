@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readStackConfig, StackConfigError } from '../../infra/config';
+import { readStackConfig } from '../../infra/config';
+import { StackConfigError } from '../../lambdas/errors';
 
 const read = (context: Record<string, unknown>) => readStackConfig((key) => context[key]);
 
@@ -23,6 +24,8 @@ describe('readStackConfig', () => {
       pageConcurrency: 3,
       logLevel: 'INFO',
       logRetentionDays: 90,
+      emailbisonPagination: 'auto',
+      emailbisonMaxRps: 3,
     });
   });
 

@@ -10,6 +10,8 @@ describe('loadConfig', () => {
       runTimeoutMinutes: 120,
       databasePrepare: false,
       batchSize: 2000,
+      emailbisonPagination: 'auto',
+      emailbisonMaxRps: 3,
     });
   });
 
@@ -23,7 +25,7 @@ describe('loadConfig', () => {
     })();
     expect(error?.code).toBe('SS_CONFIG_INVALID');
     expect(error?.message).toContain('PAGE_CONCURRENCY must be an integer from 1 to 20 (got "lots")');
-    expect(error?.message).toContain('SYNC_BUDGET_SECONDS must be an integer from 1 to 840');
+    expect(error?.message).toContain('SYNC_BUDGET_SECONDS must be an integer from 60 to 780');
     expect(error?.message).toContain('DATABASE_SSL must be one of require, verify-full, disable');
     expect(error?.message).toContain('DATABASE_PREPARE must be true or false');
   });

@@ -149,7 +149,7 @@ describe('createEmailBisonClient', () => {
     const build = (overrides: Partial<EmailBisonClientOptions>) => () => createEmailBisonClient({ workspace: 'W', baseUrl: ORIGIN, apiKey: KEY, ...overrides });
 
     expect(build({ pageConcurrency: 0, maxAttempts: 1.5 })).toThrow(
-      'EmailBison client options for workspace "W": pageConcurrency must be a whole number >= 1; maxAttempts must be a whole number >= 1',
+      'EmailBison client options for workspace "W": pageConcurrency must be an integer from 1 to 20; maxAttempts must be an integer from 1 to 20',
     );
     expect(build({ baseUrl: 'send.example.com' })).toThrow(expect.objectContaining({ code: 'SS_CONFIG_INVALID' }));
     expect(build({ baseUrl: 'ftp://send.example.com' })).toThrow('must be http(s)');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_SERVICE_ERRORS, NON_RETRYABLE_ERRORS, STATE, TASK_OF_STATE } from '../../../state-machine/definition';
+import { ERROR_CATALOGUE, type ErrorName } from '../../../lambdas/errors';
+import { LAMBDA_SERVICE_ERRORS, STATE, TASK_OF_STATE } from '../../../state-machine/definition';
 import { findLocallyIgnoredFeatures, synthesizeDefinition, type AslDefinition } from '../../../state-machine/synthesize';
 
 type State = Record<string, any>;
@@ -83,8 +84,8 @@ describe('the synthesized definition', () => {
     expect(sync.Parameters['Payload.$']).toBe('$');
     const [never, service, other] = sync.Retry;
     expect(sync.Retry).toHaveLength(3);
-    expect(never).toEqual({ ErrorEquals: [...NON_RETRYABLE_ERRORS], MaxAttempts: 0 });
-    for (const name of ['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError']) {
+    expect(never.MaxAttempts).toBe(0);
+    for (const name of ['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError', 'SecretUnavailableError', 'MigrationError']) {
       expect(never.ErrorEquals).toContain(name);
     }
     expect(service.ErrorEquals).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']));
@@ -122,5 +123,46 @@ describe('the synthesized definition', () => {
     });
     expect(asl.States[STATE.runFailed]).toMatchObject({ Type: 'Fail', Error: 'RunFailed' });
     expect(asl.TimeoutSeconds).toBe(7200);
+  });
+});
+
+/** What the state machine does with an error a Task throws: the first retrier and catcher that match it, as Step Functions picks them. */
+function handling(task: State, error: string): { attempts: number; caughtBy?: string } {
+  const matches = (rule: State) => rule.ErrorEquals.includes(error) || rule.ErrorEquals.includes('States.ALL');
+  const retrier = (task.Retry ?? []).find(matches);
+  const catcher = (task.Catch ?? []).find(matches);
+  return { attempts: retrier?.MaxAttempts ?? 0, caughtBy: catcher?.Next };
+}
+
+/** Every catalogue error whose handling in this Task disagrees with the catalogue's `retried`. */
+function disagreements(task: State): string[] {
+  return (Object.keys(ERROR_CATALOGUE) as ErrorName[])
+    .filter((name) => handling(task, name).attempts > 0 !== ERROR_CATALOGUE[name].retried)
+    .map((name) => `${name}: catalogue says retried=${ERROR_CATALOGUE[name].retried}, retried ${handling(task, name).attempts} time(s)`);
+}
+
+describe('the error catalogue and the synthesized definition', () => {
+  const sync = iteration.States[STATE.syncWorkspace] as State;
+
+  it('Sync workspace retries exactly the errors the catalogue marks retried, and records every one as a workspace failure', () => {
+    expect(disagreements(sync)).toEqual([]);
+    for (const name of Object.keys(ERROR_CATALOGUE)) expect(handling(sync, name).caughtBy, name).toBe(STATE.recordWorkspaceFailure);
+  });
+
+  it('every Lambda task agrees with the catalogue', () => {
+    for (const [name, state] of allStates(asl).filter(([, s]) => s.Type === 'Task')) expect(disagreements(state), name).toEqual([]);
+  });
+
+  it('does not retry a missing secret or a failed migration', () => {
+    expect(handling(sync, 'SecretUnavailableError').attempts).toBe(0);
+    expect(handling(sync, 'MigrationError').attempts).toBe(0);
+    expect(handling(sync, 'EmailBisonUnavailableError').attempts).toBe(3);
+    expect(handling(sync, 'DatabaseUnavailableError').attempts).toBe(3);
+  });
+
+  it('notices a definition that retries what the catalogue says it must not', () => {
+    const tampered = structuredClone(sync);
+    tampered.Retry[0].ErrorEquals = tampered.Retry[0].ErrorEquals.filter((name: string) => name !== 'SecretUnavailableError');
+    expect(disagreements(tampered)).toEqual(['SecretUnavailableError: catalogue says retried=false, retried 3 time(s)']);
   });
 });

@@ -1,0 +1,154 @@
+import type { SslMode } from '../db/client';
+
+/*
+ * Every setting of sender-sync, once: the environment variable the Lambdas (and the CLI
+ * and the local runner) read, the CDK context key the stack reads, the default, the
+ * bounds and the parser. loadConfig (lambdas/config/load-config.ts) reads the `env`
+ * ones, readStackConfig (infra/config.ts) the `context` ones, and the stack writes a
+ * setting it shares with the Lambdas into their environment with lambdaEnvironment(),
+ * so both sides accept exactly the same values. Settings with neither are options of
+ * the EmailBison client only code passes (lambdas/emailbison/options.ts).
+ */
+
+/** The Powertools service name and metrics namespace: the Lambdas emit under them and the alarms watch them. */
+export const SERVICE_NAME = 'sender-sync';
+export const METRICS_NAMESPACE = 'SenderSync';
+
+/** Turns an environment string or a context value into the setting's value; throws an Error saying what it must be. */
+export type Parser<T> = (raw: unknown) => T;
+
+export interface Setting<T> {
+  /** Environment variable of the Lambdas, the CLI and the local runner. */
+  env?: string;
+  /** CDK context key, after `sender-sync:` (cdk.json or `cdk synth -c`). */
+  context?: string;
+  default?: T;
+  parse: Parser<T>;
+  describe: string;
+}
+
+const text: Parser<string> = (raw) => {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new Error('a non-empty string');
+  return raw.trim();
+};
+const number = (raw: unknown) => (typeof raw === 'string' ? Number(raw.trim()) : raw);
+const integer = (min: number, max: number): Parser<number> => (raw) => {
+  const value = number(raw);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new Error(`an integer from ${min} to ${max}`);
+  return value;
+};
+const decimal = (min: number, max: number): Parser<number> => (raw) => {
+  const value = number(raw);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new Error(`a number from ${min} to ${max}`);
+  return value;
+};
+const bool: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string' && /^(1|true|yes|on)$/i.test(raw.trim())) return true;
+  if (typeof raw === 'string' && /^(0|false|no|off)$/i.test(raw.trim())) return false;
+  throw new Error('true or false');
+};
+const list: Parser<string[]> = (raw) => {
+  const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : undefined;
+  const values = items?.map((item) => item.trim()).filter(Boolean);
+  if (!values || values.length === 0) throw new Error('a comma-separated list');
+  return values;
+};
+const matching = (pattern: RegExp, what: string): Parser<string> => (raw) => {
+  const value = text(raw);
+  if (!pattern.test(value)) throw new Error(what);
+  return value;
+};
+/** Case-insensitive; the value comes back as listed. */
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
+  const given = text(raw).toLowerCase();
+  const value = values.find((candidate) => candidate.toLowerCase() === given);
+  if (value === undefined) throw new Error(`one of ${values.join(', ')}`);
+  return value;
+};
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type EmailBisonPagination = 'auto' | 'page' | 'cursor';
+
+// CloudWatch Logs accepts only these retention periods.
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+const completeSecretArn = matching(SECRET_ARN, 'the complete ARN of a Secrets Manager secret (ending in -XXXXXX)');
+
+export const SETTINGS = {
+  // Read by the Lambdas, the CLI and the local runner.
+  databaseUrl: { env: 'DATABASE_URL', parse: text, describe: 'Postgres URL' },
+  databaseSecretArn: { env: 'DATABASE_SECRET_ARN', parse: text, describe: 'the database secret the Lambdas read' },
+  databaseSsl: { env: 'DATABASE_SSL', parse: oneOf<SslMode>('require', 'verify-full', 'disable'), describe: 'TLS to Postgres' },
+  databasePrepare: { env: 'DATABASE_PREPARE', default: false, parse: bool, describe: 'prepared statements (off for poolers)' },
+  databasePoolMax: { env: 'DATABASE_POOL_MAX', default: 3, parse: integer(1, 100), describe: 'connections per process' },
+  apiKeysSecretArn: { env: 'API_KEYS_SECRET_ARN', parse: text, describe: 'the API-keys secret' },
+  localSecretsFile: { env: 'SENDER_SYNC_SECRETS_FILE', default: '.sender-sync/secrets.json', parse: text, describe: 'the local secrets file' },
+  secretsCacheTtlSeconds: { env: 'SECRETS_CACHE_TTL_SECONDS', default: 300, parse: integer(0, 86_400), describe: 'how long a warm Lambda reuses a secret' },
+  maxAttempts: { env: 'EMAILBISON_MAX_ATTEMPTS', default: 6, parse: integer(1, 20), describe: 'attempts per EmailBison page request' },
+  maxRetryWaitMs: { env: 'EMAILBISON_MAX_RETRY_WAIT_MS', default: 60_000, parse: integer(0, 600_000), describe: 'cap on one wait (Retry-After included)' },
+  batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
+
+  // Read by both: the stack takes them from context and writes them into the Lambdas' environment.
+  jobName: { env: 'JOB_NAME', context: 'jobName', default: 'sender-emails-sync', parse: text, describe: 'job_name of the polling_job_status rows' },
+  // At least 5: a shorter execution cannot finish even a small workspace. The stale-lock age is the same number.
+  runTimeoutMinutes: { env: 'RUN_TIMEOUT_MINUTES', context: 'runTimeoutMinutes', default: 120, parse: integer(5, 24 * 60), describe: 'execution timeout in minutes, and the age of a stale running job' },
+  // At most 780: the sync-workspace Lambda times out at 900 s, and the last page's retries and the cursor save need the rest.
+  // At least 60: shorter invocations make a big workspace loop so often that its history fills.
+  syncBudgetSeconds: { env: 'SYNC_BUDGET_SECONDS', context: 'syncBudgetSeconds', default: 600, parse: integer(60, 780), describe: 'seconds a sync invocation works before returning a cursor' },
+  pageConcurrency: { env: 'PAGE_CONCURRENCY', context: 'pageConcurrency', default: 3, parse: integer(1, 20), describe: 'pages requested at once per workspace' },
+  logLevel: { env: 'LOG_LEVEL', context: 'logLevel', default: 'INFO' as LogLevel, parse: oneOf<LogLevel>('DEBUG', 'INFO', 'WARN', 'ERROR'), describe: 'Lambda log level' },
+  // Consumed by the EmailBison client (next issue): which pagination to ask for.
+  emailbisonPagination: { env: 'EMAILBISON_PAGINATION', context: 'emailbisonPagination', default: 'auto' as EmailBisonPagination, parse: oneOf<EmailBisonPagination>('auto', 'page', 'cursor'), describe: 'EmailBison pagination (auto, page or cursor)' },
+  // Consumed by the EmailBison client (next issue): requests per second per instance, 0 = no cap.
+  emailbisonMaxRps: { env: 'EMAILBISON_MAX_RPS', context: 'emailbisonMaxRps', default: 3, parse: decimal(0, 1_000), describe: 'EmailBison requests per second per instance (0: no cap)' },
+
+  // Read by the stack only.
+  schedule: { context: 'schedule', default: 'rate(1 hour)', parse: matching(/^(rate|cron)\(.+\)$/, 'rate(...) or cron(...)'), describe: 'EventBridge schedule expression' },
+  scheduleEnabled: { context: 'scheduleEnabled', default: true, parse: bool, describe: 'whether the schedule starts runs' },
+  mapConcurrency: { context: 'mapConcurrency', default: 3, parse: integer(1, 40), describe: 'workspaces synced at once' },
+  tracingEnabled: { context: 'tracingEnabled', default: false, parse: bool, describe: 'X-Ray tracing of the state machine and Lambdas' },
+  importedDatabaseSecretArn: { context: 'databaseSecretArn', parse: completeSecretArn, describe: 'database secret' },
+  importedApiKeysSecretArn: { context: 'apiKeysSecretArn', parse: completeSecretArn, describe: 'API-keys secret' },
+  migrateOnDeploy: { context: 'migrateOnDeploy', parse: bool, describe: 'apply migrations on deploy' },
+  vpcId: { context: 'vpcId', parse: matching(/^vpc-[0-9a-f]+$/, 'a VPC id (vpc-...)'), describe: 'VPC of the database' },
+  subnetIds: { context: 'subnetIds', parse: list, describe: 'subnets for the Lambdas' },
+  availabilityZones: { context: 'availabilityZones', parse: list, describe: 'availability zones of those subnets' },
+  securityGroupId: { context: 'securityGroupId', parse: matching(/^sg-[0-9a-f]+$/, 'a security group id (sg-...)'), describe: 'security group for the Lambdas' },
+  alarmEmail: { context: 'alarmEmail', parse: matching(/^[^@\s]+@[^@\s]+$/, 'an e-mail address'), describe: 'where alarms are e-mailed' },
+  executionTimeAlarmMinutes: { context: 'executionTimeAlarmMinutes', default: 60, parse: integer(1, 24 * 60), describe: 'execution time alarm threshold' },
+  noSuccessAlarmHours: { context: 'noSuccessAlarmHours', default: 6, parse: integer(1, 24), describe: 'hours without a completed run before alarming' },
+  logRetentionDays: {
+    context: 'logRetentionDays',
+    default: 90,
+    parse: (raw: unknown) => {
+      const days = integer(1, 3653)(raw);
+      if (!RETENTION_DAYS.includes(days)) throw new Error(`one of ${RETENTION_DAYS.join(', ')}`);
+      return days;
+    },
+    describe: 'days logs are kept',
+  },
+
+  // Options of the EmailBison client that no deployment has needed to change (code passes them).
+  baseBackoffMs: { default: 500, parse: integer(0, 60_000), describe: 'backoff ceiling of the first retry, doubling with each next one' },
+  connectTimeoutMs: { default: 10_000, parse: integer(1, 600_000), describe: 'TCP/TLS connect timeout' },
+  headersTimeoutMs: { default: 30_000, parse: integer(1, 600_000), describe: 'time to wait for response headers' },
+  bodyTimeoutMs: { default: 30_000, parse: integer(1, 600_000), describe: 'time the response body may stall between chunks' },
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValue<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]['parse']>;
+/** The settings the Lambdas read from their environment. */
+export type EnvSettingName = { [K in SettingName]: (typeof SETTINGS)[K] extends { env: string } ? K : never }[SettingName];
+/** The settings the stack reads from CDK context. */
+export type ContextSettingName = { [K in SettingName]: (typeof SETTINGS)[K] extends { context: string } ? K : never }[SettingName];
+
+/** The environment variables that carry these values to a Lambda, as its loadConfig reads them. */
+export function lambdaEnvironment(values: { [K in EnvSettingName]?: SettingValue<K> }): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    environment[(SETTINGS[name as EnvSettingName] as Setting<unknown>).env!] = String(value);
+  }
+  return environment;
+}
