@@ -5,14 +5,14 @@ import { startEmailBisonSim, type SimLatency, type SimOptions } from './server';
 /**
  * `npm run emailbison-sim -- --scenario seed-2025 [--port 4010] [--latency-ms 40 | 20-120] [--seed N] [--host H]
  *   [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N [--rate-window S]]
- *   [--invalid-cursor first-page|reject] [--no-users-route] [--unreachable hang|refuse]`
+ *   [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]`
  * Serves the scenario until Ctrl-C. The first line printed is `listening on <url>`, the second
  * says how the instance behaves (pagination, page cap, rate limit, /api/users). See SimOptions.
  */
 const USAGE = [
   'usage: npm run emailbison-sim -- --scenario seed-2025|seed-2026|grid:N:M [--port 4010] [--latency-ms N|MIN-MAX] [--seed N] [--host 127.0.0.1]',
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
-  '         [--invalid-cursor first-page|reject] [--no-users-route] [--unreachable hang|refuse]',
+  '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
 ].join('\n');
 
 async function main(): Promise<void> {
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       'rate-window': { type: 'string', default: '1' },
       'invalid-cursor': { type: 'string', default: 'first-page' },
       'no-users-route': { type: 'boolean', default: false },
+      'honour-per-page': { type: 'boolean', default: false },
       unreachable: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     rateLimit: values.rate === undefined ? undefined : { requests: wholeNumber('--rate', values.rate), windowSeconds: positive('--rate-window', values['rate-window']) },
     invalidCursor: oneOf('--invalid-cursor', values['invalid-cursor'], ['first-page', 'reject'] as const),
     usersRoute: !values['no-users-route'],
+    honourPerPage: values['honour-per-page'],
     unreachable: values.unreachable === undefined ? undefined : oneOf('--unreachable', values.unreachable, ['hang', 'refuse'] as const),
   };
   const sim = await startEmailBisonSim(options);
@@ -100,6 +102,7 @@ function describeInstance(options: SimOptions): string {
     `page cap ${options.pageCap ?? 'none'}`,
     `rate limit ${rate}`,
     `invalid cursor ${options.invalidCursor}`,
+    `per_page ${options.honourPerPage ? 'honoured (max 100)' : 'ignored (15)'}`,
     `/api/users ${options.usersRoute ? 'on' : 'off (404)'}`,
     ...(options.unreachable ? [`unreachable: ${options.unreachable}`] : []),
   ].join('; ');

@@ -48,6 +48,8 @@ export interface EmailBisonSim {
   setUsersRoute(enabled: boolean): void;
   /** See SimOptions.invalidCursor. */
   setInvalidCursor(answer: 'first-page' | 'reject'): void;
+  /** See SimOptions.honourPerPage. */
+  setHonourPerPage(honour: boolean): void;
 
   /** A new api-user key bound to the workspace; the workspace's registered key keeps working. */
   mintKey(workspaceName: string): string;
@@ -110,6 +112,11 @@ export interface SimOptions {
    * `{ message: 'The cursor is invalid.', errors: { cursor: [...] } }`, as an instance validating it would.
    */
   invalidCursor?: 'first-page' | 'reject';
+  /**
+   * Default false: 15 a page whatever `per_page` says (most instances). true: `per_page` (1..100)
+   * is honoured in both modes, as two teams saw; page-mode links still carry only `page`.
+   */
+  honourPerPage?: boolean;
   /** Default true. false: `GET /api/users` answers 404 (an instance that does not serve it). */
   usersRoute?: boolean;
   /** Start unreachable (see EmailBisonSim.setUnreachable). */

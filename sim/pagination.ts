@@ -26,18 +26,29 @@ export function answerMode(instance: PaginationMode, query: URLSearchParams): An
   return 'page';
 }
 
+/** Most instances ignore per_page; where it is honoured, Laravel-style bounds apply (1..100, else 15). */
+export const MAX_PER_PAGE = 100;
+
+export function perPageParameter(value: string | null): number {
+  const perPage = Number(value);
+  return Number.isInteger(perPage) && perPage >= 1 ? Math.min(perPage, MAX_PER_PAGE) : PAGE_SIZE;
+}
+
 /** Laravel reads a missing or nonsensical page as page 1. */
 export function pageParameter(value: string | null): number {
   const page = Number(value);
   return Number.isInteger(page) && page >= 1 ? page : 1;
 }
 
-/** Laravel's paginated resource shape: accounts in ascending id order, 15 a page. */
-export function pageBody(accounts: readonly RawSenderEmail[], page: number, path: string) {
+/**
+ * Laravel's paginated resource shape: accounts in ascending id order, `size` a page. The links
+ * carry only `page` (a paginator keeps no other query parameter), so they drop `per_page`.
+ */
+export function pageBody(accounts: readonly RawSenderEmail[], page: number, path: string, size = PAGE_SIZE) {
   const total = accounts.length;
-  const lastPage = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const offset = (page - 1) * PAGE_SIZE;
-  const data = accounts.slice(offset, offset + PAGE_SIZE);
+  const lastPage = Math.max(1, Math.ceil(total / size));
+  const offset = (page - 1) * size;
+  const data = accounts.slice(offset, offset + size);
   return {
     data,
     links: {
@@ -50,7 +61,7 @@ export function pageBody(accounts: readonly RawSenderEmail[], page: number, path
       current_page: page,
       from: data.length > 0 ? offset + 1 : null,
       last_page: lastPage,
-      per_page: PAGE_SIZE,
+      per_page: size,
       to: data.length > 0 ? offset + data.length : null,
       total,
       path,
@@ -96,8 +107,8 @@ export function decodeCursor(encoded: string): LaravelCursor | undefined {
  * is dropped); `meta` is `{ path, per_page, next_cursor, prev_cursor }`.
  * `accounts` must be sorted by ascending id (the store's order).
  */
-export function cursorBody(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined, path: string) {
-  const { items, hasMore } = cursorSlice(accounts, cursor);
+export function cursorBody(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined, path: string, size = PAGE_SIZE) {
+  const { items, hasMore } = cursorSlice(accounts, cursor, size);
   const first = items[0];
   const last = items.at(-1);
   // Laravel's AbstractCursorPaginator::nextCursor()/previousCursor(), including the 2022 fix
@@ -118,25 +129,25 @@ export function cursorBody(accounts: readonly RawSenderEmail[], cursor: LaravelC
       prev: prev === null ? null : `${path}?cursor=${prev}`,
       next: next === null ? null : `${path}?cursor=${next}`,
     },
-    meta: { path, per_page: PAGE_SIZE, next_cursor: next, prev_cursor: prev },
+    meta: { path, per_page: size, next_cursor: next, prev_cursor: prev },
   };
 }
 
 /** The items a cursor selects (ids below it going forward, above it going back), newest first. */
-function cursorSlice(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined) {
+function cursorSlice(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined, size: number) {
   if (cursor === undefined || cursor.pointsToNextItems) {
     const below = cursor === undefined ? accounts : accounts.filter((account) => account.id < cursor.id);
-    const items = below.slice(-(PAGE_SIZE + 1)).reverse();
-    return { items: items.slice(0, PAGE_SIZE), hasMore: items.length > PAGE_SIZE };
+    const items = below.slice(-(size + 1)).reverse();
+    return { items: items.slice(0, size), hasMore: items.length > size };
   }
-  const above = accounts.filter((account) => account.id > cursor.id).slice(0, PAGE_SIZE + 1);
-  return { items: above.slice(0, PAGE_SIZE).reverse(), hasMore: above.length > PAGE_SIZE };
+  const above = accounts.filter((account) => account.id > cursor.id).slice(0, size + 1);
+  return { items: above.slice(0, size).reverse(), hasMore: above.length > size };
 }
 
 /** The page a cursor request reads, counted from the top (1 for no cursor): what page faults match on. */
-export function cursorPageOrdinal(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined): number {
+export function cursorPageOrdinal(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined, size = PAGE_SIZE): number {
   if (cursor === undefined) return 1;
   const above = accounts.filter((account) => account.id > cursor.id).length;
   // Going forward the cursor stands for the last item read (gone or not); going back, for the first.
-  return cursor.pointsToNextItems ? Math.floor((above + 1) / PAGE_SIZE) + 1 : Math.max(1, Math.ceil(above / PAGE_SIZE));
+  return cursor.pointsToNextItems ? Math.floor((above + 1) / size) + 1 : Math.max(1, Math.ceil(above / size));
 }

@@ -5,6 +5,7 @@ import type { SimWorkspace } from './data';
 import { WorkspaceFaults, type FaultResponse } from './faults';
 import { FixedWindowLimiter } from './limiter';
 import {
+  PAGE_SIZE,
   answerMode,
   cursorBody,
   cursorPageOrdinal,
@@ -12,6 +13,7 @@ import {
   PAGINATION_MODES,
   pageBody,
   pageParameter,
+  perPageParameter,
   type PaginationMode,
 } from './pagination';
 import { intBetween, randomFor } from './random';
@@ -66,6 +68,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   let limiter = options.rateLimit ? new FixedWindowLimiter(options.rateLimit, now) : undefined;
   let invalidCursor = options.invalidCursor ?? 'first-page';
   let usersRoute = options.usersRoute ?? true;
+  let honourPerPage = options.honourPerPage ?? false;
   let unreachable: SimUnreachable | false = false;
   let listening = false;
 
@@ -155,7 +158,8 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       store.remove(workspace.name, drift.remove);
       store.add(workspace.name, drift.add);
     }
-    const ordinal = mode === 'page' ? page : cursorPageOrdinal(workspace.accounts, cursor);
+    const size = honourPerPage ? perPageParameter(url.searchParams.get('per_page')) : PAGE_SIZE;
+    const ordinal = mode === 'page' ? page : cursorPageOrdinal(workspace.accounts, cursor, size);
     const decision = state?.decide(ordinal) ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
     await hold(decision.holdMs, res);
     if (gone(res)) return;
@@ -163,7 +167,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     const body = () => {
       const accounts = state?.faults.emptyResponse ? [] : workspace.accounts;
       const path = `${baseUrl(req)}/api/sender-emails`;
-      const served = mode === 'page' ? pageBody(accounts, page, path) : cursorBody(accounts, cursor, path);
+      const served = mode === 'page' ? pageBody(accounts, page, path, size) : cursorBody(accounts, cursor, path, size);
       return { ...served, data: served.data.map((account) => (state ? state.present(account) : account)) };
     };
     switch (response.kind) {
@@ -288,6 +292,9 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     },
     setInvalidCursor(answer) {
       invalidCursor = answer;
+    },
+    setHonourPerPage(honour) {
+      honourPerPage = honour;
     },
     mintKey: (workspaceName) => store.mintKey(workspaceName),
     bindKey: (apiKey, workspaceName) => store.bindKey(apiKey, workspaceName),

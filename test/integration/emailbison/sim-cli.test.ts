@@ -47,7 +47,7 @@ it('`npm run emailbison-sim` takes the instance flags, prints them, and serves a
     await waitFor(() => /Ctrl-C to stop/.test(output), 15_000, () => output);
     const url = /listening on (http:\/\/\S+)/.exec(output)![1];
     const key = /^\s*1\s+Acme Outbound\s+20\s+(sim_\S+)$/m.exec(output)![1];
-    expect(output).toContain('pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; /api/users off (404)');
+    expect(output).toContain('pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; per_page ignored (15); /api/users off (404)');
     expect(output).toContain(`${url}/api/sender-emails?pagination_type=cursor`);
 
     const headers = { authorization: `Bearer ${key}` };

@@ -146,6 +146,26 @@ describe('cursor pagination', () => {
   });
 });
 
+describe('per_page', () => {
+  it('is ignored by default; where honoured (up to 100), page links drop it, so following them blindly shifts the pages', async () => {
+    const sim = await instance();
+    const key = keyOf(sim, A);
+    const ignored = await body(get(sim, '/api/sender-emails?per_page=25', key));
+    sim.setHonourPerPage(true);
+    const honoured = await body(get(sim, '/api/sender-emails?per_page=25', key));
+    const followed = await body(get(sim, honoured.links.next!, key));
+    const capped = await body(get(sim, '/api/sender-emails?per_page=500&pagination_type=cursor', key));
+
+    expect(ignored.data).toHaveLength(15);
+    expect(honoured.data).toEqual(sim.truth(A).slice(0, 25));
+    expect(honoured.meta).toMatchObject({ per_page: 25, last_page: 2 });
+    expect(honoured.links.next).toBe(`${sim.url}/api/sender-emails?page=2`);
+    expect(followed.data).toEqual(sim.truth(A).slice(15, 30));
+    expect(capped.data).toHaveLength(40);
+    expect(capped.meta).toMatchObject({ per_page: 100, next_cursor: null });
+  });
+});
+
 describe('page cap', () => {
   it('answers 422 in Laravel\'s validation shape past the cap, telling the client to use cursors', async () => {
     const sim = await instance({ pageCap: 2 });
