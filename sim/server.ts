@@ -109,15 +109,16 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     res.on('close', () => end());
 
     if (unreachable === 'hang') return hold(Infinity, res);
+    // The limiter counts a request when it arrives, as Laravel's middleware runs before the controller.
     const throttle = limiter?.attempt();
     if (throttle?.allowed) {
       res.setHeader('x-ratelimit-limit', String(throttle.limit));
       res.setHeader('x-ratelimit-remaining', String(throttle.remaining));
     }
+    entry.rateLimited = throttle?.allowed === false;
     await hold(latencyMs(), res);
     if (gone(res)) return;
     if (throttle && !throttle.allowed) {
-      entry.rateLimited = true;
       return sendThrottled(res, throttle.limit, throttle.retryAfterSeconds, throttle.resetAtSeconds);
     }
     const htmlStatus = workspace ? faults.get(workspace.name)?.htmlError() : undefined;
