@@ -1,7 +1,11 @@
 import type { RawSenderEmail } from './data';
 import { chance, pick, type Random } from './random';
 
-/** Misbehaviour to inject, per workspace. Fractions are per request, from a seeded stream. */
+/**
+ * Misbehaviour to inject, per workspace. Fractions are per request, from a seeded stream.
+ * "Page" means the page number in page mode and, in cursor mode, the page's ordinal in the
+ * walk from the top (1 for the request without a cursor, 2 for the first `next_cursor`, ...).
+ */
 export interface SimFaults {
   /** Share of sender-email requests answered 429. */
   rateLimitFraction?: number;
@@ -36,6 +40,16 @@ export interface SimFaults {
   drift?: { afterRequests: number; add?: number; remove?: number };
   /** Serve 0 accounts, total 0, while the accounts stay (an upstream glitch). */
   emptyResponse?: boolean;
+  /**
+   * Answer HTTP 200 `{"data":{"success":false,"message":<message>}}` (EmailBison's way of failing
+   * some calls) to the next `times` sender-email requests (default: every one).
+   */
+  successFalse?: { message?: string; times?: number };
+  /**
+   * Answer an HTML error page from a proxy in front of the instance (`text/html`, nginx's
+   * "502 Bad Gateway" page by default) to the next `times` requests of any route (default: every one).
+   */
+  htmlErrorPage?: { status?: number; times?: number };
 }
 
 export type FaultResponse =
@@ -43,7 +57,8 @@ export type FaultResponse =
   | { kind: 'rateLimited'; retryAfterSeconds: number | null; inBody: boolean; asDate: boolean }
   | { kind: 'status'; status: number }
   | { kind: 'malformed' }
-  | { kind: 'missingMeta' };
+  | { kind: 'missingMeta' }
+  | { kind: 'successFalse'; message: string };
 
 export interface FaultDecision {
   /** Hold the request this long first (Infinity: until the client disconnects). */
@@ -82,8 +97,18 @@ export class WorkspaceFaults {
     return { holdMs, response: this.#response(page) };
   }
 
+  /** Whether this request (of any route) is answered by the proxy's HTML error page, and its status. */
+  htmlError(): number | undefined {
+    const html = this.faults.htmlErrorPage;
+    if (!html || !this.#take('html', 0, html.times)) return undefined;
+    return html.status ?? 502;
+  }
+
   #response(page: number): FaultResponse {
     const f = this.faults;
+    if (f.successFalse && this.#take('successFalse', 0, f.successFalse.times)) {
+      return { kind: 'successFalse', message: f.successFalse.message ?? 'Something went wrong, please try again.' };
+    }
     if (f.failFromPage && page >= f.failFromPage.page && this.#take('fail', page, f.failFromPage.times)) {
       return { kind: 'status', status: f.failFromPage.status };
     }

@@ -1,9 +1,38 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RequestCounters, type SimCounters } from './counters';
-import type { RawSenderEmail, SimWorkspace } from './data';
-import { WorkspaceFaults, type FaultResponse, type SimFaults } from './faults';
+import { RequestCounters } from './counters';
+import type { SimWorkspace } from './data';
+import { WorkspaceFaults, type FaultResponse } from './faults';
+import { FixedWindowLimiter } from './limiter';
+import {
+  PAGE_SIZE,
+  answerMode,
+  cursorBody,
+  cursorPageOrdinal,
+  decodeCursor,
+  PAGINATION_MODES,
+  pageBody,
+  pageParameter,
+  perPageParameter,
+  type PaginationMode,
+} from './pagination';
 import { intBetween, randomFor } from './random';
+import { monotonicNowMs, RequestLog, type SimRequest } from './request-log';
+import {
+  invalidCursorBody,
+  pageCapExceeded,
+  recordNotFound,
+  send,
+  sendHtmlError,
+  sendRateLimitedFault,
+  sendThrottled,
+  successFalse,
+  UNAUTHENTICATED,
+  userResource,
+  workspaceResource,
+  workspaceSecrets,
+  WRONG_WORKSPACE,
+} from './responses';
 import { scenarioSpec, type ScenarioSpec } from './scenarios';
 import { SimStore } from './store';
 
@@ -11,51 +40,37 @@ export type { RawSenderEmail, SimWorkspace } from './data';
 export type { SimFaults } from './faults';
 export type { SimCounters } from './counters';
 export type { ScenarioSpec } from './scenarios';
+export type { SimRateLimit } from './limiter';
+export type { PaginationMode } from './pagination';
+export type { SimRequest } from './request-log';
+export { deadBaseUrl } from './unreachable';
 
-export type SimLatency = number | { minMs: number; maxMs: number };
+import type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
+export type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
 
-export interface EmailBisonSim {
-  /** http://127.0.0.1:PORT, the base URL a client is given (no /api). */
-  url: string;
-  workspaces(): { id: number; name: string; apiKey: string; total: number }[];
-  /** The accounts the workspace holds now, sorted by id: what a fault-free read serves. */
-  truth(workspaceName: string): RawSenderEmail[];
-  setFaults(workspaceName: string | '*', faults: SimFaults): void;
-  clearFaults(): void;
-  setLatency(latency: SimLatency): void;
-  addAccounts(workspaceName: string, count: number): RawSenderEmail[];
-  removeAccounts(workspaceName: string, count: number): RawSenderEmail[];
-  updateAccounts(workspaceName: string, count: number): RawSenderEmail[];
-  /** Sets fields of one account to exactly the values given. */
-  patchAccount(workspaceName: string, id: number, fields: Record<string, unknown>): RawSenderEmail;
-  counters(workspaceName?: string): SimCounters;
-  resetCounters(): void;
-  close(): Promise<void>;
-}
-
-export interface SimOptions {
-  scenario: string | ScenarioSpec;
-  /** Default 0: an ephemeral port. */
-  port?: number;
-  latencyMs?: SimLatency;
-  seed?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
-}
-
-/** EmailBison serves 15 per page whatever per_page asks for. */
-export const PAGE_SIZE = 15;
+export { PAGE_SIZE } from './pagination';
 
 export async function startEmailBisonSim(options: SimOptions): Promise<EmailBisonSim> {
   const spec = resolveSpec(options);
   const store = new SimStore(spec);
   const counters = new RequestCounters();
+  const log = new RequestLog();
   const faults = new Map<string, WorkspaceFaults>();
   const latencyRandom = randomFor(spec.seed, 'latency');
   const holds = new Set<() => void>();
+  const now = options.now ?? monotonicNowMs;
   let faultGeneration = 0;
   let latency: SimLatency = options.latencyMs ?? 0;
   let closing = false;
+  let pagination: PaginationMode = checkedMode(options.pagination ?? 'page');
+  let pendingSwitch: { remaining: number; to: PaginationMode } | undefined;
+  let pageCap = checkedCap(options.pageCap);
+  let limiter = options.rateLimit ? new FixedWindowLimiter(options.rateLimit, now) : undefined;
+  let invalidCursor = options.invalidCursor ?? 'first-page';
+  let usersRoute = options.usersRoute ?? true;
+  let honourPerPage = options.honourPerPage ?? false;
+  let unreachable: SimUnreachable | false = false;
+  let listening = false;
 
   /** Resolves after `ms` (Infinity: never), or when the response closes or the server shuts down. */
   const hold = (ms: number, res: ServerResponse) =>
@@ -80,50 +95,112 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
     const workspace = store.byKey(bearer(req) ?? '');
+    const entry = log.begin(req.method ?? 'GET', url, now());
+    entry.workspace = workspace?.name;
+    entry.workspaceId = workspace?.id;
     const end = counters.begin(workspace?.name);
-    res.on('finish', () => end(res.statusCode));
+    res.on('finish', () => {
+      end(res.statusCode);
+      entry.status = res.statusCode;
+      entry.endedAtMs = now();
+    });
     res.on('close', () => end());
 
-    const url = new URL(req.url ?? '/', 'http://sim');
+    if (unreachable === 'hang') return hold(Infinity, res);
+    // The limiter counts a request when it arrives, as Laravel's middleware runs before the controller.
+    const throttle = limiter?.attempt();
+    if (throttle?.allowed) {
+      res.setHeader('x-ratelimit-limit', String(throttle.limit));
+      res.setHeader('x-ratelimit-remaining', String(throttle.remaining));
+    }
+    entry.rateLimited = throttle?.allowed === false;
     await hold(latencyMs(), res);
     if (gone(res)) return;
-    const route = ROUTES[url.pathname.replace(/\/+$/, '')];
-    if (!route) return send(res, 404, { message: 'Not Found' });
+    if (throttle && !throttle.allowed) {
+      return sendThrottled(res, throttle.limit, throttle.retryAfterSeconds, throttle.resetAtSeconds);
+    }
+    const htmlStatus = workspace ? faults.get(workspace.name)?.htmlError() : undefined;
+    if (htmlStatus !== undefined) return sendHtmlError(res, htmlStatus, {});
+
+    const path = url.pathname.replace(/\/+$/, '');
+    const record = /^\/api\/sender-emails\/([^/]+)$/.exec(path);
+    const route = record ? 'senderEmail' : ROUTES[path];
+    if (!route || (route === 'users' && !usersRoute)) return send(res, 404, { message: 'Not Found' });
     if (req.method !== 'GET') return send(res, 405, { message: 'Method Not Allowed' });
-    if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, { message: 'Unauthenticated.' });
+    if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, UNAUTHENTICATED);
     if (route === 'workspaces') return send(res, 200, { data: [workspaceResource(workspace)] });
-    if (route === 'users') return send(res, 200, { data: userResource(workspace) });
-    await senderEmails(workspace, url, req, res);
+    if (route === 'users') return send(res, 200, { data: userResource(workspace, spec.seed) });
+    if (route === 'senderEmail') return senderEmail(workspace, record![1], res);
+    await senderEmails(workspace, url, req, res, entry);
   }
 
-  async function senderEmails(workspace: SimWorkspace, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** One record by id: EmailBison checks the record's workspace against the key's. */
+  function senderEmail(workspace: SimWorkspace, id: string, res: ServerResponse): void {
+    const found = /^\d+$/.test(id) ? store.findAccount(Number(id)) : undefined;
+    if (!found) return send(res, 404, recordNotFound(id));
+    if (found.workspace !== workspace) return send(res, 403, WRONG_WORKSPACE);
+    send(res, 200, { data: found.account });
+  }
+
+  async function senderEmails(workspace: SimWorkspace, url: URL, req: IncomingMessage, res: ServerResponse, entry: SimRequest): Promise<void> {
+    const mode = answerMode(paginationForThisRequest(), url.searchParams);
+    entry.pagination = mode;
     const page = pageParameter(url.searchParams.get('page'));
+    if (mode === 'page' && pageCap !== undefined && page > pageCap) return send(res, 422, pageCapExceeded(pageCap));
+    const rawCursor = url.searchParams.get('cursor');
+    const cursor = mode === 'cursor' && rawCursor ? decodeCursor(rawCursor) : undefined;
+    if (mode === 'cursor' && rawCursor && !cursor && invalidCursor === 'reject') return send(res, 422, invalidCursorBody());
+
     const state = faults.get(workspace.name);
     const drift = state?.arrive();
     if (drift) {
       store.remove(workspace.name, drift.remove);
       store.add(workspace.name, drift.add);
     }
-    const decision = state?.decide(page) ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
+    const size = honourPerPage ? perPageParameter(url.searchParams.get('per_page')) : PAGE_SIZE;
+    const ordinal = mode === 'page' ? page : cursorPageOrdinal(workspace.accounts, cursor, size);
+    const decision = state?.decide(ordinal) ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
     await hold(decision.holdMs, res);
     if (gone(res)) return;
     const response = decision.response;
+    const body = () => {
+      const accounts = state?.faults.emptyResponse ? [] : workspace.accounts;
+      const path = `${baseUrl(req)}/api/sender-emails`;
+      const served = mode === 'page' ? pageBody(accounts, page, path, size) : cursorBody(accounts, cursor, path, size);
+      return { ...served, data: served.data.map((account) => (state ? state.present(account) : account)) };
+    };
     switch (response.kind) {
       case 'rateLimited':
-        return sendRateLimited(res, response);
+        return sendRateLimitedFault(res, response, {});
       case 'status':
         return send(res, response.status, { message: 'Server Error' });
+      case 'successFalse':
+        return send(res, 200, successFalse(response.message));
       case 'malformed':
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{"data":[{"id":1,"email":"trunc');
       case 'missingMeta': {
-        const { meta: _meta, ...withoutMeta } = pageBody(workspace, page, state, baseUrl(req));
+        const { meta: _meta, ...withoutMeta } = body();
         return send(res, 200, withoutMeta);
       }
       case 'ok':
-        return send(res, 200, pageBody(workspace, page, state, baseUrl(req)));
+        return send(res, 200, body());
     }
+  }
+
+  /** The instance's mode for this list request, applying a pending switch when its count is reached. */
+  function paginationForThisRequest(): PaginationMode {
+    if (pendingSwitch) {
+      if (pendingSwitch.remaining <= 0) {
+        pagination = pendingSwitch.to;
+        pendingSwitch = undefined;
+      } else {
+        pendingSwitch.remaining -= 1;
+      }
+    }
+    return pagination;
   }
 
   function latencyMs(): number {
@@ -138,15 +215,36 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     return workspaceName === '*' ? store.list().map((workspace) => workspace.name) : [store.get(workspaceName).name];
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  async function listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+    listening = true;
+  }
+
+  /** Stops accepting connections and cuts the open ones (held requests end with them). */
+  async function stopListening(): Promise<void> {
+    if (!listening) return;
+    listening = false;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  await listen(options.port ?? 0);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  async function setUnreachable(mode: SimUnreachable | false): Promise<void> {
+    unreachable = mode;
+    if (mode === 'refuse') await stopListening();
+    else if (!listening && !closing) await listen(address.port);
+  }
+  if (options.unreachable) await setUnreachable(options.unreachable);
 
   return {
     url: `http://${host}:${address.port}`,
@@ -168,15 +266,61 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     updateAccounts: (workspaceName, count) => store.update(workspaceName, count),
     patchAccount: (workspaceName, id, fields) => store.patch(workspaceName, id, fields),
     counters: (workspaceName) => counters.snapshot(workspaceName === undefined ? undefined : store.get(workspaceName).name),
-    resetCounters: () => counters.reset(),
+    resetCounters() {
+      counters.reset();
+      log.clear();
+    },
+    pagination: () => pagination,
+    setPagination(mode, switchOptions = {}) {
+      checkedMode(mode);
+      const afterRequests = switchOptions.afterRequests;
+      if (afterRequests === undefined) {
+        pagination = mode;
+        pendingSwitch = undefined;
+        return;
+      }
+      if (!Number.isInteger(afterRequests) || afterRequests < 0) throw new Error(`setPagination: afterRequests must be a whole number, got ${afterRequests}`);
+      pendingSwitch = { remaining: afterRequests, to: mode };
+    },
+    setPageCap(cap) {
+      pageCap = checkedCap(cap);
+    },
+    setRateLimit(rate) {
+      limiter = rate ? new FixedWindowLimiter(rate, now) : undefined;
+    },
+    setUsersRoute(enabled) {
+      usersRoute = enabled;
+    },
+    setInvalidCursor(answer) {
+      invalidCursor = answer;
+    },
+    setHonourPerPage(honour) {
+      honourPerPage = honour;
+    },
+    mintKey: (workspaceName) => store.mintKey(workspaceName),
+    bindKey: (apiKey, workspaceName) => store.bindKey(apiKey, workspaceName),
+    revokeKey: (apiKey) => store.revokeKey(apiKey),
+    keyBinding: (apiKey) => store.byKey(apiKey)?.name,
+    workspaceSecrets: (workspaceName) => workspaceSecrets(store.get(workspaceName), spec.seed),
+    requestLog: () => log.entries(),
+    clearRequestLog: () => log.clear(),
+    setUnreachable,
     async close() {
       closing = true;
       for (const release of [...holds]) release();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await stopListening();
     },
   };
+}
+
+function checkedMode(mode: PaginationMode): PaginationMode {
+  if (!PAGINATION_MODES.includes(mode)) throw new Error(`unknown pagination mode "${mode}"; known: ${PAGINATION_MODES.join(', ')}`);
+  return mode;
+}
+
+function checkedCap(cap: number | undefined): number | undefined {
+  if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) throw new Error(`page cap must be a whole number >= 1, got ${cap}`);
+  return cap;
 }
 
 function resolveSpec(options: SimOptions): ScenarioSpec {
@@ -194,67 +338,6 @@ function bearer(req: IncomingMessage): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
 }
 
-/** Laravel reads a missing or nonsensical page as page 1. */
-function pageParameter(value: string | null): number {
-  const page = Number(value);
-  return Number.isInteger(page) && page >= 1 ? page : 1;
-}
-
 function baseUrl(req: IncomingMessage): string {
   return `http://${req.headers.host ?? 'localhost'}`;
-}
-
-/** Laravel's paginated resource shape. */
-function pageBody(workspace: SimWorkspace, page: number, faults: WorkspaceFaults | undefined, base: string) {
-  const accounts = faults?.faults.emptyResponse ? [] : workspace.accounts;
-  const total = accounts.length;
-  const lastPage = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const offset = (page - 1) * PAGE_SIZE;
-  const data = accounts.slice(offset, offset + PAGE_SIZE).map((account) => (faults ? faults.present(account) : account));
-  const path = `${base}/api/sender-emails`;
-  return {
-    data,
-    links: {
-      first: `${path}?page=1`,
-      last: `${path}?page=${lastPage}`,
-      prev: page > 1 ? `${path}?page=${page - 1}` : null,
-      next: page < lastPage ? `${path}?page=${page + 1}` : null,
-    },
-    meta: {
-      current_page: page,
-      from: data.length > 0 ? offset + 1 : null,
-      last_page: lastPage,
-      per_page: PAGE_SIZE,
-      to: data.length > 0 ? offset + data.length : null,
-      total,
-      path,
-    },
-  };
-}
-
-function workspaceResource(workspace: SimWorkspace) {
-  return { id: workspace.id, name: workspace.name, personal_team: false, created_at: '2023-01-09T10:00:00.000000Z', updated_at: '2025-06-02T08:30:00.000000Z' };
-}
-
-function userResource(workspace: SimWorkspace) {
-  return {
-    id: 5000 + workspace.id,
-    name: `${workspace.name} API`,
-    email: `api-user+${workspace.id}@emailbison.test`,
-    team: { id: workspace.id, name: workspace.name, personal_team: false },
-  };
-}
-
-function sendRateLimited(res: ServerResponse, response: Extract<FaultResponse, { kind: 'rateLimited' }>): void {
-  const seconds = response.retryAfterSeconds;
-  if (seconds === null) return send(res, 429, { message: 'Too Many Attempts.' });
-  if (response.inBody) return send(res, 429, { error: 'rate_limited', retry_after: seconds });
-  const retryAfter = response.asDate ? new Date(Date.now() + seconds * 1000).toUTCString() : String(seconds);
-  send(res, 429, { message: 'Too Many Attempts.' }, { 'retry-after': retryAfter });
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }

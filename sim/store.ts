@@ -1,5 +1,5 @@
 import { generateAccount, laravelTimestamp, touchAccount, workspaceDomains, type RawSenderEmail, type SimWorkspace } from './data';
-import { randomFor, shuffle, type Random } from './random';
+import { hex, randomFor, shuffle, type Random } from './random';
 import { buildWorkspaces, type ScenarioSpec } from './scenarios';
 
 /** The upstream data: each workspace's accounts, sorted by id, and the changes tests make to it. */
@@ -8,12 +8,14 @@ export class SimStore {
   readonly #byName = new Map<string, SimWorkspace>();
   readonly #byKey = new Map<string, SimWorkspace>();
   readonly #random: Random;
+  readonly #keyRandom: Random;
   readonly #seed: number;
   #nextId: number;
 
   constructor(spec: ScenarioSpec) {
     this.#seed = spec.seed;
     this.#random = randomFor(spec.seed, 'changes');
+    this.#keyRandom = randomFor(spec.seed, 'minted-keys');
     this.#workspaces = buildWorkspaces(spec);
     for (const workspace of this.#workspaces) {
       this.#byName.set(workspace.name, workspace);
@@ -29,8 +31,37 @@ export class SimStore {
     return this.#workspaces;
   }
 
+  /** The workspace a key reads: the one it is bound to, which need not be the one it was issued for. */
   byKey(apiKey: string): SimWorkspace | undefined {
     return this.#byKey.get(apiKey);
+  }
+
+  /** A new api-user key bound to the workspace (as `POST /api/workspaces/v1.1/{id}/api-tokens` mints one). */
+  mintKey(name: string): string {
+    const workspace = this.get(name);
+    const key = `sim_${workspace.id}_${hex(this.#keyRandom, 32)}`;
+    this.#byKey.set(key, workspace);
+    return key;
+  }
+
+  /** Binds an existing key to another workspace: from now on it reads that workspace. */
+  bindKey(apiKey: string, name: string): void {
+    if (!this.#byKey.has(apiKey)) throw new Error('the simulator knows no such key');
+    this.#byKey.set(apiKey, this.get(name));
+  }
+
+  /** Revokes a key: it is answered 401 from now on. */
+  revokeKey(apiKey: string): void {
+    this.#byKey.delete(apiKey);
+  }
+
+  /** The account with this id in any workspace, and the workspace holding it. */
+  findAccount(id: number): { workspace: SimWorkspace; account: RawSenderEmail } | undefined {
+    for (const workspace of this.#workspaces) {
+      const account = workspace.accounts.find((candidate) => candidate.id === id);
+      if (account) return { workspace, account };
+    }
+    return undefined;
   }
 
   get(name: string): SimWorkspace {

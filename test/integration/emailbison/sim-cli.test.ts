@@ -37,6 +37,34 @@ it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspac
   }
 }, 30_000);
 
+it('`npm run emailbison-sim` takes the instance flags, prints them, and serves accordingly', async () => {
+  const flags = ['--scenario', 'grid:2:20', '--port', '0', '--pagination', 'cursor-only', '--page-cap', '3', '--rate', '2', '--rate-window', '60', '--no-users-route'];
+  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', ...flags], { cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  try {
+    await waitFor(() => /Ctrl-C to stop/.test(output), 15_000, () => output);
+    const url = /listening on (http:\/\/\S+)/.exec(output)![1];
+    const key = /^\s*1\s+Acme Outbound\s+20\s+(sim_\S+)$/m.exec(output)![1];
+    expect(output).toContain('pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; per_page ignored (15); /api/users off (404)');
+    expect(output).toContain(`${url}/api/sender-emails?pagination_type=cursor`);
+
+    const headers = { authorization: `Bearer ${key}` };
+    const page = await fetch(`${url}/api/sender-emails?page=5`, { headers });
+    const users = await fetch(`${url}/api/users`, { headers });
+    const throttled = await fetch(`${url}/api/sender-emails`, { headers });
+
+    expect(page.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(Object.keys(((await page.json()) as { meta: object }).meta)).toEqual(['path', 'per_page', 'next_cursor', 'prev_cursor']);
+    expect(users.status).toBe(404);
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(50);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  }
+}, 30_000);
+
 async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {

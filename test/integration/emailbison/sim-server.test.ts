@@ -50,10 +50,10 @@ describe('the simulated EmailBison API', () => {
 
   it('serves the key\'s own workspace and user, and 404 for unknown paths', async () => {
     const workspaces = await json<{ data: unknown[] }>(get('/api/workspaces/v1.1', 'Zürich Data Partners'));
-    const user = await json<{ data: { team: unknown } }>(get('/api/users', 'Zürich Data Partners'));
+    const user = await json<{ data: { workspace: unknown } }>(get('/api/users', 'Zürich Data Partners'));
 
     expect(workspaces.data).toEqual([expect.objectContaining({ id: 26, name: 'Zürich Data Partners' })]);
-    expect(user.data.team).toMatchObject({ id: 26, name: 'Zürich Data Partners' });
+    expect(user.data.workspace).toMatchObject({ id: 26, name: 'Zürich Data Partners' });
     expect((await get('/api/v2/sender-emails', 'Zürich Data Partners')).status).toBe(404);
   });
 

@@ -1,0 +1,127 @@
+import type { SimCounters } from './counters';
+import type { RawSenderEmail } from './data';
+import type { SimFaults } from './faults';
+import type { SimRateLimit } from './limiter';
+import type { PaginationMode } from './pagination';
+import type { SimRequest } from './request-log';
+import type { ScenarioSpec } from './scenarios';
+
+/** What startEmailBisonSim takes and returns: the simulator's whole surface for tests and tools. */
+
+export type SimLatency = number | { minMs: number; maxMs: number };
+
+/** How an instance is unreachable: `refuse` (nothing listens: ECONNREFUSED) or `hang` (accepts, never answers). */
+export type SimUnreachable = 'refuse' | 'hang';
+
+export interface EmailBisonSim {
+  /** http://127.0.0.1:PORT, the base URL a client is given (no /api). Stays the same across setUnreachable. */
+  url: string;
+  /** Each workspace with the key registered for it (see bindKey: it may read another workspace). */
+  workspaces(): { id: number; name: string; apiKey: string; total: number }[];
+  /** The accounts the workspace holds now, sorted by id: what a fault-free read serves. */
+  truth(workspaceName: string): RawSenderEmail[];
+  setFaults(workspaceName: string | '*', faults: SimFaults): void;
+  clearFaults(): void;
+  setLatency(latency: SimLatency): void;
+  addAccounts(workspaceName: string, count: number): RawSenderEmail[];
+  removeAccounts(workspaceName: string, count: number): RawSenderEmail[];
+  updateAccounts(workspaceName: string, count: number): RawSenderEmail[];
+  /** Sets fields of one account to exactly the values given. */
+  patchAccount(workspaceName: string, id: number, fields: Record<string, unknown>): RawSenderEmail;
+  counters(workspaceName?: string): SimCounters;
+  /** Zeroes the counters and clears the request log. */
+  resetCounters(): void;
+
+  /** The instance's pagination mode now. */
+  pagination(): PaginationMode;
+  /**
+   * Switches the instance's pagination mode: at once, or (with `afterRequests: N`) once N more
+   * `GET /api/sender-emails` list requests of any workspace have been answered in the current
+   * mode, so request N+1 is the first in `mode` (an instance switching modes mid-walk).
+   */
+  setPagination(mode: PaginationMode, options?: { afterRequests?: number }): void;
+  /** Page mode answers 422 for `page` > cap; undefined lifts the cap. */
+  setPageCap(cap: number | undefined): void;
+  /** Replaces the instance's limiter (a fresh window); undefined turns it off. */
+  setRateLimit(rate: SimRateLimit | undefined): void;
+  /** false: `GET /api/users` answers 404, as on an instance that does not serve it. */
+  setUsersRoute(enabled: boolean): void;
+  /** See SimOptions.invalidCursor. */
+  setInvalidCursor(answer: 'first-page' | 'reject'): void;
+  /** See SimOptions.honourPerPage. */
+  setHonourPerPage(honour: boolean): void;
+
+  /** A new api-user key bound to the workspace; the workspace's registered key keeps working. */
+  mintKey(workspaceName: string): string;
+  /**
+   * Binds a key (registered or minted) to another workspace: it then lists that workspace's
+   * accounts, `/api/users` names that workspace, and reading its own workspace's records by id
+   * answers 403. bindKey(keyOf('A'), 'B') is "A's row holds B's key".
+   */
+  bindKey(apiKey: string, workspaceName: string): void;
+  /** The key is answered 401 from now on. */
+  revokeKey(apiKey: string): void;
+  /** The name of the workspace the key reads now, or undefined for a key the instance does not know. */
+  keyBinding(apiKey: string): string | undefined;
+  /** The secret-looking values `/api/users` returns for the workspace: tests assert none of them leaks. */
+  workspaceSecrets(workspaceName: string): string[];
+
+  /** Every request since the start or the last clear, in arrival order (no key in it). */
+  requestLog(): SimRequest[];
+  clearRequestLog(): void;
+
+  /**
+   * `refuse`: stops listening (connections are refused; in-flight ones are cut); `hang`: accepts
+   * and never answers (a client's own timeout ends each request); false: serves again on the same URL.
+   */
+  setUnreachable(mode: SimUnreachable | false): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SimOptions {
+  scenario: string | ScenarioSpec;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  latencyMs?: SimLatency;
+  seed?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /**
+   * How `GET /api/sender-emails` paginates (default `page`, EmailBison as documented in 2025):
+   * `page` | `cursor-default` | `cursor-only` | `page-only`; see PaginationMode. Cursor mode is
+   * Laravel's cursorPaginate, newest id first: `?pagination_type=cursor[&cursor=C]` answers
+   * `{ data, links: { first: null, last: null, prev, next }, meta: { path, per_page, next_cursor,
+   * prev_cursor } }`, and `links.next` carries only `cursor` (it drops `pagination_type`).
+   */
+  pagination?: PaginationMode;
+  /**
+   * Page mode answers 422 `{ message, errors: { page: [...] } }` (telling the client to use
+   * cursors) for `page` greater than this. Default: no cap. Cursor mode is never capped.
+   */
+  pageCap?: number;
+  /**
+   * One fixed-window limiter for the whole instance (every workspace and key together), as
+   * Laravel's ThrottleRequests: answers carry `X-RateLimit-Limit` / `X-RateLimit-Remaining`; past
+   * the limit, 429 `{"message":"Too Many Attempts."}` with `Retry-After` (whole seconds to the
+   * window's end) and `X-RateLimit-Reset`. A 429'd request does not count. Default: no limit.
+   */
+  rateLimit?: SimRateLimit;
+  /**
+   * What a `cursor` that does not decode gets. Default `first-page`: Laravel's `Cursor::fromEncoded`
+   * returns null and cursorPaginate serves the first page, silently. `reject`: 422
+   * `{ message: 'The cursor is invalid.', errors: { cursor: [...] } }`, as an instance validating it would.
+   */
+  invalidCursor?: 'first-page' | 'reject';
+  /**
+   * Default false: 15 a page whatever `per_page` says (most instances). true: `per_page` (1..100)
+   * is honoured in both modes, as two teams saw; page-mode links still carry only `page`.
+   */
+  honourPerPage?: boolean;
+  /** Default true. false: `GET /api/users` answers 404 (an instance that does not serve it). */
+  usersRoute?: boolean;
+  /** Start unreachable (see EmailBisonSim.setUnreachable). */
+  unreachable?: SimUnreachable;
+  /** The limiter's clock, in ms (default: monotonic, on the epoch's scale). */
+  now?: () => number;
+}
+
