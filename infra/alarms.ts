@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
  * - AWS/Lambda, dimension FunctionName: Errors, Throttles.
  *   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
  * - SenderSync, dimension service=sender-sync: WorkspacesFailed, SuccessfulRuns,
- *   emitted as EMF by the record-result Lambda through Powertools Metrics, whose
+ *   emitted as EMF by the finalize-job Lambda through Powertools Metrics, whose
  *   default dimension is `service` = POWERTOOLS_SERVICE_NAME (lambdas/runtime/production.ts).
  *   https://docs.powertools.aws.dev/lambda/typescript/latest/core/metrics/
  */

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import { loadConfig } from '../lambdas/config/load-config';
 import { createMarkFailedTask } from '../lambdas/mark-failed/task';
-import { createRecordResultTask } from '../lambdas/record-result/task';
 import { noMetrics, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
-import { createStartJobTask } from '../lambdas/start-job/task';
-import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from '../lambdas/sync-workspace/task';
+import type { SyncWorkspaceEvent } from '../lambdas/sync-workspace/task';
 import type { SyncWorkspaceResult } from '../lambdas/sync/sync-workspace';
+import { createTaskHandlers } from '../lambdas/tasks';
 import { workspaceNameLookup } from '../lambdas/workspaces/registry';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
@@ -130,15 +129,14 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
 }
 
 function localHandlers(deps: TaskDeps, events: RunEvents) {
-  const sync = createSyncWorkspaceTask(deps);
-  const markFailed = createMarkFailedTask(deps);
+  const tasks = createTaskHandlers(deps);
   const inFlight = new Set<Promise<unknown>>();
   const nameOf = workspaceNameLookup(deps.sql);
   const syncOne = async (e: SyncWorkspaceEvent) => {
     const name = await nameOf(e.workspace);
     events.workspaceStarted(name, e.cursor);
     try {
-      const result = await sync(e);
+      const result = (await tasks.syncWorkspace(e)) as SyncWorkspaceResult;
       events.workspaceFinished(name, result);
       return result;
     } catch (error) {
@@ -147,7 +145,7 @@ function localHandlers(deps: TaskDeps, events: RunEvents) {
     }
   };
   return {
-    startJob: createStartJobTask(deps),
+    ...tasks,
     syncWorkspace: (event: unknown) => {
       const running = syncOne(event as SyncWorkspaceEvent);
       inFlight.add(running);
@@ -158,9 +156,8 @@ function localHandlers(deps: TaskDeps, events: RunEvents) {
       return running;
     },
     settled: () => Promise.allSettled([...inFlight]),
-    recordResult: createRecordResultTask(deps),
     markFailed: async (event: unknown) => {
-      const result = await markFailed(event as never);
+      const result = await tasks.markFailed(event);
       const e = event as { scope?: string; workspace?: { id: number; name?: string }; error?: { Error?: string } };
       if (e.scope === 'workspace' && e.workspace) events.workspaceFailed(await nameOf(e.workspace), e.error?.Error ?? 'Error');
       return result;

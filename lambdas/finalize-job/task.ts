@@ -2,14 +2,14 @@ import { InvalidInputError } from '../errors';
 import { finalizeJob, type JobSummary } from '../jobs/finalize-job';
 import type { TaskDeps } from '../runtime/deps';
 
-export interface RecordResultEvent {
+export interface FinalizeJobEvent {
   jobId: string;
   executionArn?: string;
 }
 
-export function createRecordResultTask(deps: TaskDeps) {
-  return async (event: RecordResultEvent): Promise<JobSummary> => {
-    if (!event?.jobId) throw new InvalidInputError('Record job result needs { jobId }.');
+export function createFinalizeJobTask(deps: TaskDeps) {
+  return async (event: FinalizeJobEvent): Promise<JobSummary> => {
+    if (!event?.jobId) throw new InvalidInputError('Finalize job needs { jobId }.');
     deps.log.setContext({ jobId: event.jobId });
     const summary = await finalizeJob(deps.sql, event.jobId);
     deps.metrics.runFinished(summary);
