@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadConfig } from '../lambdas/config/load-config';
+import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
 import { createMarkFailedTask } from '../lambdas/mark-failed/task';
 import { noMetrics, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
@@ -9,7 +10,6 @@ import { createTaskHandlers } from '../lambdas/tasks';
 import { workspaceNameLookup } from '../lambdas/workspaces/registry';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
-import { findJobByExecution, jobWorkspaces, type JobRow, type JobWorkspaceRow } from '../cli/reports';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
 import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
@@ -42,7 +42,7 @@ export type RunStatus = 'completed' | 'partial' | 'failed' | 'already_running' |
 
 export interface LocalRunOutcome {
   status: RunStatus;
-  job?: JobRow;
+  job?: JobRecord;
   workspaces: JobWorkspaceRow[];
   execution: LocalRunResult;
   simulator?: { scenario: string; url: string };
@@ -89,7 +89,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       });
     }
     const job = await findJobByExecution(db.sql, execution.executionArn);
-    const rows = job ? await jobWorkspaces(db.sql, job.id) : [];
+    const rows = job ? await jobWorkspaces(db.sql, job.jobId) : [];
     const runningJobId = (execution.output as { runningJobId?: string } | undefined)?.runningJobId;
     return {
       status: outcomeStatus(execution, job, runningJobId),
@@ -108,7 +108,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   }
 }
 
-function outcomeStatus(execution: LocalRunResult, job: JobRow | undefined, runningJobId: string | undefined): RunStatus {
+function outcomeStatus(execution: LocalRunResult, job: JobRecord | undefined, runningJobId: string | undefined): RunStatus {
   if (execution.status === 'ABORTED') return 'aborted';
   if (!job && runningJobId) return 'already_running';
   if (job?.status === 'completed' || job?.status === 'partial') return job.status;

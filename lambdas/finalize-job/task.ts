@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors';
-import { finalizeJob, type JobSummary } from '../jobs/finalize-job';
+import { finalizeJob } from '../jobs/finalize-job';
+import type { JobRecord } from '../jobs/read-job';
 import type { TaskDeps } from '../runtime/deps';
 
 export interface FinalizeJobEvent {
@@ -8,7 +9,7 @@ export interface FinalizeJobEvent {
 }
 
 export function createFinalizeJobTask(deps: TaskDeps) {
-  return async (event: FinalizeJobEvent): Promise<JobSummary> => {
+  return async (event: FinalizeJobEvent): Promise<JobRecord> => {
     if (!event?.jobId) throw new InvalidInputError('Finalize job needs { jobId }.');
     deps.log.setContext({ jobId: event.jobId });
     const summary = await finalizeJob(deps.sql, event.jobId);

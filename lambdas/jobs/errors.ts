@@ -1,10 +1,5 @@
 import { SenderSyncError } from '../errors';
 
-export class WorkspaceNotFoundError extends SenderSyncError {
-  override readonly name = 'WorkspaceNotFoundError';
-  readonly code = 'SS_WORKSPACE_NOT_FOUND';
-}
-
 export class JobNotFoundError extends SenderSyncError {
   override readonly name = 'JobNotFoundError';
   readonly code = 'SS_JOB_NOT_FOUND';

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import { describeStepFunctionsError, failRun, recordWorkspaceFailure } from '../jobs/finalize-job';
-import type { WorkspaceIdRef } from '../jobs/start-job';
+import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
 
 /** From the state machine's Catch: one workspace gave up, the Map goes on. */

@@ -1,7 +1,7 @@
 import type { Config } from '../config/load-config';
 import type { Sql } from '../db/client';
 import type { EmailBisonClientOptions } from '../emailbison/client';
-import type { JobSummary } from '../jobs/finalize-job';
+import type { JobRecord } from '../jobs/read-job';
 import type { SecretResolver } from '../secrets/resolve';
 
 /** What every task needs, built once per Lambda container (or once per local run) and passed down. */
@@ -33,7 +33,7 @@ export interface TaskLog {
 /** EMF metrics; the finalizer's WorkspacesFailed (failed + skipped) is what pages someone on a partial run. */
 export interface RunMetrics {
   workspaceSynced(fields: { accountsSynced: number; rateLimitWaitMs: number }): void;
-  runFinished(summary: JobSummary): void;
+  runFinished(summary: JobRecord): void;
   flush(): void;
 }
 

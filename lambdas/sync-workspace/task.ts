@@ -1,6 +1,6 @@
 import { createEmailBisonClient } from '../emailbison/client';
 import { InvalidInputError } from '../errors';
-import type { WorkspaceIdRef } from '../jobs/start-job';
+import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';

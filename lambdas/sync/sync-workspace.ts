@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import type { ClientStats, EmailBisonClient, SenderEmail } from '../emailbison/client';
 import { describeError } from '../errors';
-import type { WorkspaceRef } from '../jobs/start-job';
+import type { WorkspaceRef } from '../workspaces/ref';
 import { BatchWriter } from './upsert';
 
 export interface SyncWorkspaceInput {

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client';
 import { InvalidInputError } from '../errors';
-import { WorkspaceNotFoundError } from '../jobs/errors';
+import { WorkspaceNotFoundError } from './errors';
 import { parseSecretReference } from '../secrets/resolve';
 
 export interface Workspace {

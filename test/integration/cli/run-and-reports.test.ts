@@ -47,7 +47,7 @@ describe('sender-sync run, then the reports', () => {
   it('`status` shows the latest job and its workspaces', async () => {
     const result = await cli(['status', '--json'], env);
     const { job, workspaces } = JSON.parse(result.stdout);
-    expect(job).toMatchObject({ status: 'partial', total_workspaces: 26, workspaces_processed: 25, workspaces_failed: 1 });
+    expect(job).toMatchObject({ status: 'partial', totalWorkspaces: 26, workspacesSynced: 25, workspacesFailed: 1 });
     expect(workspaces).toHaveLength(26);
     expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({ status: 'failed', api_requests: 1, retries: 0 });
     const human = await cli(['status'], env);
