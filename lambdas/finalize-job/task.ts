@@ -14,6 +14,7 @@ export function createFinalizeJobTask(deps: TaskDeps) {
     deps.log.setContext({ jobId: event.jobId });
     const summary = await finalizeJob(deps.sql, event.jobId);
     deps.metrics.runFinished(summary);
+    deps.onEvent?.({ type: 'job-finished', job: summary });
     const line = `job ${summary.status}: ${summary.workspacesSynced}/${summary.totalWorkspaces} workspaces synced, ${summary.totalAccountsSynced} accounts`;
     if (summary.status === 'completed') deps.log.info(line, { durationMs: summary.durationMs });
     else deps.log.warn(line, { warnings: summary.warnings, errorMessage: summary.errorMessage });

@@ -31,6 +31,10 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
     expect(result.stdout).toMatch(/workspaces_processed\s+25/);
     expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL - 265}`));
+    // Progress, from the run's events: a line per workspace as it ends.
+    expect(result.stdout).toContain('Tidewater Consulting: synced 433 accounts');
+    expect(result.stdout).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
+    expect(result.stdout).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
   });
 
   it('`missing` lists the rejected workspace with its error and the two empty ones', async () => {
