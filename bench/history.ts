@@ -54,7 +54,7 @@ function awsEvents(event: LocalRunEvent): number {
 export interface HistoryFigures {
   /** Events of the whole execution as AWS would record them. */
   totalEvents: number;
-  /** Events outside the Map iterations: start job, the Map state itself, record result, ... */
+  /** Events outside the Map iterations: Start job, the Map state itself, Finalize job, ... */
   fixedEvents: number;
   /** Events of the iteration with the most (one workspace). */
   maxPerWorkspace: number;

@@ -1,6 +1,6 @@
 import { createSql } from '../lambdas/db/client';
 import { closeSharedDispatchers } from '../lambdas/emailbison/client';
-import { createRecordResultTask } from '../lambdas/record-result/task';
+import { createFinalizeJobTask } from '../lambdas/finalize-job/task';
 import { createStartJobTask } from '../lambdas/start-job/task';
 import { createSyncWorkspaceTask } from '../lambdas/sync-workspace/task';
 import { CONFIG, pipelineDeps } from './deps';
@@ -8,7 +8,7 @@ import { CONFIG, pipelineDeps } from './deps';
 /*
  * One sync in a process of its own, so its peak RSS is the sync's alone: what a
  * Lambda container holds. The tasks run as the state machine drives them (start job,
- * Sync workspace looped on its cursor while `done` is false, record result), without
+ * Sync workspace looped on its cursor while `done` is false, finalize job), without
  * the local state-machine runner, whose CDK synthesis a Lambda never loads.
  * Run bundled (memory.ts), with --expose-gc for the live heap at the end.
  * env: BENCH_DATABASE_URL, BENCH_SECRETS_FILE. Prints one JSON line.
@@ -35,7 +35,7 @@ try {
       cursor = result.done ? null : result.cursor;
     } while (cursor !== null);
   }
-  const summary = await createRecordResultTask(deps)({ jobId: job.jobId });
+  const summary = await createFinalizeJobTask(deps)({ jobId: job.jobId });
   const wallMs = performance.now() - started;
   clearInterval(sampler);
   const peakRssBytes = Math.max(process.resourceUsage().maxRSS * 1024, sampledPeak);

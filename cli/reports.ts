@@ -1,56 +1,6 @@
 import type { Sql } from '../lambdas/db/client';
 
-/* The operator's questions, answered from the job tables. */
-
-export interface JobRow {
-  id: string;
-  job_name: string;
-  status: string;
-  started_at: Date;
-  completed_at: Date | null;
-  duration_ms: number | null;
-  total_workspaces: number;
-  workspaces_processed: number;
-  workspaces_failed: number;
-  workspaces_skipped: number;
-  total_accounts_synced: number;
-  total_accounts_removed: number;
-  warnings: string[] | null;
-  error_message: string | null;
-  execution_arn: string | null;
-  trigger_source: string;
-}
-
-export interface JobWorkspaceRow {
-  workspace_name: string;
-  status: string;
-  accounts_synced: number;
-  accounts_written: number;
-  accounts_removed: number;
-  pages: number;
-  api_requests: number;
-  retries: number;
-  rate_limit_wait_ms: number;
-  invocations: number;
-  duration_ms: number | null;
-  warnings: string[];
-  error: string | null;
-}
-
-export async function findJob(sql: Sql, jobId?: string): Promise<JobRow | undefined> {
-  const [job] = jobId
-    ? await sql<JobRow[]>`select * from polling_job_status where id::text = ${jobId}`
-    : await sql<JobRow[]>`select * from polling_job_status order by started_at desc limit 1`;
-  return job;
-}
-
-export async function jobWorkspaces(sql: Sql, jobId: string): Promise<JobWorkspaceRow[]> {
-  return sql<JobWorkspaceRow[]>`
-    select workspace_name, status, accounts_synced, accounts_written, accounts_removed, pages, api_requests,
-           retries, rate_limit_wait_ms, invocations, duration_ms, warnings, error
-    from polling_job_workspaces where job_id = ${jobId} order by workspace_name
-  `;
-}
+/* The operator's questions about workspaces; a job's own reads are in lambdas/jobs/read-job.ts. */
 
 export interface MissingRow {
   name: string;
@@ -104,9 +54,4 @@ export async function accountsPerWorkspace(sql: Sql): Promise<AccountsRow[]> {
     group by w.id, w.name, last.finished_at, last.status
     order by w.name
   `;
-}
-
-export async function findJobByExecution(sql: Sql, executionArn: string): Promise<JobRow | undefined> {
-  const [job] = await sql<JobRow[]>`select * from polling_job_status where execution_arn = ${executionArn}`;
-  return job;
 }

@@ -18,7 +18,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/config/settings';
  * - AWS/Lambda, dimension FunctionName: Errors, Throttles.
  *   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
  * - SenderSync, dimension service=sender-sync: WorkspacesFailed, SuccessfulRuns,
- *   emitted as EMF by the record-result Lambda through Powertools Metrics, whose
+ *   emitted as EMF by the finalize-job Lambda through Powertools Metrics, whose
  *   default dimension is `service` = the service name (lambdas/runtime/production.ts).
  *   Namespace and service name are constants of lambdas/config/settings.ts, which the
  *   Lambdas emit under: renaming one cannot silence these alarms.

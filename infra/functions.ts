@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,7 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { lambdaEnvironment, METRICS_NAMESPACE, SERVICE_NAME, type EmailBisonPagination, type LogLevel } from '../lambdas/config/settings';
-import { TASK_TIMEOUTS } from '../state-machine/definition';
+import { TASKS, TASK_NAMES, type TaskName } from '../lambdas/tasks';
 import { NODE_OPTIONS, SYNC_NODE_OPTIONS } from './node-options';
 
 export interface SyncFunctionsProps {
@@ -33,12 +33,18 @@ const EXTERNAL_MODULES = ['@aws-sdk/*'];
 // ESM bundles of CommonJS dependencies (undici, postgres internals) still call require().
 const REQUIRE_SHIM = "import { createRequire as __senderSyncCreateRequire } from 'node:module'; const require = __senderSyncCreateRequire(import.meta.url);";
 
-/** The five Lambdas, each with its own log group and only the secrets it reads. */
+/** Applies migrations/*.sql on deploy; not a state machine task. */
+export const MIGRATE_TIMEOUT = Duration.minutes(2);
+
+interface FunctionOptions {
+  memorySize?: number;
+  environment?: Record<string, string>;
+  commandHooks?: nodejs.ICommandHooks;
+}
+
+/** A Lambda for each task of lambdas/tasks.ts and one for migrations, each with its own log group and only the secrets it reads. */
 export class SyncFunctions extends Construct {
-  readonly startJob: nodejs.NodejsFunction;
-  readonly syncWorkspace: nodejs.NodejsFunction;
-  readonly recordResult: nodejs.NodejsFunction;
-  readonly markFailed: nodejs.NodejsFunction;
+  readonly tasks: Readonly<Record<TaskName, nodejs.NodejsFunction>>;
   readonly migrate: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SyncFunctionsProps) {
@@ -56,21 +62,21 @@ export class SyncFunctions extends Construct {
       NODE_OPTIONS,
     };
 
-    const create = (name: string, task: keyof typeof TASK_TIMEOUTS, options: { description: string; memorySize?: number; environment?: Record<string, string>; commandHooks?: nodejs.ICommandHooks }) => {
+    const create = (name: string, dir: string, options: FunctionOptions & { description: string; timeout: Duration }) => {
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: props.logRetentionDays as logs.RetentionDays,
         removalPolicy: RemovalPolicy.DESTROY,
       });
       const fn = new nodejs.NodejsFunction(this, name, {
         description: options.description,
-        entry: path.join(props.projectRoot, 'lambdas', kebab(task), 'handler.ts'),
+        entry: path.join(props.projectRoot, 'lambdas', dir, 'handler.ts'),
         handler: 'handler',
         projectRoot: props.projectRoot,
         depsLockFilePath: path.join(props.projectRoot, 'package-lock.json'),
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: options.memorySize ?? 256,
-        timeout: TASK_TIMEOUTS[task],
+        timeout: options.timeout,
         logGroup,
         tracing: props.tracingEnabled ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         environment: { ...commonEnvironment, ...options.environment },
@@ -97,31 +103,31 @@ export class SyncFunctions extends Construct {
       return fn;
     };
 
-    this.startJob = create('StartJob', 'startJob', {
-      description: 'sender-sync: takes the run lock, creates the job row, lists the workspaces',
-    });
-    this.syncWorkspace = create('SyncWorkspace', 'syncWorkspace', {
-      description: 'sender-sync: syncs one workspace from EmailBison into Postgres, resumable from a cursor',
-      memorySize: 1024,
-      environment: {
-        ...lambdaEnvironment({
-          apiKeysSecretArn: props.apiKeysSecret.secretArn,
-          syncBudgetSeconds: props.syncBudgetSeconds,
-          pageConcurrency: props.pageConcurrency,
-          emailbisonPagination: props.emailbisonPagination,
-          emailbisonMaxRps: props.emailbisonMaxRps,
-        }),
-        NODE_OPTIONS: SYNC_NODE_OPTIONS,
+    // What a task needs beyond the common settings; a task not named here needs nothing more.
+    const taskOptions: Partial<Record<TaskName, FunctionOptions>> = {
+      syncWorkspace: {
+        memorySize: 1024,
+        environment: {
+          ...lambdaEnvironment({
+            apiKeysSecretArn: props.apiKeysSecret.secretArn,
+            syncBudgetSeconds: props.syncBudgetSeconds,
+            pageConcurrency: props.pageConcurrency,
+            emailbisonPagination: props.emailbisonPagination,
+            emailbisonMaxRps: props.emailbisonMaxRps,
+          }),
+          NODE_OPTIONS: SYNC_NODE_OPTIONS,
+        },
       },
-    });
-    props.apiKeysSecret.grantRead(this.syncWorkspace);
-    this.recordResult = create('RecordResult', 'recordResult', {
-      description: 'sender-sync: aggregates the workspace results into polling_job_status and emits run metrics',
-    });
-    this.markFailed = create('MarkFailed', 'markFailed', {
-      description: 'sender-sync: records a failed workspace or run, so no job stays running',
-    });
+    };
+    this.tasks = Object.fromEntries(
+      TASK_NAMES.map((task) => {
+        const { constructId, dir, description, timeoutSeconds } = TASKS[task];
+        return [task, create(constructId, dir, { description, timeout: Duration.seconds(timeoutSeconds), ...taskOptions[task] })];
+      }),
+    ) as Record<TaskName, nodejs.NodejsFunction>;
+    props.apiKeysSecret.grantRead(this.tasks.syncWorkspace);
     this.migrate = create('Migrate', 'migrate', {
+      timeout: MIGRATE_TIMEOUT,
       description: 'sender-sync: applies migrations/*.sql to Postgres (run on deploy by a trigger)',
       // The handler reads the SQL from $LAMBDA_TASK_ROOT/migrations.
       commandHooks: {
@@ -132,13 +138,14 @@ export class SyncFunctions extends Construct {
     });
   }
 
-  get all(): nodejs.NodejsFunction[] {
-    return [this.startJob, this.syncWorkspace, this.recordResult, this.markFailed, this.migrate];
+  /** Every function with its construct id, the name its alarms carry. */
+  get named(): { name: string; fn: nodejs.NodejsFunction }[] {
+    return [...TASK_NAMES.map((task) => ({ name: TASKS[task].constructId, fn: this.tasks[task] })), { name: 'Migrate', fn: this.migrate }];
   }
-}
 
-function kebab(task: string): string {
-  return task.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  get all(): nodejs.NodejsFunction[] {
+    return this.named.map(({ fn }) => fn);
+  }
 }
 
 function acknowledgeFunctionFindings(fn: lambda.Function, props: SyncFunctionsProps): void {

@@ -1,10 +1,9 @@
 import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { TASK_TIMEOUTS } from '../state-machine/definition';
 import { SyncAlarms } from './alarms';
 import type { StackConfig } from './config';
 import { FailedRunRecorder, SyncSchedule } from './events';
-import { SyncFunctions } from './functions';
+import { MIGRATE_TIMEOUT, SyncFunctions } from './functions';
 import { MigrationsOnDeploy } from './migrations';
 import { DatabaseNetwork } from './network';
 import { AlarmTopic } from './notifications';
@@ -50,7 +49,7 @@ export class SenderSyncStack extends Stack {
     const fns = this.functions;
 
     this.stateMachine = new SyncStateMachine(this, 'StateMachine', {
-      functions: { startJob: fns.startJob, syncWorkspace: fns.syncWorkspace, recordResult: fns.recordResult, markFailed: fns.markFailed },
+      functions: fns.tasks,
       mapConcurrency: config.mapConcurrency,
       runTimeout: Duration.minutes(config.runTimeoutMinutes),
       tracingEnabled: config.tracingEnabled,
@@ -62,8 +61,8 @@ export class SenderSyncStack extends Stack {
       new MigrationsOnDeploy(this, 'Migrations', {
         migrate: fns.migrate,
         // New task code and the definition only go live once the schema they expect exists.
-        before: [this.stateMachine, fns.startJob, fns.syncWorkspace, fns.recordResult, fns.markFailed],
-        migrateTimeout: TASK_TIMEOUTS.migrate,
+        before: [this.stateMachine, ...Object.values(fns.tasks)],
+        migrateTimeout: MIGRATE_TIMEOUT,
       });
     } else {
       Annotations.of(this).addInfo(
@@ -72,19 +71,13 @@ export class SenderSyncStack extends Stack {
     }
 
     new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
-    new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.markFailed });
+    new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
 
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
     new SyncAlarms(this, 'Alarms', {
       stateMachine,
       topic: alarmTopic.topic,
-      functions: [
-        { name: 'StartJob', fn: fns.startJob },
-        { name: 'SyncWorkspace', fn: fns.syncWorkspace },
-        { name: 'RecordResult', fn: fns.recordResult },
-        { name: 'MarkFailed', fn: fns.markFailed },
-        { name: 'Migrate', fn: fns.migrate },
-      ],
+      functions: fns.named,
       executionTimeAlarmMinutes: config.executionTimeAlarmMinutes,
       noSuccessAlarmHours: config.noSuccessAlarmHours,
     });

@@ -1,16 +1,12 @@
 import path from 'node:path';
 import { loadConfig } from '../lambdas/config/load-config';
-import { createMarkFailedTask } from '../lambdas/mark-failed/task';
-import { createRecordResultTask } from '../lambdas/record-result/task';
-import { noMetrics, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
+import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
+import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
+import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
-import { createStartJobTask } from '../lambdas/start-job/task';
-import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from '../lambdas/sync-workspace/task';
-import type { SyncWorkspaceResult } from '../lambdas/sync/sync-workspace';
-import { workspaceNameLookup } from '../lambdas/workspaces/registry';
+import { createTaskHandlers, type TaskHandlers } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
-import { findJobByExecution, jobWorkspaces, type JobRow, type JobWorkspaceRow } from '../cli/reports';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
 import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
@@ -24,26 +20,21 @@ export interface LocalRunOptions {
   env: Record<string, string | undefined>;
   workspaces?: string[];
   simulator?: { scenario?: string; latencyMs?: number; port?: number; faults?: Record<string, SimFaults> };
-  events: RunEvents;
+  /** Every event of the run's tasks (job started, page synced, workspace synced or failed, ...), for a progress display. */
+  onEvent?: (event: RunEvent) => void;
+  /** What the local run itself has to say: the simulator it started, the workspaces it deactivated. */
+  onNote?: (message: string) => void;
+  /** The tasks' log lines; default: none. */
+  log?: TaskLog;
   signal?: AbortSignal;
   instantRetries?: boolean;
-}
-
-export interface RunEvents {
-  note(message: string): void;
-  workspaceStarted(workspace: string, cursor: number | null | undefined): void;
-  workspaceProgress(workspace: string, page: number, lastPage: number, accountsRead: number): void;
-  workspaceFinished(workspace: string, result: SyncWorkspaceResult): void;
-  workspaceAttemptFailed(workspace: string, error: Error): void;
-  workspaceFailed(workspace: string, error: string): void;
-  log: TaskLog;
 }
 
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'already_running' | 'aborted';
 
 export interface LocalRunOutcome {
   status: RunStatus;
-  job?: JobRow;
+  job?: JobRecord;
   workspaces: JobWorkspaceRow[];
   execution: LocalRunResult;
   simulator?: { scenario: string; url: string };
@@ -66,13 +57,13 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       for (const [workspace, faults] of Object.entries(options.simulator?.faults ?? {})) sim.setFaults(workspace, faults);
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
-      options.events.note(`No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`);
+      options.onNote?.(`No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`);
     } else {
       const deactivated = await deactivateSimulatorWorkspaces(db.sql);
-      if (deactivated > 0) options.events.note(`Real workspaces are registered: ${deactivated} simulator workspaces deactivated.`);
+      if (deactivated > 0) options.onNote?.(`Real workspaces are registered: ${deactivated} simulator workspaces deactivated.`);
     }
     const deps = localDeps(db, config, secretsFile, options);
-    const handlers = localHandlers(deps, options.events);
+    const handlers = trackingSyncs(createTaskHandlers(deps));
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
       handlers,
@@ -83,14 +74,14 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       // The syncs in flight stop at their next page boundary (deps.signal); let them save their cursors first.
       await handlers.settled();
       // What the EventBridge rule on ABORTED does in AWS: the job must not stay running.
-      await createMarkFailedTask(deps)({
+      await handlers.markFailed({
         source: 'aws.states',
         'detail-type': 'Step Functions Execution Status Change',
         detail: { executionArn: execution.executionArn, status: 'ABORTED', error: 'Interrupted', cause: 'stopped by Ctrl-C' },
       });
     }
     const job = await findJobByExecution(db.sql, execution.executionArn);
-    const rows = job ? await jobWorkspaces(db.sql, job.id) : [];
+    const rows = job ? await jobWorkspaces(db.sql, job.jobId) : [];
     const runningJobId = (execution.output as { runningJobId?: string } | undefined)?.runningJobId;
     return {
       status: outcomeStatus(execution, job, runningJobId),
@@ -109,7 +100,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   }
 }
 
-function outcomeStatus(execution: LocalRunResult, job: JobRow | undefined, runningJobId: string | undefined): RunStatus {
+function outcomeStatus(execution: LocalRunResult, job: JobRecord | undefined, runningJobId: string | undefined): RunStatus {
   if (execution.status === 'ABORTED') return 'aborted';
   if (!job && runningJobId) return 'already_running';
   if (job?.status === 'completed' || job?.status === 'partial') return job.status;
@@ -121,50 +112,27 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
     sql: db.sql,
     config,
     secrets: createSecretResolver({ env: options.env, localSecretsFile: secretsFile, ttlSeconds: config.secretsCacheTtlSeconds }),
-    log: options.events.log,
+    log: options.log ?? silentLog,
     metrics: noMetrics,
     now: Date.now,
-    onSyncProgress: (p) => options.events.workspaceProgress(p.workspace, p.page, p.lastPage, p.accountsRead),
+    onEvent: options.onEvent,
     signal: options.signal,
   };
 }
 
-function localHandlers(deps: TaskDeps, events: RunEvents) {
-  const sync = createSyncWorkspaceTask(deps);
-  const markFailed = createMarkFailedTask(deps);
+/** The handlers, and a way to wait for the Sync workspace calls still running (after an abort). */
+function trackingSyncs(handlers: TaskHandlers): TaskHandlers & { settled(): Promise<unknown> } {
   const inFlight = new Set<Promise<unknown>>();
-  const nameOf = workspaceNameLookup(deps.sql);
-  const syncOne = async (e: SyncWorkspaceEvent) => {
-    const name = await nameOf(e.workspace);
-    events.workspaceStarted(name, e.cursor);
-    try {
-      const result = await sync(e);
-      events.workspaceFinished(name, result);
-      return result;
-    } catch (error) {
-      events.workspaceAttemptFailed(name, error as Error);
-      throw error;
-    }
-  };
   return {
-    startJob: createStartJobTask(deps),
-    syncWorkspace: (event: unknown) => {
-      const running = syncOne(event as SyncWorkspaceEvent);
+    ...handlers,
+    syncWorkspace: (event) => {
+      const running = handlers.syncWorkspace(event);
       inFlight.add(running);
-      running.then(
-        () => inFlight.delete(running),
-        () => inFlight.delete(running),
-      );
+      const forget = () => inFlight.delete(running);
+      running.then(forget, forget);
       return running;
     },
     settled: () => Promise.allSettled([...inFlight]),
-    recordResult: createRecordResultTask(deps),
-    markFailed: async (event: unknown) => {
-      const result = await markFailed(event as never);
-      const e = event as { scope?: string; workspace?: { id: number; name?: string }; error?: { Error?: string } };
-      if (e.scope === 'workspace' && e.workspace) events.workspaceFailed(await nameOf(e.workspace), e.error?.Error ?? 'Error');
-      return result;
-    },
   };
 }
 

@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { NOT_RETRIED_ERRORS } from '../lambdas/errors';
+import { TASKS, type TaskName } from '../lambdas/tasks';
 
 /*
  * The one definition of the sender-sync state machine. The stack deploys it and the
@@ -12,14 +13,8 @@ import { NOT_RETRIED_ERRORS } from '../lambdas/errors';
  * Assign, ItemReader, ItemBatcher and ToleratedFailure*, so none of them may appear.
  */
 
-export interface SyncTaskFunctions {
-  startJob: lambda.IFunction;
-  syncWorkspace: lambda.IFunction;
-  recordResult: lambda.IFunction;
-  markFailed: lambda.IFunction;
-}
-
-export type SyncTask = keyof SyncTaskFunctions;
+/** The Lambda behind each task of lambdas/tasks.ts. */
+export type SyncTaskFunctions = Readonly<Record<TaskName, lambda.IFunction>>;
 
 export interface SyncDefinitionProps {
   functions: SyncTaskFunctions;
@@ -42,7 +37,7 @@ export const STATE = {
   morePages: 'More pages?',
   workspaceSynced: 'Workspace synced',
   recordWorkspaceFailure: 'Record workspace failure',
-  recordJobResult: 'Record job result',
+  finalizeJob: 'Finalize job',
   runResult: 'Did the run fail?',
   runFailed: 'Run failed',
   done: 'Done',
@@ -52,27 +47,19 @@ export const STATE = {
 } as const;
 
 /** Which function each Task state invokes: the local runner maps its handlers by this. */
-export const TASK_OF_STATE: Readonly<Record<string, SyncTask>> = {
+export const TASK_OF_STATE: Readonly<Record<string, TaskName>> = {
   [STATE.startJob]: 'startJob',
   [STATE.syncWorkspace]: 'syncWorkspace',
   [STATE.recordWorkspaceFailure]: 'markFailed',
-  [STATE.recordJobResult]: 'recordResult',
+  [STATE.finalizeJob]: 'finalizeJob',
   [STATE.recordRunFailure]: 'markFailed',
 };
 
 /**
- * Lambda timeouts, in one table: infra/functions.ts gives each function its timeout from
- * here, and each Task state waits a minute longer, so the Lambda's own timeout fires
- * first (and is retried) while a lost invocation still ends. The local runner honours
- * the Task timeouts too (its default would be 60 s).
+ * Each Task state waits a minute longer than its Lambda's timeout (lambdas/tasks.ts), so
+ * the Lambda's own timeout fires first (and is retried) while a lost invocation still
+ * ends. The local runner honours the Task timeouts too (its default would be 60 s).
  */
-export const TASK_TIMEOUTS: Readonly<Record<SyncTask | 'migrate', Duration>> = {
-  startJob: Duration.minutes(1),
-  syncWorkspace: Duration.minutes(15),
-  recordResult: Duration.minutes(2),
-  markFailed: Duration.minutes(1),
-  migrate: Duration.minutes(2),
-};
 const TASK_TIMEOUT_MARGIN = Duration.minutes(1);
 
 /** A JSON null in a payload template: CDK drops literal nulls when it renders one. */
@@ -128,7 +115,7 @@ function addRetries(task: tasks.LambdaInvoke, policy: RetryPolicy): tasks.Lambda
 
 function invoke(
   scope: Construct,
-  task: SyncTask,
+  task: TaskName,
   fn: lambda.IFunction,
   props: Omit<tasks.LambdaInvokeProps, 'lambdaFunction' | 'retryOnServiceExceptions' | 'taskTimeout'> & { stateName: string },
 ): tasks.LambdaInvoke {
@@ -137,11 +124,11 @@ function invoke(
     lambdaFunction: fn,
     // Replaced by addRetries, which also retries Lambda.TooManyRequestsException.
     retryOnServiceExceptions: false,
-    taskTimeout: sfn.Timeout.duration(TASK_TIMEOUTS[task].plus(TASK_TIMEOUT_MARGIN)),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(TASKS[task].timeoutSeconds).plus(TASK_TIMEOUT_MARGIN)),
   });
 }
 
-/** Builds the state machine's definition from the four task functions. */
+/** Builds the state machine's definition from the task functions. */
 export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps): sfn.DefinitionBody {
   if (!Number.isInteger(props.mapConcurrency) || props.mapConcurrency < 1) {
     throw new Error(`mapConcurrency must be a positive integer, got ${props.mapConcurrency}`);
@@ -213,7 +200,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
   const syncEachWorkspace = new sfn.Map(states, STATE.syncEachWorkspace, {
     comment:
       `Syncs every workspace, ${props.mapConcurrency} at a time. A failed workspace is recorded and the others go on; ` +
-      'iteration results are discarded (Record job result reads them from Postgres).',
+      'iteration results are discarded (Finalize job reads them from Postgres).',
     itemsPath: '$.workspaceIds',
     itemSelector: {
       jobId: sfn.JsonPath.stringAt('$.jobId'),
@@ -225,9 +212,9 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
   });
   syncEachWorkspace.itemProcessor(syncWorkspace.next(morePages));
 
-  const recordJobResult = addRetries(
-    invoke(states, 'recordResult', functions.recordResult, {
-      stateName: STATE.recordJobResult,
+  const finalizeJob = addRetries(
+    invoke(states, 'finalizeJob', functions.finalizeJob, {
+      stateName: STATE.finalizeJob,
       comment: 'Aggregates the per-workspace results into polling_job_status (completed, partial or failed) and emits the run metrics.',
       payload: sfn.TaskInput.fromObject({
         jobId: sfn.JsonPath.stringAt('$.jobId'),
@@ -283,11 +270,11 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
 
   startJob.addCatch(noJobYet, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   syncEachWorkspace.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-  recordJobResult.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  finalizeJob.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const lockHeld = new sfn.Choice(states, STATE.lockHeld, { comment: 'Start job found another run still going.' })
     .when(sfn.Condition.stringEquals('$.status', 'already_running'), alreadyRunning)
-    .otherwise(syncEachWorkspace.next(recordJobResult).next(runResult));
+    .otherwise(syncEachWorkspace.next(finalizeJob).next(runResult));
 
   // Whatever start-execution was given (a list, a string) becomes a field of an object, so
   // the Catch below can add `error` to it and a bad input fails as a readable

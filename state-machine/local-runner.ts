@@ -1,6 +1,7 @@
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
-import { TASK_OF_STATE, type SyncTask } from './definition';
+import type { TaskHandlers, TaskName } from '../lambdas/tasks';
+import { TASK_OF_STATE } from './definition';
 import {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
@@ -37,13 +38,6 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   });
 }
 
-export interface LocalTaskHandlers {
-  startJob(event: unknown): Promise<unknown>;
-  syncWorkspace(event: unknown): Promise<unknown>;
-  recordResult(event: unknown): Promise<unknown>;
-  markFailed(event: unknown): Promise<unknown>;
-}
-
 export type LocalRunStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
 
 /** One entry of aws-local-stepfunctions' event log (state entered/exited with input and output, retries, catches, ...). */
@@ -67,7 +61,8 @@ export interface LocalRunResult {
 
 export interface LocalRunOptions {
   input: unknown;
-  handlers: LocalTaskHandlers;
+  /** What each Task state calls, by task name (lambdas/tasks.ts; createTaskHandlers gives the real ones). */
+  handlers: TaskHandlers;
   /** Workspaces synced at once by the Map state. Default 3, as deployed. */
   mapConcurrency?: number;
   /** The execution's name (the last part of its ARN). Default: a random UUID. */
@@ -91,7 +86,7 @@ export async function runStateMachineLocally(options: LocalRunOptions): Promise<
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, state] of taskStates) {
     if (state.Type !== 'Task') continue;
-    const task: SyncTask | undefined = TASK_OF_STATE[stateName];
+    const task: TaskName | undefined = TASK_OF_STATE[stateName];
     if (!task) throw new Error(`Task state "${stateName}" has no local handler: add it to TASK_OF_STATE`);
     taskResourceLocalHandlers[stateName] = lambdaInvoke(options.handlers, task);
   }
@@ -181,7 +176,7 @@ function collectStates(definition: { States: Record<string, Record<string, unkno
 }
 
 /** The lambda:invoke integration around a handler: the { StatusCode, Payload } envelope, errors shaped like Lambda's. */
-function lambdaInvoke(handlers: LocalTaskHandlers, task: SyncTask) {
+function lambdaInvoke(handlers: TaskHandlers, task: TaskName) {
   return async (input: unknown): Promise<unknown> => {
     const event = asJson((input as { Payload?: unknown } | null)?.Payload ?? null);
     let payload: unknown;

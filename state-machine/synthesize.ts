@@ -1,7 +1,8 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { STATE_MACHINE_COMMENT, buildSyncDefinition, type SyncTask, type SyncTaskFunctions } from './definition';
+import { TASK_NAMES, type TaskName } from '../lambdas/tasks';
+import { STATE_MACHINE_COMMENT, buildSyncDefinition, type SyncTaskFunctions } from './definition';
 
 /** What local executions are called: `arn:aws:states:local:000000000000:execution:sender-sync:<name>`. */
 export const LOCAL_ACCOUNT = '000000000000';
@@ -29,14 +30,9 @@ export type AslDefinition = {
  */
 export function synthesizeDefinition(options: SynthesizeOptions = {}): AslDefinition {
   const stack = new Stack(new App(), 'LocalDefinition', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
-  const placeholder = (task: SyncTask) =>
+  const placeholder = (task: TaskName) =>
     lambda.Function.fromFunctionArn(stack, task, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sender-sync-${task}`);
-  const functions: SyncTaskFunctions = {
-    startJob: placeholder('startJob'),
-    syncWorkspace: placeholder('syncWorkspace'),
-    recordResult: placeholder('recordResult'),
-    markFailed: placeholder('markFailed'),
-  };
+  const functions = Object.fromEntries(TASK_NAMES.map((task) => [task, placeholder(task)])) as SyncTaskFunctions;
   const stateMachine = new sfn.StateMachine(stack, 'StateMachine', {
     comment: STATE_MACHINE_COMMENT,
     definitionBody: buildSyncDefinition(stack, { functions, mapConcurrency: options.mapConcurrency ?? 3 }),

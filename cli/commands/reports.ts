@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { accountsPerWorkspace, findJob, jobWorkspaces, missingWorkspaces, type JobRow, type JobWorkspaceRow } from '../reports';
+import { findJob, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../../lambdas/jobs/read-job';
+import { accountsPerWorkspace, missingWorkspaces } from '../reports';
 import { withCliContext } from '../context';
 import { describeExecution } from '../aws';
 import { fail } from '../output';
@@ -38,8 +39,8 @@ export async function statusCommand(jobId: string | undefined, options: { json?:
     for (;;) {
       const job = await findJob(db.sql, jobId);
       if (!job) throw new Error(jobId ? `No job ${jobId} in polling_job_status.` : 'No job has run yet: `npm start` runs one.');
-      const workspaces = await jobWorkspaces(db.sql, job.id);
-      const execution = job.execution_arn ? await describeExecution(job.execution_arn) : undefined;
+      const workspaces = await jobWorkspaces(db.sql, job.jobId);
+      const execution = job.executionArn ? await describeExecution(job.executionArn) : undefined;
       if (options.json) console.log(JSON.stringify({ job, workspaces, execution }, null, 2));
       else printJob(job, workspaces, execution);
       if (!options.watch || job.status !== 'running') return;
@@ -49,7 +50,7 @@ export async function statusCommand(jobId: string | undefined, options: { json?:
   }).catch(fail);
 }
 
-export function printJob(job: JobRow, workspaces: JobWorkspaceRow[], execution?: { status: string } | { unavailable: string }) {
+export function printJob(job: JobRecord, workspaces: JobWorkspaceRow[], execution?: { status: string } | { unavailable: string }) {
   console.log(workspaceTable(workspaces));
   console.log('');
   console.log(jobSummaryLines(job, execution).join('\n'));
@@ -72,25 +73,25 @@ export function workspaceTable(workspaces: JobWorkspaceRow[]): string {
   );
 }
 
-export function jobSummaryLines(job: JobRow, execution?: { status: string } | { unavailable: string }): string[] {
+export function jobSummaryLines(job: JobRecord, execution?: { status: string } | { unavailable: string }): string[] {
   const lines = [
-    `polling_job_status ${job.id}`,
-    `  job_name               ${job.job_name}`,
+    `polling_job_status ${job.jobId}`,
+    `  job_name               ${job.jobName}`,
     `  status                 ${job.status}`,
-    `  started_at             ${formatTime(job.started_at)}`,
-    `  completed_at           ${formatTime(job.completed_at)}`,
-    `  duration_ms            ${job.duration_ms ?? ''}`,
-    `  total_workspaces       ${job.total_workspaces}`,
-    `  workspaces_processed   ${job.workspaces_processed}`,
-    `  workspaces_failed      ${job.workspaces_failed}`,
-    `  workspaces_skipped     ${job.workspaces_skipped}`,
-    `  total_accounts_synced  ${job.total_accounts_synced}`,
-    `  total_accounts_removed ${job.total_accounts_removed}`,
-    `  error_message          ${job.error_message ?? ''}`,
-    `  warnings               ${(job.warnings ?? []).length === 0 ? '(none)' : ''}`,
-    ...(job.warnings ?? []).map((w) => `    - ${w}`),
+    `  started_at             ${formatTime(job.startedAt)}`,
+    `  completed_at           ${formatTime(job.completedAt)}`,
+    `  duration_ms            ${job.durationMs ?? ''}`,
+    `  total_workspaces       ${job.totalWorkspaces}`,
+    `  workspaces_processed   ${job.workspacesSynced}`,
+    `  workspaces_failed      ${job.workspacesFailed}`,
+    `  workspaces_skipped     ${job.workspacesSkipped}`,
+    `  total_accounts_synced  ${job.totalAccountsSynced}`,
+    `  total_accounts_removed ${job.totalAccountsRemoved}`,
+    `  error_message          ${job.errorMessage ?? ''}`,
+    `  warnings               ${job.warnings.length === 0 ? '(none)' : ''}`,
+    ...job.warnings.map((w) => `    - ${w}`),
   ];
-  if (job.execution_arn) lines.push(`  execution_arn          ${job.execution_arn}`);
+  if (job.executionArn) lines.push(`  execution_arn          ${job.executionArn}`);
   if (execution) lines.push(`  execution status       ${'status' in execution ? execution.status : execution.unavailable}`);
   return lines;
 }

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../../lambdas/errors';
-import type { TaskLog } from '../../lambdas/runtime/deps';
+import type { RunEvent } from '../../lambdas/runtime/run-events';
 import type { SimFaults } from '../../sim/server';
-import { runSyncLocally, type LocalRunOutcome, type RunEvents } from '../../local/run-local';
+import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
 import { fail } from '../output';
 import { formatMs } from '../table';
 import { jobSummaryLines, workspaceTable } from './reports';
@@ -44,7 +44,8 @@ export async function runCommand(options: RunOptions): Promise<void> {
         port: options.simPort === undefined ? undefined : wholeNumber('--sim-port', options.simPort),
         faults,
       },
-      events: progress.events,
+      onEvent: progress.onEvent,
+      onNote: progress.note,
       signal: controller.signal,
     });
     progress.stop();
@@ -97,12 +98,12 @@ function wholeNumber(flag: string, text: string): number {
 }
 
 /**
- * Progress a person can follow: on a terminal one status line redrawn in place (workspaces
- * done/total, accounts so far, the workspaces in flight, rate-limit retries); elsewhere a
- * plain line per event.
+ * Progress a person can follow, from the run's typed events (never its log text): on a
+ * terminal one status line redrawn in place (workspaces done/total, accounts so far,
+ * the workspaces in flight, attempts retried); elsewhere a plain line per event.
  */
 function createProgress(tty: boolean) {
-  const inFlight = new Map<string, string>();
+  const inFlight = new Map<number, string>();
   let done = 0;
   let total = 0;
   let accounts = 0;
@@ -115,50 +116,56 @@ function createProgress(tty: boolean) {
   };
   const draw = () => {
     if (!tty) return;
-    const flying = [...inFlight].map(([name, where]) => `${name} ${where}`).join(', ');
+    const flying = [...inFlight.values()].join(', ');
     process.stdout.write(`\r\x1b[2K[${done}/${total || '?'} workspaces] ${accounts} accounts · ${retries} attempts retried${flying ? ` · syncing ${flying}` : ''}`.slice(0, process.stdout.columns || 200));
   };
   if (tty) timer = setInterval(draw, 250);
-  const log: TaskLog = {
-    info(message, fields) {
-      if (message === 'job started' && typeof fields?.workspaces === 'number') total = fields.workspaces;
-    },
-    warn(message) {
-      if (message.startsWith('another run')) line(`warning: ${message}`);
-    },
-    error() {},
-    setContext() {},
-  };
-  const events: RunEvents = {
-    log,
-    note: (message) => line(message),
-    workspaceStarted(workspace, cursor) {
-      inFlight.set(workspace, cursor ? `(from page ${cursor})` : '');
-      if (!tty) console.log(`${workspace}: ${cursor ? `continuing from page ${cursor}` : 'syncing'}`);
-    },
-    workspaceProgress(workspace, page, lastPage) {
-      inFlight.set(workspace, `(page ${page}/${lastPage})`);
-    },
-    workspaceFinished(workspace, result) {
-      inFlight.delete(workspace);
-      if (result.done) {
+  const nameOf = (workspace: { id: number; name?: string }) => workspace.name ?? `workspace ${workspace.id}`;
+  const onEvent = (event: RunEvent): void => {
+    switch (event.type) {
+      case 'job-started':
+        total = event.workspaces.length;
+        return;
+      case 'already-running':
+        line(`warning: another run (job ${event.runningJobId}) has held the lock for ${event.runningForSeconds} s: not starting`);
+        return;
+      case 'workspace-syncing': {
+        const { workspace, cursor } = event;
+        inFlight.set(workspace.id, cursor ? `${workspace.name} (from page ${cursor})` : workspace.name);
+        if (!tty) console.log(`${workspace.name}: ${cursor ? `continuing from page ${cursor}` : 'syncing'}`);
+        return;
+      }
+      case 'page-synced':
+        inFlight.set(event.workspace.id, `${event.workspace.name} (page ${event.page}/${event.lastPage})`);
+        return;
+      case 'workspace-paused':
+        inFlight.delete(event.workspace.id);
+        line(`${event.workspace.name}: time budget reached at page ${event.cursor}; continuing`);
+        return;
+      case 'workspace-synced':
+        inFlight.delete(event.workspace.id);
         done += 1;
-        accounts += result.accountsSynced;
-        line(`${workspace}: synced ${result.accountsSynced} accounts`);
-      } else line(`${workspace}: time budget reached at page ${result.cursor}; continuing`);
-    },
-    workspaceAttemptFailed(workspace, error) {
-      inFlight.delete(workspace);
-      retries += 1;
-      line(`${workspace}: attempt failed: ${error.name}: ${error.message.slice(0, 160)}`);
-    },
-    workspaceFailed(workspace, error) {
-      done += 1;
-      line(`${workspace}: FAILED (${error}); the other workspaces go on`);
-    },
+        accounts += event.accountsSynced;
+        line(`${event.workspace.name}: synced ${event.accountsSynced} accounts`);
+        return;
+      case 'workspace-attempt-failed':
+        inFlight.delete(event.workspace.id);
+        retries += 1;
+        line(`${nameOf(event.workspace)}: attempt failed: ${event.error.name}: ${event.error.message.slice(0, 160)}`);
+        return;
+      case 'workspace-failed':
+        done += 1;
+        line(`${nameOf(event.workspace)}: FAILED (${event.error.slice(0, 160)}); the other workspaces go on`);
+        return;
+      case 'job-finished':
+      case 'run-failed':
+        // The report after the run says how it ended.
+        return;
+    }
   };
   return {
-    events,
+    onEvent,
+    note: (message: string) => line(message),
     stop() {
       if (timer) clearInterval(timer);
       if (tty) process.stdout.write('\r\x1b[2K');

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../../lambdas/errors';
 import { describeExecution, executionConsoleUrl, startExecution } from '../aws';
 import { withCliContext } from '../context';
 import { fail } from '../output';
-import { findJobByExecution, jobWorkspaces } from '../reports';
+import { findJobByExecution, jobWorkspaces } from '../../lambdas/jobs/read-job';
 import { jobSummaryLines, workspaceTable } from './reports';
 
 export interface TriggerOptions {
@@ -38,7 +38,7 @@ export async function triggerCommand(options: TriggerOptions): Promise<void> {
         const execution = await describeExecution(executionArn);
         const job = await findJobByExecution(db.sql, executionArn);
         if (job && !options.json) {
-          const ws = await jobWorkspaces(db.sql, job.id);
+          const ws = await jobWorkspaces(db.sql, job.jobId);
           const done = ws.filter((w) => w.status === 'synced' || w.status === 'failed').length;
           const accounts = ws.reduce((sum, w) => sum + w.accounts_synced, 0);
           const line = `${'status' in execution ? execution.status : '?'}: ${done}/${ws.length} workspaces done, ${accounts} accounts`;
@@ -50,7 +50,7 @@ export async function triggerCommand(options: TriggerOptions): Promise<void> {
           const final = await findJobByExecution(db.sql, executionArn);
           if (options.json) console.log(JSON.stringify({ executionArn, execution, job: final }, null, 2));
           else if (final) {
-            console.log(`\n${workspaceTable(await jobWorkspaces(db.sql, final.id))}\n`);
+            console.log(`\n${workspaceTable(await jobWorkspaces(db.sql, final.jobId))}\n`);
             console.log(jobSummaryLines(final, execution).join('\n'));
           } else console.log(`execution ${execution.status}${execution.error ? `: ${execution.error}` : ''} (no job row: it ended before Start job)`);
           if (final?.status === 'completed') return EXIT.completed;

@@ -1,23 +1,7 @@
 import type { Sql } from '../db/client';
 import { describeError, JobNotFoundError } from '../errors';
 import { aggregate, type WorkspaceRow } from './aggregate';
-
-export type JobStatus = 'running' | 'completed' | 'partial' | 'failed';
-
-export interface JobSummary {
-  jobId: string;
-  status: JobStatus;
-  totalWorkspaces: number;
-  workspacesSynced: number;
-  workspacesFailed: number;
-  workspacesSkipped: number;
-  totalAccountsSynced: number;
-  totalAccountsRemoved: number;
-  rateLimitWaitMs: number;
-  durationMs: number | null;
-  warnings: string[];
-  errorMessage: string | null;
-}
+import { readJob, type JobRecord, type JobStatus } from './read-job';
 
 /**
  * Aggregates a job's workspace rows into its polling_job_status row:
@@ -25,7 +9,7 @@ export interface JobSummary {
  * a warning), `failed` when none did or the run itself broke (`runError`).
  * Only a `running` job is written, so finalizing twice returns the same row.
  */
-export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobSummary> {
+export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobRecord> {
   return sql.begin(async (tx) => {
     const [job] = await tx<{ status: JobStatus }[]>`select status from polling_job_status where id = ${jobId} for update`;
     if (!job) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
@@ -59,30 +43,8 @@ export async function finalizeJob(sql: Sql, jobId: string, options: { runError?:
       }
       await tx`delete from polling_job_seen_accounts where job_id = ${jobId}`;
     }
-    return readJobSummary(tx as unknown as Sql, jobId);
+    return readJob(tx as unknown as Sql, jobId);
   });
-}
-
-export async function readJobSummary(sql: Sql, jobId: string): Promise<JobSummary> {
-  const [row] = await sql<Record<string, any>[]>`
-    select j.*, coalesce((select sum(rate_limit_wait_ms) from polling_job_workspaces w where w.job_id = j.id), 0)::int as rate_limit_wait_ms
-    from polling_job_status j where id = ${jobId}
-  `;
-  if (!row) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
-  return {
-    jobId: row.id,
-    status: row.status,
-    totalWorkspaces: row.total_workspaces,
-    workspacesSynced: row.workspaces_processed,
-    workspacesFailed: row.workspaces_failed,
-    workspacesSkipped: row.workspaces_skipped,
-    totalAccountsSynced: row.total_accounts_synced,
-    totalAccountsRemoved: row.total_accounts_removed,
-    rateLimitWaitMs: row.rate_limit_wait_ms,
-    durationMs: row.duration_ms,
-    warnings: row.warnings ?? [],
-    errorMessage: row.error_message,
-  };
 }
 
 /**
@@ -94,7 +56,7 @@ export async function failRun(
   sql: Sql,
   target: { jobId?: string; executionArn?: string },
   reason: string,
-): Promise<JobSummary | undefined> {
+): Promise<JobRecord | undefined> {
   const [job] = target.jobId
     ? await sql<{ id: string }[]>`select id from polling_job_status where id = ${target.jobId}`
     : target.executionArn

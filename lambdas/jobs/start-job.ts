@@ -1,16 +1,6 @@
 import type { Sql } from '../db/client';
 import { WorkspaceNotFoundError } from '../errors';
-
-export interface WorkspaceRef {
-  id: number;
-  name: string;
-}
-
-/** A workspace as the state machine names it: by id; the name once Sync workspace has read it. */
-export interface WorkspaceIdRef {
-  id: number;
-  name?: string;
-}
+import type { WorkspaceRef } from '../workspaces/ref';
 
 export type StartJobResult =
   | { status: 'started'; jobId: string; workspaces: WorkspaceRef[] }

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors';
 import { describeStepFunctionsError, failRun, recordWorkspaceFailure } from '../jobs/finalize-job';
-import type { WorkspaceIdRef } from '../jobs/start-job';
+import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
 
 /** From the state machine's Catch: one workspace gave up, the Map goes on. */
@@ -39,12 +39,14 @@ export function createMarkFailedTask(deps: TaskDeps) {
       const name = await recordWorkspaceFailure(deps.sql, event.jobId, event.workspace.id, error);
       deps.log.setContext({ workspace: name ?? event.workspace.name });
       deps.log.error('workspace failed', { error });
+      deps.onEvent?.({ type: 'workspace-failed', jobId: event.jobId, workspace: { id: event.workspace.id, name: name ?? event.workspace.name }, error });
       return { recorded: true, jobId: event.jobId, status: 'failed' };
     }
     if (event && 'scope' in event && event.scope === 'run') {
       const reason = `The run failed: ${describeStepFunctionsError(event.error)}`;
       const summary = await failRun(deps.sql, { jobId: event.jobId, executionArn: event.executionArn }, reason);
       deps.log.error('run failed', { jobId: summary?.jobId, reason });
+      deps.onEvent?.({ type: 'run-failed', jobId: summary?.jobId, reason });
       return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
     }
     if (event && 'detail' in event && event.detail?.executionArn) {
@@ -52,6 +54,7 @@ export function createMarkFailedTask(deps: TaskDeps) {
       const reason = `The execution ended ${status}${error ? `: ${error}` : ''}${cause ? ` (${String(cause).slice(0, 300)})` : ''}.`;
       const summary = await failRun(deps.sql, { executionArn }, reason);
       deps.log.warn('execution ended without recording its result', { executionArn, status, jobId: summary?.jobId });
+      deps.onEvent?.({ type: 'run-failed', jobId: summary?.jobId, reason });
       return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
     }
     throw new InvalidInputError('Mark failed needs a workspace or run failure from the state machine, or an execution status change event.');

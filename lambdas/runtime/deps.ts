@@ -1,8 +1,9 @@
 import type { Config } from '../config/load-config';
 import type { Sql } from '../db/client';
 import type { EmailBisonClientOptions } from '../emailbison/client';
-import type { JobSummary } from '../jobs/finalize-job';
+import type { JobRecord } from '../jobs/read-job';
 import type { SecretResolver } from '../secrets/resolve';
+import type { RunEvent } from './run-events';
 
 /** What every task needs, built once per Lambda container (or once per local run) and passed down. */
 export interface TaskDeps {
@@ -14,8 +15,8 @@ export interface TaskDeps {
   now: () => number;
   /** Local runs and tests point the EmailBison client elsewhere or speed its waits up. */
   emailbison?: Partial<Pick<EmailBisonClientOptions, 'dispatcher' | 'sleep' | 'baseBackoffMs' | 'headersTimeoutMs' | 'bodyTimeoutMs'>>;
-  /** Page-by-page progress of a workspace sync, for a person watching a local run. */
-  onSyncProgress?: (progress: { workspace: string; page: number; lastPage: number; accountsRead: number }) => void;
+  /** What happens in the run, for a person watching a local run (run-events.ts); unset in the Lambdas. */
+  onEvent?: (event: RunEvent) => void;
   /** Aborted when a local run is interrupted: a sync stops at its next page boundary, as at its deadline. */
   signal?: AbortSignal;
   /** Milliseconds the current invocation has left (Lambda's getRemainingTimeInMillis). */
@@ -33,7 +34,7 @@ export interface TaskLog {
 /** EMF metrics; the finalizer's WorkspacesFailed (failed + skipped) is what pages someone on a partial run. */
 export interface RunMetrics {
   workspaceSynced(fields: { accountsSynced: number; rateLimitWaitMs: number }): void;
-  runFinished(summary: JobSummary): void;
+  runFinished(summary: JobRecord): void;
   flush(): void;
 }
 

@@ -1,6 +1,6 @@
 import { createEmailBisonClient } from '../emailbison/client';
 import { InvalidInputError } from '../errors';
-import type { WorkspaceIdRef } from '../jobs/start-job';
+import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
@@ -20,27 +20,37 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
     if (!event?.jobId || !event.workspace || !Number.isInteger(event.workspace.id)) {
       throw new InvalidInputError('Sync workspace needs { jobId, workspace: { id } }.');
     }
-    deps.log.setContext({ jobId: event.jobId, workspaceId: event.workspace.id });
-    const workspace = await getWorkspace(deps.sql, event.workspace.id);
-    deps.log.setContext({ workspace: workspace.name });
-    const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
-    const client = createEmailBisonClient({
-      workspace: workspace.name,
-      baseUrl: workspace.baseUrl,
-      apiKey,
-      pageConcurrency: deps.config.pageConcurrency,
-      maxAttempts: deps.config.maxAttempts,
-      maxRetryWaitMs: deps.config.maxRetryWaitMs,
-      ...deps.emailbison,
-    });
-    const start = deps.now();
-    let deadlineMs = start + deps.config.syncBudgetSeconds * 1000;
-    const remaining = deps.remainingTimeMs?.();
-    if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
+    const { jobId } = event;
+    deps.log.setContext({ jobId, workspaceId: event.workspace.id });
+    let known: WorkspaceIdRef = event.workspace;
     try {
+      const workspace = await getWorkspace(deps.sql, event.workspace.id);
+      const ref = { id: workspace.id, name: workspace.name };
+      known = ref;
+      deps.log.setContext({ workspace: workspace.name });
+      deps.onEvent?.({ type: 'workspace-syncing', jobId, workspace: ref, cursor: event.cursor ?? null });
+      const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
+      const client = createEmailBisonClient({
+        workspace: workspace.name,
+        baseUrl: workspace.baseUrl,
+        apiKey,
+        pageConcurrency: deps.config.pageConcurrency,
+        maxAttempts: deps.config.maxAttempts,
+        maxRetryWaitMs: deps.config.maxRetryWaitMs,
+        ...deps.emailbison,
+      });
+      const start = deps.now();
+      let deadlineMs = start + deps.config.syncBudgetSeconds * 1000;
+      const remaining = deps.remainingTimeMs?.();
+      if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
+      const onEvent = deps.onEvent;
+      const onProgress = onEvent
+        ? (p: { page: number; lastPage: number; accountsRead: number }) =>
+            onEvent({ type: 'page-synced', jobId, workspace: ref, page: p.page, lastPage: p.lastPage, accountsRead: p.accountsRead })
+        : undefined;
       const result = await syncWorkspace(
-        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], onProgress: deps.onSyncProgress, signal: deps.signal },
-        { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name }, deadlineMs },
+        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], onProgress, signal: deps.signal },
+        { jobId, workspace: ref, deadlineMs },
       );
       const stats = client.stats;
       deps.log.info(result.done ? 'workspace synced' : 'time budget reached: continuing from cursor', {
@@ -51,10 +61,17 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         retries: stats.retries,
         rateLimitWaitMs: Math.round(stats.rateLimitWaitMs),
       });
-      if (result.done) deps.metrics.workspaceSynced({ accountsSynced: result.accountsSynced, rateLimitWaitMs: stats.rateLimitWaitMs });
+      if (result.done) {
+        deps.metrics.workspaceSynced({ accountsSynced: result.accountsSynced, rateLimitWaitMs: stats.rateLimitWaitMs });
+        deps.onEvent?.({ type: 'workspace-synced', jobId, workspace: ref, accountsSynced: result.accountsSynced });
+      } else {
+        deps.onEvent?.({ type: 'workspace-paused', jobId, workspace: ref, cursor: result.cursor, accountsSynced: result.accountsSynced });
+      }
       return result;
     } catch (error) {
-      deps.log.error('workspace sync attempt failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+      deps.log.error('workspace sync attempt failed', { error: `${name}: ${message}` });
+      deps.onEvent?.({ type: 'workspace-attempt-failed', jobId, workspace: known, error: { name, message } });
       throw error;
     }
   };

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import type { EmailBisonClient } from '../emailbison/client';
 import { describeError } from '../errors';
-import type { WorkspaceRef } from '../jobs/start-job';
+import type { WorkspaceRef } from '../workspaces/ref';
 import { BatchWriter } from './batch-writer';
 import { inconsistency } from './removal-rule';
 import { type Checkpoint, type SavedWalk, type WalkCursor, WalkState } from './walk-state';

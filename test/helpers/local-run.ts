@@ -1,10 +1,8 @@
-import { createMarkFailedTask } from '../../lambdas/mark-failed/task';
-import { createRecordResultTask } from '../../lambdas/record-result/task';
 import type { TaskDeps } from '../../lambdas/runtime/deps';
-import { createStartJobTask } from '../../lambdas/start-job/task';
-import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from '../../lambdas/sync-workspace/task';
+import type { SyncWorkspaceEvent } from '../../lambdas/sync-workspace/task';
+import { createTaskHandlers, type TaskHandlers } from '../../lambdas/tasks';
 import { workspaceNameLookup } from '../../lambdas/workspaces/registry';
-import { runStateMachineLocally, type LocalRunResult, type LocalTaskHandlers } from '../../state-machine/local-runner';
+import { runStateMachineLocally, type LocalRunResult } from '../../state-machine/local-runner';
 
 export interface Observed {
   inFlight: number;
@@ -13,11 +11,11 @@ export interface Observed {
 }
 
 /** The real task code behind each Task state, counting concurrent Sync workspace calls. */
-export function realHandlers(deps: TaskDeps, observed: Observed, override?: Partial<LocalTaskHandlers>): LocalTaskHandlers {
-  const sync = createSyncWorkspaceTask(deps);
+export function realHandlers(deps: TaskDeps, observed: Observed, override?: Partial<TaskHandlers>): TaskHandlers {
+  const handlers = createTaskHandlers(deps);
   const nameOf = workspaceNameLookup(deps.sql);
   return {
-    startJob: createStartJobTask(deps) as LocalTaskHandlers['startJob'],
+    ...handlers,
     syncWorkspace: async (event) => {
       const e = event as SyncWorkspaceEvent;
       observed.inFlight += 1;
@@ -25,17 +23,15 @@ export function realHandlers(deps: TaskDeps, observed: Observed, override?: Part
       const name = await nameOf(e.workspace);
       observed.calls.set(name, (observed.calls.get(name) ?? 0) + 1);
       try {
-        return await (override?.syncWorkspace ?? sync)(event as never);
+        return await (override?.syncWorkspace ?? handlers.syncWorkspace)(event);
       } finally {
         observed.inFlight -= 1;
       }
     },
-    recordResult: createRecordResultTask(deps) as LocalTaskHandlers['recordResult'],
-    markFailed: createMarkFailedTask(deps) as LocalTaskHandlers['markFailed'],
   };
 }
 
-export async function runLocally(deps: TaskDeps, input: unknown, override?: Partial<LocalTaskHandlers>): Promise<LocalRunResult & { observed: Observed }> {
+export async function runLocally(deps: TaskDeps, input: unknown, override?: Partial<TaskHandlers>): Promise<LocalRunResult & { observed: Observed }> {
   const observed: Observed = { inFlight: 0, peak: 0, calls: new Map() };
   const result = await runStateMachineLocally({ input, handlers: realHandlers(deps, observed, override), instantRetries: true });
   return { ...result, observed };

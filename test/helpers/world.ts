@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../lambdas/config/load-config';
 import type { Sql } from '../../lambdas/db/client';
-import { finalizeJob, type JobSummary } from '../../lambdas/jobs/finalize-job';
+import { finalizeJob } from '../../lambdas/jobs/finalize-job';
+import type { JobRecord } from '../../lambdas/jobs/read-job';
 import { startJob } from '../../lambdas/jobs/start-job';
 import { noMetrics, silentLog, type TaskDeps } from '../../lambdas/runtime/deps';
 import { createSecretResolver } from '../../lambdas/secrets/resolve';
@@ -57,7 +58,7 @@ export async function createWorld(
  * The job run without the state machine: start, each workspace synced in turn (looping
  * on its cursor, a failure recorded as the state machine's Catch does), finalize.
  */
-export async function runJobDirectly(deps: TaskDeps, workspaces?: string[]): Promise<JobSummary & { invocations: number }> {
+export async function runJobDirectly(deps: TaskDeps, workspaces?: string[]): Promise<JobRecord & { invocations: number }> {
   const started = await startJob(deps.sql, { jobName: deps.config.jobName, workspaceNames: workspaces, runTimeoutMinutes: deps.config.runTimeoutMinutes });
   if (started.status !== 'started') throw new Error(`job not started: ${started.status}`);
   const sync = createSyncWorkspaceTask(deps);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, PROJECT_ROOT } from '../../infra/build-app';
+import { TASK_NAMES } from '../../lambdas/tasks';
 
 /*
  * The one synthesis with real bundling (local esbuild, no Docker) and CDK's own
@@ -25,10 +26,7 @@ beforeAll(() => {
   const template = assembly.getStackByName(stack.stackName).template;
   assets = new Map();
   for (const [name, fn] of Object.entries({
-    startJob: stack.functions.startJob,
-    syncWorkspace: stack.functions.syncWorkspace,
-    recordResult: stack.functions.recordResult,
-    markFailed: stack.functions.markFailed,
+    ...stack.functions.tasks,
     migrate: stack.functions.migrate,
   })) {
     const id = stack.resolve((fn.node.defaultChild as CfnElement).logicalId);
@@ -71,7 +69,7 @@ describe('bundling', () => {
     for (const file of sources) {
       expect(readFileSync(path.join(bundled, file), 'utf8')).toBe(readFileSync(path.join(PROJECT_ROOT, 'migrations', file), 'utf8'));
     }
-    for (const name of ['startJob', 'syncWorkspace', 'recordResult', 'markFailed']) {
+    for (const name of TASK_NAMES) {
       expect(existsSync(path.join(assets.get(name)!, 'migrations')), name).toBe(false);
     }
   });

@@ -108,7 +108,7 @@ describe('the state machine', () => {
     const { stack, template } = byDefault;
     const taskOfFunction = new Map<string, string>();
     const fns = stack.functions;
-    for (const [task, fn] of Object.entries({ startJob: fns.startJob, syncWorkspace: fns.syncWorkspace, recordResult: fns.recordResult, markFailed: fns.markFailed })) {
+    for (const [task, fn] of Object.entries(fns.tasks)) {
       taskOfFunction.set(logicalId(stack, fn), task);
     }
     const deployed = deployedDefinition(template, (ref) => {
@@ -136,7 +136,7 @@ describe('the state machine', () => {
     ]);
     expect(sync.Retry[0].MaxAttempts).toBe(0);
     expect(sync.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordWorkspaceFailure }]);
-    for (const name of [STATE.syncEachWorkspace, STATE.recordJobResult]) {
+    for (const name of [STATE.syncEachWorkspace, STATE.finalizeJob]) {
       expect(definition.States[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure }]);
     }
     expect(definition.States[STATE.startJob].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: STATE.noJobYet });
@@ -168,7 +168,7 @@ describe('the functions', () => {
 
   it('gives sync-workspace 1024 MB, 15 minutes, the API-keys secret and a sync budget well under its timeout', () => {
     const { stack, template } = imported;
-    const [, sync] = functions(template).find(([id]) => id === logicalId(stack, stack.functions.syncWorkspace))!;
+    const [, sync] = functions(template).find(([id]) => id === logicalId(stack, stack.functions.tasks.syncWorkspace))!;
     expect(sync.Properties).toMatchObject({ MemorySize: 1024, Timeout: 900 });
     expect(sync.Properties.Environment.Variables).toMatchObject({
       API_KEYS_SECRET_ARN: API_KEYS_SECRET_ARN,
@@ -178,7 +178,7 @@ describe('the functions', () => {
       // A heap cap keeps its peak RSS flat in the workspace's size (npm run bench, item 5).
       NODE_OPTIONS: '--enable-source-maps --max-old-space-size=96',
     });
-    for (const [id, fn] of functions(template).filter(([id]) => id !== logicalId(stack, stack.functions.syncWorkspace))) {
+    for (const [id, fn] of functions(template).filter(([id]) => id !== logicalId(stack, stack.functions.tasks.syncWorkspace))) {
       expect(fn.Properties.Environment.Variables.API_KEYS_SECRET_ARN, id).toBeUndefined();
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS, id).toBe('--enable-source-maps');
       expect(fn.Properties.Timeout, id).toBeLessThanOrEqual(120);
@@ -233,8 +233,8 @@ describe('IAM', () => {
     }
     const roleOf = (fn: { role?: unknown }) => logicalId(stack, (fn as Json).role);
     const fns = stack.functions;
-    expect(secretReads.get(roleOf(fns.syncWorkspace))).toEqual([API_KEYS_SECRET_ARN, DATABASE_SECRET_ARN].sort());
-    for (const fn of [fns.startJob, fns.recordResult, fns.markFailed, fns.migrate]) {
+    expect(secretReads.get(roleOf(fns.tasks.syncWorkspace))).toEqual([API_KEYS_SECRET_ARN, DATABASE_SECRET_ARN].sort());
+    for (const fn of [fns.tasks.startJob, fns.tasks.finalizeJob, fns.tasks.markFailed, fns.migrate]) {
       expect(secretReads.get(roleOf(fn))).toEqual([DATABASE_SECRET_ARN]);
     }
     expect(secretReads.size).toBe(5);
@@ -263,12 +263,12 @@ describe('failed runs', () => {
           stateMachineArn: [{ Ref: logicalId(stack, stack.stateMachine.stateMachine) }],
         },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions.markFailed), 'Arn'] }, Input: Match.absent(), InputPath: Match.absent() })],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions.tasks.markFailed), 'Arn'] }, Input: Match.absent(), InputPath: Match.absent() })],
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [logicalId(stack, stack.functions.markFailed), 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': [logicalId(stack, stack.functions.tasks.markFailed), 'Arn'] },
     });
   });
 });
@@ -287,7 +287,7 @@ describe('migrations on deploy', () => {
     const [[, machine]] = Object.entries(all).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
     expect(machine.DependsOn).toContain(triggerId);
     const fns = stack.functions;
-    for (const fn of [fns.startJob, fns.syncWorkspace, fns.recordResult, fns.markFailed]) {
+    for (const fn of Object.values(fns.tasks)) {
       expect(all[logicalId(stack, fn)].DependsOn, fn.node.id).toContain(triggerId);
     }
     expect(all[logicalId(stack, fns.migrate)].DependsOn ?? []).not.toContain(triggerId);

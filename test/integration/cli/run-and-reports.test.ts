@@ -31,6 +31,10 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
     expect(result.stdout).toMatch(/workspaces_processed\s+25/);
     expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL - 265}`));
+    // Progress, from the run's events: a line per workspace as it ends.
+    expect(result.stdout).toContain('Tidewater Consulting: synced 433 accounts');
+    expect(result.stdout).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
+    expect(result.stdout).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
   });
 
   it('`missing` lists the rejected workspace with its error and the two empty ones', async () => {
@@ -47,7 +51,7 @@ describe('sender-sync run, then the reports', () => {
   it('`status` shows the latest job and its workspaces', async () => {
     const result = await cli(['status', '--json'], env);
     const { job, workspaces } = JSON.parse(result.stdout);
-    expect(job).toMatchObject({ status: 'partial', total_workspaces: 26, workspaces_processed: 25, workspaces_failed: 1 });
+    expect(job).toMatchObject({ status: 'partial', totalWorkspaces: 26, workspacesSynced: 25, workspacesFailed: 1 });
     expect(workspaces).toHaveLength(26);
     expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({ status: 'failed', api_requests: 1, retries: 0 });
     const human = await cli(['status'], env);

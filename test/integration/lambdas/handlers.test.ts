@@ -44,7 +44,7 @@ describe('the Lambda handlers', () => {
   it('start, sync and record a job with credentials from Secrets Manager', async () => {
     const startJob = (await import('../../../lambdas/start-job/handler')).handler;
     const syncWorkspace = (await import('../../../lambdas/sync-workspace/handler')).handler;
-    const recordResult = (await import('../../../lambdas/record-result/handler')).handler;
+    const finalizeJob = (await import('../../../lambdas/finalize-job/handler')).handler;
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:run-1';
     const started = await startJob({ input: {}, executionArn: arn });
     const [registered] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${WS}`;
@@ -52,7 +52,7 @@ describe('the Lambda handlers', () => {
     if (started.status !== 'started') return;
     const result = await syncWorkspace({ jobId: started.jobId, workspace: { id: started.workspaceIds[0] }, cursor: null });
     expect(result).toMatchObject({ done: true, cursor: null, accountsSynced: 187, workspace: { id: registered.id, name: WS } });
-    const summary = await recordResult({ jobId: started.jobId, executionArn: arn });
+    const summary = await finalizeJob({ jobId: started.jobId, executionArn: arn });
     expect(summary).toMatchObject({ status: 'completed', totalAccountsSynced: 187 });
     expect(await storedAccounts(db.sql, WS)).toEqual(truthAsStored(sim, WS));
     const [job] = await db.sql`select execution_arn, trigger_source from polling_job_status where id = ${started.jobId}`;

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createMarkFailedTask } from '../../../lambdas/mark-failed/task';
-import { createRecordResultTask } from '../../../lambdas/record-result/task';
 import { silentLog, noMetrics, type TaskDeps } from '../../../lambdas/runtime/deps';
-import { createStartJobTask } from '../../../lambdas/start-job/task';
+import { createTaskHandlers, type TaskHandlers } from '../../../lambdas/tasks';
 import { loadConfig } from '../../../lambdas/config/load-config';
-import { runStateMachineLocally, type LocalTaskHandlers } from '../../../state-machine/local-runner';
+import { runStateMachineLocally } from '../../../state-machine/local-runner';
 import { createTestDatabase } from '../../helpers/database';
 
 /*
@@ -26,16 +24,14 @@ describe('state payloads at 1,000 workspaces', () => {
     `;
     const deps: TaskDeps = { sql: db.sql, config: loadConfig({ DATABASE_URL: 'postgres://unused' }), secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, clear() {} }, log: silentLog, metrics: noMetrics, now: Date.now };
     const seen: number[] = [];
-    const handlers: LocalTaskHandlers = {
-      startJob: createStartJobTask(deps) as LocalTaskHandlers['startJob'],
+    const handlers: TaskHandlers = {
+      ...createTaskHandlers(deps),
       syncWorkspace: async (event) => {
         const { jobId, workspace } = event as { jobId: string; workspace: { id: number } };
         seen.push(workspace.id);
         await db.sql`update polling_job_workspaces set status = 'synced', finished_at = now() where job_id = ${jobId} and workspace_id = ${workspace.id}`;
         return { jobId, workspace: { id: workspace.id, name: 'x'.repeat(100) }, done: true, cursor: null, accountsSynced: 0 };
       },
-      recordResult: createRecordResultTask(deps) as LocalTaskHandlers['recordResult'],
-      markFailed: createMarkFailedTask(deps) as LocalTaskHandlers['markFailed'],
     };
     const result = await runStateMachineLocally({ input: {}, handlers, instantRetries: true });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, type ErrorName } from '../../../lambdas/errors';
+import { TASK_NAMES } from '../../../lambdas/tasks';
 import { LAMBDA_SERVICE_ERRORS, STATE, TASK_OF_STATE } from '../../../state-machine/definition';
 import { findLocallyIgnoredFeatures, synthesizeDefinition, type AslDefinition } from '../../../state-machine/synthesize';
 
@@ -47,6 +48,10 @@ describe('the synthesized definition', () => {
   it('maps every Task state to a task function', () => {
     const tasks = allStates(asl).filter(([, state]) => state.Type === 'Task').map(([name]) => name);
     expect(tasks.sort()).toEqual(Object.keys(TASK_OF_STATE).sort());
+  });
+
+  it('invokes every task of the roster from some Task state', () => {
+    expect([...new Set(Object.values(TASK_OF_STATE))].sort()).toEqual([...TASK_NAMES].sort());
   });
 
   it('starts the job with the execution input (wrapped first, whatever its shape), its ARN and start time', () => {
@@ -103,10 +108,10 @@ describe('the synthesized definition', () => {
     }
   });
 
-  it('sends a failure of Start job, the Map or Record job result to Record run failure, which ends in a Fail state with the error', () => {
+  it('sends a failure of Start job, the Map or Finalize job to Record run failure, which ends in a Fail state with the error', () => {
     expect((asl.States[STATE.startJob] as State).Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.noJobYet }]);
     expect(asl.States[STATE.noJobYet]).toMatchObject({ Parameters: { jobId: null, 'error.$': '$.error' }, Next: STATE.recordRunFailure });
-    for (const name of [STATE.syncEachWorkspace, STATE.recordJobResult]) {
+    for (const name of [STATE.syncEachWorkspace, STATE.finalizeJob]) {
       expect((asl.States[name] as State).Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure }]);
     }
     const record = asl.States[STATE.recordRunFailure] as State;

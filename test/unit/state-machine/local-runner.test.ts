@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { STATE } from '../../../state-machine/definition';
-import { runStateMachineLocally, type LocalRunEvent, type LocalTaskHandlers } from '../../../state-machine/local-runner';
+import type { TaskHandlers } from '../../../lambdas/tasks';
+import { runStateMachineLocally, type LocalRunEvent } from '../../../state-machine/local-runner';
 
 /*
  * The real (synthesized) definition, run with small in-process fakes for the four tasks.
@@ -21,8 +22,8 @@ function namedError(name: string, message: string): Error {
 }
 
 function fakeTasks(options: { workspaces?: Workspace[]; sync?: (event: any, call: number) => Promise<unknown>; status?: string } = {}) {
-  const calls = { startJob: [] as any[], syncWorkspace: [] as any[], recordResult: [] as any[], markFailed: [] as any[] };
-  const handlers: LocalTaskHandlers = {
+  const calls = { startJob: [] as any[], syncWorkspace: [] as any[], finalizeJob: [] as any[], markFailed: [] as any[] };
+  const handlers: TaskHandlers = {
     async startJob(event) {
       calls.startJob.push(event);
       const ids = (options.workspaces ?? workspaces(2)).map((w) => w.id);
@@ -33,8 +34,8 @@ function fakeTasks(options: { workspaces?: Workspace[]; sync?: (event: any, call
       if (options.sync) return options.sync(event, calls.syncWorkspace.length);
       return { jobId: event.jobId, workspace: named(event.workspace.id), done: true, cursor: null, accountsSynced: 10 };
     },
-    async recordResult(event) {
-      calls.recordResult.push(event);
+    async finalizeJob(event) {
+      calls.finalizeJob.push(event);
       return { jobId: 'job-1', status: options.status ?? 'completed', totalWorkspaces: 2, workspacesFailed: 0, totalAccountsSynced: 20, durationMs: 5 };
     },
     async markFailed(event) {
@@ -59,7 +60,7 @@ describe('runStateMachineLocally', () => {
     expect(calls.startJob).toEqual([{ input: {}, executionArn: result.executionArn, executionStartTime: expect.any(String) }]);
     expect(calls.syncWorkspace.map((event) => event.workspace.id).sort()).toEqual([1, 2]);
     expect(calls.syncWorkspace[0]).toEqual({ jobId: 'job-1', workspace: { id: expect.any(Number) }, cursor: null });
-    expect(calls.recordResult).toEqual([{ jobId: 'job-1', executionArn: result.executionArn }]);
+    expect(calls.finalizeJob).toEqual([{ jobId: 'job-1', executionArn: result.executionArn }]);
     expect(calls.markFailed).toEqual([]);
     expect(entered(result.events).at(-1)).toBe(STATE.done);
     const mapExit = result.events.find((event) => event.type === 'StateExited' && (event.state as any).name === STATE.syncEachWorkspace);
@@ -75,7 +76,7 @@ describe('runStateMachineLocally', () => {
     expect(entered(result.events).at(-1)).toBe(STATE.alreadyRunning);
     expect(result.output).toEqual({ status: 'already_running', runningJobId: 'job-0', runningForSeconds: 120 });
     expect(calls.syncWorkspace).toEqual([]);
-    expect(calls.recordResult).toEqual([]);
+    expect(calls.finalizeJob).toEqual([]);
   });
 
   it('loops Sync workspace from its cursor while it returns done: false', async () => {
@@ -141,7 +142,7 @@ describe('runStateMachineLocally', () => {
       },
     ]);
     expect(result.events.filter((event) => event.type === 'StateRetried')).toEqual([]);
-    expect(calls.recordResult).toHaveLength(1);
+    expect(calls.finalizeJob).toHaveLength(1);
   });
 
   it('syncs at most 3 workspaces at once out of 10', async () => {
@@ -235,7 +236,7 @@ describe('runStateMachineLocally', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ConfigError');
     expect(calls.markFailed.at(-1)).toMatchObject({ scope: 'run', jobId: 'job-1', error: { Error: 'ConfigError' } });
-    expect(calls.recordResult).toEqual([]);
+    expect(calls.finalizeJob).toEqual([]);
   });
 
   it('ends ABORTED when its signal aborts', async () => {

@@ -1,18 +1,20 @@
 import { InvalidInputError } from '../errors';
-import { finalizeJob, type JobSummary } from '../jobs/finalize-job';
+import { finalizeJob } from '../jobs/finalize-job';
+import type { JobRecord } from '../jobs/read-job';
 import type { TaskDeps } from '../runtime/deps';
 
-export interface RecordResultEvent {
+export interface FinalizeJobEvent {
   jobId: string;
   executionArn?: string;
 }
 
-export function createRecordResultTask(deps: TaskDeps) {
-  return async (event: RecordResultEvent): Promise<JobSummary> => {
-    if (!event?.jobId) throw new InvalidInputError('Record job result needs { jobId }.');
+export function createFinalizeJobTask(deps: TaskDeps) {
+  return async (event: FinalizeJobEvent): Promise<JobRecord> => {
+    if (!event?.jobId) throw new InvalidInputError('Finalize job needs { jobId }.');
     deps.log.setContext({ jobId: event.jobId });
     const summary = await finalizeJob(deps.sql, event.jobId);
     deps.metrics.runFinished(summary);
+    deps.onEvent?.({ type: 'job-finished', job: summary });
     const line = `job ${summary.status}: ${summary.workspacesSynced}/${summary.totalWorkspaces} workspaces synced, ${summary.totalAccountsSynced} accounts`;
     if (summary.status === 'completed') deps.log.info(line, { durationMs: summary.durationMs });
     else deps.log.warn(line, { warnings: summary.warnings, errorMessage: summary.errorMessage });
