@@ -7,6 +7,7 @@ import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import postgresClient from 'postgres';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
@@ -93,12 +94,13 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
     exited = true;
     running.delete(pid);
   });
+  // The port accepts before the server does ("the database system is starting up"): wait for a query.
   const started = Date.now();
-  while (!(await isListening('127.0.0.1', port, 200))) {
+  while (!(await acceptsQueries(port))) {
     if (exited) throw new Error(`The embedded Postgres exited at start (see ${logFile}).`);
     if (Date.now() - started > STARTUP_TIMEOUT_MS) {
       signal(pid, 'SIGINT');
-      throw new Error(`The embedded Postgres did not accept connections within ${STARTUP_TIMEOUT_MS / 1000} s (see ${logFile}).`);
+      throw new Error(`The embedded Postgres did not answer a query within ${STARTUP_TIMEOUT_MS / 1000} s (see ${logFile}).`);
     }
     await delay(50);
   }
@@ -274,6 +276,20 @@ export async function freePort(): Promise<number> {
       probe.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** True when the server on `port` answers `select 1` (not merely accepts a connection). */
+async function acceptsQueries(port: number): Promise<boolean> {
+  if (!(await isListening('127.0.0.1', port, 200))) return false;
+  const sql = postgresClient(urlFor(port), { max: 1, connect_timeout: 2, idle_timeout: 1, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {});
+  }
 }
 
 /** True when something accepts a TCP connection on host:port within timeoutMs. */
