@@ -68,7 +68,14 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
       // As root: initdb as the server's user, from wherever placement() put the binaries.
       await initialiseAs(where.owner, where.binDir, options.dataDir);
     } else {
-      await new EmbeddedPostgres({ databaseDir: options.dataDir, user: USER, password: PASSWORD, persistent: true, onLog: () => {}, onError: () => {} }).initialise();
+      await new EmbeddedPostgres({
+        databaseDir: options.dataDir,
+        user: USER,
+        password: PASSWORD,
+        persistent: true,
+        onLog: () => {},
+        onError: () => {},
+      }).initialise();
     }
   } else {
     await rm(path.join(options.dataDir, 'postmaster.pid'), { force: true });
@@ -81,7 +88,20 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
   const owner = where.owner ?? {};
   const child = spawn(
     postgres,
-    ['-D', options.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200', '-c', 'unix_socket_directories='],
+    [
+      '-D',
+      options.dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'unix_socket_directories=',
+    ],
     { detached: true, stdio: ['ignore', log, log], ...owner },
   );
   closeSync(log);
@@ -161,7 +181,10 @@ async function placement(requestedDataDir: string): Promise<Placement> {
   if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
 
   const nativeDir = path.dirname(binDir);
-  const version = createHash('sha256').update(readFileSync(path.join(nativeDir, '..', 'package.json'))).digest('hex').slice(0, 12);
+  const version = createHash('sha256')
+    .update(readFileSync(path.join(nativeDir, '..', 'package.json')))
+    .digest('hex')
+    .slice(0, 12);
   const stage = path.join(STAGE_ROOT, `bin-${version}`);
   const dataParent = path.join(STAGE_ROOT, `data-${createHash('sha256').update(requestedDataDir).digest('hex').slice(0, 12)}`);
   try {
@@ -186,7 +209,9 @@ async function placement(requestedDataDir: string): Promise<Placement> {
     );
   }
   if (!canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent)) {
-    throw new Error(`The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`);
+    throw new Error(
+      `The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`,
+    );
   }
   return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner };
 }
@@ -210,7 +235,9 @@ async function initialiseAs(owner: { uid: number; gid: number }, binDir: string,
       { ...owner, encoding: 'utf8', env: { ...process.env, LC_MESSAGES: 'C' } },
     );
     if (result.status !== 0) {
-      throw new Error(`initdb of the embedded Postgres failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').trim().slice(-500)}`);
+      throw new Error(
+        `initdb of the embedded Postgres failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').trim().slice(-500)}`,
+      );
     }
   } finally {
     await rm(passwordFile, { force: true });
@@ -230,8 +257,16 @@ function ensurePostgresUser(): { uid: number; gid: number } {
 
 function postgresUser(): { uid: number; gid: number } {
   return {
-    uid: Number(execFileSync('id', ['-u', USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
+    uid: Number(
+      execFileSync('id', ['-u', USER], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    ),
+    gid: Number(
+      execFileSync('id', ['-g', USER], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    ),
   };
 }
 

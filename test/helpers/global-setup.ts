@@ -78,10 +78,7 @@ export default async function setup(project: TestProject) {
     const leftDirs = readdirSync(runTmp).filter((entry) => !TOOL_CACHES.some((cache) => cache.test(entry)));
     rmSync(runTmp, { recursive: true, force: true });
 
-    const leaks = [
-      ...leftDatabases.map((name) => `database ${name}`),
-      ...leftDirs.map((entry) => `temp entry ${entry}`),
-    ];
+    const leaks = [...leftDatabases.map((name) => `database ${name}`), ...leftDirs.map((entry) => `temp entry ${entry}`)];
     if (leaks.length > 0) {
       // Vitest reports an error thrown here but keeps its exit code: set it.
       process.exitCode = 1;
