@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -37,6 +37,8 @@ export default async function setup(project: TestProject) {
   // Workers and the processes they start inherit TMPDIR: whatever they make with os.tmpdir() lands here.
   const outerTmp = process.env.TMPDIR;
   const runTmp = mkdtempSync(path.join(os.tmpdir(), `ss-test-run-${runId}-`));
+  // Reachable like /tmp: as root, the embedded Postgres's initdb runs as `postgres` and reads a file written here.
+  chmodSync(runTmp, 0o755);
   process.env.TMPDIR = runTmp;
 
   let embedded: EmbeddedDatabase | undefined;

@@ -6,7 +6,7 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /**
- * Tool caches that appear in the run's temp root because a child process (`node --import
- * tsx`) writes its compile cache to os.tmpdir(): not something a test made.
+ * Caches that appear in the run's temp root because child processes (`node --import tsx`,
+ * Node 22's module compile cache) keep them under os.tmpdir(): not something a test made.
  */
-export const TOOL_CACHES = [/^tsx-/];
+export const TOOL_CACHES = [/^tsx-/, /^node-compile-cache$/];
