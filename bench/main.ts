@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openBenchDatabase } from './database';
@@ -7,8 +6,9 @@ import { pipelineDeps, registerScenario } from './deps';
 import { benchEndToEnd } from './end-to-end';
 import { benchMemory } from './memory';
 import { runPipeline } from './pipeline';
-import { readmeTable, withBenchTable } from './readme-table';
+import { readmeTable } from './readme-table';
 import { renderTable, verdict, type Figure } from './report';
+import { benchPaths, parseBenchArgs, saveResults } from './save-results';
 import { benchScale } from './scale';
 import { startSimChild } from './sim-child';
 import { benchWrite } from './write';
@@ -16,14 +16,16 @@ import { benchWrite } from './write';
 /*
  * `npm run bench`: every figure of issue 7 item 1, each the median of RUNS runs (ratios
  * taken run by run in the same process), printed as a table with its target, written
- * to bench/results/latest.json and, from it, to README.md's performance table. About
- * 3-4 minutes on a 2-core machine.
+ * to bench/results/latest.json; with --write-readme also to bench/results/readme.json and,
+ * from it, to README.md's performance table (bench/save-results.ts). About 3-4 minutes on
+ * a 2-core machine.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
-const RESULTS = path.join(HERE, 'results', 'latest.json');
-const README = path.join(HERE, '..', 'README.md');
+const PATHS = benchPaths(path.join(HERE, '..'));
 const log = (line: string) => console.log(line);
+
+const options = parseBenchArgs(process.argv.slice(2));
 
 const started = Date.now();
 const db = await openBenchDatabase(process.env);
@@ -46,14 +48,15 @@ try {
   const table = renderTable(figures);
   log(`\n${table}`);
   const misses = figures.filter((f) => verdict(f) === 'MISS');
-  log(`\n${figures.filter((f) => f.target).length - misses.length} targets met, ${misses.length} missed${misses.length ? `: ${misses.map((f) => `${f.section} / ${f.name}`).join('; ')}` : ''}.`);
+  log(
+    `\n${figures.filter((f) => f.target).length - misses.length} targets met, ${misses.length} missed${misses.length ? `: ${misses.map((f) => `${f.section} / ${f.name}`).join('; ')}` : ''}.`,
+  );
   const elapsedSeconds = Math.round((Date.now() - started) / 1000);
-  log(`bench took ${elapsedSeconds} s; results in ${path.relative(process.cwd(), RESULTS)}`);
-  mkdirSync(path.dirname(RESULTS), { recursive: true });
   const results = await resultsJson(elapsedSeconds);
-  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(README, withBenchTable(readFileSync(README, 'utf8'), readmeTable(results)));
-  log(`README.md's performance table updated from it`);
+  log(`\nThe README's table from this run:\n\n${readmeTable(results)}\n`);
+  const written = saveResults(results, options, PATHS);
+  log(`bench took ${elapsedSeconds} s; wrote ${written.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
+  if (!options.writeReadme) log('README.md left as it is (npm run bench -- --write-readme rewrites its table from this run)');
 } finally {
   await db.close();
 }
@@ -75,7 +78,15 @@ async function resultsJson(elapsedSeconds: number) {
     commit: git(['rev-parse', '--short', 'HEAD']),
     elapsedSeconds,
     runsPerFigure: RUNS,
-    environment: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), postgres: version, database: db.kind },
+    environment: {
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      postgres: version,
+      database: db.kind,
+    },
     sources: {
       historyEventTypes: 'https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html',
       quotas: 'https://docs.aws.amazon.com/step-functions/latest/dg/limits.html',

@@ -1,9 +1,9 @@
 import { formatValue, verdict, type Figure } from './report';
 
 /*
- * The README's performance table, written by `npm run bench` from the results it has
- * just saved, so the README quotes the committed run and nothing else (a test checks
- * that it still does).
+ * The README's performance table and the words about its figures, written by
+ * `npm run bench -- --write-readme` from the results it saves to bench/results/readme.json,
+ * so the README quotes the committed run and nothing else (a test checks that it still does).
  */
 export interface BenchResults {
   generatedAt: string;
@@ -13,7 +13,7 @@ export interface BenchResults {
   figures: Figure[];
 }
 
-const BEGIN = '<!-- bench table: written by `npm run bench` from bench/results/latest.json; do not edit -->';
+const BEGIN = '<!-- bench table: written by `npm run bench -- --write-readme` from bench/results/readme.json; do not edit -->';
 const END = '<!-- end of bench table -->';
 
 /** Figures without a target that the README shows, for context. */
@@ -39,7 +39,28 @@ export function readmeTable(results: BenchResults): string {
     '| section | figure | median | target | |',
     '|---|---|---:|---|---|',
     ...rows,
+    '',
+    ...runNotes(results.figures),
   ].join('\n');
+}
+
+/** What this run's figures say in words: the targets met and missed, and how far the API lets the speed-up go. */
+export function runNotes(figures: Figure[]): string[] {
+  const targeted = figures.filter((f) => f.target);
+  const missed = targeted.filter((f) => verdict(f) === 'MISS');
+  const notes = [
+    `${targeted.length - missed.length} of ${targeted.length} targets met${missed.length ? `; missed: ${missed.map((f) => `${f.section} ${f.name}, ${formatValue(f.value, f.unit)} against ${f.target!.text}`).join('; ')}` : ''}.`,
+  ];
+  const caps = [...new Set(figures.map((f) => f.section))].flatMap((section) => {
+    const figure = (name: string) => figures.find((f) => f.section === section && f.name === name);
+    const baseline = figure('baseline wall time (L=50 ms)');
+    const bound = figure('API-bound lower bound');
+    return baseline && bound ? [`${formatValue(baseline.value / bound.value, 'x')} for ${section}`] : [];
+  });
+  if (caps.length > 0) {
+    notes.push(`The API alone caps the speed-up at baseline / lower bound: ${caps.join(', ')}.`);
+  }
+  return notes;
 }
 
 /** The README with its bench table replaced; throws if the markers are missing. */

@@ -7,6 +7,7 @@ import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import postgresClient from 'postgres';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
@@ -67,7 +68,14 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
       // As root: initdb as the server's user, from wherever placement() put the binaries.
       await initialiseAs(where.owner, where.binDir, options.dataDir);
     } else {
-      await new EmbeddedPostgres({ databaseDir: options.dataDir, user: USER, password: PASSWORD, persistent: true, onLog: () => {}, onError: () => {} }).initialise();
+      await new EmbeddedPostgres({
+        databaseDir: options.dataDir,
+        user: USER,
+        password: PASSWORD,
+        persistent: true,
+        onLog: () => {},
+        onError: () => {},
+      }).initialise();
     }
   } else {
     await rm(path.join(options.dataDir, 'postmaster.pid'), { force: true });
@@ -80,7 +88,20 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
   const owner = where.owner ?? {};
   const child = spawn(
     postgres,
-    ['-D', options.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200', '-c', 'unix_socket_directories='],
+    [
+      '-D',
+      options.dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'unix_socket_directories=',
+    ],
     { detached: true, stdio: ['ignore', log, log], ...owner },
   );
   closeSync(log);
@@ -93,12 +114,13 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
     exited = true;
     running.delete(pid);
   });
+  // The port accepts before the server does ("the database system is starting up"): wait for a query.
   const started = Date.now();
-  while (!(await isListening('127.0.0.1', port, 200))) {
+  while (!(await acceptsQueries(port))) {
     if (exited) throw new Error(`The embedded Postgres exited at start (see ${logFile}).`);
     if (Date.now() - started > STARTUP_TIMEOUT_MS) {
       signal(pid, 'SIGINT');
-      throw new Error(`The embedded Postgres did not accept connections within ${STARTUP_TIMEOUT_MS / 1000} s (see ${logFile}).`);
+      throw new Error(`The embedded Postgres did not answer a query within ${STARTUP_TIMEOUT_MS / 1000} s (see ${logFile}).`);
     }
     await delay(50);
   }
@@ -159,7 +181,10 @@ async function placement(requestedDataDir: string): Promise<Placement> {
   if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
 
   const nativeDir = path.dirname(binDir);
-  const version = createHash('sha256').update(readFileSync(path.join(nativeDir, '..', 'package.json'))).digest('hex').slice(0, 12);
+  const version = createHash('sha256')
+    .update(readFileSync(path.join(nativeDir, '..', 'package.json')))
+    .digest('hex')
+    .slice(0, 12);
   const stage = path.join(STAGE_ROOT, `bin-${version}`);
   const dataParent = path.join(STAGE_ROOT, `data-${createHash('sha256').update(requestedDataDir).digest('hex').slice(0, 12)}`);
   try {
@@ -184,7 +209,9 @@ async function placement(requestedDataDir: string): Promise<Placement> {
     );
   }
   if (!canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent)) {
-    throw new Error(`The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`);
+    throw new Error(
+      `The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`,
+    );
   }
   return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner };
 }
@@ -208,7 +235,9 @@ async function initialiseAs(owner: { uid: number; gid: number }, binDir: string,
       { ...owner, encoding: 'utf8', env: { ...process.env, LC_MESSAGES: 'C' } },
     );
     if (result.status !== 0) {
-      throw new Error(`initdb of the embedded Postgres failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').trim().slice(-500)}`);
+      throw new Error(
+        `initdb of the embedded Postgres failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').trim().slice(-500)}`,
+      );
     }
   } finally {
     await rm(passwordFile, { force: true });
@@ -228,8 +257,16 @@ function ensurePostgresUser(): { uid: number; gid: number } {
 
 function postgresUser(): { uid: number; gid: number } {
   return {
-    uid: Number(execFileSync('id', ['-u', USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
+    uid: Number(
+      execFileSync('id', ['-u', USER], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    ),
+    gid: Number(
+      execFileSync('id', ['-g', USER], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    ),
   };
 }
 
@@ -274,6 +311,20 @@ export async function freePort(): Promise<number> {
       probe.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** True when the server on `port` answers `select 1` (not merely accepts a connection). */
+async function acceptsQueries(port: number): Promise<boolean> {
+  if (!(await isListening('127.0.0.1', port, 200))) return false;
+  const sql = postgresClient(urlFor(port), { max: 1, connect_timeout: 2, idle_timeout: 1, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {});
+  }
 }
 
 /** True when something accepts a TCP connection on host:port within timeoutMs. */

@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { rmSync } from 'node:fs';
 import { TASK_NAMES, type TaskName } from '../lambdas/tasks';
 import { STATE_MACHINE_COMMENT, buildSyncDefinition, type SyncTaskFunctions } from './definition';
 
@@ -29,7 +30,10 @@ export type AslDefinition = {
  * functions are placeholders named after their task.
  */
 export function synthesizeDefinition(options: SynthesizeOptions = {}): AslDefinition {
-  const stack = new Stack(new App(), 'LocalDefinition', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const app = new App();
+  // The App makes a cdk.out directory under the temp dir at construction; nothing is written to it.
+  rmSync(app.outdir, { recursive: true, force: true });
+  const stack = new Stack(app, 'LocalDefinition', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
   const placeholder = (task: TaskName) =>
     lambda.Function.fromFunctionArn(stack, task, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sender-sync-${task}`);
   const functions = Object.fromEntries(TASK_NAMES.map((task) => [task, placeholder(task)])) as SyncTaskFunctions;

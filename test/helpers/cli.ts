@@ -21,11 +21,17 @@ export function startCli(args: string[], env: Record<string, string>, input?: st
     child = execFile(
       process.execPath,
       [path.join(ROOT, 'bin/sender-sync.mjs'), ...args],
-      { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'ERROR', ...env }, maxBuffer: 20 * 1024 * 1024, timeout: 120_000 },
+      { cwd: ROOT, env: { ...inheritedEnv(), LOG_LEVEL: 'ERROR', ...env }, maxBuffer: 20 * 1024 * 1024, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();
   });
   return { child, result };
+}
+
+/** The test process's environment without DATABASE_URL: a child gets a database only when the test names one. */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...rest } = process.env;
+  return rest;
 }

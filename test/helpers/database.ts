@@ -1,18 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { createSql, type Sql } from '../../lambdas/db/client';
+import { atFileEnd } from './cleanup';
+import { withDatabase } from './test-run';
 
 export interface TestDatabase {
   url: string;
   name: string;
   sql: Sql;
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 export function adminUrl(): string {
@@ -30,17 +26,21 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 async function createDatabase(template: string | undefined): Promise<TestDatabase> {
-  const name = `ss_test_${randomBytes(6).toString('hex')}`;
+  // The run's prefix lets the global teardown find what this run (and no other worktree's run) left.
+  const name = `${inject('testDatabasePrefix')}${randomBytes(6).toString('hex')}`;
   const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
   await admin.unsafe(template ? `create database ${name} template ${template}` : `create database ${name}`);
   await admin.end();
   const url = withDatabase(adminUrl(), name);
   const sql = createSql({ url, ssl: 'disable', max: 5 });
-  afterAll(async () => {
+  atFileEnd(async () => {
     await sql.end({ timeout: 1 });
     const cleanup = postgres(adminUrl(), { max: 1, onnotice: () => {} });
-    await cleanup.unsafe(`drop database if exists ${name} with (force)`);
-    await cleanup.end();
+    try {
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+    } finally {
+      await cleanup.end();
+    }
   });
   return { url, name, sql };
 }

@@ -7,11 +7,10 @@ import { noMetrics, silentLog, type TaskDeps } from '../../lambdas/runtime/deps'
 import { createSecretResolver } from '../../lambdas/secrets/resolve';
 import { createSyncWorkspaceTask } from '../../lambdas/sync-workspace/task';
 import { createMarkFailedTask } from '../../lambdas/mark-failed/task';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerSimulatorWorkspaces } from '../../local/simulator-workspaces';
 import { startEmailBisonSim, type EmailBisonSim } from '../../sim/server';
+import { tempDir } from './cleanup';
 
 /** Waits a thousandth of what the API asks: Retry-After 1 s becomes 1 ms. */
 export const fastSleep = (ms: number, signal?: AbortSignal) =>
@@ -39,7 +38,7 @@ export async function createWorld(
   options: { scenario?: string; only?: string[]; config?: Record<string, string>; env?: Record<string, string> } = {},
 ): Promise<World> {
   const sim = await startEmailBisonSim({ scenario: options.scenario ?? 'seed-2025' });
-  const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ss-world-')), 'secrets.json');
+  const secretsFile = path.join(tempDir('ss-world-'), 'secrets.json');
   const { names } = await registerSimulatorWorkspaces(sql, sim, { secretsFile, only: options.only });
   const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', ...options.config });
   const deps: TaskDeps = {

@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build-app';
+import { tempDir } from '../helpers/cleanup';
 import { STATE } from '../../state-machine/definition';
 import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeDefinition } from '../../state-machine/synthesize';
 
@@ -19,6 +20,7 @@ function synth(context: Record<string, unknown> = {}) {
     context: { 'aws:cdk:bundling-stacks': [], ...context },
     nag: false,
     cloudFormationValidation: false,
+    outdir: tempDir('cdk.out-'),
   });
   return { stack, template: Template.fromStack(stack) };
 }

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambdas/config/load-config';
@@ -10,6 +8,7 @@ import { startEmailBisonSim, type EmailBisonSim } from '../../sim/server';
 import { createTestDatabase } from '../helpers/database';
 import { runLocally } from '../helpers/local-run';
 import { fastSleep } from '../helpers/world';
+import { tempDir } from '../helpers/cleanup';
 
 /*
  * Hostile names and API fields are stored verbatim and never executed; inputs of the
@@ -38,7 +37,7 @@ beforeAll(async () => {
   sim = await startEmailBisonSim({
     scenario: { name: 'hostile', seed: 11, epoch: '2025-10-01T09:00:00Z', workspaces: HOSTILE_NAMES.map((name) => ({ name, accounts: 20 })) },
   });
-  const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ss-hostile-')), 'secrets.json');
+  const secretsFile = path.join(tempDir('ss-hostile-'), 'secrets.json');
   await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
   deps = {
     sql: db.sql,

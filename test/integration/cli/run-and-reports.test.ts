@@ -1,17 +1,17 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
 import { cli, startCli } from '../../helpers/cli';
 import { createTestDatabase } from '../../helpers/database';
+import { tempDir } from '../../helpers/cleanup';
 
 /*
  * The CLI as an operator runs it, in its own processes, against a real Postgres and
  * the simulator: `run` (what `npm start` does), then the reports it feeds.
  */
 const db = await createTestDatabase();
-const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ss-cli-')), 'secrets.json');
+const secretsFile = path.join(tempDir('ss-cli-'), 'secrets.json');
 const env = { DATABASE_URL: db.url, SENDER_SYNC_SECRETS_FILE: secretsFile };
 const TOTAL = 4228;
 const REJECTED = 'Juniper Health';

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../../helpers/cli';
 import { createTestDatabase } from '../../helpers/database';
+import { tempDir } from '../../helpers/cleanup';
 
 const db = await createTestDatabase();
-const dir = mkdtempSync(path.join(tmpdir(), 'ss-ws-'));
+const dir = tempDir('ss-ws-');
 const secretsFile = path.join(dir, 'secrets.json');
 const env = { DATABASE_URL: db.url, SENDER_SYNC_SECRETS_FILE: secretsFile };
 

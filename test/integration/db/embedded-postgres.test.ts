@@ -1,17 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../../local/embedded-postgres';
+import { tempDir } from '../../helpers/cleanup';
 
 /*
  * As root the embedded server runs as the `postgres` user, which cannot enter a private
  * directory (a clone under /root or in `mktemp -d`, mode 0700). It must start anyway.
  */
 const root = process.getuid?.() === 0;
-const privateDir = mkdtempSync(path.join(os.tmpdir(), 'sender-sync-private-'));
-afterAll(() => rmSync(privateDir, { recursive: true, force: true }));
+const privateDir = tempDir('sender-sync-private-');
 
 describe('the embedded Postgres', () => {
   it.skipIf(!root)('starts for a data directory the postgres user cannot reach (as root), from a staged copy', async () => {

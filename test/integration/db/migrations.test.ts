@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, writeFile, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
@@ -8,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createSql } from '../../../lambdas/db/client';
 import { MIGRATIONS_DIR, migrateFromDirectory, readMigrations } from '../../../lambdas/db/migrate';
 import { adminUrl, createEmptyDatabase } from '../../helpers/database';
+import { tempDir } from '../../helpers/cleanup';
 
 const run = promisify(execFile);
 
@@ -46,7 +46,7 @@ describe('migrations', () => {
 
   it('refuses an edited, already-applied file by name', async () => {
     const db = await createEmptyDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'ss-migrations-'));
+    const dir = tempDir('ss-migrations-');
     await cp(MIGRATIONS_DIR, dir, { recursive: true });
     await migrateFromDirectory(db.sql, dir);
     const file = path.join(dir, '001_schema.sql');

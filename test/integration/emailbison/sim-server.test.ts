@@ -120,9 +120,8 @@ describe('the simulated EmailBison API', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(other.counters(workspace.name).inFlight).toBe(1);
 
-    const started = Date.now();
+    // A close that waited for the held request would never end: the 10 s timeout catches that hang.
     await other.close();
-    expect(Date.now() - started).toBeLessThan(500);
     expect(await held).toBeInstanceOf(Error);
-  });
+  }, 10_000);
 });

@@ -15,25 +15,19 @@ function tidewaterAccounts(): SenderEmail[] {
   });
 }
 
-describe('writing a 433-account workspace', () => {
-  it('takes tens of milliseconds in one statement, not seconds (the benchmark proves the figure)', async () => {
+describe('writing a 433-account workspace (its speed is measured by `npm run bench`)', () => {
+  it('inserts every account of a 433-account workspace once, then updates each of them in place', async () => {
     const accounts = tidewaterAccounts();
     expect(accounts).toHaveLength(433);
     const [ws] = await db.sql`insert into workspaces (name, base_url, api_key_ref) values ('Tidewater Consulting', 'http://127.0.0.1:1', 'env:X') returning id`;
-    const timings: number[] = [];
-    for (let run = 0; run < 5; run++) {
-      const [job] = await db.sql`insert into polling_job_status (job_name, status) values (${`speed-${run}`}, 'completed') returning id`;
-      if (run > 0) await db.sql`update sender_emails set raw = raw || '{"touched": true}'::jsonb`;
-      const start = performance.now();
-      const result = await upsertSenderEmails(db.sql, { jobId: job.id, workspaceId: ws.id }, accounts);
-      timings.push(performance.now() - start);
-      expect(result.inserted + result.updated).toBe(433);
+    for (let run = 0; run < 3; run++) {
+      const [job] = await db.sql`insert into polling_job_status (job_name, status) values (${`rewrite-${run}`}, 'completed') returning id`;
+      const renamed = accounts.map((a) => ({ ...a, name: `${a.name} #${run}`, raw: { ...a.raw, name: `${a.name} #${run}` } }));
+      const result = await upsertSenderEmails(db.sql, { jobId: job.id, workspaceId: ws.id }, renamed);
+      expect(result).toEqual(run === 0 ? { inserted: 433, updated: 0 } : { inserted: 0, updated: 433 });
+      const [stored] = await db.sql`select count(*)::int as n, count(*) filter (where name like ${`% #${run}`})::int as current from sender_emails where workspace_id = ${ws.id}`;
+      expect(stored).toEqual({ n: 433, current: 433 });
     }
-    const median = [...timings].sort((a, b) => a - b)[2];
-    console.log(`[write-speed] 433 accounts, one statement: median ${median.toFixed(1)} ms over 5 writes (${timings.map((t) => t.toFixed(1)).join(', ')} ms)`);
-    expect(await db.sql`select count(*)::int as n from sender_emails`).toEqual([{ n: 433 }]);
-    // A wide bound so a loaded machine cannot fail it; the replaced system took 4-5 s.
-    expect(median).toBeLessThan(1000);
   });
 
   it('writes duplicates within a batch once, the last copy winning', async () => {

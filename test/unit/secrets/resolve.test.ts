@@ -1,9 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/cleanup';
 import { createSecretResolver, parseSecretReference } from '../../../lambdas/secrets/resolve';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync/api-keys-AbCdEf';
@@ -58,7 +58,7 @@ describe('resolving from AWS Secrets Manager', () => {
 
 describe('resolving locally', () => {
   it('reads an environment variable and a field of the local secrets file', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ss-secrets-'));
+    const dir = tempDir('ss-secrets-');
     const file = path.join(dir, 'secrets.json');
     await writeFile(file, JSON.stringify({ Acme: 'file-key' }));
     const resolver = createSecretResolver({ env: { ACME_KEY: 'env-key' }, localSecretsFile: file });

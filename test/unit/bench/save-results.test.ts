@@ -1,0 +1,43 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../../bench/readme-table';
+import { benchPaths, parseBenchArgs, saveResults } from '../../../bench/save-results';
+import { tempDir } from '../../helpers/cleanup';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const results = JSON.parse(readFileSync(path.join(ROOT, 'bench/results/readme.json'), 'utf8')) as BenchResults;
+
+/** A project root in a temp dir with the real README, so nothing tracked is touched. */
+function scratchRoot() {
+  const root = tempDir('ss-bench-');
+  const paths = benchPaths(root);
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8').replace(/^Run of .*$/m, 'Run of some other day.');
+  writeFileSync(paths.readme, readme);
+  return { paths, readme };
+}
+
+describe('npm run bench', () => {
+  it('takes --write-readme and nothing else', () => {
+    expect(parseBenchArgs([])).toEqual({ writeReadme: false });
+    expect(parseBenchArgs(['--write-readme'])).toEqual({ writeReadme: true });
+    expect(() => parseBenchArgs(['--write-reedme'])).toThrow(/Unknown bench argument\(s\): --write-reedme/);
+  });
+
+  it('writes latest.json and leaves the README and the quoted run alone by default', () => {
+    const { paths, readme } = scratchRoot();
+    expect(saveResults(results, { writeReadme: false }, paths)).toEqual([paths.latest]);
+    expect(JSON.parse(readFileSync(paths.latest, 'utf8'))).toEqual(results);
+    expect(readFileSync(paths.readme, 'utf8')).toBe(readme);
+    expect(existsSync(paths.quoted)).toBe(false);
+  });
+
+  it('with --write-readme, also saves the quoted run and rewrites the README table from it', () => {
+    const { paths, readme } = scratchRoot();
+    expect(saveResults(results, { writeReadme: true }, paths)).toEqual([paths.latest, paths.quoted, paths.readme]);
+    expect(JSON.parse(readFileSync(paths.quoted, 'utf8'))).toEqual(results);
+    const rewritten = readFileSync(paths.readme, 'utf8');
+    expect(rewritten).not.toBe(readme);
+    expect(rewritten).toBe(readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+  });
+});
