@@ -14,7 +14,10 @@ import type { SimChild } from './sim-child';
  * bench's Postgres, keys of the simulator's workspaces in a secrets file of the run.
  * No state-machine import here: the memory child bundles this file as a Lambda would.
  */
-export const CONFIG: Config = loadConfig({});
+/** The deployed defaults, except the request cap: off, so the end-to-end figures measure against the API bound. */
+export const CONFIG: Config = loadConfig({ EMAILBISON_MAX_RPS: '0' });
+/** The deployed defaults as they are, request cap included (3 a second per instance). */
+export const DEPLOYED_CONFIG: Config = loadConfig({});
 
 /**
  * Registers the simulator's workspaces (keys in a secrets file of this run) and makes
@@ -28,14 +31,13 @@ export async function registerScenario(sql: Sql, sim: SimChild): Promise<{ secre
   return { secretsFile, names };
 }
 
-export function pipelineDeps(sql: Sql, secretsFile: string): TaskDeps {
+export function pipelineDeps(sql: Sql, secretsFile: string, config: Config = CONFIG): TaskDeps {
   return {
     sql,
-    config: CONFIG,
+    config,
     secrets: createSecretResolver({ env: {}, localSecretsFile: secretsFile, ttlSeconds: CONFIG.secretsCacheTtlSeconds }),
     log: silentLog,
     metrics: noMetrics,
     now: Date.now,
   };
 }
-

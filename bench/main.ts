@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openBenchDatabase } from './database';
 import { pipelineDeps, registerScenario } from './deps';
+import { benchEmailBison } from './emailbison';
 import { benchEndToEnd } from './end-to-end';
 import { benchMemory } from './memory';
 import { runPipeline } from './pipeline';
@@ -14,11 +15,13 @@ import { startSimChild } from './sim-child';
 import { benchWrite } from './write';
 
 /*
- * `npm run bench`: every figure of issue 7 item 1, each the median of RUNS runs (ratios
- * taken run by run in the same process), printed as a table with its target, written
- * to bench/results/latest.json; with --write-readme also to bench/results/readme.json and,
- * from it, to README.md's performance table (bench/save-results.ts). About 3-4 minutes on
- * a 2-core machine.
+ * `npm run bench`: every figure of issue 7 item 1 and issue 12 item 8, each the median of
+ * RUNS runs (ratios taken run by run in the same process), printed as a table with its
+ * target, written to bench/results/latest.json; with --write-readme also to
+ * bench/results/readme.json and, from it, to README.md's performance table
+ * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
+ * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
+ * bench/results/latest-emailbison.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -34,16 +37,20 @@ try {
   log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
   log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
   await warmUp();
-  for (const scenario of ['seed-2025', 'seed-2026']) {
-    log(`items 1-3: ${scenario}, the sync and the baseline interleaved at L=50 ms, then the sync at L=0`);
-    figures.push(...(await benchEndToEnd(db.sql, scenario, RUNS, log)));
+  if (!options.only) {
+    for (const scenario of ['seed-2025', 'seed-2026']) {
+      log(`items 1-3: ${scenario}, the sync and the baseline interleaved at L=50 ms, then the sync at L=0 (EMAILBISON_MAX_RPS=0)`);
+      figures.push(...(await benchEndToEnd(db.sql, scenario, RUNS, log)));
+    }
+    log('item 4: the write path next to a raw COPY');
+    figures.push(...(await benchWrite(db.sql, db.url, log)));
+    log('item 5: peak RSS of one workspace of 10,000 / 30,000 / 100,000 accounts, each sync in its own process');
+    figures.push(...(await benchMemory(db.sql, db.url, RUNS, log)));
+    log('item 6: 1,000 workspaces x 200 accounts');
+    figures.push(...(await benchScale(db.sql, RUNS, log)));
   }
-  log('item 4: the write path next to a raw COPY');
-  figures.push(...(await benchWrite(db.sql, db.url, log)));
-  log('item 5: peak RSS of one workspace of 10,000 / 30,000 / 100,000 accounts, each sync in its own process');
-  figures.push(...(await benchMemory(db.sql, db.url, RUNS, log)));
-  log('item 6: 1,000 workspaces x 200 accounts');
-  figures.push(...(await benchScale(db.sql, RUNS, log)));
+  log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
+  figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
 
   const table = renderTable(figures);
   log(`\n${table}`);
@@ -53,10 +60,11 @@ try {
   );
   const elapsedSeconds = Math.round((Date.now() - started) / 1000);
   const results = await resultsJson(elapsedSeconds);
-  log(`\nThe README's table from this run:\n\n${readmeTable(results)}\n`);
+  if (!options.only) log(`\nThe README's table from this run:\n\n${readmeTable(results)}\n`);
   const written = saveResults(results, options, PATHS);
   log(`bench took ${elapsedSeconds} s; wrote ${written.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
-  if (!options.writeReadme) log('README.md left as it is (npm run bench -- --write-readme rewrites its table from this run)');
+  if (!options.writeReadme && !options.only)
+    log('README.md left as it is (npm run bench -- --write-readme rewrites its table from this run)');
 } finally {
   await db.close();
 }

@@ -10,7 +10,12 @@ import { type BenchResults, readmeTable, withBenchTable } from './readme-table';
  */
 export interface BenchOptions {
   writeReadme: boolean;
+  /** `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json. */
+  only?: BenchGroup;
 }
+
+export const BENCH_GROUPS = ['emailbison'] as const;
+export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {
   latest: string;
@@ -18,12 +23,25 @@ export interface BenchPaths {
   readme: string;
 }
 
-export const USAGE = 'usage: npm run bench [-- --write-readme]';
+export const USAGE = `usage: npm run bench [-- --write-readme | --only ${BENCH_GROUPS.join('|')}]`;
 
 export function parseBenchArgs(args: string[]): BenchOptions {
-  const unknown = args.filter((arg) => arg !== '--write-readme');
+  const rest = [...args];
+  let only: BenchGroup | undefined;
+  const at = rest.indexOf('--only');
+  if (at >= 0) {
+    const group = rest[at + 1];
+    if (!BENCH_GROUPS.includes(group as BenchGroup))
+      throw new Error(`--only takes one of ${BENCH_GROUPS.join(', ')}; got ${group ?? 'nothing'}. ${USAGE}`);
+    only = group as BenchGroup;
+    rest.splice(at, 2);
+  }
+  const unknown = rest.filter((arg) => arg !== '--write-readme');
   if (unknown.length > 0) throw new Error(`Unknown bench argument(s): ${unknown.join(' ')}. ${USAGE}`);
-  return { writeReadme: args.includes('--write-readme') };
+  const writeReadme = rest.includes('--write-readme');
+  // The README's table quotes a whole run: a partial one must not replace it.
+  if (only && writeReadme) throw new Error(`--write-readme needs the whole bench, not --only ${only}. ${USAGE}`);
+  return only ? { writeReadme, only } : { writeReadme };
 }
 
 export function benchPaths(root: string): BenchPaths {
@@ -37,9 +55,10 @@ export function benchPaths(root: string): BenchPaths {
 /** Writes the run's results; returns the files written. */
 export function saveResults(results: BenchResults, options: BenchOptions, paths: BenchPaths): string[] {
   const json = `${JSON.stringify(results, null, 2)}\n`;
-  mkdirSync(path.dirname(paths.latest), { recursive: true });
-  writeFileSync(paths.latest, json);
-  if (!options.writeReadme) return [paths.latest];
+  const latest = options.only ? paths.latest.replace(/\.json$/, `-${options.only}.json`) : paths.latest;
+  mkdirSync(path.dirname(latest), { recursive: true });
+  writeFileSync(latest, json);
+  if (!options.writeReadme) return [latest];
   // The README first: if its markers are missing, nothing tracked changes.
   const readme = withBenchTable(readFileSync(paths.readme, 'utf8'), readmeTable(results));
   writeFileSync(paths.quoted, json);

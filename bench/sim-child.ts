@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { SimCounters } from '../sim/server';
-import type { SimRequest } from './sim-process';
+import type { SimCounters, SimRequest as SimLogEntry, SimUnreachable } from '../sim/server';
+import type { SimInstanceOptions, SimRequest } from './sim-process';
 
 export interface SimWorkspaceInfo {
   id: number;
@@ -17,13 +17,19 @@ export interface SimChild {
   counters(): Promise<SimCounters>;
   resetCounters(): Promise<void>;
   setLatency(latencyMs: number): Promise<void>;
+  /** Every request since the last reset, with arrival times (no key in it). */
+  requestLog(): Promise<SimLogEntry[]>;
+  setUnreachable(mode: SimUnreachable | false): Promise<void>;
   close(): Promise<void>;
 }
 
 const ENTRY = path.join(path.dirname(new URL(import.meta.url).pathname), 'sim-process.ts');
 
-export async function startSimChild(scenario: string, latencyMs: number): Promise<SimChild> {
-  const child = fork(ENTRY, [scenario, String(latencyMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function startSimChild(scenario: string, latencyMs: number, instance: SimInstanceOptions = {}): Promise<SimChild> {
+  const child = fork(ENTRY, [scenario, String(latencyMs), JSON.stringify(instance)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ready = await new Promise<{ url: string; workspaces: SimWorkspaceInfo[] }>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`the simulator process exited (${code}) before it was ready`));
     child.once('exit', onExit);
@@ -52,6 +58,8 @@ export async function startSimChild(scenario: string, latencyMs: number): Promis
     counters: () => call<SimCounters>({ op: 'counters' }),
     resetCounters: () => call<void>({ op: 'resetCounters' }),
     setLatency: (ms) => call<void>({ op: 'setLatency', latencyMs: ms } as Omit<SimRequest, 'id'>),
+    requestLog: () => call<SimLogEntry[]>({ op: 'requestLog' }),
+    setUnreachable: (mode) => call<void>({ op: 'setUnreachable', mode } as Omit<SimRequest, 'id'>),
     close: () => closeChild(child, () => call<void>({ op: 'close' })),
   };
 }

@@ -1,12 +1,13 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMarkFailedTask } from '../../lambdas/mark-failed/task';
-import type { TaskDeps } from '../../lambdas/runtime/deps';
 import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from '../../lambdas/sync-workspace/task';
-import { runStateMachineLocally, type LocalRunResult } from '../../state-machine/local-runner';
+import { runStateMachineLocally } from '../../state-machine/local-runner';
 import { createTestDatabase } from '../helpers/database';
 import { realHandlers, runLocally, type Observed } from '../helpers/local-run';
 import { createWorld, type World } from '../helpers/world';
+import { emailbisonScenarios, EMAILBISON_SCENARIOS } from './emailbison-scenarios';
+import { createFaultHarness } from './harness';
 
 /*
  * Fault injection through the whole pipeline: each scenario runs the synthesized state
@@ -17,153 +18,83 @@ import { createWorld, type World } from '../helpers/world';
  */
 const db = await createTestDatabase();
 const WORKSPACES = ['Acme Outbound', 'Kestrel Ventures', 'Northbeam Recruiting', 'Tidewater Consulting', 'Umbra Cybersecurity'];
+const harness = createFaultHarness(db, WORKSPACES);
+const { summary, snapshot, verify, scenario } = harness;
 let world: World;
-const summary = { scenarios: 0, accountsChecked: 0, lost: 0, duplicated: 0, wronglyRemoved: 0, stuckJobs: 0 };
 
 beforeAll(async () => {
   world = await createWorld(db.sql, { only: WORKSPACES, config: { EMAILBISON_MAX_ATTEMPTS: '8' } });
   world.deps.emailbison = { ...world.deps.emailbison, headersTimeoutMs: 300 };
+  harness.world = world;
   const first = await runLocally(world.deps, {});
   expect(first.output).toMatchObject({ status: 'completed' });
 });
 
 afterAll(async () => {
   await world.sim.close();
-  const line = `faults: ${summary.scenarios} scenarios run, ${summary.accountsChecked} accounts checked, lost ${summary.lost}, duplicated ${summary.duplicated}, wrongly removed ${summary.wronglyRemoved}, stuck jobs ${summary.stuckJobs}`;
-  console.log(line);
+  console.log(harness.summaryLine());
 });
-
-type Snapshot = Map<string, { id: number; raw: string; deleted: boolean }[]>;
-
-async function snapshot(): Promise<Snapshot> {
-  const rows = await db.sql<{ name: string; id: number; raw: string; deleted: boolean }[]>`
-    select w.name, se.emailbison_id as id, se.raw::text as raw, se.deleted_at is not null as deleted
-    from sender_emails se join workspaces w on w.id = se.workspace_id order by w.name, se.emailbison_id`;
-  const byName: Snapshot = new Map(WORKSPACES.map((n) => [n, []]));
-  for (const row of rows) byName.get(row.name)?.push({ id: row.id, raw: row.raw, deleted: row.deleted });
-  return byName;
-}
-
-interface Expectation {
-  status: 'completed' | 'partial' | 'failed';
-  /** Workspaces expected not to sync; all others must. */
-  failed?: string[];
-  /** Each expected warning, matched in order of the job's warnings. */
-  warnings?: RegExp[];
-  /** A follow-up run of the same scenario: checked, not counted as a scenario of its own. */
-  followUp?: boolean;
-  /** Synced workspaces whose fetch was inconsistent: nothing removed, nothing lost, maybe not all new accounts seen. */
-  inconsistent?: string[];
-}
-
-/** Checks the run against the truth and the snapshot taken before it; counts into the summary. */
-async function verify(result: LocalRunResult, before: Snapshot, expected: Expectation) {
-  if (!expected.followUp) summary.scenarios += 1;
-  const [job] = await db.sql`select * from polling_job_status where execution_arn = ${result.executionArn}`;
-  expect(job, 'the run created its job row').toBeDefined();
-  expect(job.status).toBe(expected.status);
-  expect(job.completed_at).toBeInstanceOf(Date);
-  if (expected.warnings) {
-    expect(job.warnings).toHaveLength(expected.warnings.length);
-    expected.warnings.forEach((pattern, i) => expect(job.warnings[i]).toMatch(pattern));
-  }
-  const rows = await db.sql<{ workspace_name: string; status: string }[]>`
-    select workspace_name, status from polling_job_workspaces where job_id = ${job.id}`;
-  const after = await snapshot();
-  const [{ dupes }] = await db.sql`select count(*)::int as dupes from (select 1 from sender_emails group by workspace_id, emailbison_id having count(*) > 1) d`;
-  summary.duplicated += dupes;
-  for (const row of rows) {
-    const stored = after.get(row.workspace_name) ?? [];
-    const previous = before.get(row.workspace_name) ?? [];
-    const truth = world.sim.truth(row.workspace_name);
-    const truthIds = new Set(truth.map((a) => a.id));
-    summary.accountsChecked += truth.length;
-    if (expected.failed?.includes(row.workspace_name)) {
-      expect(row.status, row.workspace_name).toBe('failed');
-      expect(stored, `${row.workspace_name} left as it was`).toEqual(previous);
-      continue;
-    }
-    expect(row.status, row.workspace_name).toBe('synced');
-    const live = new Map(stored.filter((a) => !a.deleted).map((a) => [a.id, a]));
-    const removed = stored.filter((a) => a.deleted).map((a) => a.id);
-    const wronglyRemoved = removed.filter((id) => truthIds.has(id));
-    summary.wronglyRemoved += wronglyRemoved.length;
-    expect(wronglyRemoved, `${row.workspace_name}: live accounts marked removed`).toEqual([]);
-    if (expected.inconsistent?.includes(row.workspace_name)) {
-      // Not every account that appeared mid-read may have been seen; none that was live before may be lost.
-      const lost = previous.filter((a) => !a.deleted && truthIds.has(a.id) && !live.has(a.id));
-      summary.lost += lost.length;
-      expect(lost).toEqual([]);
-      expect(removed.length).toBe(previous.filter((a) => a.deleted).length);
-      continue;
-    }
-    const lost = truth.filter((a) => !live.has(a.id));
-    summary.lost += lost.length;
-    expect(lost.map((a) => a.id), `${row.workspace_name}: accounts missing`).toEqual([]);
-    expect([...live.keys()].sort((a, b) => a - b)).toEqual(truth.map((a) => a.id));
-    for (const account of truth) expect(JSON.parse(live.get(account.id)!.raw)).toEqual(account);
-  }
-  const [{ stuck }] = await db.sql`select count(*)::int as stuck from polling_job_status where status = 'running'`;
-  summary.stuckJobs += stuck;
-  expect(stuck).toBe(0);
-  return job;
-}
-
-async function scenario(setup: () => void, expected: Expectation, options: { deps?: TaskDeps; override?: Parameters<typeof runLocally>[2] } = {}) {
-  const before = await snapshot();
-  setup();
-  try {
-    const result = await runLocally(options.deps ?? world.deps, {}, options.override);
-    expect(result.status).toBe(expected.status === 'failed' ? 'FAILED' : 'SUCCEEDED');
-    return { result, job: await verify(result, before, expected) };
-  } finally {
-    world.sim.clearFaults();
-  }
-}
 
 describe('fault injection through the local state machine', () => {
   it('429 storms with Retry-After: every account arrives, the waits are recorded', async () => {
-    const { job } = await scenario(() => {
-      world.sim.updateAccounts('Tidewater Consulting', 40);
-      world.sim.setFaults('*', { rateLimitFraction: 0.4, retryAfterSeconds: 2 });
-    }, { status: 'completed', warnings: [] });
-    const [waits] = await db.sql`select sum(rate_limit_wait_ms)::int as ms, sum(retries)::int as retries from polling_job_workspaces where job_id = ${job.id}`;
+    const { job } = await scenario(
+      () => {
+        world.sim.updateAccounts('Tidewater Consulting', 40);
+        world.sim.setFaults('*', { rateLimitFraction: 0.4, retryAfterSeconds: 2 });
+      },
+      { status: 'completed', warnings: [] },
+    );
+    const [waits] =
+      await db.sql`select sum(rate_limit_wait_ms)::int as ms, sum(retries)::int as retries from polling_job_workspaces where job_id = ${job.id}`;
     expect(waits.ms).toBeGreaterThan(0);
     expect(waits.retries).toBeGreaterThan(0);
   });
 
   it('5xx bursts are retried inside the client', async () => {
-    await scenario(() => {
-      world.sim.addAccounts('Acme Outbound', 6);
-      world.sim.setFaults('*', { serverErrorFraction: 0.3 });
-    }, { status: 'completed', warnings: [] });
+    await scenario(
+      () => {
+        world.sim.addAccounts('Acme Outbound', 6);
+        world.sim.setFaults('*', { serverErrorFraction: 0.3 });
+      },
+      { status: 'completed', warnings: [] },
+    );
   });
 
   it('a hung request times out and is retried', async () => {
-    const { job } = await scenario(() => {
-      world.sim.setFaults('Tidewater Consulting', { hangPages: [2, 17], hangTimes: 1 });
-    }, { status: 'completed', warnings: [] });
-    const [row] = await db.sql`select retries from polling_job_workspaces where job_id = ${job.id} and workspace_name = 'Tidewater Consulting'`;
+    const { job } = await scenario(
+      () => {
+        world.sim.setFaults('Tidewater Consulting', { hangPages: [2, 17], hangTimes: 1 });
+      },
+      { status: 'completed', warnings: [] },
+    );
+    const [row] =
+      await db.sql`select retries from polling_job_workspaces where job_id = ${job.id} and workspace_name = 'Tidewater Consulting'`;
     expect(row.retries).toBeGreaterThanOrEqual(2);
   });
 
   it('a malformed page that recovers is retried and kept', async () => {
-    await scenario(() => {
-      world.sim.removeAccounts('Northbeam Recruiting', 5);
-      world.sim.setFaults('Northbeam Recruiting', { malformedPages: [3], missingMetaPages: [7], malformedTimes: 2 });
-    }, { status: 'completed', warnings: [] });
+    await scenario(
+      () => {
+        world.sim.removeAccounts('Northbeam Recruiting', 5);
+        world.sim.setFaults('Northbeam Recruiting', { malformedPages: [3], missingMetaPages: [7], malformedTimes: 2 });
+      },
+      { status: 'completed', warnings: [] },
+    );
   });
 
   it('a page that stays malformed fails its workspace only, which is left as it was', async () => {
-    await scenario(() => {
-      world.sim.removeAccounts('Northbeam Recruiting', 4);
-      world.sim.updateAccounts('Acme Outbound', 10);
-      world.sim.setFaults('Northbeam Recruiting', { malformedPages: [4] });
-    }, {
-      status: 'partial',
-      failed: ['Northbeam Recruiting'],
-      warnings: [/^Northbeam Recruiting: failed: MalformedPageError: .*page 4/],
-    });
+    await scenario(
+      () => {
+        world.sim.removeAccounts('Northbeam Recruiting', 4);
+        world.sim.updateAccounts('Acme Outbound', 10);
+        world.sim.setFaults('Northbeam Recruiting', { malformedPages: [4] });
+      },
+      {
+        status: 'partial',
+        failed: ['Northbeam Recruiting'],
+        warnings: [/^Northbeam Recruiting: failed: MalformedPageError: .*page 4/],
+      },
+    );
   });
 
   it('invalid items are skipped with a warning; their page-mates are kept and the invalid ones not removed', async () => {
@@ -175,18 +106,27 @@ describe('fault injection through the local state machine', () => {
   });
 
   it('one rejected key fails that workspace only', async () => {
-    await scenario(() => {
-      world.sim.updateAccounts('Kestrel Ventures', 5);
-      world.sim.setFaults('Kestrel Ventures', { rejectKey: true });
-    }, { status: 'partial', failed: ['Kestrel Ventures'], warnings: [/^Kestrel Ventures: failed: RejectedApiKeyError: EmailBison rejected the API key of workspace "Kestrel Ventures"/] });
+    await scenario(
+      () => {
+        world.sim.updateAccounts('Kestrel Ventures', 5);
+        world.sim.setFaults('Kestrel Ventures', { rejectKey: true });
+      },
+      {
+        status: 'partial',
+        failed: ['Kestrel Ventures'],
+        warnings: [/^Kestrel Ventures: failed: RejectedApiKeyError: EmailBison rejected the API key of workspace "Kestrel Ventures"/],
+      },
+    );
   });
 
   it('the database connection killed mid-batch: the attempt fails, the retry resumes, nothing is lost', async () => {
     const admin = postgres(db.url, { max: 1, onnotice: () => {} });
     // Widen each write so the kill lands inside one (a statement-level trigger that sleeps 40 ms).
-    await admin.unsafe(`
+    await admin
+      .unsafe(`
       create or replace function slow_write() returns trigger language plpgsql as $$ begin perform pg_sleep(0.04); return null; end $$;
-      create trigger slow_write after insert on polling_job_seen_accounts for each statement execute function slow_write();`).simple();
+      create trigger slow_write after insert on polling_job_seen_accounts for each statement execute function slow_write();`)
+      .simple();
     let killed = 0;
     let stop = false;
     // pg_stat_activity keeps the first 1 KB of a query: match the upsert by its first insert.
@@ -201,11 +141,16 @@ describe('fault injection through the local state machine', () => {
     })();
     try {
       world.sim.updateAccounts('Tidewater Consulting', 30);
-      const { job } = await scenario(() => {}, { status: 'completed', warnings: [] }, {
-        deps: { ...world.deps, config: { ...world.deps.config, batchSize: 60 } },
-      });
+      const { job } = await scenario(
+        () => {},
+        { status: 'completed', warnings: [] },
+        {
+          deps: { ...world.deps, config: { ...world.deps.config, batchSize: 60 } },
+        },
+      );
       expect(killed).toBeGreaterThanOrEqual(1);
-      const [{ invocations }] = await db.sql`select sum(invocations)::int as invocations from polling_job_workspaces where job_id = ${job.id}`;
+      const [{ invocations }] =
+        await db.sql`select sum(invocations)::int as invocations from polling_job_workspaces where job_id = ${job.id}`;
       expect(invocations).toBeGreaterThan(WORKSPACES.length);
     } finally {
       stop = true;
@@ -218,33 +163,46 @@ describe('fault injection through the local state machine', () => {
   it('a handler that crashes mid-workspace is retried from its saved cursor', async () => {
     const sync = createSyncWorkspaceTask(world.deps);
     let fakeNow = 0;
-    const partOfTheWay = createSyncWorkspaceTask({ ...world.deps, now: () => (fakeNow += 1000), config: { ...world.deps.config, syncBudgetSeconds: 12, batchSize: 15 } });
+    const partOfTheWay = createSyncWorkspaceTask({
+      ...world.deps,
+      now: () => (fakeNow += 1000),
+      config: { ...world.deps.config, syncBudgetSeconds: 12, batchSize: 15 },
+    });
     let crashes = 0;
     world.sim.addAccounts('Tidewater Consulting', 3);
     const [{ id: tidewater }] = await db.sql<{ id: number }[]>`select id from workspaces where name = 'Tidewater Consulting'`;
-    await scenario(() => {}, { status: 'completed', warnings: [] }, {
-      override: {
-        syncWorkspace: async (event) => {
-          const e = event as SyncWorkspaceEvent;
-          if (e.workspace.id === tidewater && crashes === 0) {
-            crashes += 1;
-            await partOfTheWay(e);
-            throw new Error('Runtime exited with error: signal: killed');
-          }
-          return sync(e);
+    await scenario(
+      () => {},
+      { status: 'completed', warnings: [] },
+      {
+        override: {
+          syncWorkspace: async (event) => {
+            const e = event as SyncWorkspaceEvent;
+            if (e.workspace.id === tidewater && crashes === 0) {
+              crashes += 1;
+              await partOfTheWay(e);
+              throw new Error('Runtime exited with error: signal: killed');
+            }
+            return sync(e);
+          },
         },
       },
-    });
+    );
     expect(crashes).toBe(1);
   });
 
   it('the deadline loop: a tiny budget syncs every workspace through many invocations', async () => {
     let fakeNow = 0;
     world.sim.updateAccounts('Northbeam Recruiting', 20);
-    const { job } = await scenario(() => {}, { status: 'completed', warnings: [] }, {
-      deps: { ...world.deps, now: () => (fakeNow += 2000), config: { ...world.deps.config, syncBudgetSeconds: 9 } },
-    });
-    const [row] = await db.sql`select invocations from polling_job_workspaces where job_id = ${job.id} and workspace_name = 'Tidewater Consulting'`;
+    const { job } = await scenario(
+      () => {},
+      { status: 'completed', warnings: [] },
+      {
+        deps: { ...world.deps, now: () => (fakeNow += 2000), config: { ...world.deps.config, syncBudgetSeconds: 9 } },
+      },
+    );
+    const [row] =
+      await db.sql`select invocations from polling_job_workspaces where job_id = ${job.id} and workspace_name = 'Tidewater Consulting'`;
     expect(row.invocations).toBeGreaterThan(10);
   });
 
@@ -280,7 +238,8 @@ describe('fault injection through the local state machine', () => {
   });
 
   it('a stale running row is failed with a reason, and the run goes ahead', async () => {
-    const [stale] = await db.sql`insert into polling_job_status (job_name, started_at) values (${world.deps.config.jobName}, now() - interval '5 hours') returning id`;
+    const [stale] =
+      await db.sql`insert into polling_job_status (job_name, started_at) values (${world.deps.config.jobName}, now() - interval '5 hours') returning id`;
     await scenario(() => {}, { status: 'completed', warnings: [] });
     const [row] = await db.sql`select status, error_message from polling_job_status where id = ${stale.id}`;
     expect(row.status).toBe('failed');
@@ -326,8 +285,11 @@ describe('fault injection through the local state machine', () => {
     expect(stuck).toBe(0);
   });
 
+  // EmailBison as it is in late 2026 (issue 12): pagination modes, page cap, errors, key binding, rate, dead instances.
+  emailbisonScenarios(harness);
+
   it('ends with nothing lost, nothing duplicated, no job stuck', () => {
     expect(summary).toMatchObject({ lost: 0, duplicated: 0, wronglyRemoved: 0, stuckJobs: 0 });
-    expect(summary.scenarios).toBe(15);
+    expect(summary.scenarios).toBe(15 + EMAILBISON_SCENARIOS);
   });
 });

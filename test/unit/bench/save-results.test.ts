@@ -24,6 +24,20 @@ describe('npm run bench', () => {
     expect(() => parseBenchArgs(['--write-reedme'])).toThrow(/Unknown bench argument\(s\): --write-reedme/);
   });
 
+  it('takes --only emailbison for the figures of issue 12 alone, never with --write-readme', () => {
+    expect(parseBenchArgs(['--only', 'emailbison'])).toEqual({ writeReadme: false, only: 'emailbison' });
+    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(/--only takes one of emailbison; got emailbisn/);
+    expect(() => parseBenchArgs(['--only'])).toThrow(/got nothing/);
+    expect(() => parseBenchArgs(['--only', 'emailbison', '--write-readme'])).toThrow(/--write-readme needs the whole bench/);
+  });
+
+  it('with --only, writes latest-<group>.json and leaves latest.json alone', () => {
+    const { paths } = scratchRoot();
+    const written = saveResults(results, { writeReadme: false, only: 'emailbison' }, paths);
+    expect(written).toEqual([paths.latest.replace(/latest\.json$/, 'latest-emailbison.json')]);
+    expect(existsSync(paths.latest)).toBe(false);
+  });
+
   it('writes latest.json and leaves the README and the quoted run alone by default', () => {
     const { paths, readme } = scratchRoot();
     expect(saveResults(results, { writeReadme: false }, paths)).toEqual([paths.latest]);

@@ -1,0 +1,321 @@
+import { Pool, type Dispatcher } from 'undici';
+import { expect, it } from 'vitest';
+import type { TaskDeps } from '../../lambdas/runtime/deps';
+import type { SimRequest } from '../../sim/server';
+import { busiestWindow, countBy } from '../../bench/request-windows';
+import type { FaultHarness } from './harness';
+
+/*
+ * Fault scenarios for EmailBison as other teams found it in late 2026 (issue 12, DESIGN.md
+ * "What changed by late 2026"): both pagination modes and a switch between them, page
+ * mode's depth cap, a fixed-window rate limit, keys bound to another workspace, HTTP 200
+ * `success: false`, HTML error pages and a dead instance. Registered into the fault suite
+ * (fault-injection.test.ts), which owns the world and prints the one summary line; each
+ * runs the synthesized state machine with the real handlers (a new EmailBison client per
+ * invocation, as each Map iteration is its own Lambda on AWS) and leaves the simulator as
+ * it found it.
+ */
+
+/** How many scenarios this module counts into the summary (the suite checks the total). */
+export const EMAILBISON_SCENARIOS = 12;
+
+/** The instance's fixed window for the throttled scenario: high, so the suite stays fast. */
+const INSTANCE_LIMIT = { requests: 50, windowSeconds: 1 };
+/**
+ * EMAILBISON_MAX_RPS at the instance's limit, less 2: the host budget spaces request slots
+ * 1/rate apart, but the sends jitter by a few ms after the slot (event loop, pool), so a
+ * window can catch one request more than the rate.
+ */
+const THROTTLED_MAX_RPS = 48;
+/** A dead instance: requests any one workspace may send before the run gives up on it (today: 24). */
+const DEAD_INSTANCE_MAX_REQUESTS_PER_WORKSPACE = 3;
+
+export function emailbisonScenarios(h: FaultHarness): void {
+  const { scenario } = h;
+  const sim = () => h.world.sim;
+  const keyOf = (name: string) => {
+    const workspace = sim()
+      .workspaces()
+      .find((w) => w.name === name);
+    if (!workspace) throw new Error(`no simulator workspace "${name}"`);
+    return workspace.apiKey;
+  };
+  const withConfig = (config: Partial<TaskDeps['config']>): TaskDeps => ({
+    ...h.world.deps,
+    config: { ...h.world.deps.config, ...config },
+  });
+  /** Puts the instance back as the other scenarios expect it: page mode, no cap, no limiter. */
+  const restoreInstance = () => {
+    sim().setPagination('page');
+    sim().setPageCap(undefined);
+    sim().setRateLimit(undefined);
+    sim().setUsersRoute(true);
+  };
+  const listRequests = (log: SimRequest[]) => log.filter((r) => r.path === '/api/sender-emails');
+
+  it('an instance that switches to cursor mode mid-walk: the workspace walks again in cursor mode in the same run, keeps what it wrote, removes nothing on the mixed walk', async () => {
+    sim().clearRequestLog();
+    try {
+      const { job } = await scenario(
+        () => {
+          sim().addAccounts('Tidewater Consulting', 6);
+          sim().updateAccounts('Tidewater Consulting', 15);
+          sim().setPagination('cursor-only', { afterRequests: 8 });
+        },
+        { status: 'completed', warnings: [/^Tidewater Consulting: nothing marked removed: .*pagination mode/] },
+        { input: { workspaces: ['Tidewater Consulting'] } },
+      );
+      const modes = listRequests(sim().requestLog()).map((r) => r.pagination);
+      expect(
+        modes.slice(0, 8).every((m) => m === 'page'),
+        'the walk began in page mode',
+      ).toBe(true);
+      expect(modes.at(-1)).toBe('cursor');
+      const [row] = await h.world.deps.sql`select invocations from polling_job_workspaces where job_id = ${job.id}`;
+      expect(row.invocations, 'the same invocation went on in cursor mode').toBe(1);
+    } finally {
+      restoreInstance();
+    }
+  });
+
+  it('page mode capped below the largest workspace (422 past page 10): every account arrives through cursors', async () => {
+    sim().clearRequestLog();
+    try {
+      await scenario(
+        () => {
+          sim().setPageCap(10);
+          sim().addAccounts('Northbeam Recruiting', 4);
+          sim().updateAccounts('Acme Outbound', 12);
+        },
+        // A workspace that hit the cap mid-walk read in two modes: it may keep its removals for the next run, and says so.
+        {
+          status: 'completed',
+          warningsEach: /^(Acme Outbound|Northbeam Recruiting|Tidewater Consulting): nothing marked removed: .*pagination mode/,
+        },
+      );
+      const log = sim().requestLog();
+      expect(log.filter((r) => r.status === 422).length, 'the cap was hit').toBeGreaterThan(0);
+      expect(listRequests(log).some((r) => r.pagination === 'cursor')).toBe(true);
+      // The next run starts in the mode that worked, reads no capped page, and removes what is gone.
+      sim().clearRequestLog();
+      await scenario(() => void sim().removeAccounts('Northbeam Recruiting', 3), { status: 'completed', warnings: [], followUp: true });
+      expect(
+        sim()
+          .requestLog()
+          .filter((r) => r.status === 422),
+        'no capped page asked for again',
+      ).toEqual([]);
+    } finally {
+      restoreInstance();
+    }
+  });
+
+  it('a cursor-default instance: every account arrives and removals apply at once', async () => {
+    try {
+      await scenario(
+        () => {
+          sim().setPagination('cursor-default');
+          sim().addAccounts('Acme Outbound', 7);
+          sim().removeAccounts('Northbeam Recruiting', 5);
+          sim().updateAccounts('Tidewater Consulting', 20);
+        },
+        { status: 'completed', warnings: [] },
+      );
+    } finally {
+      restoreInstance();
+    }
+  });
+
+  it('a cursor-only instance: every account arrives; one gone upstream is removed once two complete walks miss it', async () => {
+    try {
+      sim().setPagination('cursor-only');
+      await scenario(
+        () => {
+          sim().addAccounts('Kestrel Ventures', 5);
+          sim().removeAccounts('Tidewater Consulting', 4);
+          sim().updateAccounts('Acme Outbound', 10);
+        },
+        { status: 'completed', removalPending: ['Tidewater Consulting'], warnings: [/^Tidewater Consulting: .*not marked removed/] },
+      );
+      await scenario(() => {}, { status: 'completed', warnings: [], followUp: true });
+    } finally {
+      restoreInstance();
+    }
+  });
+
+  it(`a throttled instance (${INSTANCE_LIMIT.requests} per ${INSTANCE_LIMIT.windowSeconds} s, fixed window) with EMAILBISON_MAX_RPS at its limit: no second above it, at most one 429 per workspace`, async () => {
+    sim().clearRequestLog();
+    try {
+      await scenario(
+        () => {
+          sim().setRateLimit(INSTANCE_LIMIT);
+          sim().updateAccounts('Northbeam Recruiting', 30);
+        },
+        { status: 'completed', warnings: [] },
+        { deps: withConfig({ emailbisonMaxRps: THROTTLED_MAX_RPS }) },
+      );
+      const log = sim().requestLog();
+      expect(log.length, 'enough requests to span several windows').toBeGreaterThan(INSTANCE_LIMIT.requests);
+      expect(
+        busiestWindow(
+          log.map((r) => r.atMs),
+          INSTANCE_LIMIT.windowSeconds * 1000,
+        ),
+        'requests in the busiest window',
+      ).toBeLessThanOrEqual(INSTANCE_LIMIT.requests);
+      const throttled = countBy(
+        log.filter((r) => r.rateLimited),
+        (r) => r.workspace ?? '?',
+      );
+      for (const [workspace, count] of throttled) expect(count, `429s provoked by ${workspace}`).toBeLessThanOrEqual(1);
+    } finally {
+      restoreInstance();
+    }
+  });
+
+  it('a key bound to another workspace than its row records: that workspace fails with KeyBoundElsewhereError, nothing written or removed', async () => {
+    const key = keyOf('Kestrel Ventures');
+    try {
+      await scenario(
+        () => {
+          sim().bindKey(key, 'Acme Outbound');
+          sim().removeAccounts('Kestrel Ventures', 2);
+          sim().updateAccounts('Acme Outbound', 8);
+        },
+        { status: 'partial', failed: ['Kestrel Ventures'], warnings: [/^Kestrel Ventures: failed: KeyBoundElsewhereError: /] },
+      );
+    } finally {
+      sim().bindKey(key, 'Kestrel Ventures');
+    }
+  });
+
+  it('a key registered under the wrong workspace, no binding recorded yet: nothing written, nothing removed, the binding not taken', async () => {
+    const key = keyOf('Northbeam Recruiting');
+    const { sql } = h.world.deps;
+    const [{ emailbison_workspace_id: recorded }] =
+      await sql`select emailbison_workspace_id from workspaces where name = 'Northbeam Recruiting'`;
+    try {
+      await scenario(
+        async () => {
+          await sql`update workspaces set emailbison_workspace_id = null where name = 'Northbeam Recruiting'`;
+          sim().bindKey(key, 'Tidewater Consulting');
+          sim().removeAccounts('Northbeam Recruiting', 3);
+        },
+        { status: 'partial', failed: ['Northbeam Recruiting'], warnings: [/^Northbeam Recruiting: failed: KeyBoundElsewhereError: /] },
+      );
+      const [row] = await sql`select emailbison_workspace_id from workspaces where name = 'Northbeam Recruiting'`;
+      expect(row.emailbison_workspace_id, "Tidewater's id is not recorded for Northbeam").toBeNull();
+    } finally {
+      sim().bindKey(key, 'Northbeam Recruiting');
+      await sql`update workspaces set emailbison_workspace_id = ${recorded} where name = 'Northbeam Recruiting'`;
+    }
+  });
+
+  it("HTTP 200 with success: false fails that workspace only, named with EmailBison's message", async () => {
+    await scenario(
+      () => {
+        sim().setFaults('Kestrel Ventures', { successFalse: { message: 'This workspace has been suspended.' } });
+        sim().updateAccounts('Kestrel Ventures', 4);
+        sim().addAccounts('Acme Outbound', 3);
+      },
+      {
+        status: 'partial',
+        failed: ['Kestrel Ventures'],
+        warnings: [/^Kestrel Ventures: failed: EmailBisonRefusedError: .*This workspace has been suspended\./],
+      },
+    );
+  });
+
+  it("a proxy's HTML error pages are retried as unavailable: every account arrives", async () => {
+    await scenario(
+      () => {
+        sim().setFaults('*', { htmlErrorPage: { status: 502, times: 2 } });
+        sim().addAccounts('Umbra Cybersecurity', 2);
+      },
+      { status: 'completed', warnings: [] },
+    );
+  });
+
+  it('an instance that does not serve GET /api/users: the sync goes on, each workspace warns that its binding was not checked', async () => {
+    try {
+      const { job } = await scenario(
+        () => {
+          sim().setUsersRoute(false);
+          sim().updateAccounts('Acme Outbound', 5);
+        },
+        { status: 'completed', warningsEach: /^[^:]+: API key binding not checked/ },
+      );
+      expect(job.warnings, 'one warning per workspace').toHaveLength(h.world.names.length);
+    } finally {
+      restoreInstance();
+    }
+  });
+
+  it('a dead instance refusing connections: every workspace named unreachable after a few requests each', async () => {
+    const counting = countingDispatcher(sim().url);
+    try {
+      await sim().setUnreachable('refuse');
+      await scenario(() => {}, deadInstanceExpectation(h.world.names), {
+        deps: { ...h.world.deps, emailbison: { ...h.world.deps.emailbison, dispatcher: counting.dispatcher } },
+      });
+      expect(counting.requestsByKey.size, 'the requests went through the counting transport').toBeGreaterThan(0);
+      for (const name of h.world.names) {
+        expect(counting.requestsByKey.get(keyOf(name)) ?? 0, `requests of ${name}`).toBeLessThanOrEqual(
+          DEAD_INSTANCE_MAX_REQUESTS_PER_WORKSPACE,
+        );
+      }
+    } finally {
+      await sim().setUnreachable(false);
+      await counting.close();
+      await forgetBreaker(h);
+    }
+  });
+
+  it('a dead instance accepting connections and never answering: every workspace named unreachable after a few requests each', async () => {
+    sim().clearRequestLog();
+    try {
+      await sim().setUnreachable('hang');
+      await scenario(() => {}, deadInstanceExpectation(h.world.names));
+      const byWorkspace = countBy(sim().requestLog(), (r) => r.workspace ?? '?');
+      expect(byWorkspace.size, 'the requests reached the instance').toBeGreaterThan(0);
+      for (const [name, count] of byWorkspace)
+        expect(count, `requests of ${name}`).toBeLessThanOrEqual(DEAD_INSTANCE_MAX_REQUESTS_PER_WORKSPACE);
+    } finally {
+      await sim().setUnreachable(false);
+      await forgetBreaker(h);
+    }
+  });
+}
+
+function deadInstanceExpectation(names: string[]) {
+  const sorted = [...names].sort();
+  return { status: 'failed' as const, failed: sorted, warnings: sorted.map((name) => new RegExp(`^${escapeRegExp(name)}: unreachable: `)) };
+}
+
+/**
+ * The breaker of the instance's host stays open for minutes after a dead-instance scenario
+ * (as it should: the next scheduled run is an hour away). The instance is back for the
+ * scenarios that follow, so forget what the budget learned.
+ */
+async function forgetBreaker(h: FaultHarness): Promise<void> {
+  await h.world.deps.sql`delete from emailbison_host_budget`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A transport that counts the requests sent with each key: a refusing instance logs none. */
+function countingDispatcher(origin: string): { dispatcher: Dispatcher; requestsByKey: Map<string, number>; close(): Promise<void> } {
+  const pool = new Pool(origin, { connect: { timeout: 2_000 } });
+  const requestsByKey = new Map<string, number>();
+  const dispatcher = {
+    request(options: Dispatcher.RequestOptions) {
+      const headers = (options.headers ?? {}) as Record<string, string>;
+      const key = String(headers.authorization ?? headers.Authorization ?? '').replace(/^Bearer\s+/i, '');
+      requestsByKey.set(key, (requestsByKey.get(key) ?? 0) + 1);
+      return pool.request(options);
+    },
+  } as unknown as Dispatcher;
+  return { dispatcher, requestsByKey, close: () => pool.destroy() };
+}
