@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { WalkCursor } from '../lambdas/emailbison/client';
 import { loadConfig } from '../lambdas/config/load-config';
 import { createMarkFailedTask } from '../lambdas/mark-failed/task';
 import { createRecordResultTask } from '../lambdas/record-result/task';
@@ -31,7 +32,7 @@ export interface LocalRunOptions {
 
 export interface RunEvents {
   note(message: string): void;
-  workspaceStarted(workspace: string, cursor: number | null | undefined): void;
+  workspaceStarted(workspace: string, cursor: WalkCursor | null | undefined): void;
   workspaceProgress(workspace: string, page: number, lastPage: number, accountsRead: number): void;
   workspaceFinished(workspace: string, result: SyncWorkspaceResult): void;
   workspaceAttemptFailed(workspace: string, error: Error): void;

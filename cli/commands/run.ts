@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../lambdas/errors';
 import type { TaskLog } from '../../lambdas/runtime/deps';
+import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';
 import { runSyncLocally, type LocalRunOutcome, type RunEvents } from '../../local/run-local';
 import { fail } from '../output';
@@ -133,8 +134,8 @@ function createProgress(tty: boolean) {
     log,
     note: (message) => line(message),
     workspaceStarted(workspace, cursor) {
-      inFlight.set(workspace, cursor ? `(from page ${cursor})` : '');
-      if (!tty) console.log(`${workspace}: ${cursor ? `continuing from page ${cursor}` : 'syncing'}`);
+      inFlight.set(workspace, cursor ? `(from ${describeWalkCursor(cursor)})` : '');
+      if (!tty) console.log(`${workspace}: ${cursor ? `continuing from ${describeWalkCursor(cursor)}` : 'syncing'}`);
     },
     workspaceProgress(workspace, page, lastPage) {
       inFlight.set(workspace, `(page ${page}/${lastPage})`);
@@ -145,7 +146,7 @@ function createProgress(tty: boolean) {
         done += 1;
         accounts += result.accountsSynced;
         line(`${workspace}: synced ${result.accountsSynced} accounts`);
-      } else line(`${workspace}: time budget reached at page ${result.cursor}; continuing`);
+      } else line(`${workspace}: time budget reached at ${result.cursor ? describeWalkCursor(result.cursor) : 'the end'}; continuing`);
     },
     workspaceAttemptFailed(workspace, error) {
       inFlight.delete(workspace);

@@ -38,7 +38,7 @@ function rawPage(overrides: Record<string, unknown> = {}): Record<string, unknow
 
 describe('parsePage', () => {
   it('reads the pagination of a Laravel page', () => {
-    expect(parsePage(rawPage())).toEqual({ ok: true, page: { currentPage: 1, lastPage: 3, total: 40, hasNext: true, data: [rawItem()] } });
+    expect(parsePage(rawPage())).toEqual({ ok: true, page: { mode: 'page', currentPage: 1, lastPage: 3, total: 40, hasNext: true, data: [rawItem()] } });
   });
 
   it('reads numbers sent as strings and a page without links', () => {
