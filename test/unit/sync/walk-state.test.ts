@@ -87,3 +87,45 @@ describe('WalkState', () => {
     expect(walk.checkpoint(null, stats({ pages: 2 }))).toMatchObject({ cursor: null, accountsWritten: 0, stats: { pages: 1 } });
   });
 });
+
+describe('WalkState in cursor mode', () => {
+  const cursorPage = (n: number, next: string | null): SenderEmailPage => ({
+    kind: 'page',
+    mode: 'cursor',
+    page: n,
+    lastPage: null,
+    total: null,
+    next: next === null ? null : { mode: 'cursor', token: next },
+    items: [account(n * 100)],
+    skipped: [],
+  });
+
+  it('starts a fresh walk in the given mode and resumes a saved cursor walk at its token', () => {
+    expect(new WalkState(fresh, stats(), 'cursor').cursor).toEqual({ mode: 'cursor', token: null });
+    const resumed = new WalkState({ ...fresh, walk_mode: 'cursor', cursor_token: 'eyJpZCI6MTB9', walk_pages: 4, walk_items: 60 }, stats(), 'page');
+    expect([resumed.cursor, resumed.walkPages, resumed.walkItems]).toEqual([{ mode: 'cursor', token: 'eyJpZCI6MTB9' }, 4, 60]);
+  });
+
+  it('follows next_cursor and knows the walk is complete when it is null', () => {
+    const walk = new WalkState(fresh, stats(), 'cursor');
+    walk.readPage(cursorPage(1, 'abc'));
+    expect([walk.cursor, walk.hasPagesLeft()]).toEqual([{ mode: 'cursor', token: 'abc' }, true]);
+    walk.readPage(cursorPage(2, null));
+    expect(walk.hasPagesLeft()).toBe(false);
+    expect([...walk.totalsSeen]).toEqual([]);
+  });
+
+  it('marks a walk mixed when it restarts after reading pages, but not when it restarts before any', () => {
+    const early = new WalkState(fresh, stats(), 'page');
+    early.restart('cursor', 'EmailBison answered page 1 in cursor pagination');
+    expect([early.mixed, early.cursor]).toEqual([false, { mode: 'cursor', token: null }]);
+
+    const late = new WalkState(fresh, stats(), 'page');
+    late.readPage(page(1));
+    late.restart('cursor', 'EmailBison refused page 2 past its page-depth cap (HTTP 422)');
+    expect([late.mixed, late.walkPages, late.walkItems, [...late.totalsSeen]]).toEqual([true, 0, 0, []]);
+    expect(late.checkpoint(late.cursor, stats()).warnings).toEqual([
+      'restarted the walk in cursor pagination after 1 page(s): EmailBison refused page 2 past its page-depth cap (HTTP 422); nothing is marked removed on the evidence of a walk that mixed modes',
+    ]);
+  });
+});
