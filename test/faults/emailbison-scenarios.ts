@@ -62,7 +62,13 @@ export function emailbisonScenarios(h: FaultHarness): void {
           sim().updateAccounts('Tidewater Consulting', 15);
           sim().setPagination('cursor-only', { afterRequests: 8 });
         },
-        { status: 'completed', warnings: [/^Tidewater Consulting: nothing marked removed: .*pagination mode/] },
+        {
+          status: 'completed',
+          warnings: [
+            /^Tidewater Consulting: restarted the walk in cursor pagination after \d+ page\(s\): EmailBison answered page \d+ in cursor pagination/,
+            /^Tidewater Consulting: nothing marked removed: .*mixed modes/,
+          ],
+        },
         { input: { workspaces: ['Tidewater Consulting'] } },
       );
       const modes = listRequests(sim().requestLog()).map((r) => r.pagination);
@@ -87,10 +93,15 @@ export function emailbisonScenarios(h: FaultHarness): void {
           sim().addAccounts('Northbeam Recruiting', 4);
           sim().updateAccounts('Acme Outbound', 12);
         },
-        // A workspace that hit the cap mid-walk read in two modes: it may keep its removals for the next run, and says so.
+        // Tidewater remembers cursor mode from the scenario above; the two others hit the cap mid-walk.
         {
           status: 'completed',
-          warningsEach: /^(Acme Outbound|Northbeam Recruiting|Tidewater Consulting): nothing marked removed: .*pagination mode/,
+          warnings: [
+            /^Acme Outbound: restarted the walk in cursor pagination after 10 page\(s\): EmailBison refused page 11 past its page-depth cap \(HTTP 422\)/,
+            /^Acme Outbound: nothing marked removed: .*mixed modes/,
+            /^Northbeam Recruiting: restarted the walk in cursor pagination after 10 page\(s\): EmailBison refused page 11 past its page-depth cap \(HTTP 422\)/,
+            /^Northbeam Recruiting: nothing marked removed: .*mixed modes/,
+          ],
         },
       );
       const log = sim().requestLog();
@@ -135,7 +146,16 @@ export function emailbisonScenarios(h: FaultHarness): void {
           sim().removeAccounts('Tidewater Consulting', 4);
           sim().updateAccounts('Acme Outbound', 10);
         },
-        { status: 'completed', removalPending: ['Tidewater Consulting'], warnings: [/^Tidewater Consulting: .*not marked removed/] },
+        // Acme, Northbeam and Tidewater remember cursor mode from the scenarios above; the others learn it now.
+        {
+          status: 'completed',
+          removalPending: ['Tidewater Consulting'],
+          warnings: [
+            /^Kestrel Ventures: reading in cursor pagination: EmailBison answered page 1 in cursor pagination/,
+            /^Tidewater Consulting: 4 account\(s\) not seen are not marked removed yet: EmailBison gave no account total/,
+            /^Umbra Cybersecurity: reading in cursor pagination/,
+          ],
+        },
       );
       await scenario(() => {}, { status: 'completed', warnings: [], followUp: true });
     } finally {

@@ -99,7 +99,7 @@ export function createFaultHarness(db: TestDatabase, workspaces: string[]): Faul
       expect(job.status, `job status; warnings: ${JSON.stringify(job.warnings)}`).toBe(expected.status);
       expect(job.completed_at).toBeInstanceOf(Date);
       if (expected.warnings) {
-        expect(job.warnings, 'the job warnings').toHaveLength(expected.warnings.length);
+        expect(job.warnings, `the job warnings: ${JSON.stringify(job.warnings)}`).toHaveLength(expected.warnings.length);
         expected.warnings.forEach((pattern, i) => expect(job.warnings[i]).toMatch(pattern));
       }
       if (expected.warningsEach) for (const warning of job.warnings ?? []) expect(warning).toMatch(expected.warningsEach);
