@@ -1,7 +1,9 @@
 import { createEmailBisonClient } from '../emailbison/client';
+import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../jobs/start-job';
 import type { TaskDeps } from '../runtime/deps';
+import { checkBindingForRun } from '../sync/binding-check';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 
@@ -24,6 +26,15 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
     const workspace = await getWorkspace(deps.sql, event.workspace.id);
     deps.log.setContext({ workspace: workspace.name });
     const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
+    // One budget per invocation, as each Map iteration is its own Lambda: what they share is
+    // the host's row in Postgres. Its waits are real time, never the tests' scaled-down sleep,
+    // or the cap would not hold.
+    const hostBudget = createHostBudget({
+      sql: deps.sql,
+      host: instanceHost(workspace.baseUrl),
+      workspace: workspace.name,
+      maxRps: deps.config.emailbisonMaxRps,
+    });
     const client = createEmailBisonClient({
       workspace: workspace.name,
       baseUrl: workspace.baseUrl,
@@ -32,12 +43,22 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
       maxAttempts: deps.config.maxAttempts,
       maxRetryWaitMs: deps.config.maxRetryWaitMs,
       ...deps.emailbison,
+      hostBudget,
     });
     const start = deps.now();
     let deadlineMs = start + deps.config.syncBudgetSeconds * 1000;
     const remaining = deps.remainingTimeMs?.();
     if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
     try {
+      // Once per run and workspace: at its first invocation, not on cursor-loop continuations.
+      if (event.cursor == null) {
+        const binding = await checkBindingForRun(
+          deps.sql,
+          { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name } },
+          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
+        );
+        if (binding.warning) deps.log.warn(binding.warning);
+      }
       const result = await syncWorkspace(
         { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], onProgress: deps.onSyncProgress, signal: deps.signal },
         { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name }, deadlineMs },

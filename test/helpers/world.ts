@@ -40,7 +40,8 @@ export async function createWorld(
   const sim = await startEmailBisonSim({ scenario: options.scenario ?? 'seed-2025' });
   const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ss-world-')), 'secrets.json');
   const { names } = await registerSimulatorWorkspaces(sql, sim, { secretsFile, only: options.only });
-  const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', ...options.config });
+  // The simulator is no shared instance: no request cap unless a test sets one.
+  const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', EMAILBISON_MAX_RPS: '0', ...options.config });
   const deps: TaskDeps = {
     sql,
     config,
