@@ -40,6 +40,8 @@ export interface CheckKeyBindingOptions {
   bodyTimeoutMs?: number;
   sleep?: Sleep;
   signal?: AbortSignal;
+  /** Counts the requests sent, for the caller's accounting (the job's api_requests). */
+  stats?: { requests: number };
 }
 
 export const USERS_PATH = '/api/users';
@@ -63,6 +65,7 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1) await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
     await budget?.acquire(signal);
+    if (options.stats) options.stats.requests += 1;
     let status: number;
     let headers: Dispatcher.ResponseData['headers'];
     let body: unknown;

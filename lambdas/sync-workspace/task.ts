@@ -50,15 +50,13 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
     const remaining = deps.remainingTimeMs?.();
     if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
     try {
-      // Once per run and workspace: at its first invocation, not on cursor-loop continuations.
-      if (event.cursor == null) {
-        const binding = await checkBindingForRun(
-          deps.sql,
-          { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name } },
-          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
-        );
-        if (binding.warning) deps.log.warn(binding.warning);
-      }
+      // Once per run and workspace, at its first invocation (see checkBindingForRun).
+      const binding = await checkBindingForRun(
+        deps.sql,
+        { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name } },
+        { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
+      );
+      if (binding?.warning) deps.log.warn(binding.warning);
       const result = await syncWorkspace(
         { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], onProgress: deps.onSyncProgress, signal: deps.signal },
         { jobId: event.jobId, workspace: { id: workspace.id, name: workspace.name }, deadlineMs },

@@ -97,7 +97,7 @@ describe('the key binding, checked once per run and workspace', () => {
     expect(await liveAccounts(db.sql, B)).toEqual(truthAsStored(sim, B));
     const [{ requests }] = await db.sql<{ requests: number }[]>`
       select api_requests as requests from polling_job_workspaces where job_id = ${summary.jobId} and workspace_name = ${A}`;
-    expect(requests).toBe(0);
+    expect(requests).toBe(1); // GET /api/users, and no page
 
     const stored = await everythingStored(summary.jobId);
     const secrets = [...sim.workspaces().flatMap((w) => sim.workspaceSecrets(w.name)), ...sim.workspaces().map((w) => w.apiKey)];
