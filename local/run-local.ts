@@ -46,7 +46,7 @@ export interface LocalRunOutcome {
 }
 
 export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRunOutcome> {
-  const config = loadConfig(options.env);
+  let config = loadConfig(options.env);
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
   let sim: EmailBisonSim | undefined;
@@ -59,6 +59,11 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
       options.onNote?.(`No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`);
+      // The built-in simulator is no instance shared with other tools: no request cap unless asked for.
+      if (options.env.EMAILBISON_MAX_RPS === undefined) {
+        config = { ...config, emailbisonMaxRps: 0 };
+        options.onNote?.('No request cap against the simulator (set EMAILBISON_MAX_RPS to throttle).');
+      }
     } else {
       const deactivated = await deactivateSimulatorWorkspaces(db.sql);
       if (deactivated > 0) options.onNote?.(`Real workspaces are registered: ${deactivated} simulator workspaces deactivated.`);
