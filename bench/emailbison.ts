@@ -46,7 +46,7 @@ export async function benchEmailBison(sql: Sql, runs: number, log: (line: string
   return figures;
 }
 
-async function benchThrottled(sql: Sql, runs: number, log: (line: string) => void): Promise<Figure[]> {
+export async function benchThrottled(sql: Sql, runs: number, log: (line: string) => void): Promise<Figure[]> {
   const rate = THROTTLE.requests / THROTTLE.windowSeconds;
   const config: Config = { ...CONFIG, emailbisonMaxRps: rate };
   return withSim({ pagination: 'page', rateLimit: THROTTLE }, THROTTLED_LATENCY_MS, sql, async (sim, secretsFile, accounts) => {
@@ -134,14 +134,13 @@ async function benchThrottled(sql: Sql, runs: number, log: (line: string) => voi
         unit: 'req',
         runs,
         samples: samples.map((s) => s.busiest),
-        target: { op: '<=', value: THROTTLE.requests, text: `<= ${THROTTLE.requests}` },
-        note: 'most requests arriving in any 1 s (sliding) of the request log, the worst of the runs',
+        note: `most requests arriving in any 1 s (sliding, so it can exceed what the instance's fixed window admitted) of the request log, the worst of the runs`,
       },
     ];
   });
 }
 
-async function benchCursorOnly(sql: Sql, runs: number, log: (line: string) => void): Promise<Figure[]> {
+export async function benchCursorOnly(sql: Sql, runs: number, log: (line: string) => void): Promise<Figure[]> {
   return withSim({ pagination: 'cursor-only' }, CURSOR_LATENCY_MS, sql, async (sim, secretsFile, accounts) => {
     // Cursor pages come one after another: the bound of end-to-end.ts with a page concurrency of 1.
     const bound = lowerBound(sim.workspaces(), CURSOR_LATENCY_MS, 1, MAP_CONCURRENCY);
@@ -195,7 +194,7 @@ async function benchCursorOnly(sql: Sql, runs: number, log: (line: string) => vo
   });
 }
 
-async function benchDeadInstance(sql: Sql, mode: SimUnreachable, runs: number, log: (line: string) => void): Promise<Figure[]> {
+export async function benchDeadInstance(sql: Sql, mode: SimUnreachable, runs: number, log: (line: string) => void): Promise<Figure[]> {
   return withSim({}, 0, sql, async (sim, secretsFile) => {
     const names = sim.workspaces().map((w) => w.name);
     await sim.setUnreachable(mode);
