@@ -130,8 +130,17 @@ interface WaitState {
   consecutive_failures: number;
 }
 
+/**
+ * Slots are spaced 2% wider than 1/maxRps. A request leaves a few ms after its slot (the
+ * statement's round trip, the event loop), so with exact spacing a one-second window at the
+ * instance's limit catches one request too many now and then, and that 429 pauses the whole
+ * host. 2% tolerates 20 ms of such jitter at any rate.
+ */
+export const SEND_JITTER_MARGIN = 0.02;
+
 function sharedBudget(settings: Settings): HostBudget {
-  const { sql, host, workspace, maxRps: rate, burst, sleep } = settings;
+  const { sql, host, workspace, burst, sleep } = settings;
+  const rate = settings.maxRps * (1 - SEND_JITTER_MARGIN);
   let rowEnsured = false;
   // Set when this process has seen a failure count above 0, so that a success resets it;
   // otherwise recordSuccess costs nothing and a request stays at one statement.

@@ -3,7 +3,7 @@ import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
-import { checkBindingForRun } from '../sync/binding-check';
+import { checkBindingForRun, isFirstInvocation } from '../sync/binding-check';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 
@@ -60,20 +60,25 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         ...deps.emailbison,
         hostBudget,
       });
-      // Once per run and workspace, at its first invocation (see checkBindingForRun).
-      const binding = await checkBindingForRun(
-        deps.sql,
-        { jobId, workspace: ref },
-        { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
-      );
-      if (binding?.warning) deps.log.warn(binding.warning);
+      // Once per run and workspace, at its first invocation, alongside the first pages: the
+      // sync writes nothing until it passes (a key bound elsewhere fails the workspace first).
+      const bindingChecked = (await isFirstInvocation(deps.sql, jobId, ref.id))
+        ? checkBindingForRun(
+            deps.sql,
+            { jobId, workspace: ref },
+            { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
+          ).then((binding) => {
+            if (binding.warning) deps.log.warn(binding.warning);
+          })
+        : undefined;
+      bindingChecked?.catch(() => {}); // awaited by the sync before its first write
       const onEvent = deps.onEvent;
       const onProgress = onEvent
         ? (p: { page: number; lastPage: number; accountsRead: number }) =>
             onEvent({ type: 'page-synced', jobId, workspace: ref, page: p.page, lastPage: p.lastPage, accountsRead: p.accountsRead })
         : undefined;
       const result = await syncWorkspace(
-        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], pagination: deps.config.emailbisonPagination, onProgress, signal: deps.signal },
+        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], pagination: deps.config.emailbisonPagination, onProgress, signal: deps.signal, beforeFirstWrite: bindingChecked },
         { jobId, workspace: ref, deadlineMs },
       );
       const stats = client.stats;

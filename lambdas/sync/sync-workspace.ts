@@ -31,6 +31,8 @@ export interface SyncWorkspaceDeps {
    * starts in the mode the workspace last learned (workspaces.pagination_mode), else in page mode.
    */
   pagination?: EmailBisonPagination;
+  /** Nothing is written until this settles; a rejection fails the sync with its error (the key binding check). */
+  beforeFirstWrite?: Promise<unknown>;
 }
 
 export interface SyncWorkspaceResult {
@@ -74,16 +76,21 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
   // Writes overlap the paging: a batch is written while the next pages are read.
   const writer = new BatchWriter(sql, { jobId, workspaceId: workspace.id });
   const flush = async () => {
+    await deps.beforeFirstWrite;
     const { accounts, alsoSeenIds } = walk.takeBatch();
     await writer.write(accounts, alsoSeenIds);
   };
   // The cursor moves past a page only once every batch read before it is written.
   const saveCursor = async (cursor: WalkCursor | null) => {
+    await deps.beforeFirstWrite;
     walk.recordWritten(await writer.drain());
     await saveCheckpoint(sql, jobId, workspace.id, walk.checkpoint(cursor, client.stats));
     walk.saved(client.stats);
   };
 
+  // Cursor pages carry no total: the one page=1 request that may give it goes out with the
+  // walk's first cursor page of this invocation, not after the last.
+  let cursorTotal: Promise<{ total?: number; totalUnavailable?: string }> | undefined;
   try {
     let stoppedEarly = false;
     for await (const step of client.listSenderEmails({ from: walk.cursor })) {
@@ -96,6 +103,7 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
         continue;
       }
       const page = step;
+      if (page.mode === 'cursor') cursorTotal ??= cursorModeTotal(client, deps.signal);
       walk.readPage(page);
       if (walk.batchLength >= batchSize) await flush();
       if (now() >= input.deadlineMs - DEADLINE_MARGIN_MS || deps.signal?.aborted) {
@@ -111,7 +119,7 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
     }
     await saveCursor(null);
     if (pagination === 'auto' && progress.pagination_mode !== walk.mode) await learnMode(sql, workspace.id, walk.mode);
-    const evidence = walk.mode === 'cursor' && !walk.mixed ? await cursorModeTotal(client, deps.signal) : {};
+    const evidence = walk.mode === 'cursor' && !walk.mixed ? await (cursorTotal ?? cursorModeTotal(client, deps.signal)) : {};
     return await completeWorkspace(sql, jobId, workspace, evidence);
   } catch (error) {
     // Keep what was read before the failure, so a retry resumes after it; if the
@@ -145,7 +153,7 @@ async function learnMode(sql: Sql, workspaceId: number, mode: WalkMode): Promise
 
 /**
  * Cursor pages carry no total: one `page=1` request gives it where the instance still answers
- * page mode (cursor-default instances do). Asked after the walk, outside any transaction.
+ * page mode (cursor-default instances do). Never rejects: a failure is evidence too.
  */
 async function cursorModeTotal(client: EmailBisonClient, signal?: AbortSignal): Promise<{ total?: number; totalUnavailable?: string }> {
   try {

@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build-app';
+import { tempDir } from '../helpers/cleanup';
 import { readStackConfig, type StackConfig } from '../../infra/config';
 import { loadConfig, type Config } from '../../lambdas/config/load-config';
 import { lambdaEnvironment, SETTINGS, type Setting } from '../../lambdas/config/settings';
@@ -25,7 +26,12 @@ const SHARED = ALL.filter(([, setting]) => setting.env && setting.context).map((
 const ENV_NAMES = new Set(ALL.flatMap(([, setting]) => (setting.env ? [setting.env] : [])));
 
 function lambdaEnvironments(context: Record<string, unknown>): [string, Record<string, unknown>][] {
-  const { stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...IMPORTED, ...context }, nag: false, cloudFormationValidation: false });
+  const { stack } = buildApp({
+    context: { 'aws:cdk:bundling-stacks': [], ...IMPORTED, ...context },
+    outdir: tempDir('cdk.out-env-'),
+    nag: false,
+    cloudFormationValidation: false,
+  });
   return Object.entries(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
     .filter(([, fn]) => String(fn.Properties.Description ?? '').startsWith('sender-sync:'))
     .map(([id, fn]) => [id, fn.Properties.Environment.Variables]);
