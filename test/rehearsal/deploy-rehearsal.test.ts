@@ -139,9 +139,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  const bundlesRun = [...services.values()].filter((s) => s.invocations > 0).length;
+  const ran = [...(services?.values() ?? [])].filter((s) => s.invocations > 0);
+  const versions = [...new Set(ran.flatMap((s) => [...s.nodeVersions]))].join(', ') || 'none';
   console.log(
-    `rehearsal: ${bundlesRun} bundles run on Node ${node22.found ? node22.version : 'none'}, runs completed ${tally.completed}, partial ${tally.partial}, ` +
+    `rehearsal: ${ran.length} bundles run on Node ${versions}, runs completed ${tally.completed}, partial ${tally.partial}, ` +
       `mark-failed handled ${tally.markFailed}, asl-validator ${tally.aslValidator} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
   );
 });
@@ -306,6 +307,10 @@ describe('deploy rehearsal', () => {
     const keys = sim.workspaces().map((w) => w.apiKey);
     for (const s of services.values()) {
       expect(s.invocations, s.fn.logicalId).toBeGreaterThan(0);
+      expect(
+        [...s.nodeVersions].every((version) => version.startsWith('22.')),
+        `${s.fn.logicalId} ran on ${[...s.nodeVersions]}`,
+      ).toBe(true);
       const logs = s.logs();
       for (const secret of [databasePassword, ...keys]) expect(logs.includes(secret), `a secret in ${s.fn.logicalId}'s logs`).toBe(false);
     }

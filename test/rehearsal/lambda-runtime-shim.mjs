@@ -22,7 +22,7 @@ try {
   handler = module[exportName];
   if (typeof handler !== 'function')
     throw Object.assign(new Error(`${moduleName}.${exportName} is not a function`), { name: 'Runtime.HandlerNotFound' });
-  process.send({ ready: true });
+  process.send({ ready: true, node: process.versions.node });
 } catch (error) {
   const { errorType, errorMessage } = describeError(error);
   process.send({

@@ -92,6 +92,8 @@ export interface LambdaService {
   readonly invocations: number;
   /** Containers started (cold starts). */
   readonly coldStarts: number;
+  /** The Node versions the containers reported at their cold start. */
+  readonly nodeVersions: ReadonlySet<string>;
   /** Everything the containers wrote to stdout and stderr: their CloudWatch logs. */
   logs(): string;
   close(): Promise<void>;
@@ -115,6 +117,7 @@ export function createLambdaService(
   const all = new Set<Container>();
   let invocations = 0;
   let coldStarts = 0;
+  const nodeVersions = new Set<string>();
   let log = '';
   const taskRoot = options.sandbox.taskRoot(fn);
   const environment: Record<string, string> = {
@@ -150,7 +153,8 @@ export function createLambdaService(
     child.stdout?.on('data', (chunk) => (log += chunk));
     child.stderr?.on('data', (chunk) => (log += chunk));
     container.ready = new Promise<void>((resolve, reject) => {
-      child.once('message', (message: { ready?: boolean; error?: { errorType: string; errorMessage: string } }) => {
+      child.once('message', (message: { ready?: boolean; node?: string; error?: { errorType: string; errorMessage: string } }) => {
+        if (message.node) nodeVersions.add(message.node);
         if (message.ready) resolve();
         else reject(Object.assign(new Error(message.error?.errorMessage), { errorType: message.error?.errorType }));
       });
@@ -225,6 +229,7 @@ export function createLambdaService(
     get coldStarts() {
       return coldStarts;
     },
+    nodeVersions,
     logs: () => log,
     async close() {
       await Promise.all(
