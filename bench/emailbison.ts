@@ -9,7 +9,7 @@ import { clearAccounts } from './database';
 import { CONFIG, DEPLOYED_CONFIG, pipelineDeps, registerScenario } from './deps';
 import { lowerBound, MAP_CONCURRENCY } from './end-to-end';
 import { median, type Figure } from './report';
-import { busiestWindow, countBy } from './request-windows';
+import { busiestWindow, countBy } from '../sim/request-windows';
 import { startSimChild, type SimChild } from './sim-child';
 import type { SimInstanceOptions } from './sim-process';
 

@@ -1,8 +1,8 @@
-import { Pool, type Dispatcher } from 'undici';
+import { countingDispatcher } from '../helpers/map-run';
 import { expect, it } from 'vitest';
 import type { TaskDeps } from '../../lambdas/runtime/deps';
 import type { SimRequest } from '../../sim/server';
-import { busiestWindow, countBy } from '../../bench/request-windows';
+import { busiestWindow, countBy } from '../../sim/request-windows';
 import type { FaultHarness } from './harness';
 
 /*
@@ -325,17 +325,3 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** A transport that counts the requests sent with each key: a refusing instance logs none. */
-function countingDispatcher(origin: string): { dispatcher: Dispatcher; requestsByKey: Map<string, number>; close(): Promise<void> } {
-  const pool = new Pool(origin, { connect: { timeout: 2_000 } });
-  const requestsByKey = new Map<string, number>();
-  const dispatcher = {
-    request(options: Dispatcher.RequestOptions) {
-      const headers = (options.headers ?? {}) as Record<string, string>;
-      const key = String(headers.authorization ?? headers.Authorization ?? '').replace(/^Bearer\s+/i, '');
-      requestsByKey.set(key, (requestsByKey.get(key) ?? 0) + 1);
-      return pool.request(options);
-    },
-  } as unknown as Dispatcher;
-  return { dispatcher, requestsByKey, close: () => pool.destroy() };
-}

@@ -49,15 +49,3 @@ export function countingDispatcher(origin: string): { dispatcher: Dispatcher; re
   } as unknown as Dispatcher;
   return { dispatcher, requestsByKey, close: () => pool.destroy() };
 }
-
-/** The most requests any window [t, t + 1 s) starting at a request saw. */
-export function busiestSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let end = 0;
-  for (let start = 0; start < sorted.length; start++) {
-    while (end < sorted.length && sorted[end] < sorted[start] + 1_000) end++;
-    most = Math.max(most, end - start);
-  }
-  return most;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { busiestWindow, countBy } from '../../../bench/request-windows';
+import { busiestWindow, countBy } from '../../../sim/request-windows';
 
 describe('reading a request log', () => {
   it('finds the busiest sliding window, whatever the order of the times', () => {
