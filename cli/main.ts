@@ -24,8 +24,21 @@ program
   .option('--latency-ms <ms>', 'simulator latency per request')
   .option('--sim-reject-key <workspace...>', 'simulator: reject this workspace\'s key (401)')
   .option('--sim-port <port>', 'simulator port (default 4010, or a free one)')
+  .option('--sim-pagination <mode>', 'simulator: page | cursor-default | cursor-only | page-only (default page)')
+  .option('--sim-page-cap <pages>', 'simulator: page mode answers 422 past this page (use cursors)')
+  .option('--sim-rate <requests>', 'simulator: a fixed-window limit of this many requests per window (429 past it); the request cap follows it')
+  .option('--sim-rate-window <seconds>', 'simulator: the limit\'s window (default 1)')
+  .option('--sim-no-users-route', 'simulator: GET /api/users answers 404 (key bindings cannot be checked)')
+  .option('--sim-invalid-cursor <answer>', 'simulator: first-page | reject, for a cursor that does not decode')
+  .option('--sim-honour-per-page', 'simulator: honour per_page (up to 100)')
+  .option('--sim-unreachable <mode>', 'simulator: hang | refuse, an instance that never answers')
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nExit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.')
+  .addHelpText('after', [
+    '',
+    'Against the built-in simulator the request cap (EMAILBISON_MAX_RPS) is off, unless EMAILBISON_MAX_RPS is set',
+    'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
+    'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.',
+  ].join('\n'))
   .action(lazy(() => import('./commands/run'), 'runCommand'));
 
 const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
