@@ -1,5 +1,5 @@
 import { createSql } from '../lambdas/db/client';
-import { closeSharedDispatchers } from '../lambdas/emailbison/client';
+import { closeSharedDispatchers, type WalkCursor } from '../lambdas/emailbison/client';
 import { createFinalizeJobTask } from '../lambdas/finalize-job/task';
 import { createStartJobTask } from '../lambdas/start-job/task';
 import { createSyncWorkspaceTask } from '../lambdas/sync-workspace/task';
@@ -28,7 +28,7 @@ try {
   const sync = createSyncWorkspaceTask(deps);
   let invocations = 0;
   for (const id of job.workspaceIds) {
-    let cursor: number | null = null;
+    let cursor: WalkCursor | null = null;
     do {
       invocations += 1;
       const result = await sync({ jobId: job.jobId, workspace: { id }, cursor });

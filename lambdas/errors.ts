@@ -202,18 +202,25 @@ export class KeyBoundElsewhereError extends SenderSyncError<'KeyBoundElsewhereEr
   }
 }
 
-/** HTTP 200 with `success: false`: EmailBison declined and says so only in the body, whose text is not repeated here. */
+/**
+ * HTTP 200 with `success: false`: EmailBison declined. Its message is repeated only as the
+ * thrower sanitised it (one line, bounded, the key redacted: see emailbison/page-request.ts).
+ */
 export class EmailBisonRefusedError extends SenderSyncError<'EmailBisonRefusedError'> {
   readonly path: string;
+  /** EmailBison's own words, sanitised; undefined when it gave none. */
+  readonly upstreamMessage?: string;
 
-  constructor(details: { workspace: string; path: string; page?: number }) {
+  constructor(details: { workspace: string; path: string; page?: number; message?: string }) {
     const page = details.page === undefined ? '' : ` page ${details.page} of`;
+    const said = details.message ? `: "${details.message}"` : '';
     super(
       'EmailBisonRefusedError',
-      `EmailBison refused${page} ${details.path} for workspace "${details.workspace}" (HTTP 200 with success: false)`,
+      `EmailBison refused${page} ${details.path} for workspace "${details.workspace}" (HTTP 200 with success: false)${said}`,
       { workspace: details.workspace },
     );
     this.path = details.path;
+    this.upstreamMessage = details.message;
   }
 }
 

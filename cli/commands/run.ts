@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../lambdas/errors';
 import type { RunEvent } from '../../lambdas/runtime/run-events';
+import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
 import { fail } from '../output';
@@ -128,8 +129,8 @@ function createProgress(tty: boolean) {
         return;
       case 'workspace-syncing': {
         const { workspace, cursor } = event;
-        inFlight.set(workspace.id, cursor ? `${workspace.name} (from page ${cursor})` : workspace.name);
-        if (!tty) console.log(`${workspace.name}: ${cursor ? `continuing from page ${cursor}` : 'syncing'}`);
+        inFlight.set(workspace.id, cursor ? `${workspace.name} (from ${describeWalkCursor(cursor)})` : workspace.name);
+        if (!tty) console.log(`${workspace.name}: ${cursor ? `continuing from ${describeWalkCursor(cursor)}` : 'syncing'}`);
         return;
       }
       case 'page-synced':
@@ -137,7 +138,7 @@ function createProgress(tty: boolean) {
         return;
       case 'workspace-paused':
         inFlight.delete(event.workspace.id);
-        line(`${event.workspace.name}: time budget reached at page ${event.cursor}; continuing`);
+        line(`${event.workspace.name}: time budget reached at ${event.cursor ? describeWalkCursor(event.cursor) : "the end"}; continuing`);
         return;
       case 'workspace-synced':
         inFlight.delete(event.workspace.id);

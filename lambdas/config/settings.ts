@@ -98,7 +98,7 @@ export const SETTINGS = {
   syncBudgetSeconds: { env: 'SYNC_BUDGET_SECONDS', context: 'syncBudgetSeconds', default: 600, parse: integer(60, 780), describe: 'seconds a sync invocation works before returning a cursor' },
   pageConcurrency: { env: 'PAGE_CONCURRENCY', context: 'pageConcurrency', default: 3, parse: integer(1, 20), describe: 'pages requested at once per workspace' },
   logLevel: { env: 'LOG_LEVEL', context: 'logLevel', default: 'INFO' as LogLevel, parse: oneOf<LogLevel>('DEBUG', 'INFO', 'WARN', 'ERROR'), describe: 'Lambda log level' },
-  // Consumed by the EmailBison client (next issue): which pagination to ask for.
+  // Which pagination the EmailBison client asks for (lambdas/emailbison/client.ts) and where a sync's walk starts.
   emailbisonPagination: { env: 'EMAILBISON_PAGINATION', context: 'emailbisonPagination', default: 'auto' as EmailBisonPagination, parse: oneOf<EmailBisonPagination>('auto', 'page', 'cursor'), describe: 'EmailBison pagination (auto, page or cursor)' },
   // Consumed by the EmailBison client (next issue): requests per second per instance, 0 = no cap.
   emailbisonMaxRps: { env: 'EMAILBISON_MAX_RPS', context: 'emailbisonMaxRps', default: 3, parse: decimal(0, 1_000), describe: 'EmailBison requests per second per instance (0: no cap)' },

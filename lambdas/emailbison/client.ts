@@ -1,12 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { sharedDispatcher } from './dispatcher';
-import { EmailBisonUnavailableError, InvalidInputError, MalformedPageError } from '../errors';
-import { requestPage, type PageAttempt, type PageRequestContext } from './page-request';
+import { EmailBisonUnavailableError, errorCode, InvalidInputError, MalformedPageError } from '../errors';
+import { requestPage, type PageAttempt, type PageRequestContext, type WalkCursor } from './page-request';
 import { resolveOptions, type EmailBisonClientOptions } from './options';
 import { backoffMs, RateLimitGate, type Sleep } from './retry';
-import { parseSenderEmail, type ParsedPage, type SenderEmail } from './schema';
+import { MAX_CURSOR_TOKEN_LENGTH, parseSenderEmail, type ParsedPage, type SenderEmail } from './schema';
 
 export type { SenderEmail, SenderEmailTag } from './schema';
+export { MAX_CURSOR_TOKEN_LENGTH } from './schema';
+export type { WalkCursor } from './page-request';
 export { closeSharedDispatchers } from './dispatcher';
 export { EMAILBISON_CLIENT_DEFAULTS, type EmailBisonClientOptions } from './options';
 
@@ -16,15 +18,34 @@ export interface SkippedItem {
   reason: string;
 }
 
+/** One page of a walk, in the mode EmailBison answered it in. */
 export interface SenderEmailPage {
+  kind: 'page';
+  mode: 'page' | 'cursor';
+  /** The page number in page mode; in cursor mode the page's place in this walk (from where it started or resumed). */
   page: number;
-  /** meta.last_page as this page reported it (it can move while pages are read). */
-  lastPage: number;
-  /** meta.total as this page reported it. */
-  total: number;
+  /** Page mode: meta.last_page as this page reported it (it can move while pages are read). Cursor mode: null. */
+  lastPage: number | null;
+  /** Page mode: meta.total as this page reported it. Cursor mode: null (cursor pages carry no total). */
+  total: number | null;
+  /** Where the walk goes on after this page; null when this page was the last. */
+  next: WalkCursor | null;
   items: SenderEmail[];
   skipped: SkippedItem[];
 }
+
+/**
+ * The walk starts again from the top in `mode`: EmailBison answered in the other mode, or
+ * refused a page past its cap. The pages already yielded stay valid accounts, but they and
+ * the new walk's are not one consistent walk.
+ */
+export interface WalkRestart {
+  kind: 'restart';
+  mode: 'page' | 'cursor';
+  reason: string;
+}
+
+export type WalkStep = SenderEmailPage | WalkRestart;
 
 export interface ClientStats {
   requests: number;
@@ -35,24 +56,45 @@ export interface ClientStats {
   rateLimitWaitMs: number;
 }
 
+export interface ListOptions {
+  /** Where to start or resume; default: the top of a walk in the configured mode (page 1 unless `pagination` is cursor). */
+  from?: WalkCursor;
+  /** Shorthand for `from: { mode: 'page', page: fromPage }`. */
+  fromPage?: number;
+  signal?: AbortSignal;
+}
+
 export interface EmailBisonClient {
   /** A snapshot of what the client has done so far. */
   readonly stats: ClientStats;
   /**
-   * Yields pages in page order from `fromPage` (default 1). Once the first page tells
-   * meta.last_page, up to `pageConcurrency` pages are fetched ahead. Breaking out of the loop
-   * aborts the requests in flight. Follows meta.last_page (the largest seen), and links.next
-   * beyond it while pages keep coming back with items.
+   * One walk of the workspace's sender emails, yielding pages in order. Page mode: once the
+   * first page tells meta.last_page, up to `pageConcurrency` pages are fetched ahead; it
+   * follows meta.last_page (the largest seen), and links.next beyond it while pages keep
+   * coming back with items. Cursor mode: one request at a time, each with the previous
+   * page's next_cursor. With `pagination: auto`, a cursor answer to a page request or a 422
+   * past the page cap yields a `restart` and the walk begins again in cursor mode (and a
+   * page answer to the first cursor request, again in page mode). Breaking out of the loop
+   * aborts the requests in flight.
    */
-  listSenderEmails(options?: { fromPage?: number; signal?: AbortSignal }): AsyncGenerator<SenderEmailPage>;
-  /** One page request (page 1, retried like any other): the workspace's account total. */
-  checkKey(options?: { signal?: AbortSignal }): Promise<{ total: number }>;
+  listSenderEmails(options?: ListOptions): AsyncGenerator<WalkStep>;
+  /**
+   * One `page=1` request, retried like any other: meta.total when the instance answers it in
+   * page mode, null when it answers in cursor mode (a cursor-only instance).
+   */
+  pageModeTotal(options?: { signal?: AbortSignal }): Promise<number | null>;
+  /** Whether the key reads: the workspace's account total as pageModeTotal gives it. */
+  checkKey(options?: { signal?: AbortSignal }): Promise<{ total: number | null }>;
 }
 
 type Failure = Exclude<PageAttempt, { outcome: 'page' }>;
+type ModeChange = { to: 'page' | 'cursor'; reason: string };
+
+/** Restarts of one walk in another mode before the client gives up on an instance that keeps switching. */
+const MAX_RESTARTS = 2;
 
 export function createEmailBisonClient(options: EmailBisonClientOptions): EmailBisonClient {
-  const { workspace, limits, origin, basePath, apiKey } = resolveOptions(options);
+  const { workspace, pagination, limits, origin, basePath, apiKey } = resolveOptions(options);
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const gate = new RateLimitGate(sleep);
@@ -67,11 +109,15 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     bodyTimeoutMs: limits.bodyTimeoutMs,
   };
 
-  async function fetchPage(page: number, signal: AbortSignal): Promise<ParsedPage> {
+  /**
+   * One request, with its retries: a page number or a cursor token. `page` names it in errors
+   * (in cursor mode, its place in the walk). Both modes' paging goes through here.
+   */
+  async function fetchPage(request: WalkCursor, signal: AbortSignal, page = request.mode === 'page' ? request.page : 1): Promise<ParsedPage> {
     for (let attempt = 1; ; attempt++) {
       await abortable(gate.pass(signal), signal);
       counts.requests += 1;
-      const result = await requestPage(context, page, signal);
+      const result = await requestPage(context, request, page, signal);
       if (result.outcome === 'page') return result.page;
       if (attempt >= limits.maxAttempts) throw gaveUp(page, result);
       counts.retries += 1;
@@ -95,7 +141,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     await abortable(sleep(backoff, signal), signal);
   }
 
-  function toPage(page: number, parsed: ParsedPage): SenderEmailPage {
+  function toPage(page: number, parsed: ParsedPage, next: WalkCursor | null): SenderEmailPage {
     const items: SenderEmail[] = [];
     const skipped: SkippedItem[] = [];
     parsed.data.forEach((value, position) => {
@@ -103,27 +149,20 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       if (item.ok) items.push(item.item);
       else skipped.push({ page, id: item.id, reason: `page ${page}: ${item.reason}` });
     });
-    return { page, lastPage: parsed.lastPage, total: parsed.total, items, skipped };
+    counts.pages += 1;
+    counts.items += items.length;
+    counts.skippedItems += skipped.length;
+    return parsed.mode === 'page'
+      ? { kind: 'page', mode: 'page', page, lastPage: parsed.lastPage, total: parsed.total, next, items, skipped }
+      : { kind: 'page', mode: 'cursor', page, lastPage: null, total: null, next, items, skipped };
   }
 
-  async function* listSenderEmails(listOptions: { fromPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<SenderEmailPage> {
-    const fromPage = listOptions.fromPage ?? 1;
-    if (!Number.isInteger(fromPage) || fromPage < 1) {
-      throw new InvalidInputError(`fromPage must be a whole number from 1 (workspace "${workspace}")`, { workspace });
-    }
-    listOptions.signal?.throwIfAborted();
-    // Linked by hand, not with AbortSignal.any: on Node 20 that leaves a listener on the
-    // caller's signal (the run's, shared by every workspace) until garbage collection,
-    // and after ten workspaces Node warns of a leak.
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const outer = listOptions.signal;
-    const abortFromOuter = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', abortFromOuter, { once: true });
+  async function* pageWalk(fromPage: number, outer: AbortSignal | undefined): AsyncGenerator<SenderEmailPage, ModeChange | undefined> {
+    const { signal, release } = linkedAbort(outer);
     // Pages fetched or being fetched and not yet yielded; its size bounds the requests in flight.
     const ahead = new Map<number, Promise<ParsedPage>>();
     const start = (page: number) => {
-      const fetching = fetchPage(page, signal);
+      const fetching = fetchPage({ mode: 'page', page }, signal);
       fetching.catch(() => undefined); // awaited when its turn comes; until then, not unhandled
       ahead.set(page, fetching);
     };
@@ -135,29 +174,105 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
           start(page);
           nextToStart = page + 1;
         }
-        const parsed = await ahead.get(page)!;
+        let parsed: ParsedPage;
+        try {
+          parsed = await ahead.get(page)!;
+        } catch (error) {
+          if (errorCode(error) === 'SS_EMAILBISON_PAGE_CAP' && pagination === 'auto') {
+            return { to: 'cursor', reason: `EmailBison refused page ${page} past its page-depth cap (HTTP 422)` };
+          }
+          throw error;
+        }
         ahead.delete(page);
+        if (parsed.mode === 'cursor') {
+          if (pagination === 'page') {
+            throw new MalformedPageError({
+              workspace,
+              page,
+              attempts: 1,
+              problem: 'EmailBison answered in cursor pagination, and EMAILBISON_PAGINATION=page reads page numbers only (use auto or cursor)',
+            });
+          }
+          return { to: 'cursor', reason: `EmailBison answered page ${page} in cursor pagination` };
+        }
         lastPage = Math.max(lastPage, parsed.lastPage);
         if (page === lastPage && parsed.hasNext && parsed.data.length > 0) lastPage = page + 1;
         while (ahead.size < limits.pageConcurrency && nextToStart <= lastPage) {
           start(nextToStart);
           nextToStart += 1;
         }
-        const result = toPage(page, parsed);
-        counts.pages += 1;
-        counts.items += result.items.length;
-        counts.skippedItems += result.skipped.length;
-        yield result;
+        yield toPage(page, parsed, page < lastPage ? { mode: 'page', page: page + 1 } : null);
       }
+      return undefined;
     } finally {
-      outer?.removeEventListener('abort', abortFromOuter);
-      controller.abort();
+      release();
     }
   }
 
-  async function checkKey(checkOptions: { signal?: AbortSignal } = {}): Promise<{ total: number }> {
-    const page = await fetchPage(1, checkOptions.signal ?? new AbortController().signal);
-    return { total: page.total };
+  /** Sequential by nature: each request needs the cursor the previous answer gave. */
+  async function* cursorWalk(fromToken: string | null, outer: AbortSignal | undefined): AsyncGenerator<SenderEmailPage, ModeChange | undefined> {
+    const { signal, release } = linkedAbort(outer);
+    try {
+      let token = fromToken;
+      for (let page = 1; ; page++) {
+        const parsed = await fetchPage({ mode: 'cursor', token }, signal, page);
+        if (parsed.mode === 'page') {
+          // An instance that ignores pagination_type serves page mode only: read it so, from the top.
+          if (token === null && pagination === 'auto') return { to: 'page', reason: 'EmailBison answered a cursor request in page pagination' };
+          throw new MalformedPageError({
+            workspace,
+            page,
+            attempts: 1,
+            problem: `EmailBison answered a cursor request in page pagination${pagination === 'cursor' ? ' (EMAILBISON_PAGINATION=cursor; use auto for this instance)' : ''}`,
+          });
+        }
+        const next: WalkCursor | null = parsed.nextCursor === null ? null : { mode: 'cursor', token: parsed.nextCursor };
+        yield toPage(page, parsed, next);
+        if (next === null) return undefined;
+        token = next.token;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async function* listSenderEmails(listOptions: ListOptions = {}): AsyncGenerator<WalkStep> {
+    let from = startingPoint(listOptions);
+    listOptions.signal?.throwIfAborted();
+    for (let restarts = 0; ; restarts++) {
+      const change = from.mode === 'page' ? yield* pageWalk(from.page, listOptions.signal) : yield* cursorWalk(from.token, listOptions.signal);
+      if (!change) return;
+      if (restarts >= MAX_RESTARTS) {
+        throw new MalformedPageError({ workspace, page: 1, attempts: restarts + 1, problem: `EmailBison keeps switching pagination modes (last: ${change.reason})` });
+      }
+      yield { kind: 'restart', mode: change.to, reason: change.reason };
+      from = change.to === 'page' ? { mode: 'page', page: 1 } : { mode: 'cursor', token: null };
+    }
+  }
+
+  function startingPoint(listOptions: ListOptions): WalkCursor {
+    if (listOptions.from) {
+      const from = listOptions.from;
+      if (from.mode === 'page') return { mode: 'page', page: checkPage(from.page) };
+      if (from.token !== null && (typeof from.token !== 'string' || from.token.length === 0 || from.token.length > MAX_CURSOR_TOKEN_LENGTH)) {
+        throw new InvalidInputError(`a cursor token must be a non-empty string of at most ${MAX_CURSOR_TOKEN_LENGTH} characters (workspace "${workspace}")`, { workspace });
+      }
+      return from;
+    }
+    if (listOptions.fromPage !== undefined) return { mode: 'page', page: checkPage(listOptions.fromPage) };
+    return pagination === 'cursor' ? { mode: 'cursor', token: null } : { mode: 'page', page: 1 };
+  }
+
+  function checkPage(page: number): number {
+    if (!Number.isInteger(page) || page < 1) {
+      throw new InvalidInputError(`fromPage must be a whole number from 1 (workspace "${workspace}")`, { workspace });
+    }
+    return page;
+  }
+
+  async function pageModeTotal(probeOptions: { signal?: AbortSignal } = {}): Promise<number | null> {
+    const page = await fetchPage({ mode: 'page', page: 1 }, probeOptions.signal ?? new AbortController().signal);
+    return page.mode === 'page' ? page.total : null;
   }
 
   return {
@@ -165,7 +280,30 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       return { ...counts, rateLimitWaitMs: gate.closedMs };
     },
     listSenderEmails,
-    checkKey,
+    pageModeTotal,
+    async checkKey(checkOptions = {}) {
+      return { total: await pageModeTotal(checkOptions) };
+    },
+  };
+}
+
+/**
+ * A signal of our own that follows the caller's, so a walk can abort its requests in flight.
+ * Linked by hand, not with AbortSignal.any: on Node 20 that leaves a listener on the caller's
+ * signal (the run's, shared by every workspace) until garbage collection, and after ten
+ * workspaces Node warns of a leak.
+ */
+function linkedAbort(outer: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const abortFromOuter = () => controller.abort(outer?.reason);
+  if (outer?.aborted) abortFromOuter();
+  else outer?.addEventListener('abort', abortFromOuter, { once: true });
+  return {
+    signal: controller.signal,
+    release: () => {
+      outer?.removeEventListener('abort', abortFromOuter);
+      controller.abort();
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { SETTINGS } from '../config/settings';
+import { type EmailBisonPagination, SETTINGS } from '../config/settings';
 import { ConfigError } from '../errors';
 import type { Sleep } from './retry';
 
@@ -10,7 +10,13 @@ export interface EmailBisonClientOptions {
   baseUrl: string;
   /** The workspace's api-user key. Never appears in an error, a log line or the stats. */
   apiKey: string;
-  /** Page requests in flight at once for this workspace, never exceeded. Default 3. */
+  /**
+   * Which pagination to ask for (EMAILBISON_PAGINATION). `auto` (default): page mode while the
+   * instance serves it, cursor mode once it answers in cursors or refuses a page past its cap.
+   * `page`: page mode only; a cursor answer or the cap fails the workspace. `cursor`: cursor mode only.
+   */
+  pagination?: EmailBisonPagination;
+  /** Page requests in flight at once for this workspace in page mode, never exceeded. Default 3. Cursor mode is sequential. */
   pageConcurrency?: number;
   /** Attempts per page request, the first included. Default 6. */
   maxAttempts?: number;
@@ -51,6 +57,7 @@ export const EMAILBISON_CLIENT_DEFAULTS: Readonly<ClientLimits> = Object.fromEnt
 
 export interface ResolvedOptions {
   workspace: string;
+  pagination: EmailBisonPagination;
   limits: ClientLimits;
   origin: string;
   basePath: string;
@@ -62,10 +69,22 @@ export function resolveOptions(options: EmailBisonClientOptions): ResolvedOption
   const workspace = options.workspace;
   return {
     workspace,
+    pagination: resolvePagination(options),
     limits: resolveLimits(options),
     ...parseBaseUrl(options.baseUrl, workspace),
     apiKey: checkApiKey(options.apiKey, workspace),
   };
+}
+
+function resolvePagination(options: EmailBisonClientOptions): EmailBisonPagination {
+  if (options.pagination === undefined) return SETTINGS.emailbisonPagination.default;
+  try {
+    return SETTINGS.emailbisonPagination.parse(options.pagination);
+  } catch (error) {
+    throw new ConfigError(`EmailBison client options for workspace "${options.workspace}": pagination must be ${(error as Error).message}`, {
+      workspace: options.workspace,
+    });
+  }
 }
 
 function resolveLimits(options: EmailBisonClientOptions): ClientLimits {

@@ -1,5 +1,12 @@
 import type { Dispatcher } from 'undici';
-import { BaseUrlNotFoundError, RejectedApiKeyError, UnexpectedResponseError } from '../errors';
+import {
+  BaseUrlNotFoundError,
+  EmailBisonRefusedError,
+  KeyBoundElsewhereError,
+  PageCapReachedError,
+  RejectedApiKeyError,
+  UnexpectedResponseError,
+} from '../errors';
 import { parseRetryAfterBody, parseRetryAfterHeader } from './retry';
 import { parsePage, type ParsedPage } from './schema';
 
@@ -13,6 +20,14 @@ export interface PageRequestContext {
   bodyTimeoutMs: number;
 }
 
+/**
+ * Where a walk of a workspace's sender emails stands, and what one request asks for: a page
+ * number in page mode, an opaque cursor token in cursor mode (null: the top of the walk). It
+ * travels in the state machine's payload and is saved in polling_job_workspaces; the token is
+ * EmailBison's (Laravel's base64 of an id), bounded by MAX_CURSOR_TOKEN_LENGTH, never a secret.
+ */
+export type WalkCursor = { mode: 'page'; page: number } | { mode: 'cursor'; token: string | null };
+
 /** What one attempt at one page came to. Failures that no retry can fix are thrown instead. */
 export type PageAttempt =
   | { outcome: 'page'; page: ParsedPage }
@@ -21,15 +36,30 @@ export type PageAttempt =
 
 export const SENDER_EMAILS_PATH = '/api/sender-emails';
 
-export async function requestPage(context: PageRequestContext, page: number, signal: AbortSignal): Promise<PageAttempt> {
+/** Longest piece of EmailBison's own text an error repeats. */
+const MAX_UPSTREAM_MESSAGE = 200;
+
+/**
+ * The query of one request. Cursor mode sends `pagination_type=cursor` on every request:
+ * `links.next` drops it, and an instance that defaults to pages would answer a bare
+ * `?cursor=` with page 1 (DESIGN.md, "What changed by late 2026"). So links are never followed.
+ */
+export function pageQuery(request: WalkCursor): string {
+  if (request.mode === 'page') return `?page=${request.page}`;
+  return request.token === null ? '?pagination_type=cursor' : `?pagination_type=cursor&cursor=${encodeURIComponent(request.token)}`;
+}
+
+/** `page` names the request in messages: the page number, or in cursor mode the page's place in this walk. */
+export async function requestPage(context: PageRequestContext, request: WalkCursor, page: number, signal: AbortSignal): Promise<PageAttempt> {
   const path = `${context.basePath}${SENDER_EMAILS_PATH}`;
+  const { workspace } = context;
   let status: number;
   let headers: Dispatcher.ResponseData['headers'];
   let text: string;
   try {
     const response = await context.dispatcher.request({
       origin: context.origin,
-      path: `${path}?page=${page}`,
+      path: `${path}${pageQuery(request)}`,
       method: 'GET',
       headers: { authorization: `Bearer ${context.apiKey}`, accept: 'application/json' },
       signal,
@@ -44,22 +74,78 @@ export async function requestPage(context: PageRequestContext, page: number, sig
     return { outcome: 'unavailable', failure: describeTransportError(error, context), cause: error };
   }
 
-  if (status === 401 || status === 403) throw new RejectedApiKeyError({ workspace: context.workspace, status });
-  if (status === 404) throw new BaseUrlNotFoundError({ workspace: context.workspace, origin: context.origin, path });
+  // A 404 is the instance (or its proxy) saying the path does not exist, whatever the body's format.
+  if (status === 404) throw new BaseUrlNotFoundError({ workspace, origin: context.origin, path });
+  // A proxy's error page in front of the instance says nothing about the key or the request.
+  if (isHtml(headers, text)) return { outcome: 'unavailable', failure: `an HTML error page (HTTP ${status})`, status };
+  const body = parseJson(text);
+  if (status === 401) throw new RejectedApiKeyError({ workspace, status });
+  if (status === 403) {
+    if (/does not match the workspace/i.test(upstreamMessage(body) ?? '')) throw new KeyBoundElsewhereError({ workspace, status });
+    throw new RejectedApiKeyError({ workspace, status });
+  }
   if (status === 408 || status === 429 || status >= 500) {
-    const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(parseJson(text)));
+    const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(body));
     return { outcome: 'unavailable', failure: status === 429 ? 'HTTP 429 (rate limited)' : `HTTP ${status}`, status, retryAfterMs };
   }
-  if (status < 200 || status > 299) throw new UnexpectedResponseError({ workspace: context.workspace, page, status });
+  if (status === 422 && request.mode === 'page' && isPageRuleViolation(body)) throw new PageCapReachedError({ workspace, page: request.page });
+  if (status < 200 || status > 299) throw new UnexpectedResponseError({ workspace, page, status });
 
-  const body = parseJson(text);
   if (body === undefined) return { outcome: 'malformed', failure: 'the body is not valid JSON' };
+  if (isRefusal(body)) {
+    throw new EmailBisonRefusedError({ workspace, path, page, message: sanitise(upstreamMessage(body), context.apiKey) });
+  }
   const parsed = parsePage(body);
   if (!parsed.ok) return { outcome: 'malformed', failure: parsed.problem };
-  if (parsed.page.currentPage !== page) {
-    return { outcome: 'malformed', failure: `meta.current_page is ${parsed.page.currentPage}, not the page asked for` };
+  const served = parsed.page;
+  if (request.mode === 'page' && served.mode === 'page' && served.currentPage !== request.page) {
+    return { outcome: 'malformed', failure: `meta.current_page is ${served.currentPage}, not the page asked for` };
   }
-  return { outcome: 'page', page: parsed.page };
+  if (served.mode === 'cursor' && served.nextCursor !== null) {
+    if (served.nextCursor === (request.mode === 'cursor' ? request.token : null)) {
+      return { outcome: 'malformed', failure: 'meta.next_cursor points back at the page asked for' };
+    }
+    // A cursor is stored and travels in the state machine's payload: never one that carries the key.
+    if (served.nextCursor.includes(context.apiKey)) return { outcome: 'malformed', failure: 'meta.next_cursor carries the API key' };
+  }
+  return { outcome: 'page', page: served };
+}
+
+function isHtml(headers: Dispatcher.ResponseData['headers'], text: string): boolean {
+  const type = headers['content-type'];
+  const contentType = (Array.isArray(type) ? type[0] : type) ?? '';
+  return /text\/html/i.test(contentType) || text.trimStart().startsWith('<');
+}
+
+/** Laravel's validation answer naming the `page` field: page mode's depth cap. */
+function isPageRuleViolation(body: unknown): boolean {
+  if (!isRecord(body) || !isRecord(body.errors)) return false;
+  return 'page' in body.errors;
+}
+
+/** HTTP 200 with `success: false`, at the top level or (EmailBison's usual shape) under `data`. */
+function isRefusal(body: unknown): boolean {
+  if (!isRecord(body)) return false;
+  return body.success === false || (isRecord(body.data) && body.data.success === false);
+}
+
+function upstreamMessage(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const message = isRecord(body.data) && typeof body.data.message === 'string' ? body.data.message : body.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** EmailBison's words, fit to repeat: one line, printable, bounded, and never the key should it echo it. */
+export function sanitise(message: string | undefined, apiKey: string): string | undefined {
+  if (message === undefined) return undefined;
+  let text = message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  if (apiKey.length >= 4) text = text.split(apiKey).join('[redacted]');
+  text = text.replace(/\s+/g, ' ').trim();
+  return text.length > MAX_UPSTREAM_MESSAGE ? `${text.slice(0, MAX_UPSTREAM_MESSAGE - 1)}…` : text;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseJson(text: string): unknown {

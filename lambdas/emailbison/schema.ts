@@ -85,36 +85,61 @@ const senderEmailItem = z.looseObject({
   updated_at: text,
 });
 
-const senderEmailPage = z.looseObject({
+const links = z.looseObject({ next: z.string().nullish().catch(null) }).nullish().catch(null);
+
+const pageModePage = z.looseObject({
   data: z.array(z.unknown()),
   meta: z.looseObject({
     current_page: identifier,
     last_page: wholeNumber,
     total: wholeNumber,
   }),
-  links: z.looseObject({ next: z.string().nullish().catch(null) }).nullish().catch(null),
+  links,
 });
 
-export interface ParsedPage {
-  currentPage: number;
-  lastPage: number;
-  total: number;
-  hasNext: boolean;
-  data: unknown[];
-}
+/** Laravel's cursorPaginate: `meta` has `next_cursor` (null on the last page) and no total. */
+const cursorModePage = z.looseObject({
+  data: z.array(z.unknown()),
+  meta: z.looseObject({
+    next_cursor: z.string().min(1).nullable(),
+  }),
+});
 
-/** Checks the page envelope; returns a description of what is wrong (field names only, never values). */
+/** Cursor tokens are stored (polling_job_workspaces.cursor_token) and carried in the state machine's payload. */
+export const MAX_CURSOR_TOKEN_LENGTH = 1024;
+
+/** A page as EmailBison served it, in whichever pagination mode it answered. */
+export type ParsedPage =
+  | { mode: 'page'; currentPage: number; lastPage: number; total: number; hasNext: boolean; data: unknown[] }
+  | { mode: 'cursor'; nextCursor: string | null; data: unknown[] };
+
+/**
+ * Checks the page envelope; returns a description of what is wrong (field names only, never
+ * values). The answer's mode is read from `meta`, whatever was asked: an instance may answer a
+ * page request in cursor mode (DESIGN.md, "What changed by late 2026").
+ */
 export function parsePage(body: unknown): { ok: true; page: ParsedPage } | { ok: false; problem: string } {
-  const parsed = senderEmailPage.safeParse(body, { reportInput: true });
+  const meta = isRecord(body) && isRecord(body.meta) ? body.meta : undefined;
+  if (meta && !('current_page' in meta) && 'next_cursor' in meta) {
+    const parsed = cursorModePage.safeParse(body, { reportInput: true });
+    if (!parsed.success) return { ok: false, problem: describeIssues(parsed.error) };
+    const nextCursor = parsed.data.meta.next_cursor;
+    if (nextCursor !== null && nextCursor.length > MAX_CURSOR_TOKEN_LENGTH) {
+      return { ok: false, problem: `meta.next_cursor is longer than ${MAX_CURSOR_TOKEN_LENGTH} characters` };
+    }
+    return { ok: true, page: { mode: 'cursor', nextCursor, data: parsed.data.data } };
+  }
+  const parsed = pageModePage.safeParse(body, { reportInput: true });
   if (!parsed.success) return { ok: false, problem: describeIssues(parsed.error) };
-  const { data, meta, links } = parsed.data;
+  const { data, meta: pageMeta, links: pageLinks } = parsed.data;
   return {
     ok: true,
     page: {
-      currentPage: meta.current_page,
-      lastPage: meta.last_page,
-      total: meta.total,
-      hasNext: typeof links?.next === 'string' && links.next.length > 0,
+      mode: 'page',
+      currentPage: pageMeta.current_page,
+      lastPage: pageMeta.last_page,
+      total: pageMeta.total,
+      hasNext: typeof pageLinks?.next === 'string' && pageLinks.next.length > 0,
       data,
     },
   };

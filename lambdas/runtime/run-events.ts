@@ -1,3 +1,4 @@
+import type { WalkCursor } from '../emailbison/page-request';
 import type { JobRecord } from '../jobs/read-job';
 import type { WorkspaceIdRef, WorkspaceRef } from '../workspaces/ref';
 
@@ -11,12 +12,12 @@ export type RunEvent =
   | { type: 'job-started'; jobId: string; workspaces: WorkspaceRef[] }
   /** Start job found another run holding the lock: this run does nothing. */
   | { type: 'already-running'; runningJobId: string; runningForSeconds: number }
-  /** A Sync workspace invocation began; `cursor` is the page it was asked to continue from. */
-  | { type: 'workspace-syncing'; jobId: string; workspace: WorkspaceRef; cursor: number | null }
+  /** A Sync workspace invocation began; `cursor` is where it was asked to continue from. */
+  | { type: 'workspace-syncing'; jobId: string; workspace: WorkspaceRef; cursor: WalkCursor | null }
   /** A page was read; `accountsRead` counts this invocation's accounts so far. */
   | { type: 'page-synced'; jobId: string; workspace: WorkspaceRef; page: number; lastPage: number; accountsRead: number }
   /** The invocation reached its time budget; the state machine calls it again from `cursor`. */
-  | { type: 'workspace-paused'; jobId: string; workspace: WorkspaceRef; cursor: number | null; accountsSynced: number }
+  | { type: 'workspace-paused'; jobId: string; workspace: WorkspaceRef; cursor: WalkCursor | null; accountsSynced: number }
   /** Every page of the workspace is synced. */
   | { type: 'workspace-synced'; jobId: string; workspace: WorkspaceRef; accountsSynced: number }
   /** An invocation threw; the state machine may retry it. */

@@ -1,4 +1,4 @@
-import { createEmailBisonClient } from '../emailbison/client';
+import { createEmailBisonClient, type WalkCursor } from '../emailbison/client';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
@@ -9,7 +9,11 @@ export interface SyncWorkspaceEvent {
   jobId: string;
   /** From the Map, `{ id }`; from a previous call's cursor output, `{ id, name }`. */
   workspace: WorkspaceIdRef;
-  cursor?: number | null;
+  /**
+   * The previous call's cursor (a page number or an opaque cursor token), for the record: the
+   * sync resumes from the cursor saved in Postgres, which a retried call may have moved on.
+   */
+  cursor?: WalkCursor | null;
 }
 
 /** Time kept back from the Lambda's own timeout, whatever the configured budget says. */
@@ -34,6 +38,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         workspace: workspace.name,
         baseUrl: workspace.baseUrl,
         apiKey,
+        pagination: deps.config.emailbisonPagination,
         pageConcurrency: deps.config.pageConcurrency,
         maxAttempts: deps.config.maxAttempts,
         maxRetryWaitMs: deps.config.maxRetryWaitMs,
@@ -49,7 +54,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
             onEvent({ type: 'page-synced', jobId, workspace: ref, page: p.page, lastPage: p.lastPage, accountsRead: p.accountsRead })
         : undefined;
       const result = await syncWorkspace(
-        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], onProgress, signal: deps.signal },
+        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], pagination: deps.config.emailbisonPagination, onProgress, signal: deps.signal },
         { jobId, workspace: ref, deadlineMs },
       );
       const stats = client.stats;

@@ -27,7 +27,8 @@ export async function upsertSenderEmails(
  * One statement per batch, upserted on (workspace, EmailBison id). Invariants:
  * - Only API-owned columns are named, so dashboard columns (notes, manual_price) are
  *   never written.
- * - A row is rewritten only when its raw item differs or it had been marked removed:
+ * - A row is rewritten only when its raw item differs, it had been marked removed, or a
+ *   cursor walk had marked it missed (the sighting clears the mark: removal-rule.ts):
  *   the typed columns are a function of `raw`, so comparing `raw` compares them all.
  * - Every account of the batch counts as seen by the job: a written row through its
  *   last_seen_job_id, an unchanged one (and each of `alsoSeenIds`) through a row in
@@ -83,8 +84,10 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
         raw = excluded.raw,
         last_seen_job_id = excluded.last_seen_job_id,
         last_synced_at = excluded.last_synced_at,
-        deleted_at = null
-      where se.raw is distinct from excluded.raw or se.deleted_at is not null
+        deleted_at = null,
+        missed_since_job_id = null,
+        first_missed_at = null
+      where se.raw is distinct from excluded.raw or se.deleted_at is not null or se.missed_since_job_id is not null
       returning emailbison_id, (xmax = 0) as inserted
     ),
     -- A written row carries this job in last_seen_job_id, which is how the run knows it

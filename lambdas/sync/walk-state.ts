@@ -1,27 +1,43 @@
-import type { ClientStats, SenderEmail, SenderEmailPage } from '../emailbison/client';
+import type { ClientStats, SenderEmail, SenderEmailPage, WalkCursor } from '../emailbison/client';
 import type { UpsertResult } from './upsert';
 
-/** Where a walk resumes: the next page to fetch (pages are numbered from 1). */
-export type WalkCursor = number;
+export type { WalkCursor } from '../emailbison/client';
+export type WalkMode = WalkCursor['mode'];
 
 /** A walk as polling_job_workspaces saved it at its last checkpoint. */
 export interface SavedWalk {
-  cursor: WalkCursor | null;
+  /** Page mode: the next page to fetch. */
+  cursor: number | null;
+  /** Cursor mode: the next cursor (null with walk_mode 'cursor': the top). */
+  cursor_token?: string | null;
+  /** Null until a walk has saved a checkpoint: a fresh walk. */
+  walk_mode?: WalkMode | null;
   totals_seen: number[];
   last_page: number | null;
+  walk_pages?: number;
+  walk_items?: number;
+  walk_mixed?: boolean;
 }
 
 /** What one checkpoint adds to the workspace's row. */
 export interface Checkpoint {
-  /** The next page to fetch; null once the walk is complete. */
+  /** Where the walk goes on; null once the walk is complete. */
   cursor: WalkCursor | null;
+  mode: WalkMode;
   lastPage: number;
   totalsSeen: number[];
+  walkPages: number;
+  walkItems: number;
+  walkMixed: boolean;
   /** Rows written since the last saved checkpoint. */
   accountsWritten: number;
   warnings: string[];
   /** What the client did since the last saved checkpoint. */
   stats: Omit<ClientStats, 'items'>;
+}
+
+export function walkStart(mode: WalkMode): WalkCursor {
+  return mode === 'page' ? { mode: 'page', page: 1 } : { mode: 'cursor', token: null };
 }
 
 /**
@@ -32,36 +48,76 @@ export interface Checkpoint {
  * a checkpoint that fails to save is recorded in full by the next one.
  */
 export class WalkState {
-  readonly totalsSeen: Set<number>;
+  totalsSeen: Set<number>;
   lastPage: number;
   cursor: WalkCursor;
+  /** Pages and items (valid or invalid with an id) of the walk so far, across invocations. */
+  walkPages: number;
+  walkItems: number;
+  /** The walk restarted in another mode after reading pages. */
+  mixed: boolean;
   /** Accounts read by this invocation, for progress. */
   accountsRead = 0;
+  private pagesLeft = true;
   private batch: SenderEmail[] = [];
   private skippedIds: number[] = [];
   private warnings: string[] = [];
   private unsavedWritten = 0;
   private statsAtSave: ClientStats;
 
-  constructor(saved: SavedWalk, stats: ClientStats) {
+  /** `startMode`: where a fresh walk starts; a saved walk resumes in its own mode. */
+  constructor(saved: SavedWalk, stats: ClientStats, startMode: WalkMode = 'page') {
     this.totalsSeen = new Set(saved.totals_seen);
     this.lastPage = saved.last_page ?? 0;
-    this.cursor = saved.cursor ?? 1;
+    this.cursor = savedCursor(saved) ?? walkStart(startMode);
+    this.walkPages = saved.walk_pages ?? 0;
+    this.walkItems = saved.walk_items ?? 0;
+    this.mixed = saved.walk_mixed ?? false;
     this.statsAtSave = { ...stats };
+  }
+
+  get mode(): WalkMode {
+    return this.cursor.mode;
   }
 
   /** Takes in one page: its accounts join the batch, its invalid items become warnings. */
   readPage(page: SenderEmailPage): void {
-    this.totalsSeen.add(page.total);
-    this.lastPage = Math.max(this.lastPage, page.lastPage);
+    if (page.total !== null) this.totalsSeen.add(page.total);
+    if (page.lastPage !== null) this.lastPage = Math.max(this.lastPage, page.lastPage);
     this.batch.push(...page.items);
     this.accountsRead += page.items.length;
+    this.walkPages += 1;
+    this.walkItems += page.items.length;
     for (const skipped of page.skipped) {
       this.warnings.push(`skipped an invalid item on page ${skipped.page}: ${skipped.reason}`);
       // An invalid item's id still counts as seen, so it is not marked removed.
-      if (typeof skipped.id === 'number' && Number.isSafeInteger(skipped.id)) this.skippedIds.push(skipped.id);
+      if (typeof skipped.id === 'number' && Number.isSafeInteger(skipped.id)) {
+        this.skippedIds.push(skipped.id);
+        this.walkItems += 1;
+      }
     }
-    this.cursor = page.page + 1;
+    this.pagesLeft = page.next !== null;
+    // Page mode keeps counting past the last page, as a finished page walk always has.
+    this.cursor = page.next ?? (page.mode === 'page' ? { mode: 'page', page: page.page + 1 } : { mode: 'cursor', token: null });
+  }
+
+  /**
+   * The walk starts again from the top in `mode`. If it had read pages, it is mixed from
+   * now on: what was read stays written, but the walk removes nothing.
+   */
+  restart(mode: WalkMode, reason: string): void {
+    if (this.walkPages > 0) this.mixed = true;
+    this.warnings.push(
+      this.walkPages > 0
+        ? `restarted the walk in ${mode} pagination after ${this.walkPages} page(s): ${reason}; nothing is marked removed on the evidence of a walk that mixed modes`
+        : `reading in ${mode} pagination: ${reason}`,
+    );
+    this.cursor = walkStart(mode);
+    this.totalsSeen = new Set();
+    this.lastPage = 0;
+    this.walkPages = 0;
+    this.walkItems = 0;
+    this.pagesLeft = true;
   }
 
   get batchLength(): number {
@@ -78,7 +134,7 @@ export class WalkState {
 
   /** Whether pages remain after the cursor, as far as the pages read so far said. */
   hasPagesLeft(): boolean {
-    return this.cursor <= this.lastPage;
+    return this.pagesLeft;
   }
 
   recordWritten(result: UpsertResult): void {
@@ -93,8 +149,12 @@ export class WalkState {
     const before = this.statsAtSave;
     return {
       cursor,
+      mode: this.mode,
       lastPage: this.lastPage,
       totalsSeen: [...this.totalsSeen],
+      walkPages: this.walkPages,
+      walkItems: this.walkItems,
+      walkMixed: this.mixed,
       accountsWritten: this.unsavedWritten,
       warnings: this.warnings.splice(0),
       stats: {
@@ -112,4 +172,17 @@ export class WalkState {
     this.unsavedWritten = 0;
     this.statsAtSave = { ...stats };
   }
+}
+
+/** A row saved before walk_mode existed holds a page in `cursor`: page mode. */
+function savedCursor(saved: SavedWalk): WalkCursor | undefined {
+  if (saved.walk_mode === 'cursor') return { mode: 'cursor', token: saved.cursor_token ?? null };
+  if (saved.walk_mode === 'page' || saved.cursor !== null) return { mode: 'page', page: saved.cursor ?? 1 };
+  return undefined;
+}
+
+/** For a person: "page 11", or "a cursor" (the token is EmailBison's and says nothing to a reader). */
+export function describeWalkCursor(cursor: WalkCursor): string {
+  if (cursor.mode === 'page') return `page ${cursor.page}`;
+  return cursor.token === null ? 'the top (cursor pagination)' : 'a saved cursor (cursor pagination)';
 }

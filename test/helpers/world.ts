@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../../lambdas/config/load-config';
 import type { Sql } from '../../lambdas/db/client';
+import type { WalkCursor } from '../../lambdas/emailbison/client';
 import { finalizeJob } from '../../lambdas/jobs/finalize-job';
 import type { JobRecord } from '../../lambdas/jobs/read-job';
 import { startJob } from '../../lambdas/jobs/start-job';
@@ -64,7 +65,7 @@ export async function runJobDirectly(deps: TaskDeps, workspaces?: string[]): Pro
   const markFailed = createMarkFailedTask(deps);
   let invocations = 0;
   for (const workspace of started.workspaces) {
-    let cursor: number | null = null;
+    let cursor: WalkCursor | null = null;
     try {
       do {
         invocations += 1;

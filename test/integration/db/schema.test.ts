@@ -57,6 +57,21 @@ describe('polling_job_status', () => {
   });
 });
 
+describe('polling_job_workspaces', () => {
+  it('refuses to store a cursor token over 1 KiB, and a walk mode other than page or cursor', async () => {
+    const [job] = await db.sql`insert into polling_job_status (job_name) values ('token-bound') returning id`;
+    const [ws] = await db.sql`insert into workspaces (name, base_url, api_key_ref) values ('Token Bound', 'https://send.example.com', 'ref') returning id`;
+    await db.sql`insert into polling_job_workspaces (job_id, workspace_id, workspace_name) values (${job.id}, ${ws.id}, 'Token Bound')`;
+    await db.sql`update polling_job_workspaces set walk_mode = 'cursor', cursor_token = ${'a'.repeat(1024)} where job_id = ${job.id}`;
+    await expect(db.sql`update polling_job_workspaces set cursor_token = ${'a'.repeat(1025)} where job_id = ${job.id}`).rejects.toMatchObject({
+      code: '23514',
+      constraint_name: 'polling_job_workspaces_cursor_token_length',
+    });
+    await expect(db.sql`update polling_job_workspaces set walk_mode = 'offset' where job_id = ${job.id}`).rejects.toMatchObject({ code: '23514' });
+    await expect(db.sql`update workspaces set pagination_mode = 'offset' where id = ${ws.id}`).rejects.toMatchObject({ code: '23514' });
+  });
+});
+
 describe('sender_emails', () => {
   it('indexes sender_emails for the sync only: primary key, identity, live rows per workspace', async () => {
     const indexes = await db.sql<{ indexname: string }[]>`select indexname from pg_indexes where tablename = 'sender_emails' order by indexname`;

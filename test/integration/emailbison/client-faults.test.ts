@@ -219,7 +219,7 @@ describe('upstream data that moves', () => {
     sim.setFaults(WORKSPACE, { emptyResponse: true });
     const { pages } = await readAll(simClient(sim, WORKSPACE));
 
-    expect(pages).toEqual([{ page: 1, lastPage: 1, total: 0, items: [], skipped: [] }]);
+    expect(pages).toEqual([{ kind: 'page', mode: 'page', next: null, page: 1, lastPage: 1, total: 0, items: [], skipped: [] }]);
     expect(sim.truth(WORKSPACE).length).toBeGreaterThan(0);
   });
 

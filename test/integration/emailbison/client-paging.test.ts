@@ -44,13 +44,13 @@ describe('listSenderEmails', () => {
   it('yields one empty page when asked to start past the last page', async () => {
     const { pages } = await readAll(simClient(sim, 'Acme Outbound'), { fromPage: 40 });
 
-    expect(pages).toEqual([{ page: 40, lastPage: 13, total: 187, items: [], skipped: [] }]);
+    expect(pages).toEqual([{ kind: 'page', mode: 'page', next: null, page: 40, lastPage: 13, total: 187, items: [], skipped: [] }]);
   });
 
   it('yields one empty page for a workspace with no accounts', async () => {
     const { pages } = await readAll(simClient(sim, 'Quantum Leap Coaching'));
 
-    expect(pages).toEqual([{ page: 1, lastPage: 1, total: 0, items: [], skipped: [] }]);
+    expect(pages).toEqual([{ kind: 'page', mode: 'page', next: null, page: 1, lastPage: 1, total: 0, items: [], skipped: [] }]);
   });
 
   it.each([1, 2, 3])('never has more than pageConcurrency=%i requests in flight, and uses them all', async (pageConcurrency) => {
@@ -65,7 +65,7 @@ describe('listSenderEmails', () => {
     sim.setLatency(400);
     const client = simClient(sim, 'Tidewater Consulting', { pageConcurrency: 3 });
     for await (const page of client.listSenderEmails()) {
-      expect(page.page).toBe(1);
+      expect(page).toMatchObject({ kind: 'page', page: 1 });
       await delay(50); // pages 2-4 are now in flight, each held 400 ms by the sim
       expect(sim.counters('Tidewater Consulting').inFlight).toBe(3);
       break;

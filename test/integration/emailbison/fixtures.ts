@@ -3,7 +3,9 @@ import {
   createEmailBisonClient,
   type EmailBisonClient,
   type EmailBisonClientOptions,
+  type ListOptions,
   type SenderEmailPage,
+  type WalkRestart,
 } from '../../../lambdas/emailbison/client';
 import { closeSharedDispatchers } from '../../../lambdas/emailbison/dispatcher';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
@@ -64,16 +66,20 @@ export function keyOf(sim: EmailBisonSim, workspace: string): string {
 }
 
 /** Reads every page; on failure, returns what arrived before it with the error. */
-export async function readAll(client: EmailBisonClient, options: { fromPage?: number } = {}) {
+export async function readAll(client: EmailBisonClient, options: ListOptions = {}) {
   const pages: SenderEmailPage[] = [];
+  const restarts: WalkRestart[] = [];
   let error: unknown;
   try {
-    for await (const page of client.listSenderEmails(options)) pages.push(page);
+    for await (const step of client.listSenderEmails(options)) {
+      if (step.kind === 'page') pages.push(step);
+      else restarts.push(step);
+    }
   } catch (caught) {
     error = caught;
   }
   const ids = pages.flatMap((page) => page.items.map((item) => item.id));
-  return { pages, ids, error };
+  return { pages, ids, restarts, error };
 }
 
 export function idsOf(accounts: { id: number }[]): number[] {

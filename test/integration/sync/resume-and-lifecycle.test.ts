@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WalkCursor } from '../../../lambdas/emailbison/client';
 import { finalizeJob, failRun } from '../../../lambdas/jobs/finalize-job';
 import { startJob } from '../../../lambdas/jobs/start-job';
 import { createSyncWorkspaceTask } from '../../../lambdas/sync-workspace/task';
@@ -30,10 +31,10 @@ describe('resumable runs', () => {
     const started = await startJob(db.sql, { jobName: deps.config.jobName, workspaceNames: [WS], runTimeoutMinutes: 60 });
     if (started.status !== 'started') throw new Error('not started');
     const sync = createSyncWorkspaceTask(deps);
-    const cursors: (number | null)[] = [];
+    const cursors: (WalkCursor | null)[] = [];
     let result = await sync({ jobId: started.jobId, workspace: started.workspaces[0] });
     cursors.push(result.cursor);
-    expect(result).toMatchObject({ done: false, cursor: 11 });
+    expect(result).toMatchObject({ done: false, cursor: { mode: 'page', page: 11 } });
     expect((await db.sql`select count(*)::int as n from sender_emails`)[0].n).toBe(150);
     const [saved] = await db.sql`select cursor from polling_job_workspaces where job_id = ${started.jobId}`;
     expect(saved.cursor).toBe(11);
@@ -41,7 +42,7 @@ describe('resumable runs', () => {
       result = await sync({ jobId: started.jobId, workspace: started.workspaces[0], cursor: result.cursor });
       cursors.push(result.cursor);
     }
-    expect(cursors).toEqual([11, 21, null]);
+    expect(cursors).toEqual([{ mode: 'page', page: 11 }, { mode: 'page', page: 21 }, null]);
     const summary = await finalizeJob(db.sql, started.jobId);
     expect(summary).toMatchObject({ status: 'completed', totalAccountsSynced: 433, warnings: [] });
     const resumed = await db.sql`select emailbison_id, raw, deleted_at is null as live from sender_emails order by emailbison_id`;

@@ -52,7 +52,7 @@ function clientWith(agent: MockAgent, overrides: Partial<EmailBisonClientOptions
 async function readAll(client: ReturnType<typeof createEmailBisonClient>) {
   const pages: SenderEmailPage[] = [];
   try {
-    for await (const page of client.listSenderEmails()) pages.push(page);
+    for await (const step of client.listSenderEmails()) if (step.kind === 'page') pages.push(step);
     return { pages, error: undefined };
   } catch (error) {
     return { pages, error };

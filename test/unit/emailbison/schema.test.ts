@@ -38,7 +38,7 @@ function rawPage(overrides: Record<string, unknown> = {}): Record<string, unknow
 
 describe('parsePage', () => {
   it('reads the pagination of a Laravel page', () => {
-    expect(parsePage(rawPage())).toEqual({ ok: true, page: { currentPage: 1, lastPage: 3, total: 40, hasNext: true, data: [rawItem()] } });
+    expect(parsePage(rawPage())).toEqual({ ok: true, page: { mode: 'page', currentPage: 1, lastPage: 3, total: 40, hasNext: true, data: [rawItem()] } });
   });
 
   it('reads numbers sent as strings and a page without links', () => {
@@ -110,5 +110,19 @@ describe('parseSenderEmail', () => {
     [null, undefined, 'item at position 3 is not an object'],
   ])('rejects an item without a usable id or email (%#)', (value, id, reason) => {
     expect(parseSenderEmail(value, 3)).toEqual({ ok: false, id, reason });
+  });
+});
+
+describe('parsePage in cursor mode', () => {
+  const cursorBody = (nextCursor: string | null) => ({ data: [], links: { next: null }, meta: { path: '/api/sender-emails', per_page: 15, next_cursor: nextCursor, prev_cursor: null } });
+
+  it('reads a cursor page by its meta, whatever was asked', () => {
+    expect(parsePage(cursorBody('eyJpZCI6MTB9'))).toEqual({ ok: true, page: { mode: 'cursor', nextCursor: 'eyJpZCI6MTB9', data: [] } });
+    expect(parsePage(cursorBody(null))).toEqual({ ok: true, page: { mode: 'cursor', nextCursor: null, data: [] } });
+  });
+
+  it('refuses a next_cursor longer than 1 KiB: it is stored and carried in the state machine payload', () => {
+    expect(parsePage(cursorBody('a'.repeat(1025)))).toEqual({ ok: false, problem: 'meta.next_cursor is longer than 1024 characters' });
+    expect(parsePage(cursorBody('a'.repeat(1024)))).toMatchObject({ ok: true });
   });
 });

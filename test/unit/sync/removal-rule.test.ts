@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inconsistency } from '../../../lambdas/sync/removal-rule';
+import { decideRemoval, inconsistency } from '../../../lambdas/sync/removal-rule';
 
 describe('the removal rule (inconsistency)', () => {
   it('lets a walk remove when one total was reported throughout and exactly that many accounts were seen', () => {
@@ -36,7 +36,64 @@ describe('the removal rule (inconsistency)', () => {
     expect(inconsistency({ totalsSeen: [0], seen: 0, live: 12 })).toBe('EmailBison reported 0 accounts for a workspace with 12 live accounts');
   });
 
-  it('holds back only a drop to zero: a consistent walk that saw far fewer accounts than are live may remove the rest', () => {
+  it('leaves the sudden-drop guard to decideRemoval: the total check alone accepts a consistent walk of 5 of 500', () => {
     expect(inconsistency({ totalsSeen: [5], seen: 5, live: 500 })).toBeUndefined();
+  });
+});
+
+describe('the removal rule (decideRemoval)', () => {
+  it('removes after a consistent page walk', () => {
+    expect(decideRemoval({ totalsSeen: [433], seen: 433, live: 440 })).toEqual({ action: 'remove' });
+  });
+
+  it('holds back a walk that saw fewer than half of the live accounts, from 20 live accounts up', () => {
+    expect(decideRemoval({ totalsSeen: [5], seen: 5, live: 500 })).toEqual({
+      action: 'hold',
+      reason: 'saw 5 accounts of a workspace with 500 live (fewer than half): a sudden drop is likelier an upstream fault',
+    });
+    expect(decideRemoval({ totalsSeen: [10], seen: 10, live: 20 })).toEqual({ action: 'remove' });
+    expect(decideRemoval({ totalsSeen: [9], seen: 9, live: 20 })).toMatchObject({ action: 'hold' });
+    expect(decideRemoval({ totalsSeen: [5], seen: 5, live: 19 })).toEqual({ action: 'remove' });
+  });
+
+  it('holds back a walk that saw no account of a workspace with live ones, in either mode', () => {
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [], seen: 0, live: 3 })).toEqual({
+      action: 'hold',
+      reason: 'EmailBison served no accounts for a workspace with 3 live accounts',
+    });
+    expect(decideRemoval({ totalsSeen: [0], seen: 0, live: 12 })).toEqual({
+      action: 'hold',
+      reason: 'EmailBison reported 0 accounts for a workspace with 12 live accounts',
+    });
+  });
+
+  it('holds back a walk that restarted in another mode, whatever it saw', () => {
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [433], seen: 433, live: 433, mixed: true })).toMatchObject({
+      action: 'hold',
+      reason: expect.stringMatching(/^the walk restarted in another pagination mode/),
+    });
+  });
+
+  it('checks a cursor walk against the page=1 total when the instance gave one', () => {
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [433], seen: 433, live: 435, itemsRead: 433 })).toEqual({ action: 'remove' });
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [433], seen: 432, live: 435, itemsRead: 432 })).toEqual({
+      action: 'hold',
+      reason: 'saw 432 distinct accounts but EmailBison reported 433',
+    });
+  });
+
+  it('confirms (the two-walk rule) a clean cursor walk without a total', () => {
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [], seen: 432, live: 433, itemsRead: 432 })).toEqual({ action: 'confirm' });
+  });
+
+  it('holds back a cursor walk without a total that read an id twice, or whose total request failed', () => {
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [], seen: 432, live: 433, itemsRead: 433 })).toEqual({
+      action: 'hold',
+      reason: 'the cursor walk read 433 items but only 432 distinct accounts (an id came twice)',
+    });
+    expect(decideRemoval({ mode: 'cursor', totalsSeen: [], seen: 433, live: 433, totalUnavailable: 'EmailBisonUnavailableError: …' })).toEqual({
+      action: 'hold',
+      reason: 'the account total could not be read (EmailBisonUnavailableError: …)',
+    });
   });
 });
