@@ -131,8 +131,12 @@ export const SETTINGS = {
 
   // Options of the EmailBison client that no deployment has needed to change (code passes them).
   baseBackoffMs: { default: 500, parse: integer(0, 60_000), describe: 'backoff ceiling of the first retry, doubling with each next one' },
-  connectTimeoutMs: { default: 10_000, parse: integer(1, 600_000), describe: 'TCP/TLS connect timeout' },
-  headersTimeoutMs: { default: 30_000, parse: integer(1, 600_000), describe: 'time to wait for response headers' },
+  // A dead instance must fail a run within a minute (issue 12): three refused or timed-out
+  // requests open the host's breaker, so a hung instance costs about three headers timeouts
+  // when a workspace meets it alone. A sender-emails page answers in well under a second on
+  // a live instance; 15 s still leaves a slow one ample room (only `search`, unused, is slower).
+  connectTimeoutMs: { default: 5_000, parse: integer(1, 600_000), describe: 'TCP/TLS connect timeout' },
+  headersTimeoutMs: { default: 15_000, parse: integer(1, 600_000), describe: 'time to wait for response headers' },
   bodyTimeoutMs: { default: 30_000, parse: integer(1, 600_000), describe: 'time the response body may stall between chunks' },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -3,7 +3,7 @@ import { sharedDispatcher } from './dispatcher';
 import { EmailBisonUnavailableError, errorCode, InvalidInputError, MalformedPageError } from '../errors';
 import { requestPage, type PageAttempt, type PageRequestContext, type WalkCursor } from './page-request';
 import { resolveOptions, type EmailBisonClientOptions } from './options';
-import { backoffMs, RateLimitGate, type Sleep } from './retry';
+import { backoffMs, isConnectionFailure, RateLimitGate, type Sleep } from './retry';
 import { MAX_CURSOR_TOKEN_LENGTH, parseSenderEmail, type ParsedPage, type SenderEmail } from './schema';
 
 export type { SenderEmail, SenderEmailTag } from './schema';
@@ -98,6 +98,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const gate = new RateLimitGate(sleep);
+  const budget = options.hostBudget;
   const counts = { requests: 0, retries: 0, pages: 0, items: 0, skippedItems: 0 };
   const context: PageRequestContext = {
     workspace,
@@ -116,13 +117,41 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
   async function fetchPage(request: WalkCursor, signal: AbortSignal, page = request.mode === 'page' ? request.page : 1): Promise<ParsedPage> {
     for (let attempt = 1; ; attempt++) {
       await abortable(gate.pass(signal), signal);
+      // Throws EmailBisonUnreachableError while the host's breaker is open: no retry here.
+      await budget?.acquire(signal);
       counts.requests += 1;
-      const result = await requestPage(context, request, page, signal);
+      const result = await observed(requestPage(context, request, page, signal), signal);
       if (result.outcome === 'page') return result.page;
+      // The breaker just opened: the next acquire fails fast, naming the host.
+      if (result.breakerOpen && attempt < limits.maxAttempts) continue;
       if (attempt >= limits.maxAttempts) throw gaveUp(page, result);
       counts.retries += 1;
       await wait(result, attempt, signal);
     }
+  }
+
+  /**
+   * Tells the host budget what an attempt came to: a transport failure that says the host
+   * cannot be reached counts towards its breaker; any HTTP answer (an error thrown for a
+   * 401 or a 404 included) is a success; the limiter's headers slow the host down.
+   */
+  async function observed(request: Promise<PageAttempt>, signal: AbortSignal): Promise<PageAttempt & { breakerOpen?: boolean }> {
+    let result: PageAttempt;
+    try {
+      result = await request;
+    } catch (error) {
+      if (budget && !signal.aborted && errorCode(error)?.startsWith('SS_')) await budget.recordSuccess();
+      throw error;
+    }
+    if (!budget) return result;
+    if (result.outcome === 'unavailable' && result.status === undefined) {
+      if (!isConnectionFailure(result.cause)) return result;
+      const { breakerOpen } = await budget.recordConnectionFailure();
+      return { ...result, breakerOpen };
+    }
+    await budget.recordSuccess();
+    if (result.rateLimit) await budget.observeRemaining(result.rateLimit.limit, result.rateLimit.remaining);
+    return result;
   }
 
   function gaveUp(page: number, last: Failure): Error {
@@ -131,11 +160,19 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     return new EmailBisonUnavailableError({ workspace, page, attempts, lastFailure: last.failure, cause: last.cause });
   }
 
-  /** Told how long to wait (or throttled): the whole workspace waits. Otherwise: this request backs off. */
+  /**
+   * Told how long to wait (or throttled): the whole workspace waits, and through the host
+   * budget every sync of the instance. Otherwise: this request backs off, and briefly when the
+   * host could not be reached (the breaker, not a long backoff, decides that it is down).
+   */
   async function wait(failure: Failure, retry: number, signal: AbortSignal): Promise<void> {
-    const backoff = backoffMs(retry, { ...limits, random });
+    const connectionFailure = failure.outcome === 'unavailable' && isConnectionFailure(failure.cause);
+    const maxRetryWaitMs = connectionFailure ? Math.min(limits.maxRetryWaitMs, CONNECTION_FAILURE_MAX_BACKOFF_MS) : limits.maxRetryWaitMs;
+    const backoff = backoffMs(retry, { ...limits, maxRetryWaitMs, random });
     if (failure.outcome === 'unavailable' && (failure.retryAfterMs !== undefined || failure.status === 429)) {
-      gate.close(Math.min(failure.retryAfterMs ?? backoff, limits.maxRetryWaitMs));
+      const waitMs = Math.min(failure.retryAfterMs ?? backoff, limits.maxRetryWaitMs);
+      gate.close(waitMs);
+      await budget?.pause(waitMs / 1000, `${failure.failure} (workspace "${workspace}")`);
       return;
     }
     await abortable(sleep(backoff, signal), signal);
@@ -277,7 +314,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
 
   return {
     get stats(): ClientStats {
-      return { ...counts, rateLimitWaitMs: gate.closedMs };
+      return { ...counts, rateLimitWaitMs: gate.closedMs + (budget?.waitedMs ?? 0) };
     },
     listSenderEmails,
     pageModeTotal,
@@ -306,6 +343,9 @@ function linkedAbort(outer: AbortSignal | undefined): { signal: AbortSignal; rel
     },
   };
 }
+
+/** Backoff ceiling after a refused or timed-out connection: a dead host is the breaker's to call, quickly. */
+const CONNECTION_FAILURE_MAX_BACKOFF_MS = 2_000;
 
 const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal });
 

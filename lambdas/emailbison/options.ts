@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { type EmailBisonPagination, SETTINGS } from '../config/settings';
 import { ConfigError } from '../errors';
+import type { HostBudget } from './host-budget';
 import type { Sleep } from './retry';
 
 export interface EmailBisonClientOptions {
@@ -24,9 +25,9 @@ export interface EmailBisonClientOptions {
   maxRetryWaitMs?: number;
   /** Backoff ceiling of the first retry, doubling with each next one (full jitter). Default 500. */
   baseBackoffMs?: number;
-  /** TCP/TLS connect timeout of the shared pool (ignored with an injected dispatcher). Default 10 000. */
+  /** TCP/TLS connect timeout of the shared pool (ignored with an injected dispatcher). Default 5 000. */
   connectTimeoutMs?: number;
-  /** Time to wait for response headers. Default 30 000. undici checks it (and the body timeout) on a ~1 s timer. */
+  /** Time to wait for response headers. Default 15 000. undici checks it (and the body timeout) on a ~1 s timer. */
   headersTimeoutMs?: number;
   /** Time the response body may stall between chunks. Default 30 000. */
   bodyTimeoutMs?: number;
@@ -36,6 +37,12 @@ export interface EmailBisonClientOptions {
   sleep?: Sleep;
   /** Jitter source, [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * The instance's request budget, shared through Postgres with every other sync of the host
+   * (see host-budget.ts): each attempt takes a slot first, 429s pause the whole host, and
+   * connection failures feed its breaker. Without one, only this client's own gate applies.
+   */
+  hostBudget?: HostBudget;
 }
 
 /** The client's numeric limits: defaults and bounds are the settings table's (lambdas/config/settings.ts). */

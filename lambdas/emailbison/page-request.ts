@@ -30,9 +30,27 @@ export type WalkCursor = { mode: 'page'; page: number } | { mode: 'cursor'; toke
 
 /** What one attempt at one page came to. Failures that no retry can fix are thrown instead. */
 export type PageAttempt =
-  | { outcome: 'page'; page: ParsedPage }
-  | { outcome: 'unavailable'; failure: string; status?: number; retryAfterMs?: number; cause?: unknown }
-  | { outcome: 'malformed'; failure: string };
+  | { outcome: 'page'; page: ParsedPage; rateLimit?: RateLimitHeaders }
+  | { outcome: 'unavailable'; failure: string; status?: number; retryAfterMs?: number; cause?: unknown; rateLimit?: RateLimitHeaders }
+  | { outcome: 'malformed'; failure: string; rateLimit?: RateLimitHeaders };
+
+/** Laravel's limiter headers: the window's size and what is left of it (no reset time outside a 429). */
+export interface RateLimitHeaders {
+  limit: number;
+  remaining: number;
+}
+
+/** X-RateLimit-Limit / -Remaining when both are whole numbers, else undefined. */
+export function parseRateLimitHeaders(headers: Dispatcher.ResponseData['headers']): RateLimitHeaders | undefined {
+  const limit = wholeNumber(headers['x-ratelimit-limit']);
+  const remaining = wholeNumber(headers['x-ratelimit-remaining']);
+  return limit === undefined || remaining === undefined ? undefined : { limit, remaining };
+}
+
+function wholeNumber(value: string | string[] | undefined): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  return text && /^\d+$/.test(text) ? Number(text) : undefined;
+}
 
 export const SENDER_EMAILS_PATH = '/api/sender-emails';
 
@@ -51,6 +69,18 @@ export function pageQuery(request: WalkCursor): string {
 
 /** `page` names the request in messages: the page number, or in cursor mode the page's place in this walk. */
 export async function requestPage(context: PageRequestContext, request: WalkCursor, page: number, signal: AbortSignal): Promise<PageAttempt> {
+  const seen: { rateLimit?: RateLimitHeaders } = {};
+  const attempt = await requestPageOnce(context, request, page, signal, seen);
+  return seen.rateLimit ? { ...attempt, rateLimit: seen.rateLimit } : attempt;
+}
+
+async function requestPageOnce(
+  context: PageRequestContext,
+  request: WalkCursor,
+  page: number,
+  signal: AbortSignal,
+  seen: { rateLimit?: RateLimitHeaders },
+): Promise<PageAttempt> {
   const path = `${context.basePath}${SENDER_EMAILS_PATH}`;
   const { workspace } = context;
   let status: number;
@@ -68,6 +98,7 @@ export async function requestPage(context: PageRequestContext, request: WalkCurs
     });
     status = response.statusCode;
     headers = response.headers;
+    seen.rateLimit = parseRateLimitHeaders(headers);
     text = await response.body.text();
   } catch (error) {
     if (signal.aborted) throw signal.reason;

@@ -43,7 +43,7 @@ export function aggregate(workspaces: WorkspaceRow[], runError: string | undefin
       for (const warning of ws.warnings) warnings.push(`${ws.workspace_name}: ${warning}`);
     } else if (ws.status === 'failed') {
       failed += 1;
-      warnings.push(`${ws.workspace_name}: failed: ${ws.error ?? 'no error recorded'}`);
+      warnings.push(`${ws.workspace_name}: ${failureWarning(ws.error)}`);
     } else {
       skipped += 1;
       warnings.push(`${ws.workspace_name}: skipped: ${ws.error ?? 'not synced: the run ended before this workspace finished'}`);
@@ -56,4 +56,15 @@ export function aggregate(workspaces: WorkspaceRow[], runError: string | undefin
   else status = 'partial';
   const errorMessage = runError ?? (status === 'failed' ? `No workspace synced (${failed} failed, ${skipped} skipped).` : null);
   return { status, synced, failed, skipped, accountsSynced, accountsRemoved, warnings, errorMessage };
+}
+
+const UNREACHABLE = 'EmailBisonUnreachableError: ';
+
+/**
+ * A failed workspace's warning. A dead instance is worded `unreachable: ...`, not `failed`:
+ * nothing is wrong with the workspace itself, and every workspace of that host says the same.
+ */
+function failureWarning(error: string | null): string {
+  if (error?.startsWith(UNREACHABLE)) return `unreachable: ${error.slice(UNREACHABLE.length)}`;
+  return `failed: ${error ?? 'no error recorded'}`;
 }

@@ -1,7 +1,9 @@
 import { createEmailBisonClient, type WalkCursor } from '../emailbison/client';
+import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
+import { checkBindingForRun } from '../sync/binding-check';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 
@@ -27,6 +29,10 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
     const { jobId } = event;
     deps.log.setContext({ jobId, workspaceId: event.workspace.id });
     let known: WorkspaceIdRef = event.workspace;
+    const start = deps.now();
+    let deadlineMs = start + deps.config.syncBudgetSeconds * 1000;
+    const remaining = deps.remainingTimeMs?.();
+    if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
     try {
       const workspace = await getWorkspace(deps.sql, event.workspace.id);
       const ref = { id: workspace.id, name: workspace.name };
@@ -34,6 +40,15 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
       deps.log.setContext({ workspace: workspace.name });
       deps.onEvent?.({ type: 'workspace-syncing', jobId, workspace: ref, cursor: event.cursor ?? null });
       const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
+      // One budget per invocation, as each Map iteration is its own Lambda: what they share is
+      // the host's row in Postgres. Its waits are real time, never the tests' scaled-down sleep,
+      // or the cap would not hold.
+      const hostBudget = createHostBudget({
+        sql: deps.sql,
+        host: instanceHost(workspace.baseUrl),
+        workspace: workspace.name,
+        maxRps: deps.config.emailbisonMaxRps,
+      });
       const client = createEmailBisonClient({
         workspace: workspace.name,
         baseUrl: workspace.baseUrl,
@@ -43,11 +58,15 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         maxAttempts: deps.config.maxAttempts,
         maxRetryWaitMs: deps.config.maxRetryWaitMs,
         ...deps.emailbison,
+        hostBudget,
       });
-      const start = deps.now();
-      let deadlineMs = start + deps.config.syncBudgetSeconds * 1000;
-      const remaining = deps.remainingTimeMs?.();
-      if (remaining !== undefined) deadlineMs = Math.min(deadlineMs, start + remaining - LAMBDA_SAFETY_MS);
+      // Once per run and workspace, at its first invocation (see checkBindingForRun).
+      const binding = await checkBindingForRun(
+        deps.sql,
+        { jobId, workspace: ref },
+        { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
+      );
+      if (binding?.warning) deps.log.warn(binding.warning);
       const onEvent = deps.onEvent;
       const onProgress = onEvent
         ? (p: { page: number; lastPage: number; accountsRead: number }) =>

@@ -1,3 +1,4 @@
+import type { WorkspaceIdRef } from '../../lambdas/workspaces/ref';
 import { loadConfig, type Config } from '../../lambdas/config/load-config';
 import type { Sql } from '../../lambdas/db/client';
 import type { WalkCursor } from '../../lambdas/emailbison/client';
@@ -41,7 +42,8 @@ export async function createWorld(
   const sim = await startEmailBisonSim({ scenario: options.scenario ?? 'seed-2025' });
   const secretsFile = path.join(tempDir('ss-world-'), 'secrets.json');
   const { names } = await registerSimulatorWorkspaces(sql, sim, { secretsFile, only: options.only });
-  const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', ...options.config });
+  // The simulator is no shared instance: no request cap unless a test sets one.
+  const config: Config = loadConfig({ RUN_TIMEOUT_MINUTES: '60', EMAILBISON_MAX_RPS: '0', ...options.config });
   const deps: TaskDeps = {
     sql,
     config,
@@ -61,23 +63,30 @@ export async function createWorld(
 export async function runJobDirectly(deps: TaskDeps, workspaces?: string[]): Promise<JobRecord & { invocations: number }> {
   const started = await startJob(deps.sql, { jobName: deps.config.jobName, workspaceNames: workspaces, runTimeoutMinutes: deps.config.runTimeoutMinutes });
   if (started.status !== 'started') throw new Error(`job not started: ${started.status}`);
-  const sync = createSyncWorkspaceTask(deps);
-  const markFailed = createMarkFailedTask(deps);
   let invocations = 0;
-  for (const workspace of started.workspaces) {
-    let cursor: WalkCursor | null = null;
-    try {
-      do {
-        invocations += 1;
-        const result = await sync({ jobId: started.jobId, workspace, cursor });
-        cursor = result.done ? null : result.cursor;
-      } while (cursor !== null);
-    } catch (error) {
-      const e = error as Error;
-      await markFailed({ scope: 'workspace', jobId: started.jobId, workspace, error: { Error: e.name, Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }) } });
-    }
-  }
+  for (const workspace of started.workspaces) invocations += await syncUntilDone(deps, started.jobId, workspace);
   return { ...(await finalizeJob(deps.sql, started.jobId)), invocations };
+}
+
+/**
+ * One workspace's iteration as the state machine runs it: Sync workspace called again while
+ * it returns a cursor, a failure recorded as the Catch does. Returns the invocations made.
+ */
+export async function syncUntilDone(deps: TaskDeps, jobId: string, workspace: WorkspaceIdRef): Promise<number> {
+  const sync = createSyncWorkspaceTask(deps);
+  let invocations = 0;
+  let cursor: WalkCursor | null = null;
+  try {
+    do {
+      invocations += 1;
+      const result = await sync({ jobId, workspace, cursor });
+      cursor = result.done ? null : result.cursor;
+    } while (cursor !== null);
+  } catch (error) {
+    const e = error as Error;
+    await createMarkFailedTask(deps)({ scope: 'workspace', jobId, workspace, error: { Error: e.name, Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }) } });
+  }
+  return invocations;
 }
 
 export interface StoredAccount {

@@ -47,6 +47,18 @@ describe('aggregate', () => {
     ]);
   });
 
+  it('names a workspace on a dead instance unreachable, not failed', () => {
+    const outcome = aggregate(
+      [
+        workspace('Acme', 'synced'),
+        workspace('Birch', 'failed', { error: 'EmailBisonUnreachableError: EmailBison at send.example.com is unreachable (workspace "Birch")' }),
+      ],
+      undefined,
+    );
+    expect(outcome).toMatchObject({ status: 'partial', failed: 1 });
+    expect(outcome.warnings).toEqual(['Birch: unreachable: EmailBison at send.example.com is unreachable (workspace "Birch")']);
+  });
+
   it('is failed when no workspace synced, saying how many failed and were skipped', () => {
     const outcome = aggregate([workspace('Acme', 'failed', { error: 'boom' }), workspace('Birch', 'running')], undefined);
     expect(outcome).toMatchObject({ status: 'failed', synced: 0, failed: 1, skipped: 1 });

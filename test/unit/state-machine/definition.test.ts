@@ -90,7 +90,7 @@ describe('the synthesized definition', () => {
     const [never, service, other] = sync.Retry;
     expect(sync.Retry).toHaveLength(3);
     expect(never.MaxAttempts).toBe(0);
-    for (const name of ['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError', 'SecretUnavailableError', 'MigrationError']) {
+    for (const name of ['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError', 'SecretUnavailableError', 'MigrationError', 'EmailBisonUnreachableError', 'KeyBoundElsewhereError']) {
       expect(never.ErrorEquals).toContain(name);
     }
     expect(service.ErrorEquals).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']));

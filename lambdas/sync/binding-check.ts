@@ -1,0 +1,42 @@
+import type { Sql } from '../db/client';
+import { checkKeyBinding, type CheckKeyBindingOptions } from '../emailbison/key-binding';
+import { verifyBinding, type VerifiedBinding } from '../workspaces/binding';
+
+/**
+ * The run's check of a workspace's key, once: at the workspace's first invocation of the job
+ * (a cursor-loop continuation or a retry after a crash mid-walk skips it, returning
+ * undefined), before anything of it is read or written. A key
+ * bound to another EmailBison workspace throws `KeyBoundElsewhereError` (the workspace
+ * fails, nothing is written, nothing removed); an instance that cannot say which workspace
+ * the key reads lets the sync go on, with a warning on the workspace's row of the job.
+ */
+export async function checkBindingForRun(
+  sql: Sql,
+  input: { jobId: string; workspace: { id: number; name: string } },
+  request: CheckKeyBindingOptions,
+): Promise<VerifiedBinding | undefined> {
+  const [progress] = await sql<{ invocations: number }[]>`
+    select invocations from polling_job_workspaces where job_id = ${input.jobId} and workspace_id = ${input.workspace.id}
+  `;
+  if (progress && progress.invocations > 0) return undefined;
+  const stats = { requests: 0 };
+  let binding;
+  try {
+    binding = await checkKeyBinding({ ...request, stats });
+  } finally {
+    if (stats.requests > 0) {
+      await sql`
+        update polling_job_workspaces set api_requests = api_requests + ${stats.requests}
+        where job_id = ${input.jobId} and workspace_id = ${input.workspace.id}
+      `;
+    }
+  }
+  const verified = await verifyBinding(sql, input.workspace, binding);
+  if (verified.warning) {
+    await sql`
+      update polling_job_workspaces set warnings = warnings || ${[verified.warning]}::text[]
+      where job_id = ${input.jobId} and workspace_id = ${input.workspace.id} and status in ('pending', 'running')
+    `;
+  }
+  return verified;
+}
