@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { WalkCursor } from '../lambdas/emailbison/client';
 import { loadConfig } from '../lambdas/config/load-config';
 import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';

@@ -1,4 +1,3 @@
-import { InvalidInputError } from '../../lambdas/errors';
 import type { RunEvent } from '../../lambdas/runtime/run-events';
 import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';

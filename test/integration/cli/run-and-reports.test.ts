@@ -94,7 +94,7 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain('rows written: 0;');
   });
 
-  it('`check-keys` tries each key once, says OK with totals or REJECTED, and prints no key', async () => {
+  it('`check-keys` tries each key once and asks its binding, says OK with totals or REJECTED, and prints no key', async () => {
     // Point the registered workspaces at a running simulator (the run's own has stopped).
     await db.sql`update workspaces set base_url = ${sim.url}`;
     sim.setFaults(REJECTED, { rejectKey: true });
@@ -105,7 +105,11 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toMatch(/Tidewater Consulting\s+OK\s+433/);
     expect(result.stdout).toMatch(/Juniper Health\s+REJECTED/);
     expect(result.stdout).toContain('25 of 26 keys OK');
-    expect(sim.counters().requests).toBe(26);
+    // Page 1 of each workspace, and GET /api/users for each key that was not rejected (its binding).
+    const paths = sim.requestLog().map((r) => r.path);
+    expect(paths.filter((p) => p === '/api/sender-emails')).toHaveLength(26);
+    expect(paths.filter((p) => p === '/api/users')).toHaveLength(25);
+    expect(paths).toHaveLength(51);
     const keys = sim.workspaces().map((w) => w.apiKey);
     for (const key of keys) {
       expect(result.stdout + result.stderr).not.toContain(key);
