@@ -50,9 +50,10 @@ workspaces
   .option('--api-key-env <var>', 'read the key from this environment variable (else from standard input)')
   .option('--store <store>', 'where to put the key: file (the git-ignored .sender-sync/secrets.json) or aws-sm', 'file')
   .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
-  .option('--emailbison-id <id>', 'the EmailBison workspace id')
+  .option('--emailbison-id <id>', 'the EmailBison workspace id; the key must read that workspace (GET /api/users)')
   .option('--inactive', 'register without syncing it yet')
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', '\nThe key\'s binding is checked before anything is stored: exit 2, nothing stored, when it reads another\nEmailBison workspace than --emailbison-id (or the row) says, or one another active workspace already holds.')
   .action(lazy(() => import('./commands/workspaces'), 'addWorkspaceCommand'));
 workspaces
   .command('list')
@@ -74,9 +75,9 @@ workspaces
 
 program
   .command('check-keys')
-  .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals")
+  .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)")
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nExit code 2 when any key is not OK.')
+  .addHelpText('after', '\nExit code 2 when any key is not OK, reads another EmailBison workspace than its row records, or reads the same one as another row\'s key.')
   .action(lazy(() => import('./commands/check-keys'), 'checkKeysCommand'));
 
 program
