@@ -24,8 +24,21 @@ program
   .option('--latency-ms <ms>', 'simulator latency per request')
   .option('--sim-reject-key <workspace...>', 'simulator: reject this workspace\'s key (401)')
   .option('--sim-port <port>', 'simulator port (default 4010, or a free one)')
+  .option('--sim-pagination <mode>', 'simulator: page | cursor-default | cursor-only | page-only (default page)')
+  .option('--sim-page-cap <pages>', 'simulator: page mode answers 422 past this page (use cursors)')
+  .option('--sim-rate <requests>', 'simulator: a fixed-window limit of this many requests per window (429 past it); the request cap follows it')
+  .option('--sim-rate-window <seconds>', 'simulator: the limit\'s window (default 1)')
+  .option('--sim-no-users-route', 'simulator: GET /api/users answers 404 (key bindings cannot be checked)')
+  .option('--sim-invalid-cursor <answer>', 'simulator: first-page | reject, for a cursor that does not decode')
+  .option('--sim-honour-per-page', 'simulator: honour per_page (up to 100)')
+  .option('--sim-unreachable <mode>', 'simulator: hang | refuse, an instance that never answers')
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nExit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.')
+  .addHelpText('after', [
+    '',
+    'Against the built-in simulator the request cap (EMAILBISON_MAX_RPS) is off, unless EMAILBISON_MAX_RPS is set',
+    'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
+    'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.',
+  ].join('\n'))
   .action(lazy(() => import('./commands/run'), 'runCommand'));
 
 const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
@@ -37,9 +50,10 @@ workspaces
   .option('--api-key-env <var>', 'read the key from this environment variable (else from standard input)')
   .option('--store <store>', 'where to put the key: file (the git-ignored .sender-sync/secrets.json) or aws-sm', 'file')
   .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
-  .option('--emailbison-id <id>', 'the EmailBison workspace id')
+  .option('--emailbison-id <id>', 'the EmailBison workspace id; the key must read that workspace (GET /api/users)')
   .option('--inactive', 'register without syncing it yet')
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', '\nThe key\'s binding is checked before anything is stored: exit 2, nothing stored, when it reads another\nEmailBison workspace than --emailbison-id (or the row) says, or one another active workspace already holds.')
   .action(lazy(() => import('./commands/workspaces'), 'addWorkspaceCommand'));
 workspaces
   .command('list')
@@ -61,9 +75,9 @@ workspaces
 
 program
   .command('check-keys')
-  .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals")
+  .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)")
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nExit code 2 when any key is not OK.')
+  .addHelpText('after', '\nExit code 2 when any key is not OK, reads another EmailBison workspace than its row records, or reads the same one as another row\'s key.')
   .action(lazy(() => import('./commands/check-keys'), 'checkKeysCommand'));
 
 program

@@ -1,15 +1,15 @@
 import path from 'node:path';
-import type { WalkCursor } from '../lambdas/emailbison/client';
 import { loadConfig } from '../lambdas/config/load-config';
 import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
 import { createTaskHandlers, type TaskHandlers } from '../lambdas/tasks';
-import { startEmailBisonSim, type EmailBisonSim, type SimFaults } from '../sim/server';
+import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
+import { localRequestCap } from './request-cap';
 import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
 
 /**
@@ -20,7 +20,7 @@ import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWo
 export interface LocalRunOptions {
   env: Record<string, string | undefined>;
   workspaces?: string[];
-  simulator?: { scenario?: string; latencyMs?: number; port?: number; faults?: Record<string, SimFaults> };
+  simulator?: { scenario?: string; latencyMs?: number; port?: number; faults?: Record<string, SimFaults>; instance?: SimulatedInstance };
   /** Every event of the run's tasks (job started, page synced, workspace synced or failed, ...), for a progress display. */
   onEvent?: (event: RunEvent) => void;
   /** What the local run itself has to say: the simulator it started, the workspaces it deactivated. */
@@ -30,6 +30,9 @@ export interface LocalRunOptions {
   signal?: AbortSignal;
   instantRetries?: boolean;
 }
+
+/** How the simulated instance behaves (`run --sim-pagination`, `--sim-page-cap`, `--sim-rate`, ...); see SimOptions. */
+export type SimulatedInstance = Partial<Pick<SimOptions, 'pagination' | 'pageCap' | 'rateLimit' | 'usersRoute' | 'invalidCursor' | 'honourPerPage' | 'unreachable'>>;
 
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'already_running' | 'aborted';
 
@@ -54,19 +57,20 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     let workspaces = options.workspaces;
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
-      sim = await startEmailBisonSim({ scenario, port: await simulatorPort(options.simulator?.port), latencyMs: options.simulator?.latencyMs });
+      const instance = options.simulator?.instance ?? {};
+      sim = await startEmailBisonSim({ ...instance, scenario, port: await simulatorPort(options.simulator?.port), latencyMs: options.simulator?.latencyMs });
       for (const [workspace, faults] of Object.entries(options.simulator?.faults ?? {})) sim.setFaults(workspace, faults);
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
       options.onNote?.(`No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`);
-      // The built-in simulator is no instance shared with other tools: no request cap unless asked for.
-      if (options.env.EMAILBISON_MAX_RPS === undefined) {
-        config = { ...config, emailbisonMaxRps: 0 };
-        options.onNote?.('No request cap against the simulator (set EMAILBISON_MAX_RPS to throttle).');
-      }
+      options.onNote?.(`simulated instance: ${describeSimulatedInstance(instance)}`);
+      const cap = localRequestCap({ env: options.env, configuredMaxRps: config.emailbisonMaxRps, simulator: { rateLimit: instance.rateLimit } });
+      config = { ...config, emailbisonMaxRps: cap.maxRps };
+      options.onNote?.(cap.note);
     } else {
       const deactivated = await deactivateSimulatorWorkspaces(db.sql);
       if (deactivated > 0) options.onNote?.(`Real workspaces are registered: ${deactivated} simulator workspaces deactivated.`);
+      options.onNote?.(localRequestCap({ env: options.env, configuredMaxRps: config.emailbisonMaxRps }).note);
     }
     const deps = localDeps(db, config, secretsFile, options);
     const handlers = trackingSyncs(createTaskHandlers(deps));
@@ -140,6 +144,20 @@ function trackingSyncs(handlers: TaskHandlers): TaskHandlers & { settled(): Prom
     },
     settled: () => Promise.allSettled([...inFlight]),
   };
+}
+
+/** One line saying how the simulated instance answers, so the run's output shows what it ran against. */
+function describeSimulatedInstance(instance: SimulatedInstance): string {
+  const rate = instance.rateLimit ? `${instance.rateLimit.requests} requests per ${instance.rateLimit.windowSeconds} s window` : 'off';
+  return [
+    `pagination ${instance.pagination ?? 'page'}`,
+    `page cap ${instance.pageCap ?? 'none'}`,
+    `rate limit ${rate}`,
+    `/api/users ${instance.usersRoute === false ? 'off (404)' : 'on'}`,
+    ...(instance.invalidCursor ? [`invalid cursor ${instance.invalidCursor}`] : []),
+    ...(instance.honourPerPage ? ['per_page honoured'] : []),
+    ...(instance.unreachable ? [`unreachable (${instance.unreachable})`] : []),
+  ].join('; ');
 }
 
 /** The simulator's usual port (4010) when free, so `check-keys` after a run finds it with `npm run emailbison-sim`. */

@@ -1,14 +1,14 @@
-import { InvalidInputError } from '../../lambdas/errors';
 import type { RunEvent } from '../../lambdas/runtime/run-events';
 import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
 import { fail } from '../output';
+import { parseSimFlags, type SimFlags, wholeNumber } from '../sim-flags';
 import { formatMs } from '../table';
 import { jobSummaryLines, workspaceTable } from './reports';
 import { EXIT } from './trigger';
 
-export interface RunOptions {
+export interface RunOptions extends SimFlags {
   workspaces?: string;
   scenario?: string;
   latencyMs?: string;
@@ -36,6 +36,7 @@ export async function runCommand(options: RunOptions): Promise<void> {
   try {
     const faults: Record<string, SimFaults> = {};
     for (const name of options.simRejectKey ?? []) faults[name] = { rejectKey: true };
+    const instance = parseSimFlags(options);
     const outcome = await runSyncLocally({
       env: process.env,
       workspaces: options.workspaces?.split(',').map((n) => n.trim()).filter(Boolean),
@@ -44,6 +45,7 @@ export async function runCommand(options: RunOptions): Promise<void> {
         latencyMs: options.latencyMs === undefined ? undefined : wholeNumber('--latency-ms', options.latencyMs),
         port: options.simPort === undefined ? undefined : wholeNumber('--sim-port', options.simPort),
         faults,
+        instance,
       },
       onEvent: progress.onEvent,
       onNote: progress.note,
@@ -90,12 +92,6 @@ function report(outcome: LocalRunOutcome, json: boolean) {
   else console.log(`The run failed before creating a job: ${outcome.execution.error ?? ''} ${outcome.execution.cause ?? ''}`.trim());
   const written = outcome.workspaces.reduce((sum, w) => sum + w.accounts_written, 0);
   console.log(`\nexecution ${outcome.execution.status} in ${formatMs(outcome.execution.durationMs)}; rows written: ${written}; database: ${outcome.embedded ? `embedded Postgres (${outcome.embeddedDataDir ?? '.sender-sync/postgres'})` : 'DATABASE_URL'}`);
-}
-
-function wholeNumber(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new InvalidInputError(`${flag} must be a whole number, got "${text}".`);
-  return value;
 }
 
 /**

@@ -27,6 +27,10 @@ describe('sender-sync run, then the reports', () => {
     const result = await cli(['run', '--sim-port', '0', '--sim-reject-key', REJECTED], env);
     expect(result.code).toBe(2);
     expect(result.stdout).toContain('No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario seed-2025, 26 workspaces)');
+    // The simulator serves this run alone: no request cap, and the first lines say so.
+    const firstLines = result.stdout.split('\n').slice(0, 4).join('\n');
+    expect(firstLines).toContain('simulated instance: pagination page; page cap none; rate limit off; /api/users on');
+    expect(firstLines).toContain('request cap: off (the built-in simulator is not a shared instance; EMAILBISON_MAX_RPS=3 on a real instance)');
     expect(result.stdout).toMatch(/status\s+partial/);
     expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
     expect(result.stdout).toMatch(/workspaces_processed\s+25/);
@@ -35,6 +39,17 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain('Tidewater Consulting: synced 433 accounts');
     expect(result.stdout).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
     expect(result.stdout).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
+  });
+
+  it('refuses a wrong simulator flag with a usage error naming it, before starting anything', async () => {
+    const before = await db.sql`select count(*)::int as n from polling_job_status`;
+    const result = await cli(['run', '--sim-port', '0', '--sim-pagination', 'sideways'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--sim-pagination must be one of page, cursor-default, cursor-only, page-only, got "sideways"');
+    const rate = await cli(['run', '--sim-port', '0', '--sim-rate', '0'], env);
+    expect(rate.code).toBe(1);
+    expect(rate.stderr).toContain('--sim-rate must be a whole number >= 1, got "0"');
+    expect(await db.sql`select count(*)::int as n from polling_job_status`).toEqual(before);
   });
 
   it('`missing` lists the rejected workspace with its error and the two empty ones', async () => {
@@ -79,7 +94,7 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain('rows written: 0;');
   });
 
-  it('`check-keys` tries each key once, says OK with totals or REJECTED, and prints no key', async () => {
+  it('`check-keys` tries each key once and asks its binding, says OK with totals or REJECTED, and prints no key', async () => {
     // Point the registered workspaces at a running simulator (the run's own has stopped).
     await db.sql`update workspaces set base_url = ${sim.url}`;
     sim.setFaults(REJECTED, { rejectKey: true });
@@ -90,7 +105,11 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toMatch(/Tidewater Consulting\s+OK\s+433/);
     expect(result.stdout).toMatch(/Juniper Health\s+REJECTED/);
     expect(result.stdout).toContain('25 of 26 keys OK');
-    expect(sim.counters().requests).toBe(26);
+    // Page 1 of each workspace, and GET /api/users for each key that was not rejected (its binding).
+    const paths = sim.requestLog().map((r) => r.path);
+    expect(paths.filter((p) => p === '/api/sender-emails')).toHaveLength(26);
+    expect(paths.filter((p) => p === '/api/users')).toHaveLength(25);
+    expect(paths).toHaveLength(51);
     const keys = sim.workspaces().map((w) => w.apiKey);
     for (const key of keys) {
       expect(result.stdout + result.stderr).not.toContain(key);

@@ -1,0 +1,60 @@
+import { InvalidInputError } from '../lambdas/errors';
+import type { SimulatedInstance } from '../local/run-local';
+import { PAGINATION_MODES, type PaginationMode } from '../sim/pagination';
+
+/**
+ * `run`'s flags for the built-in simulator's instance behaviour: the same knobs as
+ * `npm run emailbison-sim` (`--pagination` there is `--sim-pagination` here, and so on).
+ */
+export interface SimFlags {
+  simPagination?: string;
+  simPageCap?: string;
+  simRate?: string;
+  simRateWindow?: string;
+  simNoUsersRoute?: boolean;
+  simInvalidCursor?: string;
+  simHonourPerPage?: boolean;
+  simUnreachable?: string;
+}
+
+/** Reads the flags; a wrong value is an `InvalidInputError` naming the flag and what it takes. */
+export function parseSimFlags(flags: SimFlags): SimulatedInstance {
+  const instance: SimulatedInstance = {};
+  if (flags.simPagination !== undefined)
+    instance.pagination = oneOf('--sim-pagination', flags.simPagination, PAGINATION_MODES) as PaginationMode;
+  if (flags.simPageCap !== undefined) instance.pageCap = wholeNumber('--sim-page-cap', flags.simPageCap, 1);
+  if (flags.simRate !== undefined) {
+    instance.rateLimit = {
+      requests: wholeNumber('--sim-rate', flags.simRate, 1),
+      windowSeconds: flags.simRateWindow === undefined ? 1 : positive('--sim-rate-window', flags.simRateWindow),
+    };
+  } else if (flags.simRateWindow !== undefined) {
+    throw new InvalidInputError('--sim-rate-window needs --sim-rate N (requests per window).');
+  }
+  if (flags.simNoUsersRoute) instance.usersRoute = false;
+  if (flags.simInvalidCursor !== undefined)
+    instance.invalidCursor = oneOf('--sim-invalid-cursor', flags.simInvalidCursor, ['first-page', 'reject'] as const);
+  if (flags.simHonourPerPage) instance.honourPerPage = true;
+  if (flags.simUnreachable !== undefined)
+    instance.unreachable = oneOf('--sim-unreachable', flags.simUnreachable, ['hang', 'refuse'] as const);
+  return instance;
+}
+
+export function wholeNumber(flag: string, text: string, min = 0): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < min)
+    throw new InvalidInputError(`${flag} must be a whole number${min > 0 ? ` >= ${min}` : ''}, got "${text}".`);
+  return value;
+}
+
+function positive(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !(value > 0) || !Number.isFinite(value))
+    throw new InvalidInputError(`${flag} must be a number of seconds > 0, got "${text}".`);
+  return value;
+}
+
+function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
+  if (!allowed.includes(text as T)) throw new InvalidInputError(`${flag} must be one of ${allowed.join(', ')}, got "${text}".`);
+  return text as T;
+}
