@@ -4,7 +4,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../../lambdas/config/settings';
 import { awsClientOptions } from '../../../lambdas/runtime/aws-sdk';
 import { createSecretResolver } from '../../../lambdas/secrets/resolve';
-import { sfnClient } from '../../../cli/aws';
 
 /*
  * The SDK clients' bounds, at the HTTP boundary: an endpoint that accepts the connection
@@ -59,10 +58,4 @@ describe('AWS SDK client options', () => {
     });
     client.destroy();
   }, 20_000);
-
-  it("are the options of the CLI's Step Functions client", async () => {
-    // The handler resolves its options on first use; configProvider is that promise (no request, no credentials needed).
-    const handler = sfnClient().config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> };
-    expect(await handler.configProvider).toMatchObject(awsClientOptions().requestHandler);
-  });
 });
