@@ -1,10 +1,11 @@
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 
 let client: SFNClient | undefined;
 
 /** One client per process; tests replace it at the SDK boundary with aws-sdk-client-mock. */
 export function sfnClient(): SFNClient {
-  return (client ??= new SFNClient({}));
+  return (client ??= new SFNClient(awsClientOptions()));
 }
 
 export function regionOf(arn: string): string | undefined {

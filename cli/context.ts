@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
+import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
 import { openLocalDatabase, type LocalDatabase } from '../local/database';
 import { PROJECT_ROOT } from '../local/embedded-postgres';
@@ -20,7 +21,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
   let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
     // Created on first use: local runs without AWS never build an AWS client.
-    secretsManager: { send: (command: any) => (secretsManager ??= new SecretsManagerClient({})).send(command) },
+    secretsManager: { send: (command: any) => (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command) },
     env,
     localSecretsFile: secretsFile,
     ttlSeconds: config.secretsCacheTtlSeconds,

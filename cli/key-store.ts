@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { InvalidInputError } from '../lambdas/errors';
+import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 import { writeLocalSecrets } from '../local/secrets-file';
 
 /**
@@ -16,7 +17,7 @@ export async function storeApiKeys(store: KeyStore, keys: Record<string, string>
     for (const name of Object.keys(keys)) refs[name] = `file:${name}`;
     return refs;
   }
-  const client = store.client ?? new SecretsManagerClient({});
+  const client = store.client ?? new SecretsManagerClient(awsClientOptions());
   let current: Record<string, string> = {};
   try {
     const existing = await client.send(new GetSecretValueCommand({ SecretId: store.secretArn }));

@@ -1,3 +1,4 @@
+import type { SslMode } from '../lambdas/db/client';
 import { SETTINGS, type ContextSettingName, type EmailBisonPagination, type LogLevel, type Setting, type SettingValue } from '../lambdas/config/settings';
 import { StackConfigError } from '../lambdas/errors';
 
@@ -23,7 +24,25 @@ export interface StackConfig {
   apiKeysSecretArn?: string;
   /** Apply migrations on deploy (a CDK trigger). Default: only when the database secret is imported (a created one is empty on first deploy). */
   migrateOnDeploy: boolean;
-  vpc?: { vpcId: string; subnetIds: string[]; availabilityZones: string[]; securityGroupId?: string };
+  vpc?: {
+    vpcId: string;
+    subnetIds: string[];
+    availabilityZones: string[];
+    securityGroupId?: string;
+    /** The operator says the subnets have a NAT route (EmailBison, and Secrets Manager without an endpoint). */
+    subnetsRouteToInternet: boolean;
+    createSecretsManagerEndpoint: boolean;
+  };
+  /** TLS to Postgres; default verify-full with a CA bundle, else the Lambdas' own default (require). */
+  databaseSsl?: SslMode;
+  /** Where Postgres is, over what the database secret says (an RDS-managed secret says nothing of it). */
+  databaseHost?: string;
+  databasePort?: number;
+  databaseName?: string;
+  /** `rds`: the Lambda runtime's Amazon CAs; otherwise a PEM file relative to the repository root, shipped with the Lambdas. */
+  databaseCaBundle?: string;
+  /** Customer-managed KMS key of the imported secrets: the functions that read them may decrypt with it. */
+  secretsKmsKeyArn?: string;
   alarmEmail?: string;
   /** An execution running longer than this pages someone. */
   executionTimeAlarmMinutes: number;
@@ -64,6 +83,8 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
   const subnetIds = read('subnetIds');
   const availabilityZones = read('availabilityZones');
   const securityGroupId = read('securityGroupId');
+  const subnetsRouteToInternet = read('subnetsRouteToInternet')!;
+  const createSecretsManagerEndpoint = read('createSecretsManagerEndpoint')!;
   let vpc: StackConfig['vpc'];
   if (vpcId) {
     if (!subnetIds) problems.push(`${PREFIX}subnetIds is required with ${PREFIX}vpcId`);
@@ -71,10 +92,21 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     if (subnetIds && availabilityZones && subnetIds.length !== availabilityZones.length) {
       problems.push(`${PREFIX}availabilityZones must name one zone per subnet (${subnetIds.length} subnets, ${availabilityZones.length} zones)`);
     }
-    vpc = { vpcId, subnetIds: subnetIds ?? [], availabilityZones: availabilityZones ?? [], securityGroupId };
-  } else if (subnetIds || availabilityZones || securityGroupId) {
-    problems.push(`${PREFIX}subnetIds, availabilityZones and securityGroupId need ${PREFIX}vpcId`);
+    // An interface endpoint takes one subnet per availability zone.
+    if (createSecretsManagerEndpoint && availabilityZones && new Set(availabilityZones).size !== availabilityZones.length) {
+      problems.push(`${PREFIX}createSecretsManagerEndpoint needs subnets in distinct availability zones (an interface endpoint takes one subnet per zone)`);
+    }
+    vpc = { vpcId, subnetIds: subnetIds ?? [], availabilityZones: availabilityZones ?? [], securityGroupId, subnetsRouteToInternet, createSecretsManagerEndpoint };
+  } else if (subnetIds || availabilityZones || securityGroupId || subnetsRouteToInternet || createSecretsManagerEndpoint) {
+    problems.push(`${PREFIX}subnetIds, availabilityZones, securityGroupId, subnetsRouteToInternet and createSecretsManagerEndpoint need ${PREFIX}vpcId`);
   }
+
+  const databaseCaBundle = read('databaseCaBundle');
+  const databaseSsl = read('databaseSsl') ?? (databaseCaBundle ? 'verify-full' : undefined);
+  if (databaseCaBundle && databaseSsl !== 'verify-full') {
+    problems.push(`${PREFIX}databaseCaBundle only verifies with ${PREFIX}databaseSsl=verify-full (got ${databaseSsl})`);
+  }
+  const secretsKmsKeyArn = read('secretsKmsKeyArn');
 
   const databaseSecretArn = read('importedDatabaseSecretArn');
   const config: StackConfig = {
@@ -87,6 +119,12 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     apiKeysSecretArn: read('importedApiKeysSecretArn'),
     migrateOnDeploy: read('migrateOnDeploy') ?? databaseSecretArn !== undefined,
     vpc,
+    databaseSsl,
+    databaseHost: read('databaseHost'),
+    databasePort: read('databasePort'),
+    databaseName: read('databaseName'),
+    databaseCaBundle,
+    secretsKmsKeyArn,
     alarmEmail: read('alarmEmail'),
     executionTimeAlarmMinutes: read('executionTimeAlarmMinutes')!,
     noSuccessAlarmHours: read('noSuccessAlarmHours')!,
@@ -102,6 +140,9 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     problems.push(
       `${PREFIX}executionTimeAlarmMinutes (${config.executionTimeAlarmMinutes}) must be below ${PREFIX}runTimeoutMinutes (${config.runTimeoutMinutes}), or the run times out before the alarm can warn`,
     );
+  }
+  if (secretsKmsKeyArn && !config.databaseSecretArn && !config.apiKeysSecretArn) {
+    problems.push(`${PREFIX}secretsKmsKeyArn applies to imported secrets: set ${PREFIX}databaseSecretArn and/or ${PREFIX}apiKeysSecretArn (the created ones use the AWS-managed key)`);
   }
   if (problems.length > 0) throw new StackConfigError(`Invalid sender-sync context:\n  - ${problems.join('\n  - ')}`);
   return config;

@@ -5,7 +5,10 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { SslMode } from '../lambdas/db/client';
+import { StackConfigError } from '../lambdas/errors';
 import { lambdaEnvironment, METRICS_NAMESPACE, SERVICE_NAME, type EmailBisonPagination, type LogLevel } from '../lambdas/config/settings';
 import { TASKS, TASK_NAMES, type TaskName } from '../lambdas/tasks';
 import { NODE_OPTIONS, SYNC_NODE_OPTIONS } from './node-options';
@@ -16,6 +19,8 @@ export interface SyncFunctionsProps {
   databaseSecret: secretsmanager.ISecret;
   apiKeysSecret: secretsmanager.ISecret;
   network?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
+  /** Where Postgres is and how it is verified (CDK context), over what the database secret says. */
+  database?: { ssl?: SslMode; host?: string; port?: number; name?: string; caBundle?: string };
   jobName: string;
   runTimeoutMinutes: number;
   syncBudgetSeconds: number;
@@ -33,6 +38,16 @@ const EXTERNAL_MODULES = ['@aws-sdk/*'];
 // ESM bundles of CommonJS dependencies (undici, postgres internals) still call require().
 const REQUIRE_SHIM = "import { createRequire as __senderSyncCreateRequire } from 'node:module'; const require = __senderSyncCreateRequire(import.meta.url);";
 
+/*
+ * The Lambda Node.js runtimes (20 and later) carry Amazon's CA certificates, RDS's
+ * included, in this file but do not load them at start (it slows cold starts):
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html (CA certificate loading).
+ * sender-sync reads it only to verify Postgres (DATABASE_CA_FILE), not NODE_EXTRA_CA_CERTS.
+ */
+export const LAMBDA_RUNTIME_CA_FILE = '/var/runtime/ca-cert.pem';
+/** Where a CA bundle given by path lands in each function's bundle ($LAMBDA_TASK_ROOT). */
+export const SHIPPED_CA_FILE = '/var/task/database-ca.pem';
+
 /** Applies migrations/*.sql on deploy; not a state machine task. */
 export const MIGRATE_TIMEOUT = Duration.minutes(2);
 
@@ -49,10 +64,17 @@ export class SyncFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: SyncFunctionsProps) {
     super(scope, id);
+    const database = props.database ?? {};
+    const caBundle = database.caBundle ? databaseCaBundle(props.projectRoot, database.caBundle) : undefined;
     // Settings go in under the names and in the form the Lambdas' loadConfig reads (test/infra/lambda-environment.test.ts).
     const commonEnvironment = {
       ...lambdaEnvironment({
         databaseSecretArn: props.databaseSecret.secretArn,
+        databaseSsl: database.ssl,
+        databaseHost: database.host,
+        databasePort: database.port,
+        databaseName: database.name,
+        databaseCaFile: caBundle?.lambdaPath,
         jobName: props.jobName,
         runTimeoutMinutes: props.runTimeoutMinutes,
         logLevel: props.logLevel,
@@ -95,7 +117,7 @@ export class SyncFunctions extends Construct {
           externalModules: EXTERNAL_MODULES,
           banner: REQUIRE_SHIM,
           forceDockerBundling: false,
-          commandHooks: options.commandHooks,
+          commandHooks: withCaBundle(options.commandHooks, caBundle?.source),
         },
       });
       props.databaseSecret.grantRead(fn);
@@ -146,6 +168,26 @@ export class SyncFunctions extends Construct {
   get all(): nodejs.NodejsFunction[] {
     return this.named.map(({ fn }) => fn);
   }
+}
+
+/** `rds`: the runtime's own file; a path: a PEM in the repository, copied into every bundle. */
+function databaseCaBundle(projectRoot: string, bundle: string): { lambdaPath: string; source?: string } {
+  if (bundle.toLowerCase() === 'rds') return { lambdaPath: LAMBDA_RUNTIME_CA_FILE };
+  const source = path.resolve(projectRoot, bundle);
+  if (!existsSync(source)) throw new StackConfigError(`sender-sync:databaseCaBundle: ${source} does not exist (give "rds" or a PEM file relative to the repository root).`);
+  return { lambdaPath: SHIPPED_CA_FILE, source };
+}
+
+function withCaBundle(hooks: nodejs.ICommandHooks | undefined, source: string | undefined): nodejs.ICommandHooks | undefined {
+  if (!source) return hooks;
+  return {
+    beforeBundling: (inputDir, outputDir) => hooks?.beforeBundling(inputDir, outputDir) ?? [],
+    beforeInstall: (inputDir, outputDir) => hooks?.beforeInstall(inputDir, outputDir) ?? [],
+    afterBundling: (inputDir, outputDir) => [
+      ...(hooks?.afterBundling(inputDir, outputDir) ?? []),
+      `cp "${source}" "${path.join(outputDir, path.basename(SHIPPED_CA_FILE))}"`,
+    ],
+  };
 }
 
 function acknowledgeFunctionFindings(fn: lambda.Function, props: SyncFunctionsProps): void {

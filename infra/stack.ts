@@ -1,5 +1,7 @@
 import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE } from '../lambdas/db/client';
 import { SyncAlarms } from './alarms';
 import type { StackConfig } from './config';
 import { FailedRunRecorder, SyncSchedule } from './events';
@@ -36,6 +38,7 @@ export class SenderSyncStack extends Stack {
       databaseSecret: secrets.database,
       apiKeysSecret: secrets.apiKeys,
       network,
+      database: { ssl: config.databaseSsl, host: config.databaseHost, port: config.databasePort, name: config.databaseName, caBundle: config.databaseCaBundle },
       jobName: config.jobName,
       runTimeoutMinutes: config.runTimeoutMinutes,
       syncBudgetSeconds: config.syncBudgetSeconds,
@@ -47,6 +50,18 @@ export class SenderSyncStack extends Stack {
       tracingEnabled: config.tracingEnabled,
     });
     const fns = this.functions;
+    if (config.secretsKmsKeyArn) {
+      // An imported secret encrypted with a customer-managed key: reading it needs kms:Decrypt, only via Secrets Manager.
+      for (const fn of fns.all) {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:Decrypt'],
+            resources: [config.secretsKmsKeyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+          }),
+        );
+      }
+    }
 
     this.stateMachine = new SyncStateMachine(this, 'StateMachine', {
       functions: fns.tasks,
@@ -81,6 +96,20 @@ export class SenderSyncStack extends Stack {
       executionTimeAlarmMinutes: config.executionTimeAlarmMinutes,
       noSuccessAlarmHours: config.noSuccessAlarmHours,
     });
+
+    if (config.databaseHost && isSupabaseDirectHost(config.databaseHost)) {
+      Annotations.of(this).addWarningV2('sender-sync:supabaseDirectHost', `sender-sync:databaseHost: ${SUPABASE_DIRECT_HOST_ADVICE}`);
+    }
+    if (config.databaseSsl === 'verify-full' && !config.databaseCaBundle) {
+      Annotations.of(this).addInfo("DATABASE_SSL=verify-full without sender-sync:databaseCaBundle trusts Node's public roots only: RDS and Supabase certificates need their CA (databaseCaBundle=rds, or a PEM path).");
+    }
+
+    if (network) {
+      new CfnOutput(this, 'LambdaSecurityGroupId', {
+        description: 'Security group of the Lambdas: allow it on the database port in the database security group',
+        value: network.securityGroup.securityGroupId,
+      });
+    }
 
     new CfnOutput(this, 'StateMachineArn', {
       description: 'Start a run by hand: aws stepfunctions start-execution --state-machine-arn <this> --input \'{}\'',

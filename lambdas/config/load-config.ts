@@ -12,6 +12,12 @@ export interface Config {
   databaseUrl?: string;
   databaseSecretArn?: string;
   databaseSsl?: SslMode;
+  databaseCaFile?: string;
+  databaseConnectTimeoutSeconds: number;
+  databaseStatementTimeoutMs: number;
+  databaseHost?: string;
+  databasePort?: number;
+  databaseName?: string;
   databasePrepare: boolean;
   databasePoolMax: number;
   apiKeysSecretArn?: string;

@@ -79,7 +79,12 @@ export const SETTINGS = {
   // Read by the Lambdas, the CLI and the local runner.
   databaseUrl: { env: 'DATABASE_URL', parse: text, describe: 'Postgres URL' },
   databaseSecretArn: { env: 'DATABASE_SECRET_ARN', parse: text, describe: 'the database secret the Lambdas read' },
-  databaseSsl: { env: 'DATABASE_SSL', parse: oneOf<SslMode>('require', 'verify-full', 'disable'), describe: 'TLS to Postgres' },
+  // A PEM file of the CAs that verify Postgres's certificate (verify-full); the stack sets it from databaseCaBundle.
+  databaseCaFile: { env: 'DATABASE_CA_FILE', parse: text, describe: 'PEM file of the CAs that sign the Postgres certificate' },
+  // Code-only bound: a connection that cannot be opened in this time fails the invocation, not the Lambda timeout.
+  databaseConnectTimeoutSeconds: { env: 'DATABASE_CONNECT_TIMEOUT_SECONDS', default: 10, parse: integer(1, 120), describe: 'Postgres connect timeout' },
+  // Sent as a startup parameter, which transaction poolers (PgBouncer, Supabase on 6543) may refuse: off by default.
+  databaseStatementTimeoutMs: { env: 'DATABASE_STATEMENT_TIMEOUT_MS', default: 0, parse: integer(0, 3_600_000), describe: 'statement_timeout of each connection (0: the server\'s)' },
   databasePrepare: { env: 'DATABASE_PREPARE', default: false, parse: bool, describe: 'prepared statements (off for poolers)' },
   databasePoolMax: { env: 'DATABASE_POOL_MAX', default: 3, parse: integer(1, 100), describe: 'connections per process' },
   apiKeysSecretArn: { env: 'API_KEYS_SECRET_ARN', parse: text, describe: 'the API-keys secret' },
@@ -90,6 +95,11 @@ export const SETTINGS = {
   batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
 
   // Read by both: the stack takes them from context and writes them into the Lambdas' environment.
+  databaseSsl: { env: 'DATABASE_SSL', context: 'databaseSsl', parse: oneOf<SslMode>('require', 'verify-full', 'disable'), describe: 'TLS to Postgres (require, verify-full or disable)' },
+  // Where Postgres is when the database secret does not say (an RDS-managed secret holds only username and password); set, they win over the secret's.
+  databaseHost: { env: 'DATABASE_HOST', context: 'databaseHost', parse: text, describe: 'Postgres host (overrides the secret\'s)' },
+  databasePort: { env: 'DATABASE_PORT', context: 'databasePort', parse: integer(1, 65_535), describe: 'Postgres port (overrides the secret\'s)' },
+  databaseName: { env: 'DATABASE_NAME', context: 'databaseName', parse: text, describe: 'Postgres database (overrides the secret\'s)' },
   jobName: { env: 'JOB_NAME', context: 'jobName', default: 'sender-emails-sync', parse: text, describe: 'job_name of the polling_job_status rows' },
   // At least 5: a shorter execution cannot finish even a small workspace. The stale-lock age is the same number.
   runTimeoutMinutes: { env: 'RUN_TIMEOUT_MINUTES', context: 'runTimeoutMinutes', default: 120, parse: integer(5, 24 * 60), describe: 'execution timeout in minutes, and the age of a stale running job' },
@@ -114,6 +124,12 @@ export const SETTINGS = {
   vpcId: { context: 'vpcId', parse: matching(/^vpc-[0-9a-f]+$/, 'a VPC id (vpc-...)'), describe: 'VPC of the database' },
   subnetIds: { context: 'subnetIds', parse: list, describe: 'subnets for the Lambdas' },
   availabilityZones: { context: 'availabilityZones', parse: list, describe: 'availability zones of those subnets' },
+  // Route needs of VPC mode (infra/network.ts): EmailBison is on the internet, Secrets Manager is reached by NAT or an endpoint.
+  subnetsRouteToInternet: { context: 'subnetsRouteToInternet', default: false, parse: bool, describe: 'the subnets reach the internet through a NAT gateway' },
+  createSecretsManagerEndpoint: { context: 'createSecretsManagerEndpoint', default: false, parse: bool, describe: 'create a Secrets Manager interface endpoint in the subnets' },
+  secretsKmsKeyArn: { context: 'secretsKmsKeyArn', parse: matching(/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/, 'the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)'), describe: 'customer-managed KMS key of the imported secrets' },
+  // `rds`: the Amazon CAs the Lambda runtime carries (RDS included); otherwise a PEM file, relative to the repository root, shipped with the Lambdas.
+  databaseCaBundle: { context: 'databaseCaBundle', parse: text, describe: 'CA bundle that verifies Postgres (rds or a PEM path)' },
   securityGroupId: { context: 'securityGroupId', parse: matching(/^sg-[0-9a-f]+$/, 'a security group id (sg-...)'), describe: 'security group for the Lambdas' },
   alarmEmail: { context: 'alarmEmail', parse: matching(/^[^@\s]+@[^@\s]+$/, 'an e-mail address'), describe: 'where alarms are e-mailed' },
   executionTimeAlarmMinutes: { context: 'executionTimeAlarmMinutes', default: 60, parse: integer(1, 24 * 60), describe: 'execution time alarm threshold' },
@@ -138,6 +154,11 @@ export const SETTINGS = {
   connectTimeoutMs: { default: 5_000, parse: integer(1, 600_000), describe: 'TCP/TLS connect timeout' },
   headersTimeoutMs: { default: 15_000, parse: integer(1, 600_000), describe: 'time to wait for response headers' },
   bodyTimeoutMs: { default: 30_000, parse: integer(1, 600_000), describe: 'time the response body may stall between chunks' },
+
+  // Options of every AWS SDK client (Secrets Manager in the Lambdas and the CLI, Step Functions in the CLI): in a VPC
+  // without a route to the service, a connect otherwise hangs until the Lambda times out (lambdas/runtime/aws-sdk.ts).
+  awsConnectTimeoutMs: { default: 3_000, parse: integer(1, 60_000), describe: 'AWS SDK TCP/TLS connect timeout' },
+  awsRequestTimeoutMs: { default: 10_000, parse: integer(1, 120_000), describe: 'AWS SDK wait for a response' },
 } satisfies Record<string, Setting<unknown>>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -1,12 +1,17 @@
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
 import { SETTINGS } from '../config/settings';
 import { DatabaseConfigError, DatabaseUnavailableError } from '../errors';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
-/** The shape AWS Secrets Manager uses for RDS credentials (and what our database secret holds). */
+/**
+ * The shape AWS Secrets Manager uses for RDS credentials (and what our database secret
+ * holds). An RDS-managed master secret holds only username and password: its host, port
+ * and database come from `DatabaseOptions.target` (DATABASE_HOST, _PORT, _NAME).
+ */
 export interface DatabaseSecret {
-  host: string;
+  host?: string;
   port?: number | string;
   username: string;
   password: string;
@@ -21,11 +26,17 @@ export interface DatabaseOptions {
   secret?: DatabaseSecret;
   /** Default `require`; loopback hosts default to `disable` (no network to protect). */
   ssl?: SslMode;
+  /** PEM of the CAs that verify the server's certificate in `verify-full` (default: Node's root store plus NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  /** Where Postgres is, over what the secret says (an RDS-managed secret says nothing of it). */
+  target?: { host?: string; port?: number; database?: string };
   /** Transaction poolers (Supabase on 6543, PgBouncer) reject prepared statements. */
   prepare?: boolean;
   max?: number;
   idleTimeoutSeconds?: number;
   connectTimeoutSeconds?: number;
+  /** statement_timeout of each connection, sent at startup; 0 or absent: the server's own. */
+  statementTimeoutMs?: number;
   applicationName?: string;
 }
 
@@ -55,19 +66,20 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 export function createSql(options: DatabaseOptions): Sql {
   const target = connectionTarget(options);
   const ssl = options.ssl ?? (isLocal(target.host) ? 'disable' : 'require');
+  const statementTimeout = options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {};
   return postgres({
     host: target.host,
     port: target.port,
     database: target.database,
     username: target.username,
     password: target.password,
-    ssl: sslOption(ssl),
+    ssl: sslOptions(ssl, target.host, options.ca),
     prepare: options.prepare ?? false,
     max: options.max ?? SETTINGS.databasePoolMax.default,
     idle_timeout: options.idleTimeoutSeconds ?? 20,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    connect_timeout: options.connectTimeoutSeconds ?? SETTINGS.databaseConnectTimeoutSeconds.default,
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? 'sender-sync' },
+    connection: { application_name: options.applicationName ?? 'sender-sync', ...statementTimeout },
     // bigint ids come back as numbers: EmailBison ids fit in 2^53.
     // int8 (ids, count(*)) as numbers: every value sender-sync stores fits in 2^53.
     types: { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
@@ -83,20 +95,27 @@ interface Target {
 }
 
 function connectionTarget(options: DatabaseOptions): Target {
-  if (options.secret) return fromSecret(options.secret);
+  if (options.secret) return fromSecret(options.secret, options.target ?? {});
   if (options.url) return fromUrl(options.url);
   throw new DatabaseConfigError('No database configured: set DATABASE_URL or DATABASE_SECRET_ARN.');
 }
 
-function fromSecret(secret: DatabaseSecret): Target {
-  const missing = (['host', 'username', 'password'] as const).filter((key) => !secret[key]);
-  if (missing.length > 0) {
+/** The secret's credentials at the configured place: DATABASE_HOST/_PORT/_NAME win over the secret's host/port/dbname. */
+export function fromSecret(secret: DatabaseSecret, target: NonNullable<DatabaseOptions['target']> = {}): Target {
+  const host = target.host ?? secret.host;
+  const missing = [
+    ...(host ? [] : ['host (an RDS-managed secret holds only username and password: set DATABASE_HOST, or CDK context sender-sync:databaseHost)']),
+    ...(['username', 'password'] as const).filter((key) => !secret[key]),
+  ];
+  if (!host || missing.length > 0) {
     throw new DatabaseConfigError(`The database secret lacks ${missing.join(', ')} (expected {host, port, username, password, dbname}).`);
   }
+  const port = Number(target.port ?? secret.port ?? 5432);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new DatabaseConfigError(`The database port is not a port number (${String(secret.port)}).`);
   return {
-    host: secret.host,
-    port: Number(secret.port ?? 5432),
-    database: secret.dbname ?? secret.database ?? 'postgres',
+    host,
+    port,
+    database: target.database ?? secret.dbname ?? secret.database ?? 'postgres',
     username: secret.username,
     password: secret.password,
   };
@@ -125,11 +144,32 @@ function isLocal(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('/');
 }
 
-function sslOption(mode: SslMode): postgres.Options<Record<string, never>>['ssl'] {
+/**
+ * postgres.js's `ssl`. `require` encrypts without checking who answers (libpq's
+ * meaning). `verify-full` checks the chain against `ca` (or Node's roots) and the host
+ * name against the certificate, IP hosts included (postgres.js sends no SNI for an IP,
+ * and Node would then check the name "localhost").
+ */
+export function sslOptions(mode: SslMode, host: string, ca?: string): false | 'require' | ConnectionOptions {
   if (mode === 'disable') return false;
-  if (mode === 'verify-full') return 'verify-full';
-  return 'require';
+  if (mode === 'require') return 'require';
+  return {
+    rejectUnauthorized: true,
+    ...(ca === undefined ? {} : { ca }),
+    checkServerIdentity: (_servername, certificate) => checkServerIdentity(host, certificate),
+  };
 }
+
+/**
+ * Supabase's direct host (db.<ref>.supabase.co) has only an IPv6 address, which a Lambda
+ * outside a VPC (and in most VPCs) cannot reach; its pooler host has IPv4.
+ */
+export function isSupabaseDirectHost(host: string): boolean {
+  return /^db\.[a-z0-9]+\.supabase\.co$/i.test(host);
+}
+
+export const SUPABASE_DIRECT_HOST_ADVICE =
+  "Supabase's direct host (db.<ref>.supabase.co) is IPv6-only and unreachable from a Lambda without IPv6 egress; use the pooler host (<region>.pooler.supabase.com, user postgres.<ref>) from the dashboard's Connect panel.";
 
 /** The URL with its password replaced, fit for a log line or an error. */
 export function redactDatabaseUrl(url: string): string {

@@ -2,11 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config/load-config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../config/settings';
-import { createSql, type DatabaseSecret, type Sql } from '../db/client';
-import { ConfigError } from '../errors';
+import { createSql, isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE, type DatabaseSecret, type Sql } from '../db/client';
+import { ConfigError, DatabaseConfigError } from '../errors';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
+import { awsClientOptions } from './aws-sdk';
 import type { RunMetrics, TaskDeps, TaskLog } from './deps';
 
 /*
@@ -25,7 +27,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
   const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: config.logLevel });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
   const secrets = createSecretResolver({
-    secretsManager: new SecretsManagerClient({}),
+    secretsManager: new SecretsManagerClient(awsClientOptions()),
     env,
     localSecretsFile: config.localSecretsFile,
     ttlSeconds: config.secretsCacheTtlSeconds,
@@ -38,7 +40,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
     logger,
     metrics,
     async deps(context?: Context) {
-      sql ??= connect(config, secrets).catch((error) => {
+      sql ??= connect(config, secrets, log).catch((error) => {
         sql = undefined;
         throw error;
       });
@@ -57,14 +59,33 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
   };
 }
 
-async function connect(config: Config, secrets: SecretResolver): Promise<Sql> {
-  const common = { ssl: config.databaseSsl, prepare: config.databasePrepare, max: config.databasePoolMax, applicationName: 'sender-sync-lambda' };
+async function connect(config: Config, secrets: SecretResolver, log: TaskLog): Promise<Sql> {
+  const common = {
+    ssl: config.databaseSsl,
+    ca: config.databaseCaFile ? await readCaFile(config.databaseCaFile) : undefined,
+    prepare: config.databasePrepare,
+    max: config.databasePoolMax,
+    connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    applicationName: 'sender-sync-lambda',
+  };
   if (config.databaseSecretArn) {
     const secret = await secrets.resolveJson<DatabaseSecret>(`aws-sm:${config.databaseSecretArn}`, 'database credentials');
-    return createSql({ ...common, secret });
+    const target = { host: config.databaseHost, port: config.databasePort, database: config.databaseName };
+    const host = target.host ?? secret.host;
+    if (host && isSupabaseDirectHost(host)) log.warn(SUPABASE_DIRECT_HOST_ADVICE, { host });
+    return createSql({ ...common, secret, target });
   }
   if (config.databaseUrl) return createSql({ ...common, url: config.databaseUrl });
   throw new ConfigError('No database configured: set DATABASE_SECRET_ARN (or DATABASE_URL).');
+}
+
+async function readCaFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new DatabaseConfigError(`Cannot read the Postgres CA bundle DATABASE_CA_FILE=${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: error });
+  }
 }
 
 function powertoolsLog(logger: Logger): TaskLog {

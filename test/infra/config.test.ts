@@ -16,6 +16,12 @@ describe('readStackConfig', () => {
       apiKeysSecretArn: undefined,
       migrateOnDeploy: false,
       vpc: undefined,
+      databaseSsl: undefined,
+      databaseHost: undefined,
+      databasePort: undefined,
+      databaseName: undefined,
+      databaseCaBundle: undefined,
+      secretsKmsKeyArn: undefined,
       alarmEmail: undefined,
       executionTimeAlarmMinutes: 60,
       noSuccessAlarmHours: 6,
@@ -44,7 +50,14 @@ describe('readStackConfig', () => {
       mapConcurrency: 5,
       tracingEnabled: true,
       logLevel: 'DEBUG',
-      vpc: { vpcId: 'vpc-0abc', subnetIds: ['subnet-1', 'subnet-2'], availabilityZones: ['eu-west-1a', 'eu-west-1b'] },
+      vpc: {
+        vpcId: 'vpc-0abc',
+        subnetIds: ['subnet-1', 'subnet-2'],
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        securityGroupId: undefined,
+        subnetsRouteToInternet: false,
+        createSecretsManagerEndpoint: false,
+      },
     });
   });
 

@@ -55,6 +55,7 @@ describe('synthesis', () => {
       'sender-sync:vpcId': 'vpc-0abc',
       'sender-sync:subnetIds': 'subnet-1',
       'sender-sync:availabilityZones': 'eu-west-1a',
+      'sender-sync:subnetsRouteToInternet': true,
       'sender-sync:tracingEnabled': true,
       'sender-sync:migrateOnDeploy': true,
     });
