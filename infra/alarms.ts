@@ -4,21 +4,26 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { UndeliveredQueue } from './events';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/config/settings';
+import { METRICS_NAMESPACE, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../lambdas/config/settings';
 
 /*
  * Metric names, namespaces and dimensions are written out here rather than taken from
  * CDK helpers, each checked against AWS's documentation (an alarm on a metric that is
  * never emitted stays silent forever):
- * - AWS/States, dimension StateMachineArn: ExecutionsFailed, ExecutionsTimedOut,
- *   ExecutionsAborted, ExecutionThrottled (singular "Execution"), ExecutionTime (ms).
+ * - AWS/States, dimension StateMachineArn: ExecutionsStarted, ExecutionsFailed,
+ *   ExecutionsTimedOut, ExecutionsAborted, ExecutionThrottled (singular "Execution"),
+ *   ExecutionTime (ms).
  *   https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
  *   (also listed in https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/appinsights-metrics-step-functions.html)
  * - AWS/Lambda, dimension FunctionName: Errors, Throttles.
  *   https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+ * - AWS/SQS, dimension QueueName: ApproximateNumberOfMessagesVisible.
+ *   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
  * - SenderSync, dimension service=sender-sync: WorkspacesFailed, SuccessfulRuns,
- *   emitted as EMF by the finalize-job Lambda through Powertools Metrics, whose
+ *   emitted as EMF by the finalize-job Lambda, and NotConfigured, emitted by Start job
+ *   and by any Lambda that meets the placeholder secret, through Powertools Metrics, whose
  *   default dimension is `service` = the service name (lambdas/runtime/production.ts).
  *   Namespace and service name are constants of lambdas/config/settings.ts, which the
  *   Lambdas emit under: renaming one cannot silence these alarms.
@@ -32,7 +37,10 @@ export const SENDER_SYNC_DIMENSIONS = { service: SERVICE_NAME };
 
 export interface SyncAlarmsProps {
   stateMachine: sfn.IStateMachine;
-  functions: { name: string; fn: lambda.IFunction }[];
+  /** Each function; `calledByStateMachine` ones get no Errors alarm (the state machine's alarms see their errors). */
+  functions: { name: string; fn: lambda.IFunction; calledByStateMachine: boolean }[];
+  /** Queues of events nobody handled: any message in one pages someone. */
+  queues: UndeliveredQueue[];
   topic: sns.ITopic;
   executionTimeAlarmMinutes: number;
   noSuccessAlarmHours: number;
@@ -119,26 +127,56 @@ export class SyncAlarms extends Construct {
         'A sender-sync run ended partial: at least one workspace did not sync, so its accounts in Postgres are stale. ' +
         'polling_job_status.warnings of the latest job names each workspace and its error (a rejected API key: update it in the API-keys secret; a wrong base URL: fix the workspace row).',
     });
+    const senderSync = (metricName: string, statistic: string, period: Duration) =>
+      new cloudwatch.Metric({ namespace: SENDER_SYNC_NAMESPACE, metricName, dimensionsMap: SENDER_SYNC_DIMENSIONS, statistic, period });
+    // Per hour: 1 when runs started (other than not-configured ones) and none completed,
+    // 0 otherwise. An hour with no run at all (before the first one, the schedule
+    // disabled) is no evidence either way: quiet, not breaching. Runs failing early
+    // (no SuccessfulRuns at all) still count, since ExecutionsStarted sees them.
     add('NoSuccessfulRun', {
-      metric: new cloudwatch.Metric({
-        namespace: SENDER_SYNC_NAMESPACE,
-        metricName: 'SuccessfulRuns',
-        dimensionsMap: SENDER_SYNC_DIMENSIONS,
-        statistic: 'Sum',
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(FILL(started, 0) > FILL(notConfigured, 0) AND FILL(succeeded, 0) == 0, 1, 0)',
+        usingMetrics: {
+          started: states('ExecutionsStarted', 'Sum', Duration.hours(1)),
+          notConfigured: senderSync(NOT_CONFIGURED_METRIC, 'Sum', Duration.hours(1)),
+          succeeded: senderSync('SuccessfulRuns', 'Sum', Duration.hours(1)),
+        },
         period: Duration.hours(1),
+        label: 'Hours in which runs started and none completed',
       }),
       threshold: 1,
       evaluationPeriods: props.noSuccessAlarmHours,
       datapointsToAlarm: props.noSuccessAlarmHours,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      // No data means no run finished at all (schedule disabled, every run failing early): that is the alarm.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription:
-        `No sender-sync run completed in the last ${props.noSuccessAlarmHours} h, so the dashboard's data is getting old. ` +
-        'Check that the schedule rule is enabled, then the latest executions and polling_job_status rows (failed or partial, and why).',
+        `Runs started in each of the last ${props.noSuccessAlarmHours} h and none completed, so the dashboard's data is getting old. ` +
+        'Check the latest executions and polling_job_status rows (failed or partial, and why). Quiet while no run starts (schedule disabled).',
     });
+    // Holds one state for as long as the secret stays unfilled: one notification, however
+    // many hourly runs meet the placeholder (missing data keeps the state; Start job's 0 clears it).
+    add('NotConfigured', {
+      metric: senderSync(NOT_CONFIGURED_METRIC, 'Maximum', Duration.hours(1)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      alarmDescription:
+        'sender-sync is deployed but not configured: the database secret (stack output DatabaseSecretArn) still holds the placeholder REPLACE_ME, so every run ends at once in the "Not configured" state. ' +
+        'Fill in host, port, username, password and dbname, then run `cdk deploy` again (it applies the migrations). The alarm clears at the next run.',
+    });
+    for (const { name, queue, meaning } of props.queues) {
+      add(`${name}Depth`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: meaning,
+      });
+    }
 
-    for (const { name, fn } of props.functions) {
+    for (const { name, fn, calledByStateMachine } of props.functions) {
       const lambdaMetric = (metricName: string) =>
         new cloudwatch.Metric({
           namespace: LAMBDA_NAMESPACE,
@@ -147,13 +185,16 @@ export class SyncAlarms extends Construct {
           statistic: 'Sum',
           period: Duration.minutes(5),
         });
-      add(`${name}Errors`, {
-        ...anyExecution,
-        metric: lambdaMetric('Errors'),
-        alarmDescription:
-          `The sender-sync ${name} Lambda threw (a crash, an out-of-memory or a timeout counts too). The state machine may have retried it successfully; ` +
-          'its log group shows the error with the job and workspace on each line.',
-      });
+      // A task's error either was retried away (nothing to do), or was caught into a
+      // workspace failure (WorkspacesFailed) or ends the run (ExecutionsFailed): an
+      // Errors alarm as well would page twice for one revoked key.
+      if (!calledByStateMachine) {
+        add(`${name}Errors`, {
+          ...anyExecution,
+          metric: lambdaMetric('Errors'),
+          alarmDescription: `The sender-sync ${name} Lambda threw (a crash, an out-of-memory or a timeout counts too); its log group shows the error.`,
+        });
+      }
       add(`${name}Throttles`, {
         ...anyExecution,
         metric: lambdaMetric('Throttles'),

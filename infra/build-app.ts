@@ -16,6 +16,8 @@ export interface BuildAppOptions {
   env?: { account?: string; region?: string };
   /** CDK's built-in CloudFormation template validation at synth (slow to start: tests of the template turn it off). Default true. */
   cloudFormationValidation?: boolean;
+  /** Changes the migration trigger's properties, so the deploy runs it. Default: the time of synthesis (every deploy migrates). */
+  deployId?: string;
 }
 
 /** The CDK app: the stack configured from context, checked by cdk-nag. */
@@ -29,6 +31,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Send
   const stack = new SenderSyncStack(app, STACK_NAME, {
     config,
     projectRoot: PROJECT_ROOT,
+    deployId: options.deployId ?? new Date().toISOString(),
     env: options.env,
     description: 'sender-sync: keeps a Postgres copy of every EmailBison sender account (Step Functions, Lambda, alarms)',
   });

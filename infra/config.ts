@@ -22,7 +22,7 @@ export interface StackConfig {
   /** Complete ARNs of existing secrets; when absent the stack creates empty ones to fill in. */
   databaseSecretArn?: string;
   apiKeysSecretArn?: string;
-  /** Apply migrations on deploy (a CDK trigger). Default: only when the database secret is imported (a created one is empty on first deploy). */
+  /** Apply migrations on every deploy (a CDK trigger; it skips, and says so, while the database secret holds the placeholder). Default true. */
   migrateOnDeploy: boolean;
   vpc?: {
     vpcId: string;
@@ -117,7 +117,7 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     tracingEnabled: read('tracingEnabled')!,
     databaseSecretArn,
     apiKeysSecretArn: read('importedApiKeysSecretArn'),
-    migrateOnDeploy: read('migrateOnDeploy') ?? databaseSecretArn !== undefined,
+    migrateOnDeploy: read('migrateOnDeploy')!,
     vpc,
     databaseSsl,
     databaseHost: read('databaseHost'),

@@ -1,6 +1,7 @@
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { PLACEHOLDER_DATABASE_SECRET } from '../lambdas/db/placeholder';
 
 export interface SyncSecretsProps {
   /** Complete ARN of an existing database secret; absent: one is created, to be filled in. */
@@ -14,7 +15,10 @@ export interface SyncSecretsProps {
  * - database: `{ "host", "port", "username", "password", "dbname" }`;
  * - API keys: `{ "<workspace name>": "<api-user key>", ... }`.
  * Created ones hold placeholders (the database password is generated; everything else
- * must be filled in: see the README) and are kept when the stack is deleted.
+ * must be filled in: see the README) and are kept when the stack is deleted or a change
+ * replaces them (Retain), so the credentials and every workspace key outlive the stack.
+ * While the database secret holds the placeholder, the Lambdas end each run with
+ * NotConfiguredError (lambdas/db/placeholder.ts).
  */
 export class SyncSecrets extends Construct {
   readonly database: secretsmanager.ISecret;
@@ -30,11 +34,12 @@ export class SyncSecrets extends Construct {
       : new secretsmanager.Secret(this, 'Database', {
           description: 'sender-sync: Postgres credentials as {"host","port","username","password","dbname"}. Fill in host, username and dbname (and the password, if the database already has one).',
           generateSecretString: {
-            secretStringTemplate: JSON.stringify({ host: 'REPLACE_ME', port: 5432, username: 'REPLACE_ME', dbname: 'postgres' }),
+            secretStringTemplate: JSON.stringify(PLACEHOLDER_DATABASE_SECRET),
             generateStringKey: 'password',
             excludePunctuation: true,
             passwordLength: 32,
           },
+          removalPolicy: RemovalPolicy.RETAIN,
         });
 
     this.apiKeys = props.apiKeysSecretArn
@@ -47,6 +52,7 @@ export class SyncSecrets extends Construct {
             generateStringKey: 'REPLACE_WITH_WORKSPACE_NAME',
             excludePunctuation: true,
           },
+          removalPolicy: RemovalPolicy.RETAIN,
         });
 
     for (const secret of [this.database, this.apiKeys]) {

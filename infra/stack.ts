@@ -1,6 +1,7 @@
 import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import path from 'node:path';
 import { isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE } from '../lambdas/db/client';
 import { SyncAlarms } from './alarms';
 import type { StackConfig } from './config';
@@ -16,6 +17,8 @@ export interface SenderSyncStackProps extends StackProps {
   config: StackConfig;
   /** The repository root (Lambda entries, package-lock.json, migrations/). */
   projectRoot: string;
+  /** Different on every synthesis: the migration trigger runs on every deploy. */
+  deployId: string;
 }
 
 /** Wires the sender-sync constructs together; each one owns its concern. */
@@ -78,21 +81,23 @@ export class SenderSyncStack extends Stack {
         // New task code and the definition only go live once the schema they expect exists.
         before: [this.stateMachine, ...Object.values(fns.tasks)],
         migrateTimeout: MIGRATE_TIMEOUT,
+        migrationsDir: path.join(props.projectRoot, 'migrations'),
+        deployId: props.deployId,
+        logRetentionDays: config.logRetentionDays,
       });
     } else {
-      Annotations.of(this).addInfo(
-        'Migrations are not applied on deploy (the database secret is created by this stack and empty). Fill it in, then deploy with -c sender-sync:migrateOnDeploy=true, or run `npm run migrate`.',
-      );
+      Annotations.of(this).addInfo('Migrations are not applied on deploy (sender-sync:migrateOnDeploy=false): run `npm run migrate` after each deploy that adds one.');
     }
 
-    new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
-    new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
+    const schedule = new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
+    const recorder = new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
 
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
     new SyncAlarms(this, 'Alarms', {
       stateMachine,
       topic: alarmTopic.topic,
-      functions: fns.named,
+      functions: fns.named.map(({ name, fn }) => ({ name, fn, calledByStateMachine: fn !== fns.migrate })),
+      queues: [schedule.undelivered, recorder.undelivered, recorder.unhandled],
       executionTimeAlarmMinutes: config.executionTimeAlarmMinutes,
       noSuccessAlarmHours: config.noSuccessAlarmHours,
     });

@@ -16,6 +16,8 @@ export const ERROR_CATALOGUE = {
   InvalidInputError: { code: 'SS_INVALID_INPUT', retried: false },
   /** The stack's CDK context is wrong: raised at synth, never by a Lambda. */
   StackConfigError: { code: 'SS_STACK_CONFIG_INVALID', retried: false },
+  /** The database secret still holds the stack's placeholder: nothing can run until someone fills it in. */
+  NotConfiguredError: { code: 'SS_NOT_CONFIGURED', retried: false },
 
   // Jobs and workspaces
   WorkspaceNotFoundError: { code: 'SS_WORKSPACE_NOT_FOUND', retried: false },
@@ -92,6 +94,7 @@ function withMessage<N extends ErrorName>(name: N) {
 export class ConfigError extends withMessage('ConfigError') {}
 export class InvalidInputError extends withMessage('InvalidInputError') {}
 export class StackConfigError extends withMessage('StackConfigError') {}
+export class NotConfiguredError extends withMessage('NotConfiguredError') {}
 
 // Jobs and workspaces
 

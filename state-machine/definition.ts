@@ -3,7 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { NOT_RETRIED_ERRORS } from '../lambdas/errors';
+import { NOT_RETRIED_ERRORS, type ErrorName } from '../lambdas/errors';
 import { TASKS, type TaskName } from '../lambdas/tasks';
 
 /*
@@ -42,6 +42,7 @@ export const STATE = {
   runFailed: 'Run failed',
   done: 'Done',
   noJobYet: 'No job started',
+  notConfigured: 'Not configured',
   recordRunFailure: 'Record run failure',
   runBroke: 'Run stopped by an error',
 } as const;
@@ -268,6 +269,15 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
   });
   noJobYet.next(recordRunFailure);
 
+  // A deploy whose database secret still holds the stack's placeholder: no job, nothing
+  // to record, and not a failed execution, so ExecutionsFailed does not page every hour
+  // (the NotConfigured alarm says it once). Matched before the catch-all.
+  const notConfigured = new sfn.Succeed(states, STATE.notConfigured, {
+    comment:
+      "The database secret still holds the stack's placeholder (NotConfiguredError, in this output): the run does nothing. " +
+      'Fill in the secret and deploy again (README, "Deploy").',
+  });
+  startJob.addCatch(notConfigured, { errors: ['NotConfiguredError' satisfies ErrorName], resultPath: '$.error' });
   startJob.addCatch(noJobYet, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   syncEachWorkspace.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   finalizeJob.addCatch(recordRunFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

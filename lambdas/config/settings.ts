@@ -13,6 +13,8 @@ import type { SslMode } from '../db/client';
 /** The Powertools service name and metrics namespace: the Lambdas emit under them and the alarms watch them. */
 export const SERVICE_NAME = 'sender-sync';
 export const METRICS_NAMESPACE = 'SenderSync';
+/** 1 when a Lambda found the database secret still holding the stack's placeholder, 0 when Start job found it filled in. */
+export const NOT_CONFIGURED_METRIC = 'NotConfigured';
 
 /** Turns an environment string or a context value into the setting's value; throws an Error saying what it must be. */
 export type Parser<T> = (raw: unknown) => T;
@@ -120,7 +122,8 @@ export const SETTINGS = {
   tracingEnabled: { context: 'tracingEnabled', default: false, parse: bool, describe: 'X-Ray tracing of the state machine and Lambdas' },
   importedDatabaseSecretArn: { context: 'databaseSecretArn', parse: completeSecretArn, describe: 'database secret' },
   importedApiKeysSecretArn: { context: 'apiKeysSecretArn', parse: completeSecretArn, describe: 'API-keys secret' },
-  migrateOnDeploy: { context: 'migrateOnDeploy', parse: bool, describe: 'apply migrations on deploy' },
+  // On by default: the trigger skips (and says why) while the database secret holds the stack's placeholder.
+  migrateOnDeploy: { context: 'migrateOnDeploy', default: true, parse: bool, describe: 'apply migrations on every deploy' },
   vpcId: { context: 'vpcId', parse: matching(/^vpc-[0-9a-f]+$/, 'a VPC id (vpc-...)'), describe: 'VPC of the database' },
   subnetIds: { context: 'subnetIds', parse: list, describe: 'subnets for the Lambdas' },
   availabilityZones: { context: 'availabilityZones', parse: list, describe: 'availability zones of those subnets' },

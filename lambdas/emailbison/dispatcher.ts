@@ -1,16 +1,17 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { RequestPool } from './undici-pool';
 
 /**
  * One keep-alive pool per EmailBison host, shared by every client in the process (a Lambda
  * container reuses it across invocations), so the workspaces of one instance reuse sockets.
  */
-const pools = new Map<string, Pool>();
+const pools = new Map<string, RequestPool>();
 
 export function sharedDispatcher(origin: string, options: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number }): Dispatcher {
   const key = `${origin} ${options.connectTimeoutMs}`;
   let pool = pools.get(key);
   if (!pool) {
-    pool = new Pool(origin, {
+    pool = new RequestPool(origin, {
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,

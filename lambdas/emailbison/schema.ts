@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The shapes EmailBison serves, checked with zod. Objects are loose: EmailBison adds fields

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors';
-import { finalizeJob } from '../jobs/finalize-job';
+import { finalizeRunningJob } from '../jobs/finalize-job';
 import type { JobRecord } from '../jobs/read-job';
 import type { TaskDeps } from '../runtime/deps';
 
@@ -12,7 +12,12 @@ export function createFinalizeJobTask(deps: TaskDeps) {
   return async (event: FinalizeJobEvent): Promise<JobRecord> => {
     if (!event?.jobId) throw new InvalidInputError('Finalize job needs { jobId }.');
     deps.log.setContext({ jobId: event.jobId });
-    const summary = await finalizeJob(deps.sql, event.jobId);
+    const { job: summary, finalized } = await finalizeRunningJob(deps.sql, event.jobId);
+    // A retry after a committed first attempt finds the job ended: its run was counted then.
+    if (!finalized) {
+      deps.log.info('job already finalized: metrics not emitted again', { status: summary.status });
+      return summary;
+    }
     deps.metrics.runFinished(summary);
     deps.onEvent?.({ type: 'job-finished', job: summary });
     const line = `job ${summary.status}: ${summary.workspacesSynced}/${summary.totalWorkspaces} workspaces synced, ${summary.totalAccountsSynced} accounts`;

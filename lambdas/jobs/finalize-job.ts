@@ -10,6 +10,15 @@ import { readJob, type JobRecord, type JobStatus } from './read-job';
  * Only a `running` job is written, so finalizing twice returns the same row.
  */
 export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobRecord> {
+  return (await finalizeRunningJob(sql, jobId, options)).job;
+}
+
+/**
+ * finalizeJob, also saying whether this call wrote the row (`finalized`): false when the
+ * job had already ended, e.g. a retried Finalize job whose first attempt committed. What
+ * happens once per run (its metrics) happens only when `finalized`.
+ */
+export async function finalizeRunningJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<{ job: JobRecord; finalized: boolean }> {
   return sql.begin(async (tx) => {
     const [job] = await tx<{ status: JobStatus }[]>`select status from polling_job_status where id = ${jobId} for update`;
     if (!job) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
@@ -43,7 +52,7 @@ export async function finalizeJob(sql: Sql, jobId: string, options: { runError?:
       }
       await tx`delete from polling_job_seen_accounts where job_id = ${jobId}`;
     }
-    return readJob(tx as unknown as Sql, jobId);
+    return { job: await readJob(tx as unknown as Sql, jobId), finalized: job.status === 'running' };
   });
 }
 

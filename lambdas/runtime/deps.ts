@@ -35,8 +35,10 @@ export interface TaskLog {
 export interface RunMetrics {
   workspaceSynced(fields: { accountsSynced: number; rateLimitWaitMs: number }): void;
   runFinished(summary: JobRecord): void;
+  /** Start job reached the database: the deploy is configured (clears the NotConfigured alarm). */
+  configured(): void;
   flush(): void;
 }
 
 export const silentLog: TaskLog = { info() {}, warn() {}, error() {}, setContext() {} };
-export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, flush() {} };
+export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, configured() {}, flush() {} };

@@ -4,9 +4,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config/load-config';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../config/settings';
+import { METRICS_NAMESPACE, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../config/settings';
 import { createSql, isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE, type DatabaseSecret, type Sql } from '../db/client';
-import { ConfigError, DatabaseConfigError } from '../errors';
+import { ConfigError, DatabaseConfigError, ERROR_CATALOGUE, errorCode } from '../errors';
+import { isPlaceholderDatabaseSecret, notConfigured } from '../db/placeholder';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
 import { awsClientOptions } from './aws-sdk';
 import type { RunMetrics, TaskDeps, TaskLog } from './deps';
@@ -71,6 +72,7 @@ async function connect(config: Config, secrets: SecretResolver, log: TaskLog): P
   };
   if (config.databaseSecretArn) {
     const secret = await secrets.resolveJson<DatabaseSecret>(`aws-sm:${config.databaseSecretArn}`, 'database credentials');
+    if (isPlaceholderDatabaseSecret(secret)) throw notConfigured(config.databaseSecretArn);
     const target = { host: config.databaseHost, port: config.databasePort, database: config.databaseName };
     const host = target.host ?? secret.host;
     if (host && isSupabaseDirectHost(host)) log.warn(SUPABASE_DIRECT_HOST_ADVICE, { host });
@@ -105,6 +107,10 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
       metrics.addMetric('AccountsSynced', MetricUnit.Count, accountsSynced);
       metrics.addMetric('RateLimitWaitMs', MetricUnit.Milliseconds, Math.round(rateLimitWaitMs));
     },
+    configured() {
+      pending = true;
+      metrics.addMetric(NOT_CONFIGURED_METRIC, MetricUnit.Count, 0);
+    },
     runFinished(summary) {
       pending = true;
       metrics.addMetric('WorkspacesFailed', MetricUnit.Count, summary.workspacesFailed + summary.workspacesSkipped);
@@ -121,7 +127,14 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
 
 /** Runs one invocation: deps, the task, metrics flushed even on failure, the error rethrown as is (its name is the error type). */
 export async function invoke<E, R>(runtime: LambdaRuntime, event: E, context: Context | undefined, task: (deps: TaskDeps) => (event: E) => Promise<R>): Promise<R> {
-  const deps = await runtime.deps(context);
+  const deps = await runtime.deps(context).catch((error: unknown) => {
+    // The NotConfigured alarm holds while this is 1 and clears when Start job reports 0 (configured()).
+    if (errorCode(error) === ERROR_CATALOGUE.NotConfiguredError.code) {
+      runtime.metrics.addMetric(NOT_CONFIGURED_METRIC, MetricUnit.Count, 1);
+      runtime.metrics.publishStoredMetrics();
+    }
+    throw error;
+  });
   try {
     return await task(deps)(event);
   } finally {

@@ -19,6 +19,7 @@ export type StartJobOutput =
 
 export function createStartJobTask(deps: TaskDeps) {
   return async (event: StartJobEvent): Promise<StartJobOutput> => {
+    deps.metrics.configured();
     const input = parseExecutionInput(event?.input);
     const result = await startJob(deps.sql, {
       jobName: deps.config.jobName,

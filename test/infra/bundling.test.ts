@@ -1,6 +1,6 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,14 @@ describe('bundling', () => {
       // esbuild's keepNames wraps each class as __name(Class, "Name").
       expect(code, name).toMatch(new RegExp(`\\(\\w+,"${name}"\\)`));
     }
+  });
+
+  it('keeps the sync bundle under 600 KB (undici\'s Pool without its fetch and WebSocket, zod without its locales)', () => {
+    const bytes = statSync(path.join(assets.get('syncWorkspace')!, 'index.mjs')).size;
+    expect(bytes).toBeLessThan(600 * 1024);
+    const code = readFileSync(path.join(assets.get('syncWorkspace')!, 'index.mjs'), 'utf8');
+    // zod's German locale: bundled whenever its `z` namespace object is.
+    expect(code.includes('Ungültige Eingabe')).toBe(false);
   });
 
   it('leaves the AWS SDK to the runtime', () => {

@@ -14,7 +14,7 @@ describe('readStackConfig', () => {
       tracingEnabled: false,
       databaseSecretArn: undefined,
       apiKeysSecretArn: undefined,
-      migrateOnDeploy: false,
+      migrateOnDeploy: true,
       vpc: undefined,
       databaseSsl: undefined,
       databaseHost: undefined,
@@ -61,10 +61,11 @@ describe('readStackConfig', () => {
     });
   });
 
-  it('applies migrations on deploy once the database secret is imported, unless told not to', () => {
+  it('applies migrations on deploy whether or not the database secret is imported, unless told not to', () => {
     const databaseSecretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf';
+    expect(read({}).migrateOnDeploy).toBe(true);
     expect(read({ 'sender-sync:databaseSecretArn': databaseSecretArn }).migrateOnDeploy).toBe(true);
-    expect(read({ 'sender-sync:databaseSecretArn': databaseSecretArn, 'sender-sync:migrateOnDeploy': false }).migrateOnDeploy).toBe(false);
+    expect(read({ 'sender-sync:migrateOnDeploy': false }).migrateOnDeploy).toBe(false);
   });
 
   it('reports every wrong setting in one error', () => {

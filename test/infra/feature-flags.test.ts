@@ -29,6 +29,8 @@ const BEFORE_FLAGS = {
     'FunctionsMigrateLogsC75297F0',
     'FunctionsStartJobLogsE70A7ACA',
     'FunctionsSyncWorkspaceLogsCEA03A80',
+    // Added with the migration trigger's provider log retention (issue 13), after the flags.
+    'MigrationsProviderLogs4FBD500B',
     'StateMachineLogs5A6F0DF5',
   ],
   'AWS::SNS::Topic': ['AlarmTopicC2164170'],

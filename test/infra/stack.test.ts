@@ -1,7 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/build-app';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildApp, PROJECT_ROOT } from '../../infra/build-app';
+import { migrationsHash } from '../../infra/migrations';
 import { tempDir } from '../helpers/cleanup';
 import { STATE } from '../../state-machine/definition';
 import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeDefinition } from '../../state-machine/synthesize';
@@ -142,7 +145,26 @@ describe('the state machine', () => {
     for (const name of [STATE.syncEachWorkspace, STATE.finalizeJob]) {
       expect(definition.States[name].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure }]);
     }
-    expect(definition.States[STATE.startJob].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: STATE.noJobYet });
+    expect(definition.States[STATE.startJob].Catch.map((c: Json) => [c.ErrorEquals, c.Next])).toEqual([
+      [['NotConfiguredError'], STATE.notConfigured],
+      [['States.ALL'], STATE.noJobYet],
+    ]);
+  });
+
+  it('ends a run whose database secret holds the placeholder at once: NotConfiguredError is not retried and ends in a Succeed state', () => {
+    const definition = deployedDefinition(byDefault.template, () => 'ref');
+    const tasks = [
+      definition.States[STATE.startJob],
+      definition.States[STATE.recordRunFailure],
+      definition.States[STATE.syncEachWorkspace].ItemProcessor.States[STATE.recordWorkspaceFailure],
+    ];
+    for (const task of tasks) {
+      const retriers = task.Retry as Json[];
+      const first = retriers.findIndex((retrier) => retrier.ErrorEquals.includes('NotConfiguredError') || retrier.ErrorEquals.includes('States.ALL'));
+      expect(retriers[first]).toMatchObject({ ErrorEquals: expect.arrayContaining(['NotConfiguredError']), MaxAttempts: 0 });
+    }
+    // Not a failed execution: neither ExecutionsFailed nor the status-change rule (mark-failed) sees it.
+    expect(definition.States[STATE.notConfigured]).toMatchObject({ Type: 'Succeed' });
   });
 });
 
@@ -252,6 +274,45 @@ describe('IAM', () => {
     expect(templates).toContainEqual({});
     expect(resources(imported.template, 'AWS::SecretsManager::Secret')).toHaveLength(0);
   });
+
+  it('keeps the created secrets when the stack is deleted or a change replaces them', () => {
+    const secrets = resources(byDefault.template, 'AWS::SecretsManager::Secret');
+    expect(secrets.map(([, secret]) => [secret.DeletionPolicy, secret.UpdateReplacePolicy])).toEqual([
+      ['Retain', 'Retain'],
+      ['Retain', 'Retain'],
+    ]);
+  });
+});
+
+describe('undelivered events', () => {
+  const { stack, template } = byDefault;
+  const all = template.toJSON().Resources as Record<string, Json>;
+
+  it('give every EventBridge target a dead-letter queue of its own', () => {
+    const rules = resources(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(2);
+    const queues = rules.flatMap(([, rule]) => (rule.Properties.Targets as Json[]).map((target) => target.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0]));
+    expect(queues.every((id) => all[id]?.Type === 'AWS::SQS::Queue')).toBe(true);
+    expect(new Set(queues).size).toBe(2);
+  });
+
+  it('send mark-failed\'s failed asynchronous invocations to a queue after two retries', () => {
+    const configs = resources(template, 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    const [[, config]] = configs;
+    expect(config.Properties).toMatchObject({ FunctionName: { Ref: logicalId(stack, stack.functions.tasks.markFailed) }, MaximumRetryAttempts: 2, Qualifier: '$LATEST' });
+    expect(all[config.Properties.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]].Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('keep their queues encrypted and reachable only over TLS', () => {
+    for (const [id, queue] of resources(template, 'AWS::SQS::Queue')) {
+      expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
+      const [[, policy]] = resources(template, 'AWS::SQS::QueuePolicy').filter(([, p]) => p.Properties.Queues.some((q: Json) => q.Ref === id));
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
 });
 
 describe('failed runs', () => {
@@ -277,8 +338,10 @@ describe('failed runs', () => {
 });
 
 describe('migrations on deploy', () => {
-  it('run the migrate function in a trigger before the state machine and the task functions, when the database secret is imported', () => {
-    const { stack, template } = imported;
+  it.each([
+    ['with the stack\'s own database secret', byDefault],
+    ['with an imported database secret', imported],
+  ])('run the migrate function in a trigger before the state machine and the task functions (%s)', (_, { stack, template }) => {
     const triggers = resources(template, 'Custom::Trigger');
     expect(triggers).toHaveLength(1);
     const [[triggerId, trigger]] = triggers;
@@ -296,9 +359,35 @@ describe('migrations on deploy', () => {
     expect(all[logicalId(stack, fns.migrate)].DependsOn ?? []).not.toContain(triggerId);
   });
 
-  it('are left out while the database secret is the stack\'s own empty one, unless context asks', () => {
-    expect(resources(byDefault.template, 'Custom::Trigger')).toHaveLength(0);
-    expect(resources(synth({ 'sender-sync:migrateOnDeploy': true }).template, 'Custom::Trigger')).toHaveLength(1);
+  it('run on every deploy: the deploy id and the migrations\' hash are properties of the trigger', () => {
+    const trigger = (context: Record<string, unknown>, deployId: string) => {
+      const { stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, nag: false, cloudFormationValidation: false, outdir: tempDir('cdk.out-'), deployId });
+      return resources(Template.fromStack(stack), 'Custom::Trigger')[0]?.[1].Properties;
+    };
+    const first = trigger({}, 'deploy-1');
+    const next = trigger({}, 'deploy-2');
+    expect(first).toMatchObject({ DeployId: 'deploy-1', MigrationsSha256: migrationsHash(path.join(PROJECT_ROOT, 'migrations')) });
+    expect(first.MigrationsSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(next).toMatchObject({ DeployId: 'deploy-2', MigrationsSha256: first.MigrationsSha256 });
+    expect(trigger({ 'sender-sync:migrateOnDeploy': false }, 'deploy-3')).toBeUndefined();
+  });
+
+  it('hashes the migrations by name and content', () => {
+    const dir = tempDir('migrations-');
+    writeFileSync(path.join(dir, '001_a.sql'), 'select 1;');
+    const before = migrationsHash(dir);
+    writeFileSync(path.join(dir, '002_b.sql'), 'select 2;');
+    const added = migrationsHash(dir);
+    writeFileSync(path.join(dir, '002_b.sql'), 'select 3;');
+    expect(new Set([before, added, migrationsHash(dir)]).size).toBe(3);
+  });
+
+  it('keep the trigger provider\'s logs for the stack\'s retention', () => {
+    const all = byDefault.template.toJSON().Resources as Record<string, Json>;
+    const providers = Object.entries(all).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('AWSCDKTriggerCustomResourceProvider'));
+    expect(providers).toHaveLength(1);
+    const logGroup = providers[0][1].Properties.LoggingConfig.LogGroup.Ref;
+    expect(all[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 } });
   });
 });
 
@@ -360,29 +449,54 @@ describe('alarms', () => {
     ]);
   });
 
-  it('alarms when no run succeeded for N hours, counting missing data as breaching', () => {
-    expect(find('SuccessfulRuns')).toEqual([
+  it('alarms when runs started in each of N hours and none completed, quiet while none starts', () => {
+    const noSuccess = alarms.filter((alarm) => alarm.AlarmDescription.startsWith('Runs started in each of the last'));
+    expect(noSuccess).toHaveLength(1);
+    const [alarm] = noSuccess;
+    expect(alarm).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    const byId = Object.fromEntries((alarm.Metrics as Json[]).map((metric) => [metric.Id, metric]));
+    expect(byId.started.MetricStat).toEqual({
+      Metric: { Namespace: 'AWS/States', MetricName: 'ExecutionsStarted', Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }] },
+      Period: 3600,
+      Stat: 'Sum',
+    });
+    for (const [id, metricName] of [['succeeded', 'SuccessfulRuns'], ['notConfigured', 'NotConfigured']]) {
+      expect(byId[id].MetricStat).toEqual({ Metric: { Namespace: 'SenderSync', MetricName: metricName, Dimensions: [{ Name: 'service', Value: 'sender-sync' }] }, Period: 3600, Stat: 'Sum' });
+    }
+    const [expression] = (alarm.Metrics as Json[]).filter((metric) => metric.ReturnData !== false);
+    expect(expression.Expression).toBe('IF(FILL(started, 0) > FILL(notConfigured, 0) AND FILL(succeeded, 0) == 0, 1, 0)');
+    const custom = resources(synth({ 'sender-sync:noSuccessAlarmHours': 3 }).template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(custom.filter((a) => a.Metrics).map((a) => [a.EvaluationPeriods, a.DatapointsToAlarm])).toEqual([[3, 3]]);
+  });
+
+  it('alarms once while the database secret holds the placeholder, and holds that state between runs', () => {
+    expect(find('NotConfigured')).toEqual([
       expect.objectContaining({
         Namespace: 'SenderSync',
         Dimensions: [{ Name: 'service', Value: 'sender-sync' }],
-        Statistic: 'Sum',
+        Statistic: 'Maximum',
         Period: 3600,
-        EvaluationPeriods: 6,
-        DatapointsToAlarm: 6,
         Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'ignore',
       }),
     ]);
-    synth({ 'sender-sync:noSuccessAlarmHours': 3 }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'SuccessfulRuns',
-      EvaluationPeriods: 3,
-    });
   });
 
-  it('alarms on Errors and Throttles of each of the five functions', () => {
+  it('alarms on any message in a dead-letter or on-failure queue', () => {
+    const queues = resources(template, 'AWS::SQS::Queue');
+    expect(queues).toHaveLength(3);
+    const depth = find('ApproximateNumberOfMessagesVisible');
+    expect(depth.map((alarm) => alarm.Dimensions[0].Value['Fn::GetAtt'][0]).sort()).toEqual(queues.map(([id]) => id).sort());
+    for (const alarm of depth) {
+      expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    }
+  });
+
+  it('alarms on Throttles of each of the five functions, and on Errors only of the one the state machine does not call', () => {
+    expect(find('Errors').map((alarm) => alarm.Dimensions[0].Value.Ref)).toEqual([logicalId(stack, stack.functions.migrate)]);
     const fns = stack.functions.all;
-    for (const metricName of ['Errors', 'Throttles']) {
+    for (const metricName of ['Throttles']) {
       const found = find(metricName);
       expect(found).toHaveLength(5);
       const functionNames = found.map((alarm) => {
@@ -396,7 +510,7 @@ describe('alarms', () => {
   });
 
   it('notify the topic and say what they mean and what to do', () => {
-    expect(alarms).toHaveLength(17);
+    expect(alarms).toHaveLength(17 - 4 + 1 + 3);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.MetricName).toEqual([topicRef]);
       expect(alarm.AlarmDescription.length, alarm.MetricName).toBeGreaterThan(80);

@@ -109,7 +109,11 @@ describe('the synthesized definition', () => {
   });
 
   it('sends a failure of Start job, the Map or Finalize job to Record run failure, which ends in a Fail state with the error', () => {
-    expect((asl.States[STATE.startJob] as State).Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.noJobYet }]);
+    expect((asl.States[STATE.startJob] as State).Catch).toEqual([
+      { ErrorEquals: ['NotConfiguredError'], ResultPath: '$.error', Next: STATE.notConfigured },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.noJobYet },
+    ]);
+    expect(asl.States[STATE.notConfigured]).toEqual(expect.objectContaining({ Type: 'Succeed' }));
     expect(asl.States[STATE.noJobYet]).toMatchObject({ Parameters: { jobId: null, 'error.$': '$.error' }, Next: STATE.recordRunFailure });
     for (const name of [STATE.syncEachWorkspace, STATE.finalizeJob]) {
       expect((asl.States[name] as State).Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure }]);

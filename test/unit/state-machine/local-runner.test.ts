@@ -67,6 +67,23 @@ describe('runStateMachineLocally', () => {
     expect((mapExit?.state as any).output).not.toHaveProperty('0');
   });
 
+  it('ends in "Not configured", succeeded, after one Start job attempt when the database secret holds the placeholder', async () => {
+    const { handlers, calls } = fakeTasks();
+    let attempts = 0;
+    handlers.startJob = async () => {
+      attempts += 1;
+      throw namedError('NotConfiguredError', 'The database secret still holds the placeholder the stack created (REPLACE_ME)');
+    };
+    const result = await runStateMachineLocally({ input: {}, handlers });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(attempts).toBe(1);
+    expect(entered(result.events).at(-1)).toBe(STATE.notConfigured);
+    expect(result.output).toMatchObject({ error: { Error: 'NotConfiguredError', Cause: expect.stringContaining('REPLACE_ME') } });
+    expect(calls.markFailed).toEqual([]);
+    expect(calls.syncWorkspace).toEqual([]);
+  });
+
   it('ends in "Already running" when another run holds the lock', async () => {
     const { handlers, calls } = fakeTasks();
     handlers.startJob = async () => ({ status: 'already_running', runningJobId: 'job-0', runningForSeconds: 120 });
