@@ -9,10 +9,17 @@ export interface FinalizeJobEvent {
 }
 
 export function createFinalizeJobTask(deps: TaskDeps) {
-  return async (event: FinalizeJobEvent): Promise<JobRecord> => {
+  return async (event: FinalizeJobEvent): Promise<JobRecord & { alreadyEnded?: true; note?: string }> => {
     if (!event?.jobId) throw new InvalidInputError('Finalize job needs { jobId }.');
     deps.log.setContext({ jobId: event.jobId });
     const summary = await finalizeJob(deps.sql, event.jobId);
+    if (summary.alreadyEnded) {
+      // A redriven execution (or a second Finalize): the job's row stays as it ended, no metrics twice.
+      const note = `job ${summary.jobId} had already ended (${summary.status}) before this execution reached Finalize job: nothing was written. Redrive is not supported: start a new execution.`;
+      deps.log.warn('job already ended: nothing written', { jobStatus: summary.status, note });
+      deps.onEvent?.({ type: 'job-already-ended', jobId: summary.jobId, status: summary.status });
+      return { ...summary, note };
+    }
     deps.metrics.runFinished(summary);
     deps.onEvent?.({ type: 'job-finished', job: summary });
     const line = `job ${summary.status}: ${summary.workspacesSynced}/${summary.totalWorkspaces} workspaces synced, ${summary.totalAccountsSynced} accounts`;

@@ -7,9 +7,10 @@ import { readJob, type JobRecord, type JobStatus } from './read-job';
  * Aggregates a job's workspace rows into its polling_job_status row:
  * `completed` when every workspace synced, `partial` when some did not (each named in
  * a warning), `failed` when none did or the run itself broke (`runError`).
- * Only a `running` job is written, so finalizing twice returns the same row.
+ * Only a `running` job is written, so finalizing twice returns the same row, with
+ * `alreadyEnded` (a redriven execution reaches here for a job marked failed).
  */
-export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobRecord> {
+export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobRecord & { alreadyEnded?: true }> {
   return sql.begin(async (tx) => {
     const [job] = await tx<{ status: JobStatus }[]>`select status from polling_job_status where id = ${jobId} for update`;
     if (!job) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
@@ -42,8 +43,9 @@ export async function finalizeJob(sql: Sql, jobId: string, options: { runError?:
         `;
       }
       await tx`delete from polling_job_seen_accounts where job_id = ${jobId}`;
+      return readJob(tx as unknown as Sql, jobId);
     }
-    return readJob(tx as unknown as Sql, jobId);
+    return { ...(await readJob(tx as unknown as Sql, jobId)), alreadyEnded: true as const };
   });
 }
 
@@ -67,7 +69,8 @@ export async function failRun(
 }
 
 /**
- * Records the error of a workspace whose sync gave up (after the state machine's retries).
+ * Records the error of a workspace whose sync gave up (after the state machine's retries),
+ * while its job runs: a job that ended keeps the rows it ended with.
  * Returns the workspace's name as the job recorded it (undefined for a workspace not in the job).
  */
 export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceId: number, error: string): Promise<string | undefined> {
@@ -79,6 +82,7 @@ export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceI
       duration_ms = (extract(epoch from now() - coalesce(started_at, created_at)) * 1000)::int,
       cursor = null
     where job_id = ${jobId} and workspace_id = ${workspaceId} and status <> 'synced'
+      and exists (select 1 from polling_job_status where id = ${jobId} and status = 'running')
   `;
   await sql`delete from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspaceId}`;
   const [row] = await sql<{ workspace_name: string }[]>`

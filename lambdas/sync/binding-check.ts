@@ -4,21 +4,19 @@ import { verifyBinding, type VerifiedBinding } from '../workspaces/binding';
 
 /**
  * The run's check of a workspace's key, once: at the workspace's first invocation of the job
- * (a cursor-loop continuation or a retry after a crash mid-walk skips it, returning
- * undefined), before anything of it is read or written. A key
+ * (`firstInvocation`, as the sync's claim of the workspace counted it; a cursor-loop
+ * continuation or a retry after a crash mid-walk skips it, returning undefined), before
+ * anything of it is read or written. A key
  * bound to another EmailBison workspace throws `KeyBoundElsewhereError` (the workspace
  * fails, nothing is written, nothing removed); an instance that cannot say which workspace
  * the key reads lets the sync go on, with a warning on the workspace's row of the job.
  */
 export async function checkBindingForRun(
   sql: Sql,
-  input: { jobId: string; workspace: { id: number; name: string } },
+  input: { jobId: string; workspace: { id: number; name: string }; firstInvocation: boolean },
   request: CheckKeyBindingOptions,
 ): Promise<VerifiedBinding | undefined> {
-  const [progress] = await sql<{ invocations: number }[]>`
-    select invocations from polling_job_workspaces where job_id = ${input.jobId} and workspace_id = ${input.workspace.id}
-  `;
-  if (progress && progress.invocations > 0) return undefined;
+  if (!input.firstInvocation) return undefined;
   const stats = { requests: 0 };
   let binding;
   try {
