@@ -10,7 +10,11 @@ import { readJob, type JobRecord, type JobStatus } from './read-job';
  * Only a `running` job is written, so finalizing twice returns the same row, with
  * `alreadyEnded` (a redriven execution reaches here for a job marked failed).
  */
-export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobRecord & { alreadyEnded?: true }> {
+export async function finalizeJob(
+  sql: Sql,
+  jobId: string,
+  options: { runError?: string } = {},
+): Promise<JobRecord & { alreadyEnded?: true }> {
   return sql.begin(async (tx) => {
     const [job] = await tx<{ status: JobStatus }[]>`select status from polling_job_status where id = ${jobId} for update`;
     if (!job) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);

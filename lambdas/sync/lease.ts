@@ -23,6 +23,8 @@ export interface LeaseHolder {
 /** polling_job_workspaces as an invocation finds it when it begins. */
 export interface Progress extends SavedWalk {
   status: string;
+  /** As the workspace's completion recorded it (0 until then). */
+  accounts_synced: number;
   /** Invocations of this workspace in the job before this one. */
   invocations: number;
   /** What the workspace learned in earlier runs (workspaces.pagination_mode). */
@@ -53,7 +55,7 @@ export async function claimWorkspace(sql: Sql, holder: LeaseHolder, leaseMs: num
     where w.job_id = ${jobId} and w.workspace_id = ${workspaceId}
       and j.id = w.job_id and j.status = 'running'
       and (w.lease_id is null or w.lease_id = ${leaseId} or w.lease_expires_at <= now())
-    returning w.status, w.invocations - 1 as invocations, w.cursor, w.cursor_token, w.walk_mode, w.totals_seen,
+    returning w.status, w.accounts_synced, w.invocations - 1 as invocations, w.cursor, w.cursor_token, w.walk_mode, w.totals_seen,
       w.last_page, w.walk_pages, w.walk_items, w.walk_mixed,
       (select pagination_mode from workspaces where id = ${workspaceId}) as pagination_mode
   `;
@@ -135,6 +137,7 @@ export async function lockOwnedWorkspace<T extends object>(tx: Sql, holder: Leas
 /** Which of the two checks failed, as the error to stop with. */
 export async function ownershipLost(sql: Sql, holder: LeaseHolder): Promise<JobNoLongerRunningError | WorkspaceLeaseLostError> {
   const [job] = await sql<{ status: string }[]>`select status from polling_job_status where id = ${holder.jobId}`;
-  if (job?.status !== 'running') return new JobNoLongerRunningError({ workspace: holder.workspace, jobId: holder.jobId, jobStatus: job?.status });
+  if (job?.status !== 'running')
+    return new JobNoLongerRunningError({ workspace: holder.workspace, jobId: holder.jobId, jobStatus: job?.status });
   return new WorkspaceLeaseLostError({ workspace: holder.workspace, jobId: holder.jobId });
 }

@@ -125,9 +125,10 @@ async function walkWorkspace(
   const { sql, client, batchSize } = deps;
   const now = deps.now ?? Date.now;
   const { jobId, workspace } = input;
-  if (progress.status === 'synced' || progress.status === 'failed') {
+  // Another invocation (a retry that outlived its Lambda's invoke) finished it: its count stands.
+  if (progress.status === 'synced') return { jobId, workspace, done: true, cursor: null, accountsSynced: progress.accounts_synced };
+  if (progress.status === 'failed')
     return { jobId, workspace, done: true, cursor: null, accountsSynced: await seenCount(sql, jobId, workspace.id) };
-  }
 
   const pagination = deps.pagination ?? 'auto';
   const startMode: WalkMode = pagination === 'auto' ? (progress.pagination_mode ?? 'page') : pagination;
@@ -174,7 +175,12 @@ async function walkWorkspace(
         stoppedEarly = walk.hasPagesLeft();
         break;
       }
-      deps.onProgress?.({ workspace: workspace.name, page: page.mode === 'page' ? page.page : walk.walkPages, lastPage: walk.lastPage, accountsRead: walk.accountsRead });
+      deps.onProgress?.({
+        workspace: workspace.name,
+        page: page.mode === 'page' ? page.page : walk.walkPages,
+        lastPage: walk.lastPage,
+        accountsRead: walk.accountsRead,
+      });
     }
     if (stoppedEarly) return await stoppedHere();
     await flush();
@@ -259,7 +265,10 @@ async function learnMode(sql: Sql, holder: LeaseHolder, mode: WalkMode): Promise
  * Cursor pages carry no total: one `page=1` request gives it where the instance still answers
  * page mode (cursor-default instances do). Asked after the walk, outside any transaction.
  */
-async function cursorModeTotal(client: EmailBisonClient, stop: { signal: AbortSignal; deadlineReached: boolean }): Promise<{ total?: number; totalUnavailable?: string }> {
+async function cursorModeTotal(
+  client: EmailBisonClient,
+  stop: { signal: AbortSignal; deadlineReached: boolean },
+): Promise<{ total?: number; totalUnavailable?: string }> {
   try {
     const total = await client.pageModeTotal({ signal: stop.signal });
     return total === null ? {} : { total };
