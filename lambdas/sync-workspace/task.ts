@@ -61,11 +61,11 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         hostBudget,
       });
       // Once per run and workspace, at its first invocation (see checkBindingForRun), once the workspace is this invocation's.
-      const beforeWalk = async ({ firstInvocation, signal }: { firstInvocation: boolean; signal: AbortSignal }) => {
+      const beforeWalk = async ({ firstInvocation }: { firstInvocation: boolean }) => {
         const binding = await checkBindingForRun(
           deps.sql,
           { jobId, workspace: ref, firstInvocation },
-          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal },
+          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
         );
         if (binding?.warning) deps.log.warn(binding.warning);
       };

@@ -38,11 +38,12 @@ export interface SyncWorkspaceDeps {
   /** Another invocation holds the workspace: this one waits for it (at most until its deadline). */
   onLeaseHeld?: (info: { leaseMsLeft: number }) => void;
   /**
-   * Runs once the workspace is this invocation's, before any page is read, with the signal
-   * that fires at the deadline; `firstInvocation` on the job's first invocation of it (the
-   * key's binding check, binding-check.ts).
+   * Runs once the workspace is this invocation's, before any page is read;
+   * `firstInvocation` on the job's first invocation of it (the key's binding check,
+   * binding-check.ts). Not cut by the deadline: one request (with the client's retries) at
+   * the start of the first invocation, which must finish for the walk to be counted.
    */
-  beforeWalk?: (options: { firstInvocation: boolean; signal: AbortSignal }) => Promise<void>;
+  beforeWalk?: (options: { firstInvocation: boolean }) => Promise<void>;
   /** Stops the sync as its deadline does: what is in flight is aborted, the cursor saved. */
   signal?: AbortSignal;
   /** Strings that must never be recorded (the workspace's key): redacted from any stored error. */
@@ -96,7 +97,8 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
   const now = deps.now ?? Date.now;
   const { jobId, workspace } = input;
   const timeLeftMs = input.timeLeftMs ?? input.deadlineMs - now();
-  const stop = deadlineSignal({ inMs: timeLeftMs - DEADLINE_MARGIN_MS, workspace: workspace.name, outer: deps.signal });
+  // Half of a budget shorter than twice the margin, so an invocation always has time to read a page.
+  const stop = deadlineSignal({ inMs: timeLeftMs - Math.min(DEADLINE_MARGIN_MS, timeLeftMs / 2), workspace: workspace.name, outer: deps.signal });
   const holder: LeaseHolder = { jobId, workspaceId: workspace.id, workspace: workspace.name, leaseId: randomUUID() };
   try {
     const claim = await waitForLease(deps, holder, timeLeftMs + LEASE_GRACE_MS, stop.signal);
@@ -153,10 +155,8 @@ async function walkWorkspace(
     return { jobId, workspace, done: false, cursor: walk.cursor, accountsSynced: await seenCount(sql, jobId, workspace.id) };
   };
 
-  let walkBegun = false;
   try {
-    await deps.beforeWalk?.({ firstInvocation: progress.invocations === 0, signal: stop.signal });
-    walkBegun = true;
+    await deps.beforeWalk?.({ firstInvocation: progress.invocations === 0 });
     let stoppedEarly = false;
     for await (const step of client.listSenderEmails({ from: walk.cursor, signal: stop.signal })) {
       if (step.kind === 'restart') {
@@ -191,11 +191,6 @@ async function walkWorkspace(
   } catch (error) {
     // The job ended or another invocation took over: nothing more is written, not even the error.
     if (isOwnershipLost(error)) throw error;
-    if (stop.signal.aborted && !walkBegun) {
-      // The deadline came during the first invocation's binding check: uncounted, so the next one makes it.
-      if (progress.invocations === 0) await uncountInvocation(sql, holder);
-      return { jobId, workspace, done: false, cursor: walk.cursor, accountsSynced: 0 };
-    }
     // The deadline (or the caller) stopped it: what was read is written and the walk goes on from here.
     if (stop.signal.aborted) return await stoppedHere();
     // Keep what was read before the failure, so a retry resumes after it; if the
@@ -240,13 +235,6 @@ function jobEndedResult(input: SyncWorkspaceInput, status: string): SyncWorkspac
 function isOwnershipLost(error: unknown): boolean {
   const code = errorCode(error);
   return code === 'SS_JOB_NOT_RUNNING' || code === 'SS_WORKSPACE_LEASE_LOST';
-}
-
-async function uncountInvocation(sql: Sql, holder: LeaseHolder): Promise<void> {
-  await sql`
-    update polling_job_workspaces set invocations = invocations - 1
-    where job_id = ${holder.jobId} and workspace_id = ${holder.workspaceId} and lease_id = ${holder.leaseId}
-  `;
 }
 
 /** The workspace's instance serves this mode: its next walk starts in it (with EMAILBISON_PAGINATION=auto). */

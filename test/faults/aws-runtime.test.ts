@@ -25,7 +25,7 @@ let deps: TaskDeps;
 const summary = { scenarios: 0, writesAfterEnd: 0, stoppedBeforeTimeout: 0, waitedForLease: 0 };
 
 beforeAll(async () => {
-  world = await createWorld(db.sql, { only: [WS], config: { BATCH_SIZE: '15', EMAILBISON_MAX_ATTEMPTS: '8' } });
+  world = await createWorld(db.sql, { only: [WS], config: { UPSERT_BATCH_SIZE: '15', EMAILBISON_MAX_ATTEMPTS: '8' } });
   // Real waits: a Retry-After of 1 s is 1 s, so the deadline meets what AWS would meet.
   deps = { ...world.deps, emailbison: { baseBackoffMs: 20 } };
 });
@@ -97,20 +97,21 @@ describe('AWS runtime faults', () => {
     summary.scenarios += 1;
     world.sim.updateAccounts(WS, 60);
     const job = await newJob();
-    // Slow enough to be caught mid-walk: half the pages are answered 429, Retry-After 1 s.
-    world.sim.setFaults(WS, { rateLimitFraction: 0.5, retryAfterSeconds: 1 });
+    // Caught mid-walk: page 4 answers after 3 s, once; pages 1-3 are written by then.
+    world.sim.setFaults(WS, { hangPages: [4], hangTimes: 1, hangMs: 3_000 });
     const orphan = createSyncWorkspaceTask(deps)({ ...job }).then(
       (result) => ({ result }),
       (error: Error) => ({ error }),
     );
     try {
-      await until(async () => (await workspaceRow(job.jobId)).pages >= 2, 'two pages written');
+      await until(async () => (await workspaceRow(job.jobId)).pages >= 3, 'pages 1-3 written');
+      expect((await workspaceRow(job.jobId)).status, 'caught mid-walk').toBe('running');
       // What the status-change rule's mark-failed does when the execution is aborted.
       await failRun(db.sql, { jobId: job.jobId }, 'The execution ended ABORTED.');
       const rowAtAbort = await workspaceRow(job.jobId);
       const accountsAtAbort = await accountsText();
       const outcome = await orphan;
-      expect('error' in outcome && outcome.error).toMatchObject({ name: 'JobNoLongerRunningError', code: 'SS_JOB_NOT_RUNNING' });
+      expect('error' in outcome ? outcome.error : outcome).toMatchObject({ name: 'JobNoLongerRunningError', code: 'SS_JOB_NOT_RUNNING' });
       const changed = (await accountsText()) !== accountsAtAbort;
       const rowAfter = await workspaceRow(job.jobId);
       if (changed) summary.writesAfterEnd += 1;
