@@ -22,6 +22,19 @@ export const ERROR_CATALOGUE = {
   // Jobs and workspaces
   WorkspaceNotFoundError: { code: 'SS_WORKSPACE_NOT_FOUND', retried: false },
   JobNotFoundError: { code: 'SS_JOB_NOT_FOUND', retried: false },
+  /**
+   * The job ended (marked failed, aborted, finalized) while a sync invocation of it still
+   * ran: Step Functions does not stop a Lambda in flight. The orphan writes nothing more.
+   */
+  JobNoLongerRunningError: { code: 'SS_JOB_NOT_RUNNING', retried: false },
+  /** Another invocation took the workspace's lease: this one stops and writes nothing more. */
+  WorkspaceLeaseLostError: { code: 'SS_WORKSPACE_LEASE_LOST', retried: false },
+  /**
+   * A sync invocation's deadline came: the abort reason of what was in flight. The sync
+   * turns it into a saved cursor and `done: false`; should it ever escape, a new attempt
+   * resumes from that cursor.
+   */
+  DeadlineReachedError: { code: 'SS_DEADLINE_REACHED', retried: true },
 
   // Secrets: a retry inside the secret cache's lifetime cannot see a fixed secret.
   SecretUnavailableError: { code: 'SS_SECRET_UNAVAILABLE', retried: false },
@@ -100,6 +113,47 @@ export class NotConfiguredError extends withMessage('NotConfiguredError') {}
 
 export class WorkspaceNotFoundError extends withMessage('WorkspaceNotFoundError') {}
 export class JobNotFoundError extends withMessage('JobNotFoundError') {}
+
+/** Names the job, its status now and the workspace whose write it refused. */
+export class JobNoLongerRunningError extends SenderSyncError<'JobNoLongerRunningError'> {
+  readonly jobId?: string;
+  readonly jobStatus?: string;
+
+  constructor(details: { workspace: string; jobId?: string; jobStatus?: string }) {
+    super(
+      'JobNoLongerRunningError',
+      `Job ${details.jobId ?? '(unknown)'} is ${details.jobStatus ?? 'no longer running'}: this invocation of workspace "${details.workspace}" ` +
+        'stops and writes nothing more (an invocation Step Functions left running after its execution ended; start a new execution to sync again)',
+      { workspace: details.workspace },
+    );
+    this.jobId = details.jobId;
+    this.jobStatus = details.jobStatus;
+  }
+}
+
+export class WorkspaceLeaseLostError extends SenderSyncError<'WorkspaceLeaseLostError'> {
+  readonly jobId?: string;
+
+  constructor(details: { workspace: string; jobId?: string }) {
+    super(
+      'WorkspaceLeaseLostError',
+      `Another invocation of job ${details.jobId ?? '(unknown)'} took over workspace "${details.workspace}" (its lease expired): ` +
+        'this invocation stops and writes nothing more; the other one goes on from the saved cursor',
+      { workspace: details.workspace },
+    );
+    this.jobId = details.jobId;
+  }
+}
+
+export class DeadlineReachedError extends SenderSyncError<'DeadlineReachedError'> {
+  constructor(details: { workspace: string }) {
+    super(
+      'DeadlineReachedError',
+      `The sync invocation of workspace "${details.workspace}" reached its deadline: what was in flight is aborted and the walk goes on from the saved cursor`,
+      { workspace: details.workspace },
+    );
+  }
+}
 
 // Secrets
 

@@ -9,14 +9,19 @@ export interface FinalizeJobEvent {
 }
 
 export function createFinalizeJobTask(deps: TaskDeps) {
-  return async (event: FinalizeJobEvent): Promise<JobRecord> => {
+  return async (event: FinalizeJobEvent): Promise<JobRecord & { alreadyEnded?: true; note?: string }> => {
     if (!event?.jobId) throw new InvalidInputError('Finalize job needs { jobId }.');
     deps.log.setContext({ jobId: event.jobId });
     const { job: summary, finalized } = await finalizeRunningJob(deps.sql, event.jobId);
-    // A retry after a committed first attempt finds the job ended: its run was counted then.
     if (!finalized) {
-      deps.log.info('job already finalized: metrics not emitted again', { status: summary.status });
-      return summary;
+      // A retry after a committed first attempt, or a redriven execution: the job's row stays
+      // as it ended, and its run was counted (metrics) when it ended.
+      const note =
+        `job ${summary.jobId} had already ended (${summary.status}) when Finalize job ran: nothing was written. ` +
+        'If this execution was redriven: redrive is not supported, start a new execution.';
+      deps.log.warn('job already ended: nothing written', { jobStatus: summary.status, note });
+      deps.onEvent?.({ type: 'job-already-ended', jobId: summary.jobId, status: summary.status });
+      return { ...summary, alreadyEnded: true, note };
     }
     deps.metrics.runFinished(summary);
     deps.onEvent?.({ type: 'job-finished', job: summary });

@@ -7,7 +7,8 @@ import { readJob, type JobRecord, type JobStatus } from './read-job';
  * Aggregates a job's workspace rows into its polling_job_status row:
  * `completed` when every workspace synced, `partial` when some did not (each named in
  * a warning), `failed` when none did or the run itself broke (`runError`).
- * Only a `running` job is written, so finalizing twice returns the same row.
+ * Only a `running` job is written, so finalizing twice returns the same row (a retried
+ * Finalize job, or a redriven execution that reaches here for a job marked failed).
  */
 export async function finalizeJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<JobRecord> {
   return (await finalizeRunningJob(sql, jobId, options)).job;
@@ -76,7 +77,8 @@ export async function failRun(
 }
 
 /**
- * Records the error of a workspace whose sync gave up (after the state machine's retries).
+ * Records the error of a workspace whose sync gave up (after the state machine's retries),
+ * while its job runs: a job that ended keeps the rows it ended with.
  * Returns the workspace's name as the job recorded it (undefined for a workspace not in the job).
  */
 export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceId: number, error: string): Promise<string | undefined> {
@@ -88,6 +90,7 @@ export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceI
       duration_ms = (extract(epoch from now() - coalesce(started_at, created_at)) * 1000)::int,
       cursor = null
     where job_id = ${jobId} and workspace_id = ${workspaceId} and status <> 'synced'
+      and exists (select 1 from polling_job_status where id = ${jobId} and status = 'running')
   `;
   await sql`delete from polling_job_seen_accounts where job_id = ${jobId} and workspace_id = ${workspaceId}`;
   const [row] = await sql<{ workspace_name: string }[]>`

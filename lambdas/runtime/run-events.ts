@@ -18,6 +18,10 @@ export type RunEvent =
   | { type: 'page-synced'; jobId: string; workspace: WorkspaceRef; page: number; lastPage: number; accountsRead: number }
   /** The invocation reached its time budget; the state machine calls it again from `cursor`. */
   | { type: 'workspace-paused'; jobId: string; workspace: WorkspaceRef; cursor: WalkCursor | null; accountsSynced: number }
+  /** Another invocation holds the workspace's lease (a retry started while the first still runs): this one waits. */
+  | { type: 'workspace-waiting'; jobId: string; workspace: WorkspaceRef; leaseMsLeft: number }
+  /** The job had already ended (a redriven execution, an orphan invocation): the task wrote nothing. */
+  | { type: 'job-already-ended'; jobId: string; status: string }
   /** Every page of the workspace is synced. */
   | { type: 'workspace-synced'; jobId: string; workspace: WorkspaceRef; accountsSynced: number }
   /** An invocation threw; the state machine may retry it. */

@@ -3,7 +3,7 @@ import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
-import { checkBindingForRun, isFirstInvocation } from '../sync/binding-check';
+import { checkBindingForRun } from '../sync/binding-check';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 
@@ -60,27 +60,44 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         ...deps.emailbison,
         hostBudget,
       });
-      // Once per run and workspace, at its first invocation, alongside the first pages: the
-      // sync writes nothing until it passes (a key bound elsewhere fails the workspace first).
-      const bindingChecked = (await isFirstInvocation(deps.sql, jobId, ref.id))
-        ? checkBindingForRun(
-            deps.sql,
-            { jobId, workspace: ref },
-            { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
-          ).then((binding) => {
-            if (binding.warning) deps.log.warn(binding.warning);
-          })
-        : undefined;
-      bindingChecked?.catch(() => {}); // awaited by the sync before its first write
+      // Once per run and workspace, at its first invocation (see checkBindingForRun), once the workspace is this invocation's.
+      const beforeWalk = async ({ firstInvocation }: { firstInvocation: boolean }) => {
+        const binding = await checkBindingForRun(
+          deps.sql,
+          { jobId, workspace: ref, firstInvocation },
+          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
+        );
+        if (binding?.warning) deps.log.warn(binding.warning);
+      };
+      const onLeaseHeld = ({ leaseMsLeft }: { leaseMsLeft: number }) => {
+        deps.log.info('another invocation holds this workspace: waiting for it', { leaseMsLeft: Math.round(leaseMsLeft) });
+        deps.onEvent?.({ type: 'workspace-waiting', jobId, workspace: ref, leaseMsLeft });
+      };
       const onEvent = deps.onEvent;
       const onProgress = onEvent
         ? (p: { page: number; lastPage: number; accountsRead: number }) =>
             onEvent({ type: 'page-synced', jobId, workspace: ref, page: p.page, lastPage: p.lastPage, accountsRead: p.accountsRead })
         : undefined;
       const result = await syncWorkspace(
-        { sql: deps.sql, client, batchSize: deps.config.batchSize, now: deps.now, secrets: [apiKey], pagination: deps.config.emailbisonPagination, onProgress, signal: deps.signal, beforeFirstWrite: bindingChecked },
-        { jobId, workspace: ref, deadlineMs },
+        {
+          sql: deps.sql,
+          client,
+          batchSize: deps.config.batchSize,
+          now: deps.now,
+          secrets: [apiKey],
+          pagination: deps.config.emailbisonPagination,
+          onProgress,
+          onLeaseHeld,
+          beforeWalk,
+          signal: deps.signal,
+        },
+        { jobId, workspace: ref, deadlineMs, timeLeftMs: deadlineMs - start },
       );
+      if (result.jobEnded) {
+        deps.log.warn('job already ended: nothing written', { jobStatus: result.jobEnded.status, note: result.jobEnded.note });
+        deps.onEvent?.({ type: 'job-already-ended', jobId, status: result.jobEnded.status });
+        return result;
+      }
       const stats = client.stats;
       deps.log.info(result.done ? 'workspace synced' : 'time budget reached: continuing from cursor', {
         cursor: result.cursor,

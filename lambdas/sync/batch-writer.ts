@@ -3,6 +3,9 @@ import type { SenderEmail } from '../emailbison/client';
 import { buildBatchText } from './batch-text';
 import { type UpsertResult, type UpsertTarget, writeBatchText } from './upsert';
 
+/** Runs in a batch's transaction, after its upsert. */
+export type BatchSave = (tx: Sql, written: UpsertResult) => Promise<void>;
+
 /**
  * Writes a workspace's batches in order, one statement at a time, while the caller goes
  * on: `write` builds the batch's text while the previous statement runs, then waits for
@@ -24,12 +27,27 @@ export class BatchWriter {
     private readonly target: UpsertTarget,
   ) {}
 
-  async write(accounts: SenderEmail[], alsoSeenIds: number[] = []): Promise<void> {
-    if (accounts.length === 0 && alsoSeenIds.length === 0) return;
+  /**
+   * `save`, when given, runs in the batch's transaction after the upsert, with what it
+   * wrote: the cursor saved with the batch it moves past (and the checks that may refuse
+   * both). An empty batch runs `save` alone.
+   */
+  async write(accounts: SenderEmail[], alsoSeenIds: number[] = [], save?: BatchSave): Promise<void> {
+    if (accounts.length === 0 && alsoSeenIds.length === 0) {
+      if (save) await this.after((sql) => save(sql, { inserted: 0, updated: 0 }));
+      return;
+    }
     const text = await buildBatchText(accounts, alsoSeenIds);
     await this.settled();
+    const writing = save
+      ? this.sql.begin(async (tx) => {
+          const written = await writeBatchText(tx as unknown as Sql, this.target, text);
+          await save(tx as unknown as Sql, written);
+          return written;
+        })
+      : writeBatchText(this.sql, this.target, text);
     // Handled here, so a failure waiting for the next call is never an unhandled rejection.
-    this.inFlight = writeBatchText(this.sql, this.target, text).then(
+    this.inFlight = (writing as Promise<UpsertResult>).then(
       (result) => {
         this.totals.inserted += result.inserted;
         this.totals.updated += result.updated;
@@ -38,6 +56,12 @@ export class BatchWriter {
         this.failure = { error };
       },
     );
+  }
+
+  /** Runs `statement` once every batch before it is written (throwing a failed write instead). */
+  async after<T>(statement: (sql: Sql) => Promise<T>): Promise<T> {
+    await this.settled();
+    return statement(this.sql);
   }
 
   /** Waits for the write in flight; returns what was written since the last drain. */

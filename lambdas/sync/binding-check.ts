@@ -3,29 +3,20 @@ import { checkKeyBinding, type CheckKeyBindingOptions } from '../emailbison/key-
 import { verifyBinding, type VerifiedBinding } from '../workspaces/binding';
 
 /**
- * Whether this is the workspace's first Sync workspace invocation of the job: the one that
- * checks the key's binding (a cursor-loop continuation or a retry after a crash mid-walk
- * does not). Asked before the invocation is counted.
- */
-export async function isFirstInvocation(sql: Sql, jobId: string, workspaceId: number): Promise<boolean> {
-  const [progress] = await sql<{ invocations: number }[]>`
-    select invocations from polling_job_workspaces where job_id = ${jobId} and workspace_id = ${workspaceId}
-  `;
-  return !progress || progress.invocations === 0;
-}
-
-/**
- * The run's check of a workspace's key, at its first invocation (isFirstInvocation), before
- * anything of it is written. A key
+ * The run's check of a workspace's key, once: at the workspace's first invocation of the job
+ * (`firstInvocation`, as the sync's claim of the workspace counted it; a cursor-loop
+ * continuation or a retry after a crash mid-walk skips it, returning undefined), before
+ * anything of it is read or written. A key
  * bound to another EmailBison workspace throws `KeyBoundElsewhereError` (the workspace
  * fails, nothing is written, nothing removed); an instance that cannot say which workspace
  * the key reads lets the sync go on, with a warning on the workspace's row of the job.
  */
 export async function checkBindingForRun(
   sql: Sql,
-  input: { jobId: string; workspace: { id: number; name: string } },
+  input: { jobId: string; workspace: { id: number; name: string }; firstInvocation: boolean },
   request: CheckKeyBindingOptions,
-): Promise<VerifiedBinding> {
+): Promise<VerifiedBinding | undefined> {
+  if (!input.firstInvocation) return undefined;
   const stats = { requests: 0 };
   let binding;
   try {

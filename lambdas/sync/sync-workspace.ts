@@ -1,28 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql } from '../db/client';
 import type { EmailBisonPagination } from '../config/settings';
 import type { EmailBisonClient } from '../emailbison/client';
-import { describeError } from '../errors';
+import { describeError, errorCode } from '../errors';
 import type { WorkspaceRef } from '../workspaces/ref';
 import { BatchWriter } from './batch-writer';
+import { deadlineSignal } from './deadline';
+import { type Claim, claimWorkspace, type LeaseHolder, lockOwnedWorkspace, type Progress, releaseLease, saveCheckpoint } from './lease';
 import { decideRemoval, type RemovalDecision } from './removal-rule';
-import { type Checkpoint, type SavedWalk, type WalkCursor, type WalkMode, WalkState } from './walk-state';
+import { savedCursor, type WalkCursor, type WalkMode, WalkState } from './walk-state';
 
 export interface SyncWorkspaceInput {
   jobId: string;
   workspace: WorkspaceRef;
-  /** Epoch ms by which this call must have returned; it stops at a page boundary before it. */
+  /**
+   * Epoch ms by which this call must have returned. Everything it waits on is aborted a
+   * margin before it (requests in flight, Retry-After waits, another invocation's lease);
+   * it then saves its cursor and returns `done: false`.
+   */
   deadlineMs: number;
+  /**
+   * Real milliseconds from now to `deadlineMs`, for the abort timer (a caller with its own
+   * clock gives it); default `deadlineMs - now()`.
+   */
+  timeLeftMs?: number;
 }
 
 export interface SyncWorkspaceDeps {
   sql: Sql;
   client: EmailBisonClient;
-  /** Accounts per write; each batch is one statement. */
+  /** Accounts per write; each batch is one transaction that also saves the cursor past it. */
   batchSize: number;
   now?: () => number;
   /** Called after each written batch: progress for a person watching. */
   onProgress?: (progress: { workspace: string; page: number; lastPage: number; accountsRead: number }) => void;
-  /** Stops at the next page boundary, saving the cursor, as the deadline does. */
+  /** Another invocation holds the workspace: this one waits for it (at most until its deadline). */
+  onLeaseHeld?: (info: { leaseMsLeft: number }) => void;
+  /**
+   * Runs once the workspace is this invocation's, alongside the first pages; nothing is
+   * written until it settles, and its rejection fails the sync. `firstInvocation` on the
+   * job's first invocation of it (the key's binding check, binding-check.ts). Not cut by the
+   * deadline: one request (with the client's retries), which must finish for anything to be written.
+   */
+  beforeWalk?: (options: { firstInvocation: boolean }) => Promise<void>;
+  /** Stops the sync as its deadline does: what is in flight is aborted, the cursor saved. */
   signal?: AbortSignal;
   /** Strings that must never be recorded (the workspace's key): redacted from any stored error. */
   secrets?: string[];
@@ -31,8 +53,6 @@ export interface SyncWorkspaceDeps {
    * starts in the mode the workspace last learned (workspaces.pagination_mode), else in page mode.
    */
   pagination?: EmailBisonPagination;
-  /** Nothing is written until this settles; a rejection fails the sync with its error (the key binding check). */
-  beforeFirstWrite?: Promise<unknown>;
 }
 
 export interface SyncWorkspaceResult {
@@ -42,50 +62,103 @@ export interface SyncWorkspaceResult {
   /** Where the walk goes on when `done` is false: a page number or an opaque cursor token (bounded, never a secret). */
   cursor: WalkCursor | null;
   accountsSynced: number;
+  /**
+   * Set when the job had already ended when this invocation began (an execution redriven
+   * after its job was marked failed, or an invocation Step Functions left running): it
+   * wrote nothing.
+   */
+  jobEnded?: { status: string; note: string };
 }
 
-interface Progress extends SavedWalk {
-  status: string;
-  /** What the workspace learned in earlier runs (workspaces.pagination_mode). */
-  pagination_mode: WalkMode | null;
-}
-
-/** Time kept in hand after the last page boundary, for the final write and the result. */
+/** Time kept in hand after the deadline's abort, for the final write and the result. */
 const DEADLINE_MARGIN_MS = 5_000;
+/**
+ * How long a lease outlives the holder's deadline: with the Lambda's safety margin
+ * (sync-workspace/task.ts) it ends at the Lambda's own timeout, when the holder is
+ * certainly gone, so a lease never expires under a live invocation.
+ */
+const LEASE_GRACE_MS = 60_000;
+/** How often an invocation waiting for another's lease asks again. */
+const LEASE_POLL_MS = 500;
 
 /**
- * Pages through one workspace and writes it to Postgres, resumable: when the deadline
- * nears it saves the next page as the cursor and returns `done: false`; the next call
- * continues from the saved cursor, so a retried or looping invocation repeats no
- * finished work. Accounts are marked removed only after a complete, consistent fetch.
- * A failure leaves every existing account as it was and is rethrown (the state
- * machine retries, then records it).
+ * Pages through one workspace and writes it to Postgres, resumable: each batch is written
+ * with the cursor past it in one transaction, so a crash or a Lambda timeout repeats at
+ * most one batch of pages; at its deadline the invocation aborts what is in flight and
+ * returns `done: false`; the next call continues from the saved cursor. Accounts are
+ * marked removed only after a complete, consistent fetch. Only the holder of the
+ * workspace's lease writes, and only while the job is running (lease.ts): an invocation
+ * that finds it otherwise stops with JobNoLongerRunningError or WorkspaceLeaseLostError
+ * and writes nothing more. Any other failure leaves every existing account as it was and
+ * is rethrown (the state machine retries, then records it).
  */
 export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspaceInput): Promise<SyncWorkspaceResult> {
+  const { sql } = deps;
+  const now = deps.now ?? Date.now;
+  const { jobId, workspace } = input;
+  const timeLeftMs = input.timeLeftMs ?? input.deadlineMs - now();
+  // Half of a budget shorter than twice the margin, so an invocation always has time to read a page.
+  const stop = deadlineSignal({ inMs: timeLeftMs - Math.min(DEADLINE_MARGIN_MS, timeLeftMs / 2), workspace: workspace.name, outer: deps.signal });
+  const holder: LeaseHolder = { jobId, workspaceId: workspace.id, workspace: workspace.name, leaseId: randomUUID() };
+  try {
+    const claim = await waitForLease(deps, holder, timeLeftMs + LEASE_GRACE_MS, stop.signal);
+    if (claim.kind === 'job-ended') return jobEndedResult(input, claim.jobStatus);
+    if (claim.kind === 'held') {
+      // Stopped waiting at the deadline: the holder goes on; this iteration asks again.
+      return { jobId, workspace, done: false, cursor: savedCursor(claim.progress) ?? null, accountsSynced: 0 };
+    }
+    try {
+      return await walkWorkspace(deps, input, holder, claim.progress, stop);
+    } finally {
+      await releaseLease(sql, holder).catch(() => {});
+    }
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function walkWorkspace(
+  deps: SyncWorkspaceDeps,
+  input: SyncWorkspaceInput,
+  holder: LeaseHolder,
+  progress: Progress,
+  stop: ReturnType<typeof deadlineSignal>,
+): Promise<SyncWorkspaceResult> {
   const { sql, client, batchSize } = deps;
   const now = deps.now ?? Date.now;
   const { jobId, workspace } = input;
-  const progress = await beginInvocation(sql, jobId, workspace.id);
-  if (progress.status === 'synced' || progress.status === 'failed') {
+  // Another invocation (a retry that outlived its Lambda's invoke) finished it: its count stands.
+  if (progress.status === 'synced') return { jobId, workspace, done: true, cursor: null, accountsSynced: progress.accounts_synced };
+  if (progress.status === 'failed')
     return { jobId, workspace, done: true, cursor: null, accountsSynced: await seenCount(sql, jobId, workspace.id) };
-  }
 
   const pagination = deps.pagination ?? 'auto';
   const startMode: WalkMode = pagination === 'auto' ? (progress.pagination_mode ?? 'page') : pagination;
   const walk = new WalkState(progress, client.stats, startMode);
-  // Writes overlap the paging: a batch is written while the next pages are read.
+  // Writes overlap the paging: a batch is written (with the cursor past it) while the next pages are read.
   const writer = new BatchWriter(sql, { jobId, workspaceId: workspace.id });
+  // The first invocation's key binding check runs alongside the first pages; nothing is
+  // written until it passes, and a key bound elsewhere fails the sync with its error.
+  const bindingChecked = deps.beforeWalk?.({ firstInvocation: progress.invocations === 0 });
+  bindingChecked?.catch(() => {}); // awaited before every write
   const flush = async () => {
-    await deps.beforeFirstWrite;
+    await bindingChecked;
     const { accounts, alsoSeenIds } = walk.takeBatch();
-    await writer.write(accounts, alsoSeenIds);
+    if (accounts.length === 0 && alsoSeenIds.length === 0) return;
+    const checkpoint = walk.take(walk.cursor, client.stats);
+    await writer.write(accounts, alsoSeenIds, (tx, written) =>
+      saveCheckpoint(tx, holder, { ...checkpoint, accountsWritten: checkpoint.accountsWritten + written.inserted + written.updated }),
+    );
   };
   // The cursor moves past a page only once every batch read before it is written.
   const saveCursor = async (cursor: WalkCursor | null) => {
-    await deps.beforeFirstWrite;
-    walk.recordWritten(await writer.drain());
-    await saveCheckpoint(sql, jobId, workspace.id, walk.checkpoint(cursor, client.stats));
-    walk.saved(client.stats);
+    await bindingChecked;
+    await writer.after((tx) => saveCheckpoint(tx, holder, walk.take(cursor, client.stats)));
+  };
+  const stoppedHere = async () => {
+    await flush();
+    await saveCursor(walk.cursor);
+    return { jobId, workspace, done: false, cursor: walk.cursor, accountsSynced: await seenCount(sql, jobId, workspace.id) };
   };
 
   // Cursor pages carry no total: the one page=1 request that may give it goes out with the
@@ -93,73 +166,111 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
   let cursorTotal: Promise<{ total?: number; totalUnavailable?: string }> | undefined;
   try {
     let stoppedEarly = false;
-    for await (const step of client.listSenderEmails({ from: walk.cursor })) {
+    for await (const step of client.listSenderEmails({ from: walk.cursor, signal: stop.signal })) {
       if (step.kind === 'restart') {
         // Everything read so far is written before the walk starts again from the top.
         await flush();
         walk.restart(step.mode, step.reason);
         await saveCursor(walk.cursor);
-        if (pagination === 'auto') await learnMode(sql, workspace.id, step.mode);
+        if (pagination === 'auto') await learnMode(sql, holder, step.mode);
         continue;
       }
       const page = step;
-      if (page.mode === 'cursor') cursorTotal ??= cursorModeTotal(client, deps.signal);
+      if (page.mode === 'cursor') cursorTotal ??= cursorModeTotal(client, stop);
       walk.readPage(page);
       if (walk.batchLength >= batchSize) await flush();
-      if (now() >= input.deadlineMs - DEADLINE_MARGIN_MS || deps.signal?.aborted) {
+      // The clock is checked too: a caller's clock (a test's) need not be the timer's.
+      if (stop.signal.aborted || now() >= input.deadlineMs - DEADLINE_MARGIN_MS) {
         stoppedEarly = walk.hasPagesLeft();
         break;
       }
-      deps.onProgress?.({ workspace: workspace.name, page: page.mode === 'page' ? page.page : walk.walkPages, lastPage: walk.lastPage, accountsRead: walk.accountsRead });
+      deps.onProgress?.({
+        workspace: workspace.name,
+        page: page.mode === 'page' ? page.page : walk.walkPages,
+        lastPage: walk.lastPage,
+        accountsRead: walk.accountsRead,
+      });
     }
+    if (stoppedEarly) return await stoppedHere();
     await flush();
-    if (stoppedEarly) {
-      await saveCursor(walk.cursor);
-      return { jobId, workspace, done: false, cursor: walk.cursor, accountsSynced: await seenCount(sql, jobId, workspace.id) };
-    }
     await saveCursor(null);
-    if (pagination === 'auto' && progress.pagination_mode !== walk.mode) await learnMode(sql, workspace.id, walk.mode);
-    const evidence = walk.mode === 'cursor' && !walk.mixed ? await (cursorTotal ?? cursorModeTotal(client, deps.signal)) : {};
-    return await completeWorkspace(sql, jobId, workspace, evidence);
+    if (pagination === 'auto' && progress.pagination_mode !== walk.mode) await learnMode(sql, holder, walk.mode);
+    const evidence = walk.mode === 'cursor' && !walk.mixed ? await (cursorTotal ?? cursorModeTotal(client, stop)) : {};
+    return await completeWorkspace(sql, holder, workspace, evidence);
   } catch (error) {
+    // The job ended or another invocation took over: nothing more is written, not even the error.
+    if (isOwnershipLost(error)) throw error;
+    // The deadline (or the caller) stopped it: what was read is written and the walk goes on from here.
+    if (stop.signal.aborted) return await stoppedHere();
     // Keep what was read before the failure, so a retry resumes after it; if the
     // database is what failed, this fails too and the retry starts from the saved cursor.
     await flush()
       .then(() => saveCursor(walk.cursor))
       .catch(() => {});
-    await recordAttemptError(sql, jobId, workspace.id, redact(describeError(error), deps.secrets)).catch(() => {});
+    await recordAttemptError(sql, holder, redact(describeError(error), deps.secrets)).catch(() => {});
     throw error;
   }
 }
 
-async function beginInvocation(sql: Sql, jobId: string, workspaceId: number): Promise<Progress> {
-  const [row] = await sql<Progress[]>`
-    update polling_job_workspaces set
-      status = case when status = 'pending' then 'running' else status end,
-      started_at = coalesce(started_at, now()),
-      invocations = invocations + 1
-    where job_id = ${jobId} and workspace_id = ${workspaceId}
-    returning status, cursor, cursor_token, walk_mode, totals_seen, last_page, walk_pages, walk_items, walk_mixed,
-      (select pagination_mode from workspaces where id = ${workspaceId}) as pagination_mode
-  `;
-  if (!row) throw new Error(`Job ${jobId} has no workspace ${workspaceId} to sync.`);
-  return row;
+/** Waits while another invocation holds the workspace, until it is free or the deadline's signal fires. */
+async function waitForLease(deps: SyncWorkspaceDeps, holder: LeaseHolder, leaseMs: number, signal: AbortSignal): Promise<Claim> {
+  for (;;) {
+    const claim = await claimWorkspace(deps.sql, holder, leaseMs);
+    if (claim.kind !== 'held') return claim;
+    deps.onLeaseHeld?.({ leaseMsLeft: claim.leaseMsLeft });
+    try {
+      await delay(Math.max(10, Math.min(LEASE_POLL_MS, claim.leaseMsLeft)), undefined, { signal });
+    } catch (error) {
+      if (signal.aborted) return claim;
+      throw error;
+    }
+  }
+}
+
+function jobEndedResult(input: SyncWorkspaceInput, status: string): SyncWorkspaceResult {
+  return {
+    jobId: input.jobId,
+    workspace: input.workspace,
+    done: true,
+    cursor: null,
+    accountsSynced: 0,
+    jobEnded: {
+      status,
+      note: `job ${input.jobId} had already ended (${status}) when this invocation began: nothing was written. Redrive is not supported: start a new execution.`,
+    },
+  };
+}
+
+function isOwnershipLost(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === 'SS_JOB_NOT_RUNNING' || code === 'SS_WORKSPACE_LEASE_LOST';
 }
 
 /** The workspace's instance serves this mode: its next walk starts in it (with EMAILBISON_PAGINATION=auto). */
-async function learnMode(sql: Sql, workspaceId: number, mode: WalkMode): Promise<void> {
-  await sql`update workspaces set pagination_mode = ${mode} where id = ${workspaceId} and pagination_mode is distinct from ${mode}`;
+async function learnMode(sql: Sql, holder: LeaseHolder, mode: WalkMode): Promise<void> {
+  await sql`
+    update workspaces set pagination_mode = ${mode}
+    where id = ${holder.workspaceId} and pagination_mode is distinct from ${mode}
+      and exists (
+        select 1 from polling_job_workspaces w join polling_job_status j on j.id = w.job_id
+        where w.job_id = ${holder.jobId} and w.workspace_id = ${holder.workspaceId} and w.lease_id = ${holder.leaseId} and j.status = 'running'
+      )
+  `;
 }
 
 /**
  * Cursor pages carry no total: one `page=1` request gives it where the instance still answers
  * page mode (cursor-default instances do). Never rejects: a failure is evidence too.
  */
-async function cursorModeTotal(client: EmailBisonClient, signal?: AbortSignal): Promise<{ total?: number; totalUnavailable?: string }> {
+async function cursorModeTotal(
+  client: EmailBisonClient,
+  stop: { signal: AbortSignal; deadlineReached: boolean },
+): Promise<{ total?: number; totalUnavailable?: string }> {
   try {
-    const total = await client.pageModeTotal({ signal });
+    const total = await client.pageModeTotal({ signal: stop.signal });
     return total === null ? {} : { total };
   } catch (error) {
+    if (stop.deadlineReached) return { totalUnavailable: 'the invocation reached its deadline before EmailBison gave the total' };
     return { totalUnavailable: describeError(error) };
   }
 }
@@ -172,15 +283,16 @@ async function cursorModeTotal(client: EmailBisonClient, signal?: AbortSignal): 
  */
 async function completeWorkspace(
   sql: Sql,
-  jobId: string,
+  holder: LeaseHolder,
   workspace: WorkspaceRef,
   cursorEvidence: { total?: number; totalUnavailable?: string },
 ): Promise<SyncWorkspaceResult> {
+  const { jobId } = holder;
   return sql.begin(async (tx) => {
-    const [row] = await tx<{ totals_seen: number[]; walk_mode: WalkMode | null; walk_items: number; walk_mixed: boolean }[]>`
-      select totals_seen, walk_mode, walk_items, walk_mixed from polling_job_workspaces
-      where job_id = ${jobId} and workspace_id = ${workspace.id} for update
-    `;
+    const row = await lockOwnedWorkspace<{ totals_seen: number[]; walk_mode: WalkMode | null; walk_items: number; walk_mixed: boolean }>(
+      tx as unknown as Sql,
+      holder,
+    );
     const seen = await seenCount(tx as unknown as Sql, jobId, workspace.id);
     const [{ live }] = await tx<{ live: number }[]>`
       select count(*)::int as live from sender_emails where workspace_id = ${workspace.id} and deleted_at is null
@@ -289,33 +401,12 @@ async function seenCount(sql: Sql, jobId: string, workspaceId: number): Promise<
   return row.n;
 }
 
-async function saveCheckpoint(sql: Sql, jobId: string, workspaceId: number, checkpoint: Checkpoint): Promise<void> {
-  const { stats } = checkpoint;
+async function recordAttemptError(sql: Sql, holder: LeaseHolder, error: string) {
   await sql`
-    update polling_job_workspaces set
-      cursor = ${checkpoint.cursor?.mode === 'page' ? checkpoint.cursor.page : null},
-      cursor_token = ${checkpoint.cursor?.mode === 'cursor' ? checkpoint.cursor.token : null},
-      walk_mode = ${checkpoint.mode},
-      walk_pages = ${checkpoint.walkPages},
-      walk_items = ${checkpoint.walkItems},
-      walk_mixed = ${checkpoint.walkMixed},
-      last_page = ${checkpoint.lastPage},
-      totals_seen = ${checkpoint.totalsSeen}::int[],
-      accounts_written = accounts_written + ${checkpoint.accountsWritten},
-      warnings = warnings || ${checkpoint.warnings}::text[],
-      pages = pages + ${stats.pages},
-      api_requests = api_requests + ${stats.requests},
-      retries = retries + ${stats.retries},
-      skipped_items = skipped_items + ${stats.skippedItems},
-      rate_limit_wait_ms = rate_limit_wait_ms + ${Math.round(stats.rateLimitWaitMs)}
-    where job_id = ${jobId} and workspace_id = ${workspaceId}
-  `;
-}
-
-async function recordAttemptError(sql: Sql, jobId: string, workspaceId: number, error: string) {
-  await sql`
-    update polling_job_workspaces set error = ${error}
-    where job_id = ${jobId} and workspace_id = ${workspaceId} and status = 'running'
+    update polling_job_workspaces w set error = ${error}
+    from polling_job_status j
+    where w.job_id = ${holder.jobId} and w.workspace_id = ${holder.workspaceId} and w.status = 'running'
+      and w.lease_id = ${holder.leaseId} and j.id = w.job_id and j.status = 'running'
   `;
 }
 

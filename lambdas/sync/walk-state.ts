@@ -167,6 +167,17 @@ export class WalkState {
     };
   }
 
+  /**
+   * A checkpoint handed to a write that goes on while the walk does: counts restart from
+   * here at once. If that write fails, its counts go with it (the invocation fails, and
+   * the retry reads those pages again and counts them).
+   */
+  take(cursor: WalkCursor | null, stats: ClientStats): Checkpoint {
+    const checkpoint = this.checkpoint(cursor, stats);
+    this.saved(stats);
+    return checkpoint;
+  }
+
   /** The checkpoint is stored: counts restart from here. */
   saved(stats: ClientStats): void {
     this.unsavedWritten = 0;
@@ -175,7 +186,7 @@ export class WalkState {
 }
 
 /** A row saved before walk_mode existed holds a page in `cursor`: page mode. */
-function savedCursor(saved: SavedWalk): WalkCursor | undefined {
+export function savedCursor(saved: SavedWalk): WalkCursor | undefined {
   if (saved.walk_mode === 'cursor') return { mode: 'cursor', token: saved.cursor_token ?? null };
   if (saved.walk_mode === 'page' || saved.cursor !== null) return { mode: 'page', page: saved.cursor ?? 1 };
   return undefined;
