@@ -17,8 +17,8 @@ export function createFinalizeJobTask(deps: TaskDeps) {
       // A retry after a committed first attempt, or a redriven execution: the job's row stays
       // as it ended, and its run was counted (metrics) when it ended.
       const note =
-        `job ${summary.jobId} had already ended (${summary.status}) when Finalize job ran: nothing was written. ` +
-        'If this execution was redriven: redrive is not supported, start a new execution.';
+        `job ${summary.jobId} had already ended (${summary.status}) when Finalize job ran: nothing was written ` +
+        '(a retried Finalize job, or a redriven execution). Redrive is not supported: start a new execution.';
       deps.log.warn('job already ended: nothing written', { jobStatus: summary.status, note });
       deps.onEvent?.({ type: 'job-already-ended', jobId: summary.jobId, status: summary.status });
       return { ...summary, alreadyEnded: true, note };

@@ -198,6 +198,8 @@ async function walkWorkspace(
     const evidence = walk.mode === 'cursor' && !walk.mixed ? await (cursorTotal ?? cursorModeTotal(client, stop)) : {};
     return await completeWorkspace(sql, holder, workspace, evidence);
   } catch (error) {
+    // The binding check may still be in flight: the invocation ends with it, never leaving it behind.
+    await bindingChecked?.catch(() => {});
     // The job ended or another invocation took over: nothing more is written, not even the error.
     if (isOwnershipLost(error)) throw error;
     // The deadline (or the caller) stopped it: what was read is written and the walk goes on from here.

@@ -27,8 +27,12 @@ const INSTANCE_LIMIT = { requests: 50, windowSeconds: 1 };
  * window can catch one request more than the rate.
  */
 const THROTTLED_MAX_RPS = 48;
-/** A dead instance: requests any one workspace may send before the run gives up on it (today: 24). */
-const DEAD_INSTANCE_MAX_REQUESTS_PER_WORKSPACE = 3;
+/**
+ * A dead instance: requests any one workspace may send before the run gives up on it (before
+ * the breaker: 24). Its first invocation sends two at once (the key binding check and the
+ * first page), and each may be retried once before the host's third failure opens the breaker.
+ */
+const DEAD_INSTANCE_MAX_REQUESTS_PER_WORKSPACE = 4;
 
 export function emailbisonScenarios(h: FaultHarness): void {
   const { scenario } = h;

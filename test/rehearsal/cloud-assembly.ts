@@ -81,9 +81,10 @@ export function synthesizeStack(outdir: string, context: Record<string, unknown>
       Timeout?: number;
       MemorySize?: number;
       Environment?: { Variables?: Record<string, unknown> };
+      Description?: string;
     };
-    // CDK's own helpers (trigger provider, log retention) are inline or outside cdk.out; the stack's functions are assets.
-    if (typeof props.Code.S3Key !== 'string') continue;
+    // The stack's own functions say so in their description; CDK's helpers (the trigger provider) are not rehearsed.
+    if (typeof props.Code.S3Key !== 'string' || !String(props.Description ?? '').startsWith('sender-sync:')) continue;
     const hash = props.Code.S3Key.replace(/\.zip$/, '');
     const asset = assetManifest.files[hash];
     if (asset?.source.packaging !== 'zip')

@@ -37,7 +37,7 @@ describe('Finalize job', () => {
     const retried = await finalize({ jobId: started.jobId });
 
     expect(first.status).not.toBe('running');
-    expect(retried).toEqual(first);
+    expect(retried).toEqual({ ...first, alreadyEnded: true, note: expect.stringMatching(/had already ended/) });
     expect(finished).toEqual([first]);
   });
 });
