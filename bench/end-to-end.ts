@@ -58,12 +58,15 @@ export async function benchEndToEnd(sql: Sql, scenario: string, runs: number, lo
       const result = await run();
       const ms = performance.now() - started;
       const written = await storedAccounts(sql);
-      if (result.accounts !== accounts || written !== accounts) throw new Error(`${scenario}: expected ${accounts} accounts, synced ${result.accounts}, stored ${written}`);
+      if (result.accounts !== accounts || written !== accounts)
+        throw new Error(`${scenario}: expected ${accounts} accounts, synced ${result.accounts}, stored ${written}`);
       return { ms, requests: (await sim.counters()).requests };
     };
     for (let run = 1; run <= runs; run++) {
       const deps = pipelineDeps(sql, secretsFile);
-      pipeline.push(await measure(async () => ({ accounts: (await runPipeline(deps, { mapConcurrency: MAP_CONCURRENCY })).accountsSynced })));
+      pipeline.push(
+        await measure(async () => ({ accounts: (await runPipeline(deps, { mapConcurrency: MAP_CONCURRENCY })).accountsSynced })),
+      );
       baseline.push(await measure(() => runBaseline(sql, sim.url, workspaces)));
       speedUps.push(baseline.at(-1)!.ms / pipeline.at(-1)!.ms);
       log(`  ${scenario} run ${run}/${runs}: sync ${Math.round(pipeline.at(-1)!.ms)} ms, baseline ${Math.round(baseline.at(-1)!.ms)} ms`);
@@ -72,7 +75,13 @@ export async function benchEndToEnd(sql: Sql, scenario: string, runs: number, lo
     await sim.setLatency(0);
     const ceiling: number[] = [];
     for (let run = 1; run <= runs; run++) {
-      ceiling.push((await measure(async () => ({ accounts: (await runPipeline(pipelineDeps(sql, secretsFile), { mapConcurrency: MAP_CONCURRENCY })).accountsSynced }))).ms);
+      ceiling.push(
+        (
+          await measure(async () => ({
+            accounts: (await runPipeline(pipelineDeps(sql, secretsFile), { mapConcurrency: MAP_CONCURRENCY })).accountsSynced,
+          }))
+        ).ms,
+      );
       log(`  ${scenario} L=0 run ${run}/${runs}: ${Math.round(ceiling.at(-1)!)} ms`);
     }
 
@@ -85,15 +94,62 @@ export async function benchEndToEnd(sql: Sql, scenario: string, runs: number, lo
       `sum ${bound.sumMs} ms / ${MAP_CONCURRENCY} = ${Math.round(bound.sumMs / MAP_CONCURRENCY)} ms -> bound ${Math.round(bound.ms)} ms`;
     return [
       { section, name: `sync wall time (L=${LATENCY_MS} ms)`, value: wall, unit: 'ms', runs, samples: pipeline.map((r) => r.ms) },
-      { section, name: 'sync requests', value: median(pipeline.map((r) => r.requests)), unit: 'req', runs, samples: pipeline.map((r) => r.requests), note: `${bound.pages} pages in the scenario` },
-      { section, name: `sync accounts/s (L=${LATENCY_MS} ms)`, value: accounts / (wall / 1000), unit: 'acc/s', runs, note: `${accounts} accounts` },
+      {
+        section,
+        name: 'sync requests',
+        value: median(pipeline.map((r) => r.requests)),
+        unit: 'req',
+        runs,
+        samples: pipeline.map((r) => r.requests),
+        note: `${bound.pages} pages in the scenario`,
+      },
+      {
+        section,
+        name: `sync accounts/s (L=${LATENCY_MS} ms)`,
+        value: accounts / (wall / 1000),
+        unit: 'acc/s',
+        runs,
+        note: `${accounts} accounts`,
+      },
       { section, name: 'API-bound lower bound', value: bound.ms, unit: 'ms', runs: 1, note: formula },
-      { section, name: 'wall / lower bound', value: median(ratios), unit: 'x', runs, samples: ratios, target: { op: '<=', value: 1.3, text: '<= 1.3x' } },
-      { section, name: `baseline wall time (L=${LATENCY_MS} ms)`, value: baselineWall, unit: 'ms', runs, samples: baseline.map((r) => r.ms), note: 'pages one after another, one INSERT ... ON CONFLICT per account, 3 workspaces at a time' },
+      {
+        section,
+        name: 'wall / lower bound',
+        value: median(ratios),
+        unit: 'x',
+        runs,
+        samples: ratios,
+        target: { op: '<=', value: 1.3, text: '<= 1.3x' },
+      },
+      {
+        section,
+        name: `baseline wall time (L=${LATENCY_MS} ms)`,
+        value: baselineWall,
+        unit: 'ms',
+        runs,
+        samples: baseline.map((r) => r.ms),
+        note: 'pages one after another, one INSERT ... ON CONFLICT per account, 3 workspaces at a time',
+      },
       { section, name: 'baseline requests', value: median(baseline.map((r) => r.requests)), unit: 'req', runs },
-      { section, name: 'speed-up vs baseline', value: median(speedUps), unit: 'x', runs, samples: speedUps, target: { op: '>=', value: 3, text: '>= 3x' }, note: 'baseline / sync wall time, per pair of interleaved runs' },
+      {
+        section,
+        name: 'speed-up vs baseline',
+        value: median(speedUps),
+        unit: 'x',
+        runs,
+        samples: speedUps,
+        target: { op: '>=', value: 3, text: '>= 3x' },
+        note: 'baseline / sync wall time, per pair of interleaved runs',
+      },
       { section, name: 'ceiling wall time (L=0)', value: median(ceiling), unit: 'ms', runs, samples: ceiling },
-      { section, name: 'ceiling accounts/s (L=0)', value: accounts / (median(ceiling) / 1000), unit: 'acc/s', runs, note: 'end to end through the state machine, simulator in its own process' },
+      {
+        section,
+        name: 'ceiling accounts/s (L=0)',
+        value: accounts / (median(ceiling) / 1000),
+        unit: 'acc/s',
+        runs,
+        note: 'end to end through the state machine, simulator in its own process',
+      },
     ];
   } finally {
     await sim.close();

@@ -41,7 +41,17 @@ try {
   const peakRssBytes = Math.max(process.resourceUsage().maxRSS * 1024, sampledPeak);
   (globalThis as { gc?: () => void }).gc?.();
   const heapAfterGcBytes = process.memoryUsage().heapUsed;
-  console.log(JSON.stringify({ accounts: summary.totalAccountsSynced, status: summary.status, invocations, wallMs, rssBeforeSync, peakRssBytes, heapAfterGcBytes }));
+  console.log(
+    JSON.stringify({
+      accounts: summary.totalAccountsSynced,
+      status: summary.status,
+      invocations,
+      wallMs,
+      rssBeforeSync,
+      peakRssBytes,
+      heapAfterGcBytes,
+    }),
+  );
 } finally {
   clearInterval(sampler);
   await sql.end({ timeout: 5 });

@@ -21,7 +21,8 @@ const run = promisify(execFile);
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 // Under node_modules, so the external @aws-sdk packages resolve as they do in the Lambda runtime.
 const BUNDLE = path.join(HERE, '..', 'node_modules', '.cache', 'sender-sync-bench', 'memory-child.mjs');
-const REQUIRE_SHIM = "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);";
 export const MEMORY_SIZES = [10_000, 30_000, 100_000];
 const MB = 1024 * 1024;
 
@@ -69,7 +70,8 @@ export async function benchMemory(sql: Sql, url: string, runs: number, log: (lin
           maxBuffer: 1024 * 1024,
         });
         const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
-        if (result.status !== 'completed' || result.accounts !== size) throw new Error(`memory run of ${size}: ${result.status}, ${result.accounts} accounts`);
+        if (result.status !== 'completed' || result.accounts !== size)
+          throw new Error(`memory run of ${size}: ${result.status}, ${result.accounts} accounts`);
         peaks.set(size, [...(peaks.get(size) ?? []), result.peakRssBytes / MB]);
         live.set(size, [...(live.get(size) ?? []), result.heapAfterGcBytes / MB]);
         before.push(result.rssBeforeSync / MB);
@@ -88,20 +90,22 @@ export async function benchMemory(sql: Sql, url: string, runs: number, log: (lin
   const growth = largest / smallest;
   const section = '5 memory';
   return [
-    ...MEMORY_SIZES.map((size): Figure => ({
-      section,
-      name: `peak RSS, ${size.toLocaleString('en-US')} accounts`,
-      value: median(peaks.get(size)!),
-      unit: 'MB',
-      runs,
-      samples: peaks.get(size),
-      target: size === MEMORY_SIZES.at(-1) ? { op: '<', value: 200, text: '< 200 MB' } : undefined,
-      note:
-        `heap live after the sync (after a full GC): ${median(live.get(size)!).toFixed(1)} MB` +
-        (size === MEMORY_SIZES[0]
-          ? `; NODE_OPTIONS=${SYNC_NODE_OPTIONS} as deployed; one workspace, batches of ${CONFIG.batchSize}, page concurrency ${CONFIG.pageConcurrency}, time budget ${CONFIG.syncBudgetSeconds} s; RSS before the sync starts: ${median(before).toFixed(0)} MB (Node and the bundled task code)`
-          : ''),
-    })),
+    ...MEMORY_SIZES.map(
+      (size): Figure => ({
+        section,
+        name: `peak RSS, ${size.toLocaleString('en-US')} accounts`,
+        value: median(peaks.get(size)!),
+        unit: 'MB',
+        runs,
+        samples: peaks.get(size),
+        target: size === MEMORY_SIZES.at(-1) ? { op: '<', value: 200, text: '< 200 MB' } : undefined,
+        note:
+          `heap live after the sync (after a full GC): ${median(live.get(size)!).toFixed(1)} MB` +
+          (size === MEMORY_SIZES[0]
+            ? `; NODE_OPTIONS=${SYNC_NODE_OPTIONS} as deployed; one workspace, batches of ${CONFIG.batchSize}, page concurrency ${CONFIG.pageConcurrency}, time budget ${CONFIG.syncBudgetSeconds} s; RSS before the sync starts: ${median(before).toFixed(0)} MB (Node and the bundled task code)`
+            : ''),
+      }),
+    ),
     {
       section,
       name: `peak RSS growth ${MEMORY_SIZES[0].toLocaleString('en-US')} -> ${MEMORY_SIZES.at(-1)!.toLocaleString('en-US')}`,

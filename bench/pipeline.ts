@@ -19,7 +19,9 @@ export async function runPipeline(deps: TaskDeps, options: { mapConcurrency?: nu
   const wallMs = performance.now() - started;
   const output = execution.output as { status?: string; totalAccountsSynced?: number } | undefined;
   if (execution.status !== 'SUCCEEDED' || output?.status !== 'completed') {
-    throw new Error(`the sync did not complete: ${execution.status} ${output?.status ?? ''} ${execution.error ?? ''} ${execution.cause ?? ''}`);
+    throw new Error(
+      `the sync did not complete: ${execution.status} ${output?.status ?? ''} ${execution.error ?? ''} ${execution.cause ?? ''}`,
+    );
   }
   return { wallMs, execution, accountsSynced: output.totalAccountsSynced ?? 0 };
 }

@@ -23,7 +23,14 @@ export function verdict(figure: Figure): 'PASS' | 'MISS' | '' {
   const target = figure.target;
   if (!target) return '';
   const v = figure.value;
-  const ok = target.op === '<' ? v < target.value : target.op === '<=' ? v <= target.value : target.op === '>=' ? v >= target.value : v > target.value;
+  const ok =
+    target.op === '<'
+      ? v < target.value
+      : target.op === '<='
+        ? v <= target.value
+        : target.op === '>='
+          ? v >= target.value
+          : v > target.value;
   return ok ? 'PASS' : 'MISS';
 }
 

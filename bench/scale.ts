@@ -34,12 +34,22 @@ export async function benchScale(sql: Sql, runs: number, log: (line: string) => 
       payloads.push(payload.bytes);
       if (payload.bytes >= largest.bytes) largest = payload;
       history = historyFigures(result.execution.events);
-      log(`  ${SCALE_SCENARIO} run ${run}/${runs}: ${Math.round(result.wallMs)} ms, largest payload ${payload.bytes} B (${payload.where}), ${history.totalEvents} history events`);
+      log(
+        `  ${SCALE_SCENARIO} run ${run}/${runs}: ${Math.round(result.wallMs)} ms, largest payload ${payload.bytes} B (${payload.where}), ${history.totalEvents} history events`,
+      );
     }
     await clearAccounts(sql);
     const section = '6 scale 1,000 ws';
     return [
-      { section, name: 'wall time (L=0)', value: median(walls), unit: 'ms', runs, samples: walls, note: `${accounts.toLocaleString('en-US')} accounts, ${(accounts / (median(walls) / 1000)).toFixed(0)} accounts/s` },
+      {
+        section,
+        name: 'wall time (L=0)',
+        value: median(walls),
+        unit: 'ms',
+        runs,
+        samples: walls,
+        note: `${accounts.toLocaleString('en-US')} accounts, ${(accounts / (median(walls) / 1000)).toFixed(0)} accounts/s`,
+      },
       {
         section,
         name: 'largest state input/output',

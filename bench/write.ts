@@ -24,7 +24,9 @@ export async function benchWrite(sql: Sql, url: string, log: (line: string) => v
   await sql`drop table if exists bench_raw_copy`;
   await sql`create table bench_raw_copy as select * from sender_emails with no data`;
   // postgres.js takes a connected socket from `socket` (undocumented in its types).
-  const copySql = postgres(url, { max: 1, onnotice: () => {}, socket: () => noDelaySocket(url) } as postgres.Options<Record<string, never>>) as unknown as CopySql;
+  const copySql = postgres(url, { max: 1, onnotice: () => {}, socket: () => noDelaySocket(url) } as postgres.Options<
+    Record<string, never>
+  >) as unknown as CopySql;
   const figures: Figure[] = [];
   try {
     for (const size of SIZES) {
@@ -44,7 +46,9 @@ export async function benchWrite(sql: Sql, url: string, log: (line: string) => v
       }
       await sql`truncate bench_raw_copy`;
       await clearAccounts(sql);
-      log(`  ${size.label} rows: new ${median(samples.new).toFixed(1)} ms, unchanged ${median(samples.unchanged).toFixed(1)} ms, raw COPY ${median(samples.copy).toFixed(1)} ms`);
+      log(
+        `  ${size.label} rows: new ${median(samples.new).toFixed(1)} ms, unchanged ${median(samples.unchanged).toFixed(1)} ms, raw COPY ${median(samples.copy).toFixed(1)} ms`,
+      );
       figures.push(...writeFigures(size.label, n, size.runs, samples));
     }
   } finally {
@@ -64,16 +68,54 @@ function writeFigures(label: string, n: number, runs: number, samples: { new: nu
   const figures: Figure[] = [];
   if (label === '433') {
     figures.push(
-      { section, name: '433-row write, new rows', value: median(samples.new), unit: 'ms', runs, samples: samples.new, target: { op: '<', value: 25, text: '< 25 ms' } },
-      { section, name: '433-row write, unchanged rows', value: median(samples.unchanged), unit: 'ms', runs, samples: samples.unchanged, target: { op: '<', value: 25, text: '< 25 ms' } },
+      {
+        section,
+        name: '433-row write, new rows',
+        value: median(samples.new),
+        unit: 'ms',
+        runs,
+        samples: samples.new,
+        target: { op: '<', value: 25, text: '< 25 ms' },
+      },
+      {
+        section,
+        name: '433-row write, unchanged rows',
+        value: median(samples.unchanged),
+        unit: 'ms',
+        runs,
+        samples: samples.unchanged,
+        target: { op: '<', value: 25, text: '< 25 ms' },
+      },
     );
   }
   figures.push(
-    { section, name: 'upsert rows/s, new', value: rate(samples.new), unit: 'rows/s', runs, samples: samples.new, note: `${Math.ceil(n / CONFIG.batchSize)} statement(s) of up to ${CONFIG.batchSize} rows, as syncWorkspace writes` },
+    {
+      section,
+      name: 'upsert rows/s, new',
+      value: rate(samples.new),
+      unit: 'rows/s',
+      runs,
+      samples: samples.new,
+      note: `${Math.ceil(n / CONFIG.batchSize)} statement(s) of up to ${CONFIG.batchSize} rows, as syncWorkspace writes`,
+    },
     { section, name: 'upsert rows/s, unchanged', value: rate(samples.unchanged), unit: 'rows/s', runs, samples: samples.unchanged },
-    { section, name: 'raw COPY rows/s (unindexed copy)', value: rate(samples.copy), unit: 'rows/s', runs, samples: samples.copy, note: 'COPY ... FROM STDIN (text format built in JS) into CREATE TABLE AS ... WITH NO DATA, Nagle off' },
-    withTarget({ section, name: 'upsert / COPY rate, new', value: median(ratios('new')), unit: 'x', runs, samples: ratios('new') }, label !== '433'),
-    withTarget({ section, name: 'upsert / COPY rate, unchanged', value: median(ratios('unchanged')), unit: 'x', runs, samples: ratios('unchanged') }, label !== '433'),
+    {
+      section,
+      name: 'raw COPY rows/s (unindexed copy)',
+      value: rate(samples.copy),
+      unit: 'rows/s',
+      runs,
+      samples: samples.copy,
+      note: 'COPY ... FROM STDIN (text format built in JS) into CREATE TABLE AS ... WITH NO DATA, Nagle off',
+    },
+    withTarget(
+      { section, name: 'upsert / COPY rate, new', value: median(ratios('new')), unit: 'x', runs, samples: ratios('new') },
+      label !== '433',
+    ),
+    withTarget(
+      { section, name: 'upsert / COPY rate, unchanged', value: median(ratios('unchanged')), unit: 'x', runs, samples: ratios('unchanged') },
+      label !== '433',
+    ),
   );
   return figures;
 }
@@ -89,7 +131,9 @@ async function benchWorkspace(sql: Sql, name: string): Promise<number> {
 
 /** The target applies at a size where throughput, not a round trip, is what is measured. */
 function withTarget(figure: Figure, apply: boolean): Figure {
-  return apply ? { ...figure, target: { op: '>=', value: 0.5, text: '>= 0.5x' } } : { ...figure, note: 'a few round trips at this size: shown, not targeted' };
+  return apply
+    ? { ...figure, target: { op: '>=', value: 0.5, text: '>= 0.5x' } }
+    : { ...figure, note: 'a few round trips at this size: shown, not targeted' };
 }
 
 /** As syncWorkspace writes: batches of the configured size through a BatchWriter, drained at the end. */
@@ -117,10 +161,30 @@ async function copyRows(sql: CopySql, workspaceId: number, accounts: SenderEmail
   const now = new Date().toISOString();
   const line = (a: SenderEmail) =>
     [
-      workspaceId, a.id, a.email, a.name, a.emailSignature, a.dailyLimit, a.type, a.status, JSON.stringify(a.tags),
-      a.emailsSentCount, a.totalRepliedCount, a.uniqueRepliedCount, a.totalOpenedCount, a.uniqueOpenedCount, a.bouncedCount,
-      a.unsubscribedCount, a.interestedLeadsCount, a.totalLeadsContactedCount, a.warmupEnabled, a.createdAt,
-      a.updatedAt, JSON.stringify(a.raw), jobId, now,
+      workspaceId,
+      a.id,
+      a.email,
+      a.name,
+      a.emailSignature,
+      a.dailyLimit,
+      a.type,
+      a.status,
+      JSON.stringify(a.tags),
+      a.emailsSentCount,
+      a.totalRepliedCount,
+      a.uniqueRepliedCount,
+      a.totalOpenedCount,
+      a.uniqueOpenedCount,
+      a.bouncedCount,
+      a.unsubscribedCount,
+      a.interestedLeadsCount,
+      a.totalLeadsContactedCount,
+      a.warmupEnabled,
+      a.createdAt,
+      a.updatedAt,
+      JSON.stringify(a.raw),
+      jobId,
+      now,
     ]
       .map(copyField)
       .join('\t');
@@ -134,7 +198,10 @@ async function copyRows(sql: CopySql, workspaceId: number, accounts: SenderEmail
   const timeout = new Promise<void>((_, reject) => setTimeout(() => reject(new Error('COPY did not finish within 30 s')), 30_000).unref());
   // CopyData messages of ~250 rows: one message of the whole set is several times slower.
   for (let start = 0; start < accounts.length; start += COPY_ROWS_PER_MESSAGE) {
-    const chunk = `${accounts.slice(start, start + COPY_ROWS_PER_MESSAGE).map(line).join('\n')}\n`;
+    const chunk = `${accounts
+      .slice(start, start + COPY_ROWS_PER_MESSAGE)
+      .map(line)
+      .join('\n')}\n`;
     if (!stream.write(chunk)) await Promise.race([new Promise((resolve) => stream.once('drain', resolve)), finished, timeout]);
   }
   stream.end();

@@ -18,7 +18,9 @@ export function executionConsoleUrl(executionArn: string): string {
 }
 
 /** The execution's status, or why it could not be read (local run, no credentials, no access). */
-export async function describeExecution(executionArn: string): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string } | { unavailable: string }> {
+export async function describeExecution(
+  executionArn: string,
+): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string } | { unavailable: string }> {
   if (regionOf(executionArn) === 'local') return { unavailable: 'local run (no AWS execution)' };
   try {
     const result = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));

@@ -21,7 +21,10 @@ export async function openCliContext(env: Record<string, string | undefined> = p
   let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
     // Created on first use: local runs without AWS never build an AWS client.
-    secretsManager: { send: (command: any) => (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command) },
+    secretsManager: {
+      send: (command: Parameters<SecretsManagerClient['send']>[0]) =>
+        (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command),
+    },
     env,
     localSecretsFile: secretsFile,
     ttlSeconds: config.secretsCacheTtlSeconds,

@@ -26,7 +26,8 @@ export async function readWorkspaceFile(file: string): Promise<ImportedWorkspace
     if (!name) problems.push(`${at}: no name`);
     else if (seen.has(name)) problems.push(`${at}: "${name}" appears twice`);
     seen.add(name);
-    if (!/^https?:\/\/\S+$/i.test(baseUrl)) problems.push(`${at}${name ? ` ("${name}")` : ''}: base_url must start with http:// or https://`);
+    if (!/^https?:\/\/\S+$/i.test(baseUrl))
+      problems.push(`${at}${name ? ` ("${name}")` : ''}: base_url must start with http:// or https://`);
     if (!apiKey) problems.push(`${at}${name ? ` ("${name}")` : ''}: no api_key`);
     if (idText && !/^\d+$/.test(idText)) problems.push(`${at}: emailbison_workspace_id must be a number`);
     rows.push({ name, baseUrl, apiKey, emailbisonWorkspaceId: idText ? Number(idText) : undefined });

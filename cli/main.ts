@@ -13,7 +13,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 const program = new Command()
   .name('sender-sync')
-  .description('Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.')
+  .description(
+    'Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.',
+  )
   .showHelpAfterError();
 
 program
@@ -22,23 +24,29 @@ program
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--scenario <name>', 'simulator scenario when no workspace is registered: seed-2025, seed-2026, grid:N:M', 'seed-2025')
   .option('--latency-ms <ms>', 'simulator latency per request')
-  .option('--sim-reject-key <workspace...>', 'simulator: reject this workspace\'s key (401)')
+  .option('--sim-reject-key <workspace...>', "simulator: reject this workspace's key (401)")
   .option('--sim-port <port>', 'simulator port (default 4010, or a free one)')
   .option('--sim-pagination <mode>', 'simulator: page | cursor-default | cursor-only | page-only (default page)')
   .option('--sim-page-cap <pages>', 'simulator: page mode answers 422 past this page (use cursors)')
-  .option('--sim-rate <requests>', 'simulator: a fixed-window limit of this many requests per window (429 past it); the request cap follows it')
-  .option('--sim-rate-window <seconds>', 'simulator: the limit\'s window (default 1)')
+  .option(
+    '--sim-rate <requests>',
+    'simulator: a fixed-window limit of this many requests per window (429 past it); the request cap follows it',
+  )
+  .option('--sim-rate-window <seconds>', "simulator: the limit's window (default 1)")
   .option('--sim-no-users-route', 'simulator: GET /api/users answers 404 (key bindings cannot be checked)')
   .option('--sim-invalid-cursor <answer>', 'simulator: first-page | reject, for a cursor that does not decode')
   .option('--sim-honour-per-page', 'simulator: honour per_page (up to 100)')
   .option('--sim-unreachable <mode>', 'simulator: hang | refuse, an instance that never answers')
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', [
-    '',
-    'Against the built-in simulator the request cap (EMAILBISON_MAX_RPS) is off, unless EMAILBISON_MAX_RPS is set',
-    'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
-    'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.',
-  ].join('\n'))
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Against the built-in simulator the request cap (EMAILBISON_MAX_RPS) is off, unless EMAILBISON_MAX_RPS is set',
+      'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
+      'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.',
+    ].join('\n'),
+  )
   .action(lazy(() => import('./commands/run'), 'runCommand'));
 
 const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
@@ -53,7 +61,10 @@ workspaces
   .option('--emailbison-id <id>', 'the EmailBison workspace id; the key must read that workspace (GET /api/users)')
   .option('--inactive', 'register without syncing it yet')
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nThe key\'s binding is checked before anything is stored: exit 2, nothing stored, when it reads another\nEmailBison workspace than --emailbison-id (or the row) says, or one another active workspace already holds.')
+  .addHelpText(
+    'after',
+    "\nThe key's binding is checked before anything is stored: exit 2, nothing stored, when it reads another\nEmailBison workspace than --emailbison-id (or the row) says, or one another active workspace already holds.",
+  )
   .action(lazy(() => import('./commands/workspaces'), 'addWorkspaceCommand'));
 workspaces
   .command('list')
@@ -75,9 +86,14 @@ workspaces
 
 program
   .command('check-keys')
-  .description("try each active workspace's API key once: OK / rejected / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)")
+  .description(
+    "try each active workspace's API key once: OK / rejected / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)",
+  )
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nExit code 2 when any key is not OK, reads another EmailBison workspace than its row records, or reads the same one as another row\'s key.')
+  .addHelpText(
+    'after',
+    "\nExit code 2 when any key is not OK, reads another EmailBison workspace than its row records, or reads the same one as another row's key.",
+  )
   .action(lazy(() => import('./commands/check-keys'), 'checkKeysCommand'));
 
 program

@@ -4,7 +4,10 @@ export function table(headers: string[], rows: (string | number | null | undefin
   const widths = headers.map((header, i) => Math.max(width(header), ...cells.map((row) => width(row[i] ?? ''))));
   const numeric = headers.map((_, i) => cells.length > 0 && cells.every((row) => /^-?[\d,.]+( ms| s)?$|^$/.test(row[i] ?? '')));
   const line = (row: string[]) =>
-    row.map((cell, i) => (numeric[i] ? pad(cell, widths[i], 'left') : pad(cell, widths[i], 'right'))).join('  ').trimEnd();
+    row
+      .map((cell, i) => (numeric[i] ? pad(cell, widths[i], 'left') : pad(cell, widths[i], 'right')))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -23,7 +26,12 @@ export function formatMs(ms: number | null | undefined): string {
 }
 
 export function formatTime(date: Date | null | undefined): string {
-  return date ? date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+  return date
+    ? date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '';
 }
 
 export function truncateText(text: string | null | undefined, max = 70): string {

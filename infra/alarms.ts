@@ -73,7 +73,8 @@ export class SyncAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     };
-    const consoleHint = 'Open the state machine in the Step Functions console (stack output StateMachineConsoleUrl), pick the execution and read the failed state\'s error.';
+    const consoleHint =
+      "Open the state machine in the Step Functions console (stack output StateMachineConsoleUrl), pick the execution and read the failed state's error.";
 
     add('ExecutionsFailed', {
       ...anyExecution,
@@ -198,8 +199,7 @@ export class SyncAlarms extends Construct {
       add(`${name}Throttles`, {
         ...anyExecution,
         metric: lambdaMetric('Throttles'),
-        alarmDescription:
-          `Lambda throttled the sender-sync ${name} function (account concurrency exhausted). The state machine retries throttled invocations; if it repeats, check the account's concurrency use or reserve concurrency for it.`,
+        alarmDescription: `Lambda throttled the sender-sync ${name} function (account concurrency exhausted). The state machine retries throttled invocations; if it repeats, check the account's concurrency use or reserve concurrency for it.`,
       });
     }
   }

@@ -1,5 +1,12 @@
 import type { SslMode } from '../lambdas/db/client';
-import { SETTINGS, type ContextSettingName, type EmailBisonPagination, type LogLevel, type Setting, type SettingValue } from '../lambdas/config/settings';
+import {
+  SETTINGS,
+  type ContextSettingName,
+  type EmailBisonPagination,
+  type LogLevel,
+  type Setting,
+  type SettingValue,
+} from '../lambdas/config/settings';
 import { StackConfigError } from '../lambdas/errors';
 
 /*
@@ -90,15 +97,28 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     if (!subnetIds) problems.push(`${PREFIX}subnetIds is required with ${PREFIX}vpcId`);
     if (!availabilityZones) problems.push(`${PREFIX}availabilityZones is required with ${PREFIX}vpcId`);
     if (subnetIds && availabilityZones && subnetIds.length !== availabilityZones.length) {
-      problems.push(`${PREFIX}availabilityZones must name one zone per subnet (${subnetIds.length} subnets, ${availabilityZones.length} zones)`);
+      problems.push(
+        `${PREFIX}availabilityZones must name one zone per subnet (${subnetIds.length} subnets, ${availabilityZones.length} zones)`,
+      );
     }
     // An interface endpoint takes one subnet per availability zone.
     if (createSecretsManagerEndpoint && availabilityZones && new Set(availabilityZones).size !== availabilityZones.length) {
-      problems.push(`${PREFIX}createSecretsManagerEndpoint needs subnets in distinct availability zones (an interface endpoint takes one subnet per zone)`);
+      problems.push(
+        `${PREFIX}createSecretsManagerEndpoint needs subnets in distinct availability zones (an interface endpoint takes one subnet per zone)`,
+      );
     }
-    vpc = { vpcId, subnetIds: subnetIds ?? [], availabilityZones: availabilityZones ?? [], securityGroupId, subnetsRouteToInternet, createSecretsManagerEndpoint };
+    vpc = {
+      vpcId,
+      subnetIds: subnetIds ?? [],
+      availabilityZones: availabilityZones ?? [],
+      securityGroupId,
+      subnetsRouteToInternet,
+      createSecretsManagerEndpoint,
+    };
   } else if (subnetIds || availabilityZones || securityGroupId || subnetsRouteToInternet || createSecretsManagerEndpoint) {
-    problems.push(`${PREFIX}subnetIds, availabilityZones, securityGroupId, subnetsRouteToInternet and createSecretsManagerEndpoint need ${PREFIX}vpcId`);
+    problems.push(
+      `${PREFIX}subnetIds, availabilityZones, securityGroupId, subnetsRouteToInternet and createSecretsManagerEndpoint need ${PREFIX}vpcId`,
+    );
   }
 
   const databaseCaBundle = read('databaseCaBundle');
@@ -142,7 +162,9 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     );
   }
   if (secretsKmsKeyArn && !config.databaseSecretArn && !config.apiKeysSecretArn) {
-    problems.push(`${PREFIX}secretsKmsKeyArn applies to imported secrets: set ${PREFIX}databaseSecretArn and/or ${PREFIX}apiKeysSecretArn (the created ones use the AWS-managed key)`);
+    problems.push(
+      `${PREFIX}secretsKmsKeyArn applies to imported secrets: set ${PREFIX}databaseSecretArn and/or ${PREFIX}apiKeysSecretArn (the created ones use the AWS-managed key)`,
+    );
   }
   if (problems.length > 0) throw new StackConfigError(`Invalid sender-sync context:\n  - ${problems.join('\n  - ')}`);
   return config;

@@ -30,7 +30,8 @@ function undeliveredQueue(scope: Construct, id: string): sqs.Queue {
   });
   Validations.of(queue).acknowledge({
     id: 'AwsSolutions-SQS3',
-    reason: 'This queue is itself the dead-letter queue (of an EventBridge target or a Lambda on-failure destination); it needs none of its own.',
+    reason:
+      'This queue is itself the dead-letter queue (of an EventBridge target or a Lambda on-failure destination); it needs none of its own.',
   });
   return queue;
 }
@@ -107,7 +108,7 @@ export class FailedRunRecorder extends Construct {
       queue: failures,
       meaning:
         'mark-failed threw on a status-change event (after Lambda retried it twice): the job of a failed, timed-out or aborted execution may still be `running`. ' +
-        "Each message holds the event (requestPayload) and the error (responsePayload); fix the cause (often the database), invoke MarkFailed with the requestPayload, then purge the queue.",
+        'Each message holds the event (requestPayload) and the error (responsePayload); fix the cause (often the database), invoke MarkFailed with the requestPayload, then purge the queue.',
     };
     props.markFailed.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(failures), retryAttempts: 2 });
 

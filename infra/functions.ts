@@ -36,7 +36,8 @@ export interface SyncFunctionsProps {
 const EXTERNAL_MODULES = ['@aws-sdk/*'];
 
 // ESM bundles of CommonJS dependencies (undici, postgres internals) still call require().
-const REQUIRE_SHIM = "import { createRequire as __senderSyncCreateRequire } from 'node:module'; const require = __senderSyncCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __senderSyncCreateRequire } from 'node:module'; const require = __senderSyncCreateRequire(import.meta.url);";
 
 /*
  * The Lambda Node.js runtimes (20 and later) carry Amazon's CA certificates, RDS's
@@ -174,7 +175,10 @@ export class SyncFunctions extends Construct {
 function databaseCaBundle(projectRoot: string, bundle: string): { lambdaPath: string; source?: string } {
   if (bundle.toLowerCase() === 'rds') return { lambdaPath: LAMBDA_RUNTIME_CA_FILE };
   const source = path.resolve(projectRoot, bundle);
-  if (!existsSync(source)) throw new StackConfigError(`sender-sync:databaseCaBundle: ${source} does not exist (give "rds" or a PEM file relative to the repository root).`);
+  if (!existsSync(source))
+    throw new StackConfigError(
+      `sender-sync:databaseCaBundle: ${source} does not exist (give "rds" or a PEM file relative to the repository root).`,
+    );
   return { lambdaPath: SHIPPED_CA_FILE, source };
 }
 
@@ -193,7 +197,8 @@ function withCaBundle(hooks: nodejs.ICommandHooks | undefined, source: string | 
 function acknowledgeFunctionFindings(fn: lambda.Function, props: SyncFunctionsProps): void {
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
-    reason: 'Node.js 22 is the runtime sender-sync is built and tested for (esbuild target node22); moving to a newer one is a deliberate upgrade.',
+    reason:
+      'Node.js 22 is the runtime sender-sync is built and tested for (esbuild target node22); moving to a newer one is a deliberate upgrade.',
   });
   const managedPolicies = ['AWSLambdaBasicExecutionRole', ...(props.network ? ['AWSLambdaVPCAccessExecutionRole'] : [])];
   for (const policy of managedPolicies) {

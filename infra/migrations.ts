@@ -65,8 +65,13 @@ export class MigrationsOnDeploy extends Construct {
 /** The SHA-256 of every migrations/*.sql, by name and content. */
 export function migrationsHash(directory: string): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(directory).filter((name) => name.endsWith('.sql')).sort()) {
-    hash.update(`${file}\n`).update(readFileSync(path.join(directory, file), 'utf8').replace(/\r\n/g, '\n')).update('\n');
+  for (const file of readdirSync(directory)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()) {
+    hash
+      .update(`${file}\n`)
+      .update(readFileSync(path.join(directory, file), 'utf8').replace(/\r\n/g, '\n'))
+      .update('\n');
   }
   return hash.digest('hex');
 }

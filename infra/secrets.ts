@@ -32,7 +32,8 @@ export class SyncSecrets extends Construct {
     this.database = props.databaseSecretArn
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Database', props.databaseSecretArn)
       : new secretsmanager.Secret(this, 'Database', {
-          description: 'sender-sync: Postgres credentials as {"host","port","username","password","dbname"}. Fill in host, username and dbname (and the password, if the database already has one).',
+          description:
+            'sender-sync: Postgres credentials as {"host","port","username","password","dbname"}. Fill in host, username and dbname (and the password, if the database already has one).',
           generateSecretString: {
             secretStringTemplate: JSON.stringify(PLACEHOLDER_DATABASE_SECRET),
             generateStringKey: 'password',
@@ -45,7 +46,8 @@ export class SyncSecrets extends Construct {
     this.apiKeys = props.apiKeysSecretArn
       ? secretsmanager.Secret.fromSecretCompleteArn(this, 'ApiKeys', props.apiKeysSecretArn)
       : new secretsmanager.Secret(this, 'ApiKeys', {
-          description: 'sender-sync: EmailBison api-user keys as {"<workspace name>": "<api key>", ...}. Replace the placeholder entry with one entry per workspace.',
+          description:
+            'sender-sync: EmailBison api-user keys as {"<workspace name>": "<api key>", ...}. Replace the placeholder entry with one entry per workspace.',
           // Secrets Manager can only generate a value; the placeholder key is harmless and named for what to do.
           generateSecretString: {
             secretStringTemplate: '{}',

@@ -41,7 +41,13 @@ export class SenderSyncStack extends Stack {
       databaseSecret: secrets.database,
       apiKeysSecret: secrets.apiKeys,
       network,
-      database: { ssl: config.databaseSsl, host: config.databaseHost, port: config.databasePort, name: config.databaseName, caBundle: config.databaseCaBundle },
+      database: {
+        ssl: config.databaseSsl,
+        host: config.databaseHost,
+        port: config.databasePort,
+        name: config.databaseName,
+        caBundle: config.databaseCaBundle,
+      },
       jobName: config.jobName,
       runTimeoutMinutes: config.runTimeoutMinutes,
       syncBudgetSeconds: config.syncBudgetSeconds,
@@ -86,7 +92,9 @@ export class SenderSyncStack extends Stack {
         logRetentionDays: config.logRetentionDays,
       });
     } else {
-      Annotations.of(this).addInfo('Migrations are not applied on deploy (sender-sync:migrateOnDeploy=false): run `npm run migrate` after each deploy that adds one.');
+      Annotations.of(this).addInfo(
+        'Migrations are not applied on deploy (sender-sync:migrateOnDeploy=false): run `npm run migrate` after each deploy that adds one.',
+      );
     }
 
     const schedule = new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
@@ -106,7 +114,9 @@ export class SenderSyncStack extends Stack {
       Annotations.of(this).addWarningV2('sender-sync:supabaseDirectHost', `sender-sync:databaseHost: ${SUPABASE_DIRECT_HOST_ADVICE}`);
     }
     if (config.databaseSsl === 'verify-full' && !config.databaseCaBundle) {
-      Annotations.of(this).addInfo("DATABASE_SSL=verify-full without sender-sync:databaseCaBundle trusts Node's public roots only: RDS and Supabase certificates need their CA (databaseCaBundle=rds, or a PEM path).");
+      Annotations.of(this).addInfo(
+        "DATABASE_SSL=verify-full without sender-sync:databaseCaBundle trusts Node's public roots only: RDS and Supabase certificates need their CA (databaseCaBundle=rds, or a PEM path).",
+      );
     }
 
     if (network) {
@@ -117,7 +127,7 @@ export class SenderSyncStack extends Stack {
     }
 
     new CfnOutput(this, 'StateMachineArn', {
-      description: 'Start a run by hand: aws stepfunctions start-execution --state-machine-arn <this> --input \'{}\'',
+      description: "Start a run by hand: aws stepfunctions start-execution --state-machine-arn <this> --input '{}'",
       value: stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'StateMachineConsoleUrl', {
@@ -129,7 +139,9 @@ export class SenderSyncStack extends Stack {
       value: alarmTopic.topic.topicArn,
     });
     new CfnOutput(this, 'DatabaseSecretArn', {
-      description: secrets.created.database ? 'Created empty: fill in {"host","port","username","password","dbname"}' : 'Imported database secret',
+      description: secrets.created.database
+        ? 'Created empty: fill in {"host","port","username","password","dbname"}'
+        : 'Imported database secret',
       value: secrets.database.secretArn,
     });
     new CfnOutput(this, 'ApiKeysSecretArn', {

@@ -1,4 +1,4 @@
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, type Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -42,12 +42,13 @@ export class SyncStateMachine extends Construct {
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-SF1',
       reason:
-        'Logging ERROR without execution data is deliberate: ALL would log every Map iteration\'s states on each hourly run, and execution data would copy workspace names and errors out of the access-controlled execution history.',
+        "Logging ERROR without execution data is deliberate: ALL would log every Map iteration's states on each hourly run, and execution data would copy workspace names and errors out of the access-controlled execution history.",
     });
     if (!props.tracingEnabled) {
       Validations.of(this.stateMachine).acknowledge({
         id: 'AwsSolutions-SF2',
-        reason: 'X-Ray tracing is optional (context sender-sync:tracingEnabled); the execution history and the ERROR logs cover an hourly batch job.',
+        reason:
+          'X-Ray tracing is optional (context sender-sync:tracingEnabled); the execution history and the ERROR logs cover an hourly batch job.',
       });
     }
     Validations.of(this.stateMachine).acknowledge({

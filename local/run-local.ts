@@ -32,7 +32,9 @@ export interface LocalRunOptions {
 }
 
 /** How the simulated instance behaves (`run --sim-pagination`, `--sim-page-cap`, `--sim-rate`, ...); see SimOptions. */
-export type SimulatedInstance = Partial<Pick<SimOptions, 'pagination' | 'pageCap' | 'rateLimit' | 'usersRoute' | 'invalidCursor' | 'honourPerPage' | 'unreachable'>>;
+export type SimulatedInstance = Partial<
+  Pick<SimOptions, 'pagination' | 'pageCap' | 'rateLimit' | 'usersRoute' | 'invalidCursor' | 'honourPerPage' | 'unreachable'>
+>;
 
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'already_running' | 'aborted';
 
@@ -58,13 +60,24 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
       const instance = options.simulator?.instance ?? {};
-      sim = await startEmailBisonSim({ ...instance, scenario, port: await simulatorPort(options.simulator?.port), latencyMs: options.simulator?.latencyMs });
+      sim = await startEmailBisonSim({
+        ...instance,
+        scenario,
+        port: await simulatorPort(options.simulator?.port),
+        latencyMs: options.simulator?.latencyMs,
+      });
       for (const [workspace, faults] of Object.entries(options.simulator?.faults ?? {})) sim.setFaults(workspace, faults);
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
-      options.onNote?.(`No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`);
+      options.onNote?.(
+        `No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`,
+      );
       options.onNote?.(`simulated instance: ${describeSimulatedInstance(instance)}`);
-      const cap = localRequestCap({ env: options.env, configuredMaxRps: config.emailbisonMaxRps, simulator: { rateLimit: instance.rateLimit } });
+      const cap = localRequestCap({
+        env: options.env,
+        configuredMaxRps: config.emailbisonMaxRps,
+        simulator: { rateLimit: instance.rateLimit },
+      });
       config = { ...config, emailbisonMaxRps: cap.maxRps };
       options.onNote?.(cap.note);
     } else {

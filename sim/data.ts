@@ -40,20 +40,91 @@ export interface SimWorkspace {
 }
 
 const FIRST_NAMES = [
-  'Emma', 'Liam', 'Olivia', 'Noah', 'Ava', 'James', 'Sophia', 'Lucas', 'Mia', 'Ethan', 'Grace', 'Daniel',
-  'Chloe', 'Ryan', 'Hannah', 'Marcus', 'Priya', 'Arjun', 'Mei', 'Kenji', 'Fatima', 'Omar', 'Laura', 'Tom',
-  'José', 'Zoë', 'Søren', 'Chloé', 'Björn', 'Łukasz', 'Renée', 'Aurélie', 'Jürgen', 'Inés', 'François', 'Małgorzata',
+  'Emma',
+  'Liam',
+  'Olivia',
+  'Noah',
+  'Ava',
+  'James',
+  'Sophia',
+  'Lucas',
+  'Mia',
+  'Ethan',
+  'Grace',
+  'Daniel',
+  'Chloe',
+  'Ryan',
+  'Hannah',
+  'Marcus',
+  'Priya',
+  'Arjun',
+  'Mei',
+  'Kenji',
+  'Fatima',
+  'Omar',
+  'Laura',
+  'Tom',
+  'José',
+  'Zoë',
+  'Søren',
+  'Chloé',
+  'Björn',
+  'Łukasz',
+  'Renée',
+  'Aurélie',
+  'Jürgen',
+  'Inés',
+  'François',
+  'Małgorzata',
 ];
 const LAST_NAMES = [
-  'Smith', 'Johnson', 'Brown', 'Taylor', 'Walker', 'Harris', 'Clark', 'Lewis', 'Young', 'Hall', 'Allen', 'King',
-  'Wright', 'Scott', 'Green', 'Baker', 'Patel', 'Nguyen', 'Kim', 'Chen', 'Rossi', 'Jansen', 'Cohen', 'Murphy',
-  'Müller', 'Núñez', 'García', 'Åberg', 'Kowalski', 'Dubois', 'Łęcki', 'Schröder', 'Peña', 'Ødegaard', 'Lefèvre',
+  'Smith',
+  'Johnson',
+  'Brown',
+  'Taylor',
+  'Walker',
+  'Harris',
+  'Clark',
+  'Lewis',
+  'Young',
+  'Hall',
+  'Allen',
+  'King',
+  'Wright',
+  'Scott',
+  'Green',
+  'Baker',
+  'Patel',
+  'Nguyen',
+  'Kim',
+  'Chen',
+  'Rossi',
+  'Jansen',
+  'Cohen',
+  'Murphy',
+  'Müller',
+  'Núñez',
+  'García',
+  'Åberg',
+  'Kowalski',
+  'Dubois',
+  'Łęcki',
+  'Schröder',
+  'Peña',
+  'Ødegaard',
+  'Lefèvre',
 ];
 const DOMAIN_PATTERNS = ['{s}.com', 'try{s}.com', 'get{s}.io', '{s}-hq.com', '{s}mail.co', 'meet{s}.com', '{s}team.net'];
 
 const PROVIDERS = [
   { tag: { id: 1, name: 'Google', default: true }, type: 'Google', imap: 'imap.gmail.com', smtp: 'smtp.gmail.com', weight: 55 },
-  { tag: { id: 2, name: 'Outlook', default: true }, type: 'Microsoft', imap: 'outlook.office365.com', smtp: 'smtp.office365.com', weight: 35 },
+  {
+    tag: { id: 2, name: 'Outlook', default: true },
+    type: 'Microsoft',
+    imap: 'outlook.office365.com',
+    smtp: 'smtp.office365.com',
+    weight: 35,
+  },
   { tag: { id: 3, name: 'SMTP', default: true }, type: 'SMTP', imap: null, smtp: null, weight: 10 },
 ] as const;
 const RESELLERS: readonly RawTag[] = [
@@ -68,10 +139,21 @@ const EXTRA_TAGS: readonly RawTag[] = [
   { id: 22, name: 'Q3 domains', default: false },
   { id: 23, name: 'Needs DNS check', default: false },
 ];
-const STATUSES = [['Connected', 86], ['Not connected', 8], ['Disconnected', 4], ['Paused', 2]] as const;
+const STATUSES = [
+  ['Connected', 86],
+  ['Not connected', 8],
+  ['Disconnected', 4],
+  ['Paused', 2],
+] as const;
 
 /** Generates a workspace's accounts; ids start at `firstId` and climb with small gaps. */
-export function generateAccounts(options: { seed: number; workspace: string; count: number; firstId: number; epochMs: number }): RawSenderEmail[] {
+export function generateAccounts(options: {
+  seed: number;
+  workspace: string;
+  count: number;
+  firstId: number;
+  epochMs: number;
+}): RawSenderEmail[] {
   const random = randomFor(options.seed, 'accounts', options.workspace);
   const domains = workspaceDomains(options.seed, options.workspace);
   const used = new Set<string>();
@@ -91,7 +173,10 @@ export function generateAccount(
   const first = pick(random, FIRST_NAMES);
   const last = pick(random, LAST_NAMES);
   const email = uniqueEmail(`${slugify(first)}.${slugify(last)}`.replace(/-/g, ''), pick(random, context.domains), context.used);
-  const provider = weighted(random, PROVIDERS.map((entry) => [entry, entry.weight] as const));
+  const provider = weighted(
+    random,
+    PROVIDERS.map((entry) => [entry, entry.weight] as const),
+  );
   const tags: RawTag[] = [{ ...provider.tag }, { ...pick(random, RESELLERS) }];
   if (chance(random, 0.25)) tags.push({ ...pick(random, EXTRA_TAGS) });
   const createdMs = context.epochMs - intBetween(random, 1, 800) * 86_400_000 - intBetween(random, 0, 86_399) * 1000;

@@ -23,7 +23,8 @@ export class FixedWindowLimiter {
     private readonly rate: SimRateLimit,
     private readonly now: () => number,
   ) {
-    if (!(rate.requests >= 1) || !Number.isInteger(rate.requests)) throw new Error(`rate limit: requests must be a whole number >= 1, got ${rate.requests}`);
+    if (!(rate.requests >= 1) || !Number.isInteger(rate.requests))
+      throw new Error(`rate limit: requests must be a whole number >= 1, got ${rate.requests}`);
     if (!(rate.windowSeconds > 0)) throw new Error(`rate limit: windowSeconds must be > 0, got ${rate.windowSeconds}`);
   }
 

@@ -46,7 +46,10 @@ async function main(): Promise<void> {
     host: values.host,
     pagination: oneOf('--pagination', values.pagination, PAGINATION_MODES) as PaginationMode,
     pageCap: values['page-cap'] === undefined ? undefined : wholeNumber('--page-cap', values['page-cap']),
-    rateLimit: values.rate === undefined ? undefined : { requests: wholeNumber('--rate', values.rate), windowSeconds: positive('--rate-window', values['rate-window']) },
+    rateLimit:
+      values.rate === undefined
+        ? undefined
+        : { requests: wholeNumber('--rate', values.rate), windowSeconds: positive('--rate-window', values['rate-window']) },
     invalidCursor: oneOf('--invalid-cursor', values['invalid-cursor'], ['first-page', 'reject'] as const),
     usersRoute: !values['no-users-route'],
     honourPerPage: values['honour-per-page'],
@@ -61,9 +64,13 @@ async function main(): Promise<void> {
   console.log(`scenario ${values.scenario}: ${workspaces.length} workspaces, ${workspaces.reduce((sum, w) => sum + w.total, 0)} accounts`);
   console.log(`${'id'.padStart(4)}  ${'workspace'.padEnd(nameWidth)}  ${'accounts'.padStart(8)}  key`);
   for (const workspace of workspaces) {
-    console.log(`${String(workspace.id).padStart(4)}  ${workspace.name.padEnd(nameWidth)}  ${String(workspace.total).padStart(8)}  ${workspace.apiKey}`);
+    console.log(
+      `${String(workspace.id).padStart(4)}  ${workspace.name.padEnd(nameWidth)}  ${String(workspace.total).padStart(8)}  ${workspace.apiKey}`,
+    );
   }
-  console.log(`try: curl -H "Authorization: Bearer ${workspaces[0]?.apiKey}" ${sim.url}/api/sender-emails?${options.pagination?.startsWith('cursor') ? 'pagination_type=cursor' : 'page=1'}`);
+  console.log(
+    `try: curl -H "Authorization: Bearer ${workspaces[0]?.apiKey}" ${sim.url}/api/sender-emails?${options.pagination?.startsWith('cursor') ? 'pagination_type=cursor' : 'page=1'}`,
+  );
   console.log('Ctrl-C to stop');
 
   const stop = (signal: string) => {
@@ -96,7 +103,9 @@ function oneOf<T extends string>(flag: string, text: string, allowed: readonly T
 
 /** One line saying how this instance answers, so a log of the run shows what it ran against. */
 function describeInstance(options: SimOptions): string {
-  const rate = options.rateLimit ? `${options.rateLimit.requests} requests per ${options.rateLimit.windowSeconds} s window (whole instance)` : 'off';
+  const rate = options.rateLimit
+    ? `${options.rateLimit.requests} requests per ${options.rateLimit.windowSeconds} s window (whole instance)`
+    : 'off';
   return [
     `pagination ${options.pagination}`,
     `page cap ${options.pageCap ?? 'none'}`,

@@ -124,4 +124,3 @@ export interface SimOptions {
   /** The limiter's clock, in ms (default: monotonic, on the epoch's scale). */
   now?: () => number;
 }
-

@@ -11,22 +11,37 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
-export function sendRateLimitedFault(res: ServerResponse, response: Extract<FaultResponse, { kind: 'rateLimited' }>, headers: Record<string, string>): void {
+export function sendRateLimitedFault(
+  res: ServerResponse,
+  response: Extract<FaultResponse, { kind: 'rateLimited' }>,
+  headers: Record<string, string>,
+): void {
   const seconds = response.retryAfterSeconds;
-  if (seconds === null) return send(res, 429, { message: 'Too Many Attempts.' }, headers);
-  if (response.inBody) return send(res, 429, { error: 'rate_limited', retry_after: seconds }, headers);
+  if (seconds === null) {
+    send(res, 429, { message: 'Too Many Attempts.' }, headers);
+    return;
+  }
+  if (response.inBody) {
+    send(res, 429, { error: 'rate_limited', retry_after: seconds }, headers);
+    return;
+  }
   const retryAfter = response.asDate ? new Date(Date.now() + seconds * 1000).toUTCString() : String(seconds);
   send(res, 429, { message: 'Too Many Attempts.' }, { ...headers, 'retry-after': retryAfter });
 }
 
 /** Laravel's ThrottleRequests on a 429: Retry-After in seconds, the reset as a Unix time, nothing remaining. */
 export function sendThrottled(res: ServerResponse, limit: number, retryAfterSeconds: number, resetAtSeconds: number): void {
-  send(res, 429, { message: 'Too Many Attempts.' }, {
-    'x-ratelimit-limit': String(limit),
-    'x-ratelimit-remaining': '0',
-    'retry-after': String(retryAfterSeconds),
-    'x-ratelimit-reset': String(resetAtSeconds),
-  });
+  send(
+    res,
+    429,
+    { message: 'Too Many Attempts.' },
+    {
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': '0',
+      'retry-after': String(retryAfterSeconds),
+      'x-ratelimit-reset': String(resetAtSeconds),
+    },
+  );
 }
 
 /** nginx's own page when the upstream is down: what a proxy in front of an instance answers. */
@@ -37,7 +52,12 @@ export function sendHtmlError(res: ServerResponse, status: number, headers: Reco
   res.end(html);
 }
 
-const HTML_REASONS: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out' };
+const HTML_REASONS: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+};
 
 export const UNAUTHENTICATED = { message: 'Unauthenticated.' };
 
@@ -66,7 +86,13 @@ export function invalidCursorBody() {
 }
 
 export function workspaceResource(workspace: SimWorkspace) {
-  return { id: workspace.id, name: workspace.name, personal_team: false, created_at: '2023-01-09T10:00:00.000000Z', updated_at: '2025-06-02T08:30:00.000000Z' };
+  return {
+    id: workspace.id,
+    name: workspace.name,
+    personal_team: false,
+    created_at: '2023-01-09T10:00:00.000000Z',
+    updated_at: '2025-06-02T08:30:00.000000Z',
+  };
 }
 
 /**

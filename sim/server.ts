@@ -139,12 +139,18 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   /** One record by id: EmailBison checks the record's workspace against the key's. */
   function senderEmail(workspace: SimWorkspace, id: string, res: ServerResponse): void {
     const found = /^\d+$/.test(id) ? store.findAccount(Number(id)) : undefined;
-    if (!found) return send(res, 404, recordNotFound(id));
-    if (found.workspace !== workspace) return send(res, 403, WRONG_WORKSPACE);
-    send(res, 200, { data: found.account });
+    if (!found) send(res, 404, recordNotFound(id));
+    else if (found.workspace !== workspace) send(res, 403, WRONG_WORKSPACE);
+    else send(res, 200, { data: found.account });
   }
 
-  async function senderEmails(workspace: SimWorkspace, url: URL, req: IncomingMessage, res: ServerResponse, entry: SimRequest): Promise<void> {
+  async function senderEmails(
+    workspace: SimWorkspace,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: SimRequest,
+  ): Promise<void> {
     const mode = answerMode(paginationForThisRequest(), url.searchParams);
     entry.pagination = mode;
     const page = pageParameter(url.searchParams.get('page'));
@@ -249,7 +255,9 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   return {
     url: `http://${host}:${address.port}`,
     workspaces: () =>
-      store.list().map((workspace) => ({ id: workspace.id, name: workspace.name, apiKey: workspace.apiKey, total: workspace.accounts.length })),
+      store
+        .list()
+        .map((workspace) => ({ id: workspace.id, name: workspace.name, apiKey: workspace.apiKey, total: workspace.accounts.length })),
     truth: (workspaceName) => store.truth(workspaceName),
     setFaults(workspaceName, workspaceFaults) {
       faultGeneration += 1;
@@ -279,7 +287,8 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         pendingSwitch = undefined;
         return;
       }
-      if (!Number.isInteger(afterRequests) || afterRequests < 0) throw new Error(`setPagination: afterRequests must be a whole number, got ${afterRequests}`);
+      if (!Number.isInteger(afterRequests) || afterRequests < 0)
+        throw new Error(`setPagination: afterRequests must be a whole number, got ${afterRequests}`);
       pendingSwitch = { remaining: afterRequests, to: mode };
     },
     setPageCap(cap) {

@@ -109,7 +109,11 @@ export class SimStore {
   /** New activity on `count` accounts: counters grow, some statuses change, updated_at moves. */
   update(name: string, count: number): RawSenderEmail[] {
     const workspace = this.get(name);
-    const chosen = new Set(shuffle(this.#random, workspace.accounts).slice(0, count).map((account) => account.id));
+    const chosen = new Set(
+      shuffle(this.#random, workspace.accounts)
+        .slice(0, count)
+        .map((account) => account.id),
+    );
     const now = Date.now();
     workspace.accounts = workspace.accounts.map((account) => (chosen.has(account.id) ? touchAccount(this.#random, account, now) : account));
     return structuredClone(workspace.accounts.filter((account) => chosen.has(account.id)));

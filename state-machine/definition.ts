@@ -173,7 +173,8 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
   const recordWorkspaceFailure = addRetries(
     invoke(states, 'markFailed', functions.markFailed, {
       stateName: STATE.recordWorkspaceFailure,
-      comment: 'This workspace gave up after its retries: records it as failed (with the error) and ends its iteration; the other workspaces go on.',
+      comment:
+        'This workspace gave up after its retries: records it as failed (with the error) and ends its iteration; the other workspaces go on.',
       payload: sfn.TaskInput.fromObject({
         scope: 'workspace',
         jobId: sfn.JsonPath.stringAt('$.jobId'),
@@ -232,21 +233,23 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
     cause: 'No workspace synced. The job row in polling_job_status names each workspace and its error (warnings, error_message).',
   });
   const done = new sfn.Succeed(states, STATE.done, {
-    comment: 'The job is completed, or partial (the failed workspaces are named in its warnings and counted in the WorkspacesFailed metric).',
+    comment:
+      'The job is completed, or partial (the failed workspaces are named in its warnings and counted in the WorkspacesFailed metric).',
   });
   const runResult = new sfn.Choice(states, STATE.runResult, { comment: 'A failed job fails the execution.' })
     .when(sfn.Condition.stringEquals('$.status', 'failed'), runFailed)
     .otherwise(done);
 
   const runBroke = new sfn.Fail(states, STATE.runBroke, {
-    comment: "The run itself broke (bad input, database down, a task out of retries): the execution fails with that error.",
+    comment: 'The run itself broke (bad input, database down, a task out of retries): the execution fails with that error.',
     errorPath: '$.error.Error',
     causePath: '$.error.Cause',
   });
   const recordRunFailure = addRetries(
     invoke(states, 'markFailed', functions.markFailed, {
       stateName: STATE.recordRunFailure,
-      comment: 'Marks the job failed with the error (found by job id, or by this execution when no job id is known), so no job stays running.',
+      comment:
+        'Marks the job failed with the error (found by job id, or by this execution when no job id is known), so no job stays running.',
       payload: sfn.TaskInput.fromObject({
         scope: 'run',
         executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),

@@ -81,7 +81,9 @@ export function localExecutionArn(executionName: string): string {
 }
 
 export async function runStateMachineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
-  const definition = options.definition ? validated(structuredClone(options.definition)) : synthesizedDefinition(options.mapConcurrency ?? 3);
+  const definition = options.definition
+    ? validated(structuredClone(options.definition))
+    : synthesizedDefinition(options.mapConcurrency ?? 3);
   const taskStates = collectStates(definition);
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, state] of taskStates) {
@@ -129,7 +131,8 @@ export async function runStateMachineLocally(options: LocalRunOptions): Promise<
     return finish({ status: 'SUCCEEDED', output });
   } catch (error) {
     if (error instanceof ExecutionAbortedError) return finish({ status: 'ABORTED' });
-    if (error instanceof ExecutionTimeoutError) return finish({ status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution ran longer than its TimeoutSeconds.' });
+    if (error instanceof ExecutionTimeoutError)
+      return finish({ status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution ran longer than its TimeoutSeconds.' });
     if (error instanceof ExecutionError && error.cause instanceof Error) {
       // A Fail state's error is the cause's name and its cause the message; an uncaught task error likewise.
       return finish({ status: 'FAILED', error: error.cause.name, cause: error.cause.message });

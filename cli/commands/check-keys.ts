@@ -47,7 +47,14 @@ async function checkOne(context: CliContext, workspace: Workspace): Promise<KeyC
     return { ...base, result: 'no-key', accounts: null, detail: (error as Error).message };
   }
   const redact = (text: string) => text.split(apiKey).join('[redacted]');
-  const client = createEmailBisonClient({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, maxAttempts: 2, maxRetryWaitMs: 5_000, headersTimeoutMs: 15_000 });
+  const client = createEmailBisonClient({
+    workspace: workspace.name,
+    baseUrl: workspace.baseUrl,
+    apiKey,
+    maxAttempts: 2,
+    maxRetryWaitMs: 5_000,
+    headersTimeoutMs: 15_000,
+  });
   let check: Pick<KeyCheck, 'result' | 'accounts' | 'detail'>;
   try {
     const { total } = await client.checkKey();
@@ -64,7 +71,13 @@ async function checkOne(context: CliContext, workspace: Workspace): Promise<KeyC
   // Asked even when page 1 was refused (a 403 bound elsewhere, a 200 success:false): the binding may say why.
   let binding: KeyBinding;
   try {
-    binding = await checkKeyBinding({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, maxAttempts: 2, headersTimeoutMs: 15_000 });
+    binding = await checkKeyBinding({
+      workspace: workspace.name,
+      baseUrl: workspace.baseUrl,
+      apiKey,
+      maxAttempts: 2,
+      headersTimeoutMs: 15_000,
+    });
   } catch (error) {
     binding = { status: 'unknown', reason: redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error)) };
   }
@@ -74,11 +87,15 @@ async function checkOne(context: CliContext, workspace: Workspace): Promise<KeyC
 function problemOf(conflict: BindingConflict, workspace: string): string[] {
   if (conflict.kind === 'mismatch') {
     if (conflict.workspace !== workspace) return [];
-    return [`BOUND ELSEWHERE: the key reads EmailBison workspace ${conflict.bound.id} "${conflict.bound.name}", the row records ${conflict.recordedId}`];
+    return [
+      `BOUND ELSEWHERE: the key reads EmailBison workspace ${conflict.bound.id} "${conflict.bound.name}", the row records ${conflict.recordedId}`,
+    ];
   }
   if (!conflict.workspaces.includes(workspace)) return [];
   const others = conflict.workspaces.filter((name) => name !== workspace).map((name) => `"${name}"`);
-  return [`MIXED WORKSPACES: ${others.join(', ')} also ${others.length === 1 ? 'holds a key' : 'hold keys'} reading EmailBison workspace ${conflict.emailbisonWorkspaceId}`];
+  return [
+    `MIXED WORKSPACES: ${others.join(', ')} also ${others.length === 1 ? 'holds a key' : 'hold keys'} reading EmailBison workspace ${conflict.emailbisonWorkspaceId}`,
+  ];
 }
 
 function describeBinding(check: KeyCheck): string {
@@ -103,7 +120,11 @@ export async function checkKeysCommand(options: { json?: boolean }): Promise<voi
             r.accounts ?? '',
             describeBinding(r),
             // The problems' labels here; their sentences under the table.
-            [...r.bindingProblems.map((p) => p.slice(0, p.indexOf(':'))), r.binding?.status === 'unknown' ? `binding not checked: ${r.binding.reason}` : '', r.detail]
+            [
+              ...r.bindingProblems.map((p) => p.slice(0, p.indexOf(':'))),
+              r.binding?.status === 'unknown' ? `binding not checked: ${r.binding.reason}` : '',
+              r.detail,
+            ]
               .filter(Boolean)
               .join('; ')
               .slice(0, 160),
@@ -114,7 +135,9 @@ export async function checkKeysCommand(options: { json?: boolean }): Promise<voi
       const mixed = results.filter((r) => r.bindingProblems.length > 0).length;
       console.log(`\n${results.length - bad} of ${results.length} keys OK`);
       if (mixed > 0) {
-        console.log(`${mixed} ${mixed === 1 ? 'key reads' : 'keys read'} a workspace another row holds or its row does not record: each row needs an api-user key minted for its own workspace.`);
+        console.log(
+          `${mixed} ${mixed === 1 ? 'key reads' : 'keys read'} a workspace another row holds or its row does not record: each row needs an api-user key minted for its own workspace.`,
+        );
         for (const r of results) for (const problem of r.bindingProblems) console.log(`  ${r.workspace}: ${problem}`);
       }
     }

@@ -8,7 +8,10 @@ export async function migrateCommand(options: { json?: boolean }): Promise<void>
     try {
       const result = await migrateFromDirectory(db.sql, undefined, options.json ? undefined : (line) => console.log(line));
       if (options.json) console.log(JSON.stringify(result));
-      else console.log(`${result.applied.length} applied, ${result.alreadyApplied} already applied${db.embedded ? ' (embedded Postgres)' : ''}`);
+      else
+        console.log(
+          `${result.applied.length} applied, ${result.alreadyApplied} already applied${db.embedded ? ' (embedded Postgres)' : ''}`,
+        );
     } finally {
       await db.close();
     }

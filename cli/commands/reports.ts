@@ -12,10 +12,18 @@ export async function missingCommand(options: { json?: boolean }): Promise<void>
     if (options.json) return console.log(JSON.stringify(rows, null, 2));
     if (rows.length === 0) return console.log('Every active workspace has live accounts.');
     console.log(`${rows.length} active workspace${rows.length === 1 ? '' : 's'} with no live accounts:\n`);
-    console.log(table(
-      ['workspace', 'removed', 'last sync', 'last status', 'last error or warning'],
-      rows.map((r) => [r.name, r.removed_accounts, formatTime(r.last_synced_at), r.last_status ?? 'never synced', truncateText(r.last_error, 80)]),
-    ));
+    console.log(
+      table(
+        ['workspace', 'removed', 'last sync', 'last status', 'last error or warning'],
+        rows.map((r) => [
+          r.name,
+          r.removed_accounts,
+          formatTime(r.last_synced_at),
+          r.last_status ?? 'never synced',
+          truncateText(r.last_error, 80),
+        ]),
+      ),
+    );
   }).catch(fail);
 }
 
@@ -24,17 +32,22 @@ export async function accountsCommand(options: { json?: boolean }): Promise<void
     const rows = await accountsPerWorkspace(db.sql);
     const totals = rows.reduce((t, r) => ({ live: t.live + r.live, removed: t.removed + r.removed }), { live: 0, removed: 0 });
     if (options.json) return console.log(JSON.stringify({ workspaces: rows, totals }, null, 2));
-    console.log(table(
-      ['workspace', 'live', 'removed', 'last synced', 'last job status'],
-      [
-        ...rows.map((r) => [r.name, r.live, r.removed, formatTime(r.last_synced_at), r.last_status ?? 'never synced']),
-        [`total (${rows.length} workspaces)`, totals.live, totals.removed, '', ''],
-      ],
-    ));
+    console.log(
+      table(
+        ['workspace', 'live', 'removed', 'last synced', 'last job status'],
+        [
+          ...rows.map((r) => [r.name, r.live, r.removed, formatTime(r.last_synced_at), r.last_status ?? 'never synced']),
+          [`total (${rows.length} workspaces)`, totals.live, totals.removed, '', ''],
+        ],
+      ),
+    );
   }).catch(fail);
 }
 
-export async function statusCommand(jobId: string | undefined, options: { json?: boolean; watch?: boolean; intervalSeconds?: string }): Promise<void> {
+export async function statusCommand(
+  jobId: string | undefined,
+  options: { json?: boolean; watch?: boolean; intervalSeconds?: string },
+): Promise<void> {
   await withCliContext(async ({ db }) => {
     for (;;) {
       const job = await findJob(db.sql, jobId);

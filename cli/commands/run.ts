@@ -39,7 +39,10 @@ export async function runCommand(options: RunOptions): Promise<void> {
     const instance = parseSimFlags(options);
     const outcome = await runSyncLocally({
       env: process.env,
-      workspaces: options.workspaces?.split(',').map((n) => n.trim()).filter(Boolean),
+      workspaces: options.workspaces
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
       simulator: {
         scenario: options.scenario,
         latencyMs: options.latencyMs === undefined ? undefined : wholeNumber('--latency-ms', options.latencyMs),
@@ -80,7 +83,23 @@ export function exitCodeOf(outcome: LocalRunOutcome): number {
 
 function report(outcome: LocalRunOutcome, json: boolean) {
   if (json) {
-    console.log(JSON.stringify({ status: outcome.status, job: outcome.job, workspaces: outcome.workspaces, execution: { status: outcome.execution.status, executionArn: outcome.execution.executionArn, error: outcome.execution.error, cause: outcome.execution.cause } }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          status: outcome.status,
+          job: outcome.job,
+          workspaces: outcome.workspaces,
+          execution: {
+            status: outcome.execution.status,
+            executionArn: outcome.execution.executionArn,
+            error: outcome.execution.error,
+            cause: outcome.execution.cause,
+          },
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (outcome.status === 'already_running') {
@@ -91,7 +110,9 @@ function report(outcome: LocalRunOutcome, json: boolean) {
   if (outcome.job) console.log(jobSummaryLines(outcome.job).join('\n'));
   else console.log(`The run failed before creating a job: ${outcome.execution.error ?? ''} ${outcome.execution.cause ?? ''}`.trim());
   const written = outcome.workspaces.reduce((sum, w) => sum + w.accounts_written, 0);
-  console.log(`\nexecution ${outcome.execution.status} in ${formatMs(outcome.execution.durationMs)}; rows written: ${written}; database: ${outcome.embedded ? `embedded Postgres (${outcome.embeddedDataDir ?? '.sender-sync/postgres'})` : 'DATABASE_URL'}`);
+  console.log(
+    `\nexecution ${outcome.execution.status} in ${formatMs(outcome.execution.durationMs)}; rows written: ${written}; database: ${outcome.embedded ? `embedded Postgres (${outcome.embeddedDataDir ?? '.sender-sync/postgres'})` : 'DATABASE_URL'}`,
+  );
 }
 
 /**
@@ -114,7 +135,12 @@ function createProgress(tty: boolean) {
   const draw = () => {
     if (!tty) return;
     const flying = [...inFlight.values()].join(', ');
-    process.stdout.write(`\r\x1b[2K[${done}/${total || '?'} workspaces] ${accounts} accounts · ${retries} attempts retried${flying ? ` · syncing ${flying}` : ''}`.slice(0, process.stdout.columns || 200));
+    process.stdout.write(
+      `\r\x1b[2K[${done}/${total || '?'} workspaces] ${accounts} accounts · ${retries} attempts retried${flying ? ` · syncing ${flying}` : ''}`.slice(
+        0,
+        process.stdout.columns || 200,
+      ),
+    );
   };
   if (tty) timer = setInterval(draw, 250);
   const nameOf = (workspace: { id: number; name?: string }) => workspace.name ?? `workspace ${workspace.id}`;
@@ -137,7 +163,7 @@ function createProgress(tty: boolean) {
         return;
       case 'workspace-paused':
         inFlight.delete(event.workspace.id);
-        line(`${event.workspace.name}: time budget reached at ${event.cursor ? describeWalkCursor(event.cursor) : "the end"}; continuing`);
+        line(`${event.workspace.name}: time budget reached at ${event.cursor ? describeWalkCursor(event.cursor) : 'the end'}; continuing`);
         return;
       case 'workspace-synced':
         inFlight.delete(event.workspace.id);

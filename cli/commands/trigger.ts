@@ -20,8 +20,14 @@ export const EXIT = { completed: 0, error: 1, partial: 2, failed: 3, alreadyRunn
 export async function triggerCommand(options: TriggerOptions): Promise<void> {
   try {
     const stateMachineArn = options.stateMachineArn ?? process.env.STATE_MACHINE_ARN;
-    if (!stateMachineArn) throw new InvalidInputError('No state machine: pass --state-machine-arn or set STATE_MACHINE_ARN (the stack output StateMachineArn).');
-    const names = options.workspaces?.split(',').map((n) => n.trim()).filter(Boolean);
+    if (!stateMachineArn)
+      throw new InvalidInputError(
+        'No state machine: pass --state-machine-arn or set STATE_MACHINE_ARN (the stack output StateMachineArn).',
+      );
+    const names = options.workspaces
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     const input = names && names.length > 0 ? { workspaces: names, triggerSource: 'cli' } : { triggerSource: 'cli' };
     const { executionArn } = await startExecution(stateMachineArn, input);
     if (!options.json) {
@@ -52,7 +58,10 @@ export async function triggerCommand(options: TriggerOptions): Promise<void> {
           else if (final) {
             console.log(`\n${workspaceTable(await jobWorkspaces(db.sql, final.jobId))}\n`);
             console.log(jobSummaryLines(final, execution).join('\n'));
-          } else console.log(`execution ${execution.status}${execution.error ? `: ${execution.error}` : ''} (no job row: it ended before Start job)`);
+          } else
+            console.log(
+              `execution ${execution.status}${execution.error ? `: ${execution.error}` : ''} (no job row: it ended before Start job)`,
+            );
           if (final?.status === 'completed') return EXIT.completed;
           if (final?.status === 'partial') return EXIT.partial;
           return EXIT.failed;

@@ -21,7 +21,8 @@ function keyStore(context: CliContext, options: StoreOptions): KeyStore {
   if (kind === 'file') return { kind: 'file', file: context.secretsFile };
   if (kind === 'aws-sm') {
     const secretArn = options.secretArn ?? context.config.apiKeysSecretArn;
-    if (!secretArn) throw new InvalidInputError('--store aws-sm needs --secret-arn (or API_KEYS_SECRET_ARN): the API-keys secret of the stack.');
+    if (!secretArn)
+      throw new InvalidInputError('--store aws-sm needs --secret-arn (or API_KEYS_SECRET_ARN): the API-keys secret of the stack.');
     return { kind: 'aws-sm', secretArn };
   }
   throw new InvalidInputError(`--store must be file or aws-sm, not "${kind}".`);
@@ -29,7 +30,14 @@ function keyStore(context: CliContext, options: StoreOptions): KeyStore {
 
 export async function addWorkspaceCommand(
   name: string,
-  options: StoreOptions & { baseUrl: string; apiKeyRef?: string; apiKeyEnv?: string; inactive?: boolean; emailbisonId?: string; json?: boolean },
+  options: StoreOptions & {
+    baseUrl: string;
+    apiKeyRef?: string;
+    apiKeyEnv?: string;
+    inactive?: boolean;
+    emailbisonId?: string;
+    json?: boolean;
+  },
 ): Promise<void> {
   await withCliContext(async (context) => {
     const emailbisonId = options.emailbisonId === undefined ? undefined : wholeId(options.emailbisonId);
@@ -40,31 +48,58 @@ export async function addWorkspaceCommand(
       apiKey = await context.secrets.resolve(apiKeyRef, `API key of workspace "${name}"`).catch(() => undefined);
     } else {
       apiKey = options.apiKeyEnv ? process.env[options.apiKeyEnv] : await readStdinKey();
-      if (!apiKey) throw new InvalidInputError(`No API key for "${name}": pass --api-key-ref, --api-key-env VAR, or pipe the key on standard input.`);
+      if (!apiKey)
+        throw new InvalidInputError(`No API key for "${name}": pass --api-key-ref, --api-key-env VAR, or pipe the key on standard input.`);
     }
     const [checked] = apiKey
       ? await checkBindings([{ name, baseUrl: options.baseUrl, apiKey, statedId: emailbisonId }])
-      : [{ name, baseUrl: options.baseUrl, statedId: emailbisonId, binding: { status: 'unknown', reason: `could not read the key from ${describeRef(apiKeyRef!)}` } } satisfies CheckedBinding];
+      : [
+          {
+            name,
+            baseUrl: options.baseUrl,
+            statedId: emailbisonId,
+            binding: { status: 'unknown', reason: `could not read the key from ${describeRef(apiKeyRef!)}` },
+          } satisfies CheckedBinding,
+        ];
     if (refuseMixedBindings(await registeredBindings(context.db.sql), [checked])) return;
     if (!apiKeyRef) apiKeyRef = (await storeApiKeys(keyStore(context, options), { [name]: apiKey! }))[name];
     const workspace = await context.db.sql.begin(async (tx) => {
-      const row = await upsertWorkspace(tx as unknown as Sql, { name, baseUrl: options.baseUrl, apiKeyRef, emailbisonWorkspaceId: emailbisonId, active: !options.inactive });
+      const row = await upsertWorkspace(tx as unknown as Sql, {
+        name,
+        baseUrl: options.baseUrl,
+        apiKeyRef,
+        emailbisonWorkspaceId: emailbisonId,
+        active: !options.inactive,
+      });
       return recordChecked(tx as unknown as Sql, row, checked);
     });
     if (options.json) console.log(JSON.stringify({ ...workspace, binding: checked.binding }));
-    else console.log(`workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`);
+    else
+      console.log(
+        `workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`,
+      );
   }).catch(fail);
 }
 
 export async function listWorkspacesCommand(options: { json?: boolean; all?: boolean }): Promise<void> {
   await withCliContext(async ({ db }) => {
     const workspaces = await listWorkspaces(db.sql, { activeOnly: !options.all });
-    if (options.json) return console.log(JSON.stringify(workspaces.map((w) => ({ ...w, apiKeyRef: describeRef(w.apiKeyRef) })), null, 2));
-    if (workspaces.length === 0) return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');
-    console.log(table(
-      ['id', 'workspace', 'base URL', 'key in', 'active'],
-      workspaces.map((w) => [w.id, w.name, w.baseUrl, describeRef(w.apiKeyRef), w.active ? 'yes' : 'no']),
-    ));
+    if (options.json)
+      return console.log(
+        JSON.stringify(
+          workspaces.map((w) => ({ ...w, apiKeyRef: describeRef(w.apiKeyRef) })),
+          null,
+          2,
+        ),
+      );
+    if (workspaces.length === 0)
+      return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');
+    console.log(
+      table(
+        ['id', 'workspace', 'base URL', 'key in', 'active'],
+        workspaces.map((w) => [w.id, w.name, w.baseUrl, describeRef(w.apiKeyRef), w.active ? 'yes' : 'no']),
+      ),
+    );
   }).catch(fail);
 }
 
@@ -78,19 +113,34 @@ export async function removeWorkspaceCommand(name: string): Promise<void> {
 export async function importWorkspacesCommand(file: string, options: StoreOptions & { json?: boolean }): Promise<void> {
   await withCliContext(async (context) => {
     const rows = await readWorkspaceFile(path.resolve(file));
-    const candidates: BindingCandidate[] = rows.map((r) => ({ name: r.name, baseUrl: r.baseUrl, apiKey: r.apiKey, statedId: r.emailbisonWorkspaceId }));
+    const candidates: BindingCandidate[] = rows.map((r) => ({
+      name: r.name,
+      baseUrl: r.baseUrl,
+      apiKey: r.apiKey,
+      statedId: r.emailbisonWorkspaceId,
+    }));
     const checked = await checkBindings(candidates);
     if (refuseMixedBindings(await registeredBindings(context.db.sql), checked)) return;
     const refs = await storeApiKeys(keyStore(context, options), Object.fromEntries(rows.map((r) => [r.name, r.apiKey])));
     await context.db.sql.begin(async (tx) => {
       for (const [index, row] of rows.entries()) {
-        const saved = await upsertWorkspace(tx as unknown as Sql, { name: row.name, baseUrl: row.baseUrl, apiKeyRef: refs[row.name], emailbisonWorkspaceId: row.emailbisonWorkspaceId });
+        const saved = await upsertWorkspace(tx as unknown as Sql, {
+          name: row.name,
+          baseUrl: row.baseUrl,
+          apiKeyRef: refs[row.name],
+          emailbisonWorkspaceId: row.emailbisonWorkspaceId,
+        });
         await recordChecked(tx as unknown as Sql, saved, checked[index]);
       }
     });
-    if (options.json) console.log(JSON.stringify({ imported: rows.map((r) => r.name), bindings: checked.map((c) => ({ workspace: c.name, binding: c.binding })) }));
+    if (options.json)
+      console.log(
+        JSON.stringify({ imported: rows.map((r) => r.name), bindings: checked.map((c) => ({ workspace: c.name, binding: c.binding })) }),
+      );
     else {
-      console.log(`imported ${rows.length} workspace${rows.length === 1 ? '' : 's'}; keys stored in ${options.store === 'aws-sm' ? 'AWS Secrets Manager' : 'the local secrets file'}`);
+      console.log(
+        `imported ${rows.length} workspace${rows.length === 1 ? '' : 's'}; keys stored in ${options.store === 'aws-sm' ? 'AWS Secrets Manager' : 'the local secrets file'}`,
+      );
       for (const c of checked) console.log(`  ${c.name}: ${bindingLine(c)}`);
     }
   }).catch(fail);
@@ -124,7 +174,9 @@ async function recordChecked(sql: Sql, workspace: Workspace, checked: CheckedBin
 }
 
 function bindingLine(checked: CheckedBinding): string {
-  return checked.binding.status === 'bound' ? `its key reads ${describeBound(checked.binding)}` : `binding not checked: ${checked.binding.reason}`;
+  return checked.binding.status === 'bound'
+    ? `its key reads ${describeBound(checked.binding)}`
+    : `binding not checked: ${checked.binding.reason}`;
 }
 
 function wholeId(text: string): number {

@@ -34,16 +34,22 @@ const text: Parser<string> = (raw) => {
   return raw.trim();
 };
 const number = (raw: unknown) => (typeof raw === 'string' ? Number(raw.trim()) : raw);
-const integer = (min: number, max: number): Parser<number> => (raw) => {
-  const value = number(raw);
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new Error(`an integer from ${min} to ${max}`);
-  return value;
-};
-const decimal = (min: number, max: number): Parser<number> => (raw) => {
-  const value = number(raw);
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new Error(`a number from ${min} to ${max}`);
-  return value;
-};
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const value = number(raw);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      throw new Error(`an integer from ${min} to ${max}`);
+    return value;
+  };
+const decimal =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const value = number(raw);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+      throw new Error(`a number from ${min} to ${max}`);
+    return value;
+  };
 const bool: Parser<boolean> = (raw) => {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'string' && /^(1|true|yes|on)$/i.test(raw.trim())) return true;
@@ -56,18 +62,22 @@ const list: Parser<string[]> = (raw) => {
   if (!values || values.length === 0) throw new Error('a comma-separated list');
   return values;
 };
-const matching = (pattern: RegExp, what: string): Parser<string> => (raw) => {
-  const value = text(raw);
-  if (!pattern.test(value)) throw new Error(what);
-  return value;
-};
+const matching =
+  (pattern: RegExp, what: string): Parser<string> =>
+  (raw) => {
+    const value = text(raw);
+    if (!pattern.test(value)) throw new Error(what);
+    return value;
+  };
 /** Case-insensitive; the value comes back as listed. */
-const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
-  const given = text(raw).toLowerCase();
-  const value = values.find((candidate) => candidate.toLowerCase() === given);
-  if (value === undefined) throw new Error(`one of ${values.join(', ')}`);
-  return value;
-};
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    const given = text(raw).toLowerCase();
+    const value = values.find((candidate) => candidate.toLowerCase() === given);
+    if (value === undefined) throw new Error(`one of ${values.join(', ')}`);
+    return value;
+  };
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type EmailBisonPagination = 'auto' | 'page' | 'cursor';
@@ -84,39 +94,121 @@ export const SETTINGS = {
   // A PEM file of the CAs that verify Postgres's certificate (verify-full); the stack sets it from databaseCaBundle.
   databaseCaFile: { env: 'DATABASE_CA_FILE', parse: text, describe: 'PEM file of the CAs that sign the Postgres certificate' },
   // Code-only bound: a connection that cannot be opened in this time fails the invocation, not the Lambda timeout.
-  databaseConnectTimeoutSeconds: { env: 'DATABASE_CONNECT_TIMEOUT_SECONDS', default: 10, parse: integer(1, 120), describe: 'Postgres connect timeout' },
+  databaseConnectTimeoutSeconds: {
+    env: 'DATABASE_CONNECT_TIMEOUT_SECONDS',
+    default: 10,
+    parse: integer(1, 120),
+    describe: 'Postgres connect timeout',
+  },
   // Sent as a startup parameter, which transaction poolers (PgBouncer, Supabase on 6543) may refuse: off by default.
-  databaseStatementTimeoutMs: { env: 'DATABASE_STATEMENT_TIMEOUT_MS', default: 0, parse: integer(0, 3_600_000), describe: 'statement_timeout of each connection (0: the server\'s)' },
+  databaseStatementTimeoutMs: {
+    env: 'DATABASE_STATEMENT_TIMEOUT_MS',
+    default: 0,
+    parse: integer(0, 3_600_000),
+    describe: "statement_timeout of each connection (0: the server's)",
+  },
   databasePrepare: { env: 'DATABASE_PREPARE', default: false, parse: bool, describe: 'prepared statements (off for poolers)' },
   databasePoolMax: { env: 'DATABASE_POOL_MAX', default: 3, parse: integer(1, 100), describe: 'connections per process' },
   apiKeysSecretArn: { env: 'API_KEYS_SECRET_ARN', parse: text, describe: 'the API-keys secret' },
-  localSecretsFile: { env: 'SENDER_SYNC_SECRETS_FILE', default: '.sender-sync/secrets.json', parse: text, describe: 'the local secrets file' },
-  secretsCacheTtlSeconds: { env: 'SECRETS_CACHE_TTL_SECONDS', default: 300, parse: integer(0, 86_400), describe: 'how long a warm Lambda reuses a secret' },
+  localSecretsFile: {
+    env: 'SENDER_SYNC_SECRETS_FILE',
+    default: '.sender-sync/secrets.json',
+    parse: text,
+    describe: 'the local secrets file',
+  },
+  secretsCacheTtlSeconds: {
+    env: 'SECRETS_CACHE_TTL_SECONDS',
+    default: 300,
+    parse: integer(0, 86_400),
+    describe: 'how long a warm Lambda reuses a secret',
+  },
   maxAttempts: { env: 'EMAILBISON_MAX_ATTEMPTS', default: 6, parse: integer(1, 20), describe: 'attempts per EmailBison page request' },
-  maxRetryWaitMs: { env: 'EMAILBISON_MAX_RETRY_WAIT_MS', default: 60_000, parse: integer(0, 600_000), describe: 'cap on one wait (Retry-After included)' },
+  maxRetryWaitMs: {
+    env: 'EMAILBISON_MAX_RETRY_WAIT_MS',
+    default: 60_000,
+    parse: integer(0, 600_000),
+    describe: 'cap on one wait (Retry-After included)',
+  },
   batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
 
   // Read by both: the stack takes them from context and writes them into the Lambdas' environment.
-  databaseSsl: { env: 'DATABASE_SSL', context: 'databaseSsl', parse: oneOf<SslMode>('require', 'verify-full', 'disable'), describe: 'TLS to Postgres (require, verify-full or disable)' },
+  databaseSsl: {
+    env: 'DATABASE_SSL',
+    context: 'databaseSsl',
+    parse: oneOf<SslMode>('require', 'verify-full', 'disable'),
+    describe: 'TLS to Postgres (require, verify-full or disable)',
+  },
   // Where Postgres is when the database secret does not say (an RDS-managed secret holds only username and password); set, they win over the secret's.
-  databaseHost: { env: 'DATABASE_HOST', context: 'databaseHost', parse: text, describe: 'Postgres host (overrides the secret\'s)' },
-  databasePort: { env: 'DATABASE_PORT', context: 'databasePort', parse: integer(1, 65_535), describe: 'Postgres port (overrides the secret\'s)' },
-  databaseName: { env: 'DATABASE_NAME', context: 'databaseName', parse: text, describe: 'Postgres database (overrides the secret\'s)' },
-  jobName: { env: 'JOB_NAME', context: 'jobName', default: 'sender-emails-sync', parse: text, describe: 'job_name of the polling_job_status rows' },
+  databaseHost: { env: 'DATABASE_HOST', context: 'databaseHost', parse: text, describe: "Postgres host (overrides the secret's)" },
+  databasePort: {
+    env: 'DATABASE_PORT',
+    context: 'databasePort',
+    parse: integer(1, 65_535),
+    describe: "Postgres port (overrides the secret's)",
+  },
+  databaseName: { env: 'DATABASE_NAME', context: 'databaseName', parse: text, describe: "Postgres database (overrides the secret's)" },
+  jobName: {
+    env: 'JOB_NAME',
+    context: 'jobName',
+    default: 'sender-emails-sync',
+    parse: text,
+    describe: 'job_name of the polling_job_status rows',
+  },
   // At least 5: a shorter execution cannot finish even a small workspace. The stale-lock age is the same number.
-  runTimeoutMinutes: { env: 'RUN_TIMEOUT_MINUTES', context: 'runTimeoutMinutes', default: 120, parse: integer(5, 24 * 60), describe: 'execution timeout in minutes, and the age of a stale running job' },
+  runTimeoutMinutes: {
+    env: 'RUN_TIMEOUT_MINUTES',
+    context: 'runTimeoutMinutes',
+    default: 120,
+    parse: integer(5, 24 * 60),
+    describe: 'execution timeout in minutes, and the age of a stale running job',
+  },
   // At most 780: the sync-workspace Lambda times out at 900 s, and the last page's retries and the cursor save need the rest.
   // At least 60: shorter invocations make a big workspace loop so often that its history fills.
-  syncBudgetSeconds: { env: 'SYNC_BUDGET_SECONDS', context: 'syncBudgetSeconds', default: 600, parse: integer(60, 780), describe: 'seconds a sync invocation works before returning a cursor' },
-  pageConcurrency: { env: 'PAGE_CONCURRENCY', context: 'pageConcurrency', default: 3, parse: integer(1, 20), describe: 'pages requested at once per workspace' },
-  logLevel: { env: 'LOG_LEVEL', context: 'logLevel', default: 'INFO' as LogLevel, parse: oneOf<LogLevel>('DEBUG', 'INFO', 'WARN', 'ERROR'), describe: 'Lambda log level' },
+  syncBudgetSeconds: {
+    env: 'SYNC_BUDGET_SECONDS',
+    context: 'syncBudgetSeconds',
+    default: 600,
+    parse: integer(60, 780),
+    describe: 'seconds a sync invocation works before returning a cursor',
+  },
+  pageConcurrency: {
+    env: 'PAGE_CONCURRENCY',
+    context: 'pageConcurrency',
+    default: 3,
+    parse: integer(1, 20),
+    describe: 'pages requested at once per workspace',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    context: 'logLevel',
+    default: 'INFO' as LogLevel,
+    parse: oneOf<LogLevel>('DEBUG', 'INFO', 'WARN', 'ERROR'),
+    describe: 'Lambda log level',
+  },
   // Which pagination the EmailBison client asks for (lambdas/emailbison/client.ts) and where a sync's walk starts.
-  emailbisonPagination: { env: 'EMAILBISON_PAGINATION', context: 'emailbisonPagination', default: 'auto' as EmailBisonPagination, parse: oneOf<EmailBisonPagination>('auto', 'page', 'cursor'), describe: 'EmailBison pagination (auto, page or cursor)' },
+  emailbisonPagination: {
+    env: 'EMAILBISON_PAGINATION',
+    context: 'emailbisonPagination',
+    default: 'auto' as EmailBisonPagination,
+    parse: oneOf<EmailBisonPagination>('auto', 'page', 'cursor'),
+    describe: 'EmailBison pagination (auto, page or cursor)',
+  },
   // Consumed by the EmailBison client (next issue): requests per second per instance, 0 = no cap.
-  emailbisonMaxRps: { env: 'EMAILBISON_MAX_RPS', context: 'emailbisonMaxRps', default: 3, parse: decimal(0, 1_000), describe: 'EmailBison requests per second per instance (0: no cap)' },
+  emailbisonMaxRps: {
+    env: 'EMAILBISON_MAX_RPS',
+    context: 'emailbisonMaxRps',
+    default: 3,
+    parse: decimal(0, 1_000),
+    describe: 'EmailBison requests per second per instance (0: no cap)',
+  },
 
   // Read by the stack only.
-  schedule: { context: 'schedule', default: 'rate(1 hour)', parse: matching(/^(rate|cron)\(.+\)$/, 'rate(...) or cron(...)'), describe: 'EventBridge schedule expression' },
+  schedule: {
+    context: 'schedule',
+    default: 'rate(1 hour)',
+    parse: matching(/^(rate|cron)\(.+\)$/, 'rate(...) or cron(...)'),
+    describe: 'EventBridge schedule expression',
+  },
   scheduleEnabled: { context: 'scheduleEnabled', default: true, parse: bool, describe: 'whether the schedule starts runs' },
   mapConcurrency: { context: 'mapConcurrency', default: 3, parse: integer(1, 40), describe: 'workspaces synced at once' },
   tracingEnabled: { context: 'tracingEnabled', default: false, parse: bool, describe: 'X-Ray tracing of the state machine and Lambdas' },
@@ -128,15 +220,43 @@ export const SETTINGS = {
   subnetIds: { context: 'subnetIds', parse: list, describe: 'subnets for the Lambdas' },
   availabilityZones: { context: 'availabilityZones', parse: list, describe: 'availability zones of those subnets' },
   // Route needs of VPC mode (infra/network.ts): EmailBison is on the internet, Secrets Manager is reached by NAT or an endpoint.
-  subnetsRouteToInternet: { context: 'subnetsRouteToInternet', default: false, parse: bool, describe: 'the subnets reach the internet through a NAT gateway' },
-  createSecretsManagerEndpoint: { context: 'createSecretsManagerEndpoint', default: false, parse: bool, describe: 'create a Secrets Manager interface endpoint in the subnets' },
-  secretsKmsKeyArn: { context: 'secretsKmsKeyArn', parse: matching(/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/, 'the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)'), describe: 'customer-managed KMS key of the imported secrets' },
+  subnetsRouteToInternet: {
+    context: 'subnetsRouteToInternet',
+    default: false,
+    parse: bool,
+    describe: 'the subnets reach the internet through a NAT gateway',
+  },
+  createSecretsManagerEndpoint: {
+    context: 'createSecretsManagerEndpoint',
+    default: false,
+    parse: bool,
+    describe: 'create a Secrets Manager interface endpoint in the subnets',
+  },
+  secretsKmsKeyArn: {
+    context: 'secretsKmsKeyArn',
+    parse: matching(/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/, 'the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)'),
+    describe: 'customer-managed KMS key of the imported secrets',
+  },
   // `rds`: the Amazon CAs the Lambda runtime carries (RDS included); otherwise a PEM file, relative to the repository root, shipped with the Lambdas.
   databaseCaBundle: { context: 'databaseCaBundle', parse: text, describe: 'CA bundle that verifies Postgres (rds or a PEM path)' },
-  securityGroupId: { context: 'securityGroupId', parse: matching(/^sg-[0-9a-f]+$/, 'a security group id (sg-...)'), describe: 'security group for the Lambdas' },
+  securityGroupId: {
+    context: 'securityGroupId',
+    parse: matching(/^sg-[0-9a-f]+$/, 'a security group id (sg-...)'),
+    describe: 'security group for the Lambdas',
+  },
   alarmEmail: { context: 'alarmEmail', parse: matching(/^[^@\s]+@[^@\s]+$/, 'an e-mail address'), describe: 'where alarms are e-mailed' },
-  executionTimeAlarmMinutes: { context: 'executionTimeAlarmMinutes', default: 60, parse: integer(1, 24 * 60), describe: 'execution time alarm threshold' },
-  noSuccessAlarmHours: { context: 'noSuccessAlarmHours', default: 6, parse: integer(1, 24), describe: 'hours without a completed run before alarming' },
+  executionTimeAlarmMinutes: {
+    context: 'executionTimeAlarmMinutes',
+    default: 60,
+    parse: integer(1, 24 * 60),
+    describe: 'execution time alarm threshold',
+  },
+  noSuccessAlarmHours: {
+    context: 'noSuccessAlarmHours',
+    default: 6,
+    parse: integer(1, 24),
+    describe: 'hours without a completed run before alarming',
+  },
   logRetentionDays: {
     context: 'logRetentionDays',
     default: 90,

@@ -47,7 +47,10 @@ export async function checkConnection(sql: Sql, where: string): Promise<void> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     const message = (error as Error).message;
-    throw new DatabaseUnavailableError(`Cannot use Postgres at ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ''}.`, { cause: error });
+    throw new DatabaseUnavailableError(
+      `Cannot use Postgres at ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ''}.`,
+      { cause: error },
+    );
   }
 }
 
@@ -104,14 +107,17 @@ function connectionTarget(options: DatabaseOptions): Target {
 export function fromSecret(secret: DatabaseSecret, target: NonNullable<DatabaseOptions['target']> = {}): Target {
   const host = target.host ?? secret.host;
   const missing = [
-    ...(host ? [] : ['host (an RDS-managed secret holds only username and password: set DATABASE_HOST, or CDK context sender-sync:databaseHost)']),
+    ...(host
+      ? []
+      : ['host (an RDS-managed secret holds only username and password: set DATABASE_HOST, or CDK context sender-sync:databaseHost)']),
     ...(['username', 'password'] as const).filter((key) => !secret[key]),
   ];
   if (!host || missing.length > 0) {
     throw new DatabaseConfigError(`The database secret lacks ${missing.join(', ')} (expected {host, port, username, password, dbname}).`);
   }
   const port = Number(target.port ?? secret.port ?? 5432);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new DatabaseConfigError(`The database port is not a port number (${String(secret.port)}).`);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new DatabaseConfigError(`The database port is not a port number (${String(secret.port)}).`);
   return {
     host,
     port,

@@ -114,7 +114,11 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
    * One request, with its retries: a page number or a cursor token. `page` names it in errors
    * (in cursor mode, its place in the walk). Both modes' paging goes through here.
    */
-  async function fetchPage(request: WalkCursor, signal: AbortSignal, page = request.mode === 'page' ? request.page : 1): Promise<ParsedPage> {
+  async function fetchPage(
+    request: WalkCursor,
+    signal: AbortSignal,
+    page = request.mode === 'page' ? request.page : 1,
+  ): Promise<ParsedPage> {
     for (let attempt = 1; ; attempt++) {
       await abortable(gate.pass(signal), signal);
       // Throws EmailBisonUnreachableError while the host's breaker is open: no retry here.
@@ -227,7 +231,8 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
               workspace,
               page,
               attempts: 1,
-              problem: 'EmailBison answered in cursor pagination, and EMAILBISON_PAGINATION=page reads page numbers only (use auto or cursor)',
+              problem:
+                'EmailBison answered in cursor pagination, and EMAILBISON_PAGINATION=page reads page numbers only (use auto or cursor)',
             });
           }
           return { to: 'cursor', reason: `EmailBison answered page ${page} in cursor pagination` };
@@ -247,7 +252,10 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
   }
 
   /** Sequential by nature: each request needs the cursor the previous answer gave. */
-  async function* cursorWalk(fromToken: string | null, outer: AbortSignal | undefined): AsyncGenerator<SenderEmailPage, ModeChange | undefined> {
+  async function* cursorWalk(
+    fromToken: string | null,
+    outer: AbortSignal | undefined,
+  ): AsyncGenerator<SenderEmailPage, ModeChange | undefined> {
     const { signal, release } = linkedAbort(outer);
     try {
       let token = fromToken;
@@ -255,7 +263,8 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
         const parsed = await fetchPage({ mode: 'cursor', token }, signal, page);
         if (parsed.mode === 'page') {
           // An instance that ignores pagination_type serves page mode only: read it so, from the top.
-          if (token === null && pagination === 'auto') return { to: 'page', reason: 'EmailBison answered a cursor request in page pagination' };
+          if (token === null && pagination === 'auto')
+            return { to: 'page', reason: 'EmailBison answered a cursor request in page pagination' };
           throw new MalformedPageError({
             workspace,
             page,
@@ -277,10 +286,16 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     let from = startingPoint(listOptions);
     listOptions.signal?.throwIfAborted();
     for (let restarts = 0; ; restarts++) {
-      const change = from.mode === 'page' ? yield* pageWalk(from.page, listOptions.signal) : yield* cursorWalk(from.token, listOptions.signal);
+      const change =
+        from.mode === 'page' ? yield* pageWalk(from.page, listOptions.signal) : yield* cursorWalk(from.token, listOptions.signal);
       if (!change) return;
       if (restarts >= MAX_RESTARTS) {
-        throw new MalformedPageError({ workspace, page: 1, attempts: restarts + 1, problem: `EmailBison keeps switching pagination modes (last: ${change.reason})` });
+        throw new MalformedPageError({
+          workspace,
+          page: 1,
+          attempts: restarts + 1,
+          problem: `EmailBison keeps switching pagination modes (last: ${change.reason})`,
+        });
       }
       yield { kind: 'restart', mode: change.to, reason: change.reason };
       from = change.to === 'page' ? { mode: 'page', page: 1 } : { mode: 'cursor', token: null };
@@ -291,8 +306,14 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     if (listOptions.from) {
       const from = listOptions.from;
       if (from.mode === 'page') return { mode: 'page', page: checkPage(from.page) };
-      if (from.token !== null && (typeof from.token !== 'string' || from.token.length === 0 || from.token.length > MAX_CURSOR_TOKEN_LENGTH)) {
-        throw new InvalidInputError(`a cursor token must be a non-empty string of at most ${MAX_CURSOR_TOKEN_LENGTH} characters (workspace "${workspace}")`, { workspace });
+      if (
+        from.token !== null &&
+        (typeof from.token !== 'string' || from.token.length === 0 || from.token.length > MAX_CURSOR_TOKEN_LENGTH)
+      ) {
+        throw new InvalidInputError(
+          `a cursor token must be a non-empty string of at most ${MAX_CURSOR_TOKEN_LENGTH} characters (workspace "${workspace}")`,
+          { workspace },
+        );
       }
       return from;
     }

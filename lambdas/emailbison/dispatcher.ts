@@ -7,7 +7,10 @@ import { RequestPool } from './undici-pool';
  */
 const pools = new Map<string, RequestPool>();
 
-export function sharedDispatcher(origin: string, options: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number }): Dispatcher {
+export function sharedDispatcher(
+  origin: string,
+  options: { connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number },
+): Dispatcher {
   const key = `${origin} ${options.connectTimeoutMs}`;
   let pool = pools.get(key);
   if (!pool) {

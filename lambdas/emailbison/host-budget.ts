@@ -112,13 +112,16 @@ function resolveSettings(options: HostBudgetOptions): Settings {
   if (!settings.host?.trim()) wrong.push('host must not be empty');
   if (!(Number.isFinite(settings.maxRps) && settings.maxRps >= 0)) wrong.push('maxRps must be a number >= 0');
   if (!(Number.isFinite(settings.burst) && settings.burst >= 1)) wrong.push('burst must be a number >= 1');
-  if (!(Number.isInteger(settings.breakerThreshold) && settings.breakerThreshold >= 1)) wrong.push('breakerThreshold must be a whole number >= 1');
+  if (!(Number.isInteger(settings.breakerThreshold) && settings.breakerThreshold >= 1))
+    wrong.push('breakerThreshold must be a whole number >= 1');
   if (!(Number.isFinite(settings.breakerOpenMs) && settings.breakerOpenMs >= 0)) wrong.push('breakerOpenMs must be a number >= 0');
   if (!(settings.lowRemainingFraction >= 0 && settings.lowRemainingFraction < 1)) wrong.push('lowRemainingFraction must be in [0, 1)');
   if (!(Number.isFinite(settings.reserveAheadMs) && settings.reserveAheadMs >= 0)) wrong.push('reserveAheadMs must be a number >= 0');
   if (!(Number.isFinite(settings.maxPauseSeconds) && settings.maxPauseSeconds >= 0)) wrong.push('maxPauseSeconds must be a number >= 0');
   if (wrong.length > 0) {
-    throw new ConfigError(`EmailBison host budget for workspace "${options.workspace}": ${wrong.join('; ')}`, { workspace: options.workspace });
+    throw new ConfigError(`EmailBison host budget for workspace "${options.workspace}": ${wrong.join('; ')}`, {
+      workspace: options.workspace,
+    });
   }
   return { ...settings, host: settings.host.toLowerCase() };
 }

@@ -63,7 +63,8 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
   const maxAttempts = options.maxAttempts ?? 3;
   let last = 'no attempt made';
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
+    if (attempt > 1)
+      await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
     await budget?.acquire(signal);
     if (options.stats) options.stats.requests += 1;
     let status: number;
@@ -98,7 +99,11 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
     if (status === 429 || status >= 500) {
       last = `GET ${USERS_PATH} answered HTTP ${status}`;
       const retryAfterMs = parseRetryAfterHeader(headers['retry-after'], Date.now());
-      if (status === 429 && budget) await budget.pause(Math.min(retryAfterMs ?? 1_000, MAX_CHECK_WAIT_MS) / 1000, `HTTP 429 on ${USERS_PATH} (workspace "${workspace}")`);
+      if (status === 429 && budget)
+        await budget.pause(
+          Math.min(retryAfterMs ?? 1_000, MAX_CHECK_WAIT_MS) / 1000,
+          `HTTP 429 on ${USERS_PATH} (workspace "${workspace}")`,
+        );
       else if (retryAfterMs !== undefined) await sleep(Math.min(retryAfterMs, MAX_CHECK_WAIT_MS), signal);
       continue;
     }

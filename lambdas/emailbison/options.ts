@@ -88,9 +88,12 @@ function resolvePagination(options: EmailBisonClientOptions): EmailBisonPaginati
   try {
     return SETTINGS.emailbisonPagination.parse(options.pagination);
   } catch (error) {
-    throw new ConfigError(`EmailBison client options for workspace "${options.workspace}": pagination must be ${(error as Error).message}`, {
-      workspace: options.workspace,
-    });
+    throw new ConfigError(
+      `EmailBison client options for workspace "${options.workspace}": pagination must be ${(error as Error).message}`,
+      {
+        workspace: options.workspace,
+      },
+    );
   }
 }
 
@@ -119,7 +122,9 @@ function checkApiKey(apiKey: string, workspace: string): string {
   const key = (apiKey ?? '').trim();
   if (!key) throw new ConfigError(`the EmailBison API key of workspace "${workspace}" is empty`, { workspace });
   if (!/^[\x21-\x7e]+$/.test(key)) {
-    throw new ConfigError(`the EmailBison API key of workspace "${workspace}" contains characters an HTTP header cannot carry`, { workspace });
+    throw new ConfigError(`the EmailBison API key of workspace "${workspace}" contains characters an HTTP header cannot carry`, {
+      workspace,
+    });
   }
   return key;
 }

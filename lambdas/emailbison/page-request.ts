@@ -68,7 +68,12 @@ export function pageQuery(request: WalkCursor): string {
 }
 
 /** `page` names the request in messages: the page number, or in cursor mode the page's place in this walk. */
-export async function requestPage(context: PageRequestContext, request: WalkCursor, page: number, signal: AbortSignal): Promise<PageAttempt> {
+export async function requestPage(
+  context: PageRequestContext,
+  request: WalkCursor,
+  page: number,
+  signal: AbortSignal,
+): Promise<PageAttempt> {
   const seen: { rateLimit?: RateLimitHeaders } = {};
   const attempt = await requestPageOnce(context, request, page, signal, seen);
   return seen.rateLimit ? { ...attempt, rateLimit: seen.rateLimit } : attempt;
@@ -119,7 +124,8 @@ async function requestPageOnce(
     const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(body));
     return { outcome: 'unavailable', failure: status === 429 ? 'HTTP 429 (rate limited)' : `HTTP ${status}`, status, retryAfterMs };
   }
-  if (status === 422 && request.mode === 'page' && isPageRuleViolation(body)) throw new PageCapReachedError({ workspace, page: request.page });
+  if (status === 422 && request.mode === 'page' && isPageRuleViolation(body))
+    throw new PageCapReachedError({ workspace, page: request.page });
   if (status < 200 || status > 299) throw new UnexpectedResponseError({ workspace, page, status });
 
   if (body === undefined) return { outcome: 'malformed', failure: 'the body is not valid JSON' };
@@ -169,6 +175,7 @@ function upstreamMessage(body: unknown): string | undefined {
 /** EmailBison's words, fit to repeat: one line, printable, bounded, and never the key should it echo it. */
 export function sanitise(message: string | undefined, apiKey: string): string | undefined {
   if (message === undefined) return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   let text = message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
   if (apiKey.length >= 4) text = text.split(apiKey).join('[redacted]');
   text = text.replace(/\s+/g, ' ').trim();

@@ -85,7 +85,10 @@ const senderEmailItem = z.looseObject({
   updated_at: text,
 });
 
-const links = z.looseObject({ next: z.string().nullish().catch(null) }).nullish().catch(null);
+const links = z
+  .looseObject({ next: z.string().nullish().catch(null) })
+  .nullish()
+  .catch(null);
 
 const pageModePage = z.looseObject({
   data: z.array(z.unknown()),

@@ -14,7 +14,8 @@ export function parseExecutionInput(input: unknown): ExecutionInput {
   if (typeof input !== 'object' || Array.isArray(input)) throw new InvalidInputError(`${USAGE}; got ${describe(input)}.`);
   const record = input as Record<string, unknown>;
   const unknown = Object.keys(record).filter((key) => !KNOWN_KEYS.has(key));
-  if (unknown.length > 0) throw new InvalidInputError(`${USAGE}; unknown field ${unknown.map((k) => JSON.stringify(k.slice(0, 50))).join(', ')}.`);
+  if (unknown.length > 0)
+    throw new InvalidInputError(`${USAGE}; unknown field ${unknown.map((k) => JSON.stringify(k.slice(0, 50))).join(', ')}.`);
   const result: ExecutionInput = {};
   if (record.workspaces !== undefined) {
     const names = record.workspaces;

@@ -19,7 +19,11 @@ export async function finalizeJob(sql: Sql, jobId: string, options: { runError?:
  * job had already ended, e.g. a retried Finalize job whose first attempt committed. What
  * happens once per run (its metrics) happens only when `finalized`.
  */
-export async function finalizeRunningJob(sql: Sql, jobId: string, options: { runError?: string } = {}): Promise<{ job: JobRecord; finalized: boolean }> {
+export async function finalizeRunningJob(
+  sql: Sql,
+  jobId: string,
+  options: { runError?: string } = {},
+): Promise<{ job: JobRecord; finalized: boolean }> {
   return sql.begin(async (tx) => {
     const [job] = await tx<{ status: JobStatus }[]>`select status from polling_job_status where id = ${jobId} for update`;
     if (!job) throw new JobNotFoundError(`No job ${jobId} in polling_job_status.`);
@@ -62,11 +66,7 @@ export async function finalizeRunningJob(sql: Sql, jobId: string, options: { run
  * failed): fails the job found by id or execution ARN, only if it is still running.
  * Returns undefined when there is no such job (the run failed before creating one).
  */
-export async function failRun(
-  sql: Sql,
-  target: { jobId?: string; executionArn?: string },
-  reason: string,
-): Promise<JobRecord | undefined> {
+export async function failRun(sql: Sql, target: { jobId?: string; executionArn?: string }, reason: string): Promise<JobRecord | undefined> {
   const [job] = target.jobId
     ? await sql<{ id: string }[]>`select id from polling_job_status where id = ${target.jobId}`
     : target.executionArn

@@ -30,7 +30,9 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
         select id, status from polling_job_status where execution_arn = ${options.executionArn}
       `;
       if (mine) {
-        const ids = (await tx<{ id: number }[]>`select workspace_id as id from polling_job_workspaces where job_id = ${mine.id}`).map((w) => w.id);
+        const ids = (await tx<{ id: number }[]>`select workspace_id as id from polling_job_workspaces where job_id = ${mine.id}`).map(
+          (w) => w.id,
+        );
         return { status: 'started', jobId: mine.id, workspaces: await largestFirst(tx as unknown as Sql, ids, mine.id) };
       }
     }
@@ -73,7 +75,10 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
 async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<WorkspaceRef[]> {
   if (!names) {
     const active = await sql<{ id: number }[]>`select id from workspaces where active`;
-    return largestFirst(sql, active.map((w) => w.id));
+    return largestFirst(
+      sql,
+      active.map((w) => w.id),
+    );
   }
   const found = await sql<(WorkspaceRef & { active: boolean })[]>`
     select id, name, active from workspaces where name = any(${names}::text[]) order by name
@@ -85,9 +90,14 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
   if (unknown.length > 0) problems.push(`unknown workspace${unknown.length > 1 ? 's' : ''} ${unknown.map(quote).join(', ')}`);
   if (inactive.length > 0) problems.push(`inactive workspace${inactive.length > 1 ? 's' : ''} ${inactive.map(quote).join(', ')}`);
   if (problems.length > 0) {
-    throw new WorkspaceNotFoundError(`Cannot start the run: ${problems.join('; ')}. Nothing was started; \`sender-sync workspaces list\` shows the registered names.`);
+    throw new WorkspaceNotFoundError(
+      `Cannot start the run: ${problems.join('; ')}. Nothing was started; \`sender-sync workspaces list\` shows the registered names.`,
+    );
   }
-  return largestFirst(sql, found.map((w) => w.id));
+  return largestFirst(
+    sql,
+    found.map((w) => w.id),
+  );
 }
 
 /**

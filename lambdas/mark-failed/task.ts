@@ -39,7 +39,12 @@ export function createMarkFailedTask(deps: TaskDeps) {
       const name = await recordWorkspaceFailure(deps.sql, event.jobId, event.workspace.id, error);
       deps.log.setContext({ workspace: name ?? event.workspace.name });
       deps.log.error('workspace failed', { error });
-      deps.onEvent?.({ type: 'workspace-failed', jobId: event.jobId, workspace: { id: event.workspace.id, name: name ?? event.workspace.name }, error });
+      deps.onEvent?.({
+        type: 'workspace-failed',
+        jobId: event.jobId,
+        workspace: { id: event.workspace.id, name: name ?? event.workspace.name },
+        error,
+      });
       return { recorded: true, jobId: event.jobId, status: 'failed' };
     }
     if (event && 'scope' in event && event.scope === 'run') {
@@ -57,6 +62,8 @@ export function createMarkFailedTask(deps: TaskDeps) {
       deps.onEvent?.({ type: 'run-failed', jobId: summary?.jobId, reason });
       return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
     }
-    throw new InvalidInputError('Mark failed needs a workspace or run failure from the state machine, or an execution status change event.');
+    throw new InvalidInputError(
+      'Mark failed needs a workspace or run failure from the state machine, or an execution status change event.',
+    );
   };
 }

@@ -86,7 +86,10 @@ async function readCaFile(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new DatabaseConfigError(`Cannot read the Postgres CA bundle DATABASE_CA_FILE=${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: error });
+    throw new DatabaseConfigError(
+      `Cannot read the Postgres CA bundle DATABASE_CA_FILE=${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      { cause: error },
+    );
   }
 }
 
@@ -126,7 +129,12 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
 }
 
 /** Runs one invocation: deps, the task, metrics flushed even on failure, the error rethrown as is (its name is the error type). */
-export async function invoke<E, R>(runtime: LambdaRuntime, event: E, context: Context | undefined, task: (deps: TaskDeps) => (event: E) => Promise<R>): Promise<R> {
+export async function invoke<E, R>(
+  runtime: LambdaRuntime,
+  event: E,
+  context: Context | undefined,
+  task: (deps: TaskDeps) => (event: E) => Promise<R>,
+): Promise<R> {
   const deps = await runtime.deps(context).catch((error: unknown) => {
     // The NotConfigured alarm holds while this is 1 and clears when Start job reports 0 (configured()).
     if (errorCode(error) === ERROR_CATALOGUE.NotConfiguredError.code) {

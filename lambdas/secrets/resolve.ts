@@ -43,7 +43,10 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
   }
 
   async function fromSecretsManager(secretId: string, purpose: string): Promise<string> {
-    if (!options.secretsManager) throw new SecretUnavailableError(`The ${purpose} is in AWS Secrets Manager (${secretId}), but no Secrets Manager client is configured.`);
+    if (!options.secretsManager)
+      throw new SecretUnavailableError(
+        `The ${purpose} is in AWS Secrets Manager (${secretId}), but no Secrets Manager client is configured.`,
+      );
     try {
       const response = await options.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
       if (response.SecretString === undefined) throw new SecretUnavailableError(`Secret ${secretId} (the ${purpose}) has no string value.`);
@@ -57,7 +60,8 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
 
   async function fromLocalFile(purpose: string): Promise<string> {
     const file = options.localSecretsFile;
-    if (!file) throw new SecretUnavailableError(`The ${purpose} is in the local secrets file, but none is configured (SENDER_SYNC_SECRETS_FILE).`);
+    if (!file)
+      throw new SecretUnavailableError(`The ${purpose} is in the local secrets file, but none is configured (SENDER_SYNC_SECRETS_FILE).`);
     try {
       return await readFile(file, 'utf8');
     } catch (error) {
@@ -92,10 +96,15 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
   };
 }
 
-export function parseSecretReference(reference: string, purpose = 'secret'): { source: 'aws-sm' | 'env' | 'file'; id: string; field?: string } {
+export function parseSecretReference(
+  reference: string,
+  purpose = 'secret',
+): { source: 'aws-sm' | 'env' | 'file'; id: string; field?: string } {
   const match = /^(aws-sm|env|file):(.+)$/.exec(reference.trim());
   if (!match) {
-    throw new SecretUnavailableError(`The ${purpose} reference "${reference}" is not one of aws-sm:<secret>[#field], env:<VARIABLE>, file:<field>.`);
+    throw new SecretUnavailableError(
+      `The ${purpose} reference "${reference}" is not one of aws-sm:<secret>[#field], env:<VARIABLE>, file:<field>.`,
+    );
   }
   const source = match[1] as 'aws-sm' | 'env' | 'file';
   if (source === 'file') return { source, id: 'local', field: match[2] };

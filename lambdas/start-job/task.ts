@@ -30,12 +30,20 @@ export function createStartJobTask(deps: TaskDeps) {
     });
     if (result.status === 'already_running') {
       deps.onEvent?.({ type: 'already-running', runningJobId: result.runningJobId, runningForSeconds: result.runningForSeconds });
-      deps.log.warn('another run holds the lock: not starting', { runningJobId: result.runningJobId, runningForSeconds: result.runningForSeconds });
+      deps.log.warn('another run holds the lock: not starting', {
+        runningJobId: result.runningJobId,
+        runningForSeconds: result.runningForSeconds,
+      });
       return result;
     }
     deps.log.setContext({ jobId: result.jobId });
     deps.log.info('job started', { workspaces: result.workspaces.length });
     deps.onEvent?.({ type: 'job-started', jobId: result.jobId, workspaces: result.workspaces });
-    return { status: 'started', jobId: result.jobId, workspaceCount: result.workspaces.length, workspaceIds: result.workspaces.map((w) => w.id) };
+    return {
+      status: 'started',
+      jobId: result.jobId,
+      workspaceCount: result.workspaces.length,
+      workspaceIds: result.workspaces.map((w) => w.id),
+    };
   };
 }

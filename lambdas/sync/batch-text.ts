@@ -109,7 +109,14 @@ function sameTags(tags: SenderEmailTag[], raw: unknown): boolean {
   if (!Array.isArray(raw) || raw.length !== tags.length) return false;
   return tags.every((tag, i) => {
     const served = raw[i] as Record<string, unknown> | null;
-    return served !== null && typeof served === 'object' && served.id === tag.id && served.name === tag.name && served.default === tag.default && Object.keys(served).length === 3;
+    return (
+      served !== null &&
+      typeof served === 'object' &&
+      served.id === tag.id &&
+      served.name === tag.name &&
+      served.default === tag.default &&
+      Object.keys(served).length === 3
+    );
   });
 }
 

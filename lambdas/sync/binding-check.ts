@@ -18,7 +18,7 @@ export async function checkBindingForRun(
 ): Promise<VerifiedBinding | undefined> {
   if (!input.firstInvocation) return undefined;
   const stats = { requests: 0 };
-  let binding;
+  let binding: Awaited<ReturnType<typeof checkKeyBinding>>;
   try {
     binding = await checkKeyBinding({ ...request, stats });
   } finally {

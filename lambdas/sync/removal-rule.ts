@@ -50,9 +50,11 @@ export const SUDDEN_DROP_MIN_LIVE = 20;
  *    an id twice removes nothing.
  */
 export function decideRemoval(walk: WalkEvidence): RemovalDecision {
-  const { seen, live } = walk;
+  const { seen } = walk;
   if (walk.mixed) {
-    return hold('the walk restarted in another pagination mode after reading pages; what it wrote stays, but a walk that mixed modes is no evidence for removal');
+    return hold(
+      'the walk restarted in another pagination mode after reading pages; what it wrote stays, but a walk that mixed modes is no evidence for removal',
+    );
   }
   const drop = suddenDrop(walk);
   if (drop) return hold(drop);

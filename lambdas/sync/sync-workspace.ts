@@ -98,7 +98,11 @@ export async function syncWorkspace(deps: SyncWorkspaceDeps, input: SyncWorkspac
   const { jobId, workspace } = input;
   const timeLeftMs = input.timeLeftMs ?? input.deadlineMs - now();
   // Half of a budget shorter than twice the margin, so an invocation always has time to read a page.
-  const stop = deadlineSignal({ inMs: timeLeftMs - Math.min(DEADLINE_MARGIN_MS, timeLeftMs / 2), workspace: workspace.name, outer: deps.signal });
+  const stop = deadlineSignal({
+    inMs: timeLeftMs - Math.min(DEADLINE_MARGIN_MS, timeLeftMs / 2),
+    workspace: workspace.name,
+    outer: deps.signal,
+  });
   const holder: LeaseHolder = { jobId, workspaceId: workspace.id, workspace: workspace.name, leaseId: randomUUID() };
   try {
     const claim = await waitForLease(deps, holder, timeLeftMs + LEASE_GRACE_MS, stop.signal);

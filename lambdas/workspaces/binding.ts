@@ -35,11 +35,7 @@ export interface VerifiedBinding {
  * rows would then sync one EmailBison workspace); a row that recorded another one is the
  * wrong key. Both throw `KeyBoundElsewhereError` (never retried) and write nothing.
  */
-export async function verifyBinding(
-  sql: Sql,
-  workspace: { id: number; name: string },
-  binding: KeyBinding,
-): Promise<VerifiedBinding> {
+export async function verifyBinding(sql: Sql, workspace: { id: number; name: string }, binding: KeyBinding): Promise<VerifiedBinding> {
   if (binding.status === 'unknown') {
     return { outcome: 'unknown', warning: `API key binding not checked: ${binding.reason}` };
   }
@@ -100,7 +96,8 @@ export async function findBindingConflicts(
     holders.set(key, holder);
   }
   for (const holder of holders.values()) {
-    if (holder.names.length > 1) conflicts.push({ kind: 'shared', baseUrl: holder.baseUrl, emailbisonWorkspaceId: holder.id, workspaces: holder.names });
+    if (holder.names.length > 1)
+      conflicts.push({ kind: 'shared', baseUrl: holder.baseUrl, emailbisonWorkspaceId: holder.id, workspaces: holder.names });
   }
   return conflicts;
 }

@@ -328,4 +328,3 @@ async function forgetBreaker(h: FaultHarness): Promise<void> {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-

@@ -31,7 +31,11 @@ export function realHandlers(deps: TaskDeps, observed: Observed, override?: Part
   };
 }
 
-export async function runLocally(deps: TaskDeps, input: unknown, override?: Partial<TaskHandlers>): Promise<LocalRunResult & { observed: Observed }> {
+export async function runLocally(
+  deps: TaskDeps,
+  input: unknown,
+  override?: Partial<TaskHandlers>,
+): Promise<LocalRunResult & { observed: Observed }> {
   const observed: Observed = { inFlight: 0, peak: 0, calls: new Map() };
   const result = await runStateMachineLocally({ input, handlers: realHandlers(deps, observed, override), instantRetries: true });
   return { ...result, observed };

@@ -15,7 +15,11 @@ export async function runJobAsMap(
   deps: TaskDeps,
   options: { databaseUrl: string; workspaces?: string[]; concurrency?: number },
 ): Promise<JobRecord> {
-  const started = await startJob(deps.sql, { jobName: deps.config.jobName, workspaceNames: options.workspaces, runTimeoutMinutes: deps.config.runTimeoutMinutes });
+  const started = await startJob(deps.sql, {
+    jobName: deps.config.jobName,
+    workspaceNames: options.workspaces,
+    runTimeoutMinutes: deps.config.runTimeoutMinutes,
+  });
   if (started.status !== 'started') throw new Error(`job not started: ${started.status}`);
   const queue = [...started.workspaces];
   const lambdas: Sql[] = [];

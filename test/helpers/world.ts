@@ -21,10 +21,13 @@ export const fastSleep = (ms: number, signal?: AbortSignal) =>
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.min(ms / 1000, 50));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(ms / 1000, 50),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
@@ -61,7 +64,11 @@ export async function createWorld(
  * on its cursor, a failure recorded as the state machine's Catch does), finalize.
  */
 export async function runJobDirectly(deps: TaskDeps, workspaces?: string[]): Promise<JobRecord & { invocations: number }> {
-  const started = await startJob(deps.sql, { jobName: deps.config.jobName, workspaceNames: workspaces, runTimeoutMinutes: deps.config.runTimeoutMinutes });
+  const started = await startJob(deps.sql, {
+    jobName: deps.config.jobName,
+    workspaceNames: workspaces,
+    runTimeoutMinutes: deps.config.runTimeoutMinutes,
+  });
   if (started.status !== 'started') throw new Error(`job not started: ${started.status}`);
   let invocations = 0;
   for (const workspace of started.workspaces) invocations += await syncUntilDone(deps, started.jobId, workspace);
@@ -84,7 +91,12 @@ export async function syncUntilDone(deps: TaskDeps, jobId: string, workspace: Wo
     } while (cursor !== null);
   } catch (error) {
     const e = error as Error;
-    await createMarkFailedTask(deps)({ scope: 'workspace', jobId, workspace, error: { Error: e.name, Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }) } });
+    await createMarkFailedTask(deps)({
+      scope: 'workspace',
+      jobId,
+      workspace,
+      error: { Error: e.name, Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }) },
+    });
   }
   return invocations;
 }

@@ -20,7 +20,10 @@ beforeAll(() => {
   const { app, stack } = buildApp({
     outdir,
     // Asset metadata (the bundle's directory per function) is what the CLI turns on too.
-    context: { 'aws:cdk:enable-asset-metadata': true, 'sender-sync:databaseSecretArn': 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync/database-AbCdEf' },
+    context: {
+      'aws:cdk:enable-asset-metadata': true,
+      'sender-sync:databaseSecretArn': 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync/database-AbCdEf',
+    },
   });
   const assembly = app.synth();
   const template = assembly.getStackByName(stack.stackName).template;
@@ -41,7 +44,12 @@ describe('bundling', () => {
   it('bundles each handler into one ESM file with its source map', () => {
     expect(assets.size).toBe(5);
     for (const [name, dir] of assets) {
-      expect(readdirSync(dir).filter((file) => file.startsWith('index')).sort(), name).toEqual(['index.mjs', 'index.mjs.map']);
+      expect(
+        readdirSync(dir)
+          .filter((file) => file.startsWith('index'))
+          .sort(),
+        name,
+      ).toEqual(['index.mjs', 'index.mjs.map']);
       const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
       expect(code.startsWith("import { createRequire as __senderSyncCreateRequire } from 'node:module';"), name).toBe(true);
       execFileSync(process.execPath, ['--check', path.join(dir, 'index.mjs')]);
@@ -56,7 +64,7 @@ describe('bundling', () => {
     }
   });
 
-  it('keeps the sync bundle under 600 KB (undici\'s Pool without its fetch and WebSocket, zod without its locales)', () => {
+  it("keeps the sync bundle under 600 KB (undici's Pool without its fetch and WebSocket, zod without its locales)", () => {
     const bytes = statSync(path.join(assets.get('syncWorkspace')!, 'index.mjs')).size;
     expect(bytes).toBeLessThan(600 * 1024);
     const code = readFileSync(path.join(assets.get('syncWorkspace')!, 'index.mjs'), 'utf8');
@@ -71,7 +79,9 @@ describe('bundling', () => {
 
   it('ships migrations/*.sql inside the migrate bundle', () => {
     const bundled = path.join(assets.get('migrate')!, 'migrations');
-    const sources = readdirSync(path.join(PROJECT_ROOT, 'migrations')).filter((file) => file.endsWith('.sql')).sort();
+    const sources = readdirSync(path.join(PROJECT_ROOT, 'migrations'))
+      .filter((file) => file.endsWith('.sql'))
+      .sort();
     expect(sources.length).toBeGreaterThan(0);
     expect(readdirSync(bundled).sort()).toEqual(sources);
     for (const file of sources) {

@@ -94,7 +94,11 @@ describe('readStackConfig', () => {
 
   it('wants one availability zone per subnet', () => {
     expect(() =>
-      read({ 'sender-sync:vpcId': 'vpc-0abc', 'sender-sync:subnetIds': 'subnet-1,subnet-2', 'sender-sync:availabilityZones': 'eu-west-1a' }),
+      read({
+        'sender-sync:vpcId': 'vpc-0abc',
+        'sender-sync:subnetIds': 'subnet-1,subnet-2',
+        'sender-sync:availabilityZones': 'eu-west-1a',
+      }),
     ).toThrow(/one zone per subnet/);
   });
 });

@@ -89,7 +89,37 @@ describe('the environment the stack gives each Lambda', () => {
   });
 });
 
-const PROBES: unknown[] = [-1, 0, 0.5, 1, 4, 5, 20, 21, 59, 60, 780, 781, 840, 841, 1000, 1001, 1440, 1441, 'lots', ' 7 ', '1e3', 'debug', 'DEBUG', 'verbose', 'auto', 'page', 'CURSOR', 'offset', 'true'];
+const PROBES: unknown[] = [
+  -1,
+  0,
+  0.5,
+  1,
+  4,
+  5,
+  20,
+  21,
+  59,
+  60,
+  780,
+  781,
+  840,
+  841,
+  1000,
+  1001,
+  1440,
+  1441,
+  'lots',
+  ' 7 ',
+  '1e3',
+  'debug',
+  'DEBUG',
+  'verbose',
+  'auto',
+  'page',
+  'CURSOR',
+  'offset',
+  'true',
+];
 
 describe('a shared setting at the edges', () => {
   it.each(SHARED)('%s: the stack rejects every value the Lambdas reject, and what it accepts reaches them unchanged', (name) => {
@@ -97,10 +127,15 @@ describe('a shared setting at the edges', () => {
     const rejectedByLambda: unknown[] = [];
     for (const probe of PROBES) {
       const lambda = attempt(() => loadConfig({ [setting.env!]: String(probe) })[name]);
-      const stack = attempt(() => readStackConfig((key) => ({ ...IMPORTED, [`sender-sync:${setting.context}`]: probe })[key as never])[name]);
+      const stack = attempt(
+        () => readStackConfig((key) => ({ ...IMPORTED, [`sender-sync:${setting.context}`]: probe })[key as never])[name],
+      );
       if (!lambda.ok) {
         rejectedByLambda.push(probe);
-        expect(stack, `sender-sync:${setting.context}=${JSON.stringify(probe)}`).toMatchObject({ ok: false, error: { name: 'StackConfigError' } });
+        expect(stack, `sender-sync:${setting.context}=${JSON.stringify(probe)}`).toMatchObject({
+          ok: false,
+          error: { name: 'StackConfigError' },
+        });
         expect(String((stack as { error: Error }).error.message)).toContain(`sender-sync:${setting.context}`);
       }
       if (stack.ok) {
@@ -108,7 +143,8 @@ describe('a shared setting at the edges', () => {
       }
     }
     // Free text (a name, a host) has no bound to probe.
-    if (!['jobName', 'databaseHost', 'databaseName'].includes(name)) expect(rejectedByLambda, 'the probes reach past the bounds').not.toEqual([]);
+    if (!['jobName', 'databaseHost', 'databaseName'].includes(name))
+      expect(rejectedByLambda, 'the probes reach past the bounds').not.toEqual([]);
   });
 });
 

@@ -77,11 +77,15 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('does report a finding nobody acknowledged (the check is really running)', () => {
     const { findings } = synthWithNag({}, (stack) => new sns.Topic(stack, 'UnencryptedTopic'));
-    expect(findings).toContainEqual(expect.objectContaining({ plugin: 'AwsSolutions', rule: 'AwsSolutions-SNS3', paths: ['SenderSync/UnencryptedTopic/Resource'] }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ plugin: 'AwsSolutions', rule: 'AwsSolutions-SNS3', paths: ['SenderSync/UnencryptedTopic/Resource'] }),
+    );
   });
 
   it('gives every acknowledgement a reason', () => {
-    const { stack } = synthWithNag(CONFIGURATIONS['everything on (imported secrets, migrations trigger, VPC with a created security group, X-Ray, e-mail)']);
+    const { stack } = synthWithNag(
+      CONFIGURATIONS['everything on (imported secrets, migrations trigger, VPC with a created security group, X-Ray, e-mail)'],
+    );
     const acknowledgements = stack.node
       .findAll()
       .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -136,8 +136,20 @@ describe('the state machine', () => {
     const definition = deployedDefinition(byDefault.template, () => 'ref');
     const sync = definition.States[STATE.syncEachWorkspace].ItemProcessor.States[STATE.syncWorkspace];
     expect(sync.Retry.map((retrier: Json) => retrier.ErrorEquals)).toEqual([
-      expect.arrayContaining(['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError']),
-      expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']),
+      expect.arrayContaining([
+        'RejectedApiKeyError',
+        'BaseUrlNotFoundError',
+        'WorkspaceNotFoundError',
+        'InvalidInputError',
+        'ConfigError',
+        'MalformedPageError',
+      ]),
+      expect.arrayContaining([
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ]),
       ['States.ALL'],
     ]);
     expect(sync.Retry[0].MaxAttempts).toBe(0);
@@ -160,7 +172,9 @@ describe('the state machine', () => {
     ];
     for (const task of tasks) {
       const retriers = task.Retry as Json[];
-      const first = retriers.findIndex((retrier) => retrier.ErrorEquals.includes('NotConfiguredError') || retrier.ErrorEquals.includes('States.ALL'));
+      const first = retriers.findIndex(
+        (retrier) => retrier.ErrorEquals.includes('NotConfiguredError') || retrier.ErrorEquals.includes('States.ALL'),
+      );
       expect(retriers[first]).toMatchObject({ ErrorEquals: expect.arrayContaining(['NotConfiguredError']), MaxAttempts: 0 });
     }
     // Not a failed execution: neither ExecutionsFailed nor the status-change rule (mark-failed) sees it.
@@ -239,7 +253,14 @@ describe('IAM', () => {
           expect(action, statement.id).not.toMatch(/:\*$/);
         }
         if (asList(statement.Resource).includes('*')) {
-          expect(asList(statement.Action).every((action: string) => action.startsWith('logs:') && action.endsWith('Delivery') || /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups|ListLogDeliveries)$/.test(action)), statement.id).toBe(true);
+          expect(
+            asList(statement.Action).every(
+              (action: string) =>
+                (action.startsWith('logs:') && action.endsWith('Delivery')) ||
+                /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups|ListLogDeliveries)$/.test(action),
+            ),
+            statement.id,
+          ).toBe(true);
         }
       }
     }
@@ -291,23 +312,31 @@ describe('undelivered events', () => {
   it('give every EventBridge target a dead-letter queue of its own', () => {
     const rules = resources(template, 'AWS::Events::Rule');
     expect(rules).toHaveLength(2);
-    const queues = rules.flatMap(([, rule]) => (rule.Properties.Targets as Json[]).map((target) => target.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0]));
+    const queues = rules.flatMap(([, rule]) =>
+      (rule.Properties.Targets as Json[]).map((target) => target.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0]),
+    );
     expect(queues.every((id) => all[id]?.Type === 'AWS::SQS::Queue')).toBe(true);
     expect(new Set(queues).size).toBe(2);
   });
 
-  it('send mark-failed\'s failed asynchronous invocations to a queue after two retries', () => {
+  it("send mark-failed's failed asynchronous invocations to a queue after two retries", () => {
     const configs = resources(template, 'AWS::Lambda::EventInvokeConfig');
     expect(configs).toHaveLength(1);
     const [[, config]] = configs;
-    expect(config.Properties).toMatchObject({ FunctionName: { Ref: logicalId(stack, stack.functions.tasks.markFailed) }, MaximumRetryAttempts: 2, Qualifier: '$LATEST' });
+    expect(config.Properties).toMatchObject({
+      FunctionName: { Ref: logicalId(stack, stack.functions.tasks.markFailed) },
+      MaximumRetryAttempts: 2,
+      Qualifier: '$LATEST',
+    });
     expect(all[config.Properties.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]].Type).toBe('AWS::SQS::Queue');
   });
 
   it('keep their queues encrypted and reachable only over TLS', () => {
     for (const [id, queue] of resources(template, 'AWS::SQS::Queue')) {
       expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
-      const [[, policy]] = resources(template, 'AWS::SQS::QueuePolicy').filter(([, p]) => p.Properties.Queues.some((q: Json) => q.Ref === id));
+      const [[, policy]] = resources(template, 'AWS::SQS::QueuePolicy').filter(([, p]) =>
+        p.Properties.Queues.some((q: Json) => q.Ref === id),
+      );
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
       );
@@ -316,7 +345,7 @@ describe('undelivered events', () => {
 });
 
 describe('failed runs', () => {
-  it('sends this state machine\'s FAILED, TIMED_OUT and ABORTED status changes to mark-failed, raw', () => {
+  it("sends this state machine's FAILED, TIMED_OUT and ABORTED status changes to mark-failed, raw", () => {
     const { stack, template } = byDefault;
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -327,7 +356,13 @@ describe('failed runs', () => {
           stateMachineArn: [{ Ref: logicalId(stack, stack.stateMachine.stateMachine) }],
         },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions.tasks.markFailed), 'Arn'] }, Input: Match.absent(), InputPath: Match.absent() })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions.tasks.markFailed), 'Arn'] },
+          Input: Match.absent(),
+          InputPath: Match.absent(),
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
@@ -339,7 +374,7 @@ describe('failed runs', () => {
 
 describe('migrations on deploy', () => {
   it.each([
-    ['with the stack\'s own database secret', byDefault],
+    ["with the stack's own database secret", byDefault],
     ['with an imported database secret', imported],
   ])('run the migrate function in a trigger before the state machine and the task functions (%s)', (_, { stack, template }) => {
     const triggers = resources(template, 'Custom::Trigger');
@@ -359,9 +394,15 @@ describe('migrations on deploy', () => {
     expect(all[logicalId(stack, fns.migrate)].DependsOn ?? []).not.toContain(triggerId);
   });
 
-  it('run on every deploy: the deploy id and the migrations\' hash are properties of the trigger', () => {
+  it("run on every deploy: the deploy id and the migrations' hash are properties of the trigger", () => {
     const trigger = (context: Record<string, unknown>, deployId: string) => {
-      const { stack } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...context }, nag: false, cloudFormationValidation: false, outdir: tempDir('cdk.out-'), deployId });
+      const { stack } = buildApp({
+        context: { 'aws:cdk:bundling-stacks': [], ...context },
+        nag: false,
+        cloudFormationValidation: false,
+        outdir: tempDir('cdk.out-'),
+        deployId,
+      });
       return resources(Template.fromStack(stack), 'Custom::Trigger')[0]?.[1].Properties;
     };
     const first = trigger({}, 'deploy-1');
@@ -382,9 +423,11 @@ describe('migrations on deploy', () => {
     expect(new Set([before, added, migrationsHash(dir)]).size).toBe(3);
   });
 
-  it('keep the trigger provider\'s logs for the stack\'s retention', () => {
+  it("keep the trigger provider's logs for the stack's retention", () => {
     const all = byDefault.template.toJSON().Resources as Record<string, Json>;
-    const providers = Object.entries(all).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('AWSCDKTriggerCustomResourceProvider'));
+    const providers = Object.entries(all).filter(
+      ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('AWSCDKTriggerCustomResourceProvider'),
+    );
     expect(providers).toHaveLength(1);
     const logGroup = providers[0][1].Properties.LoggingConfig.LogGroup.Ref;
     expect(all[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 } });
@@ -397,25 +440,25 @@ describe('alarms', () => {
   const topicRef = { Ref: logicalId(stack, stack.node.findChild('AlarmTopic').node.findChild('Topic') as Json) };
   const alarms = resources(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
   const find = (metricName: string, dimensions?: Json) =>
-    alarms.filter((alarm) => alarm.MetricName === metricName && (!dimensions || JSON.stringify(alarm.Dimensions) === JSON.stringify(dimensions)));
+    alarms.filter(
+      (alarm) => alarm.MetricName === metricName && (!dimensions || JSON.stringify(alarm.Dimensions) === JSON.stringify(dimensions)),
+    );
 
-  it.each([
-    ['ExecutionsFailed'],
-    ['ExecutionsTimedOut'],
-    ['ExecutionsAborted'],
-    ['ExecutionThrottled'],
-  ])('alarm on AWS/States %s of this state machine at 1 or more', (metricName) => {
-    expect(find(metricName)).toEqual([
-      expect.objectContaining({
-        Namespace: 'AWS/States',
-        Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
-        Statistic: 'Sum',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      }),
-    ]);
-  });
+  it.each([['ExecutionsFailed'], ['ExecutionsTimedOut'], ['ExecutionsAborted'], ['ExecutionThrottled']])(
+    'alarm on AWS/States %s of this state machine at 1 or more',
+    (metricName) => {
+      expect(find(metricName)).toEqual([
+        expect.objectContaining({
+          Namespace: 'AWS/States',
+          Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        }),
+      ]);
+    },
+  );
 
   it('never uses the CDK-only name ExecutionsThrottled', () => {
     expect(find('ExecutionsThrottled')).toEqual([]);
@@ -453,19 +496,38 @@ describe('alarms', () => {
     const noSuccess = alarms.filter((alarm) => alarm.AlarmDescription.startsWith('Runs started in each of the last'));
     expect(noSuccess).toHaveLength(1);
     const [alarm] = noSuccess;
-    expect(alarm).toMatchObject({ EvaluationPeriods: 6, DatapointsToAlarm: 6, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    expect(alarm).toMatchObject({
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 6,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
     const byId = Object.fromEntries((alarm.Metrics as Json[]).map((metric) => [metric.Id, metric]));
     expect(byId.started.MetricStat).toEqual({
-      Metric: { Namespace: 'AWS/States', MetricName: 'ExecutionsStarted', Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }] },
+      Metric: {
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsStarted',
+        Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineRef }],
+      },
       Period: 3600,
       Stat: 'Sum',
     });
-    for (const [id, metricName] of [['succeeded', 'SuccessfulRuns'], ['notConfigured', 'NotConfigured']]) {
-      expect(byId[id].MetricStat).toEqual({ Metric: { Namespace: 'SenderSync', MetricName: metricName, Dimensions: [{ Name: 'service', Value: 'sender-sync' }] }, Period: 3600, Stat: 'Sum' });
+    for (const [id, metricName] of [
+      ['succeeded', 'SuccessfulRuns'],
+      ['notConfigured', 'NotConfigured'],
+    ]) {
+      expect(byId[id].MetricStat).toEqual({
+        Metric: { Namespace: 'SenderSync', MetricName: metricName, Dimensions: [{ Name: 'service', Value: 'sender-sync' }] },
+        Period: 3600,
+        Stat: 'Sum',
+      });
     }
     const [expression] = (alarm.Metrics as Json[]).filter((metric) => metric.ReturnData !== false);
     expect(expression.Expression).toBe('IF(FILL(started, 0) > FILL(notConfigured, 0) AND FILL(succeeded, 0) == 0, 1, 0)');
-    const custom = resources(synth({ 'sender-sync:noSuccessAlarmHours': 3 }).template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const custom = resources(synth({ 'sender-sync:noSuccessAlarmHours': 3 }).template, 'AWS::CloudWatch::Alarm').map(
+      ([, a]) => a.Properties,
+    );
     expect(custom.filter((a) => a.Metrics).map((a) => [a.EvaluationPeriods, a.DatapointsToAlarm])).toEqual([[3, 3]]);
   });
 
@@ -489,7 +551,13 @@ describe('alarms', () => {
     const depth = find('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => alarm.Dimensions[0].Value['Fn::GetAtt'][0]).sort()).toEqual(queues.map(([id]) => id).sort());
     for (const alarm of depth) {
-      expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Statistic: 'Maximum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
     }
   });
 
@@ -500,7 +568,13 @@ describe('alarms', () => {
       const found = find(metricName);
       expect(found).toHaveLength(5);
       const functionNames = found.map((alarm) => {
-        expect(alarm).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+        expect(alarm).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
         expect(alarm.Dimensions).toHaveLength(1);
         expect(alarm.Dimensions[0].Name).toBe('FunctionName');
         return alarm.Dimensions[0].Value.Ref;
@@ -521,7 +595,11 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
     });
     expect(resources(template, 'AWS::SNS::Subscription')).toHaveLength(0);
     synth({ 'sender-sync:alarmEmail': 'ops@example.com' }).template.hasResourceProperties('AWS::SNS::Subscription', {
@@ -538,7 +616,17 @@ describe('outputs', () => {
     template.hasOutput('StateMachineArn', { Value: machine });
     template.hasOutput('StateMachineConsoleUrl', {
       Value: {
-        'Fn::Join': ['', ['https://', { Ref: 'AWS::Region' }, '.console.aws.amazon.com/states/home?region=', { Ref: 'AWS::Region' }, '#/statemachines/view/', machine]],
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: 'AWS::Region' },
+            '.console.aws.amazon.com/states/home?region=',
+            { Ref: 'AWS::Region' },
+            '#/statemachines/view/',
+            machine,
+          ],
+        ],
       },
     });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: Match.stringLikeRegexp('^AlarmTopic') } });

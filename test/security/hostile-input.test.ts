@@ -26,7 +26,10 @@ const HOSTILE_FIELDS = {
   name: `'; drop table sender_emails; --`,
   email_signature: `<script>alert("x")</script>\\n\\\\ $$ $1 %s {{7*7}} \u0002\u001f`,
   status: LONG,
-  tags: [{ id: 99, name: `"; DELETE FROM workspaces; --`, default: false }, { id: 100, name: '🔥 hot 🔥', default: true }],
+  tags: [
+    { id: 99, name: `"; DELETE FROM workspaces; --`, default: false },
+    { id: 100, name: '🔥 hot 🔥', default: true },
+  ],
   type: `\\x00 not a nul, just text`,
   brand_new_field: { nested: [`'); truncate polling_job_status; --`, LONG] },
 };
@@ -35,7 +38,12 @@ let deps: TaskDeps;
 
 beforeAll(async () => {
   sim = await startEmailBisonSim({
-    scenario: { name: 'hostile', seed: 11, epoch: '2025-10-01T09:00:00Z', workspaces: HOSTILE_NAMES.map((name) => ({ name, accounts: 20 })) },
+    scenario: {
+      name: 'hostile',
+      seed: 11,
+      epoch: '2025-10-01T09:00:00Z',
+      workspaces: HOSTILE_NAMES.map((name) => ({ name, accounts: 20 })),
+    },
   });
   const secretsFile = path.join(tempDir('ss-hostile-'), 'secrets.json');
   await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
@@ -100,7 +108,8 @@ describe('hostile input', () => {
       expect(result.status, JSON.stringify(input)).toBe('FAILED');
       const { errorMessage } = JSON.parse(result.cause!);
       expect(errorMessage, JSON.stringify(input)).toContain(expected);
-      if (result.error === 'InvalidInputError') expect(errorMessage).toContain('Execution input must be {} (every active workspace) or {"workspaces": ["Workspace name", ...]}');
+      if (result.error === 'InvalidInputError')
+        expect(errorMessage).toContain('Execution input must be {} (every active workspace) or {"workspaces": ["Workspace name", ...]}');
       expect(result.observed.calls.size).toBe(0);
     }
     const [after] = await db.sql`select count(*)::int as n from polling_job_status`;

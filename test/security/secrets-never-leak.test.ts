@@ -63,7 +63,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`security: ${sentinels().length} secrets (API keys and a database password) looked for in ${checked.places} outputs (${checked.bytes} bytes: history, logs, job rows, errors, CLI), leaks ${checked.leaks}`);
+  console.log(
+    `security: ${sentinels().length} secrets (API keys and a database password) looked for in ${checked.places} outputs (${checked.bytes} bytes: history, logs, job rows, errors, CLI), leaks ${checked.leaks}`,
+  );
   await world.sim.close();
   await admin.unsafe(`drop role if exists ${ROLE}`).catch(() => {});
   await admin.end();
@@ -133,13 +135,25 @@ describe('secrets never leak', () => {
     const keysArn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys-${suffix}`;
     const url = new URL(db.url);
     sm.on(GetSecretValueCommand, { SecretId: dbArn }).resolves({
-      SecretString: JSON.stringify({ host: url.hostname, port: Number(url.port), username: ROLE, password: SENTINEL_PASSWORD, dbname: db.name }),
+      SecretString: JSON.stringify({
+        host: url.hostname,
+        port: Number(url.port),
+        username: ROLE,
+        password: SENTINEL_PASSWORD,
+        dbname: db.name,
+      }),
     });
     sm.on(GetSecretValueCommand, { SecretId: keysArn }).resolves({ SecretString: JSON.stringify({ 'Sentinel Co': SENTINEL_KEY }) });
     await db.sql`update workspaces set api_key_ref = ${`aws-sm:${keysArn}#Sentinel Co`} where name = 'Sentinel Co'`;
     const written: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true));
-    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
     vi.stubEnv('DATABASE_SECRET_ARN', dbArn);
     vi.stubEnv('DATABASE_URL', '');
     vi.stubEnv('DATABASE_SSL', 'disable');
@@ -149,11 +163,19 @@ describe('secrets never leak', () => {
       const { handler: startJob } = await import('../../lambdas/start-job/handler');
       const { handler: syncWorkspace } = await import('../../lambdas/sync-workspace/handler');
       const { handler: markFailed } = await import('../../lambdas/mark-failed/handler');
-      const started = await startJob({ input: { workspaces: ['Sentinel Co'] }, executionArn: `arn:aws:states:eu-west-1:1:execution:x:${suffix}` });
+      const started = await startJob({
+        input: { workspaces: ['Sentinel Co'] },
+        executionArn: `arn:aws:states:eu-west-1:1:execution:x:${suffix}`,
+      });
       if (started.status !== 'started') throw new Error('not started');
       const error = await syncWorkspace({ jobId: started.jobId, workspace: { id: started.workspaceIds[0] } }).catch((e) => e);
       expect(error.name).toBe('RejectedApiKeyError');
-      await markFailed({ scope: 'workspace', jobId: started.jobId, workspace: { id: started.workspaceIds[0] }, error: { Error: error.name, Cause: JSON.stringify({ errorType: error.name, errorMessage: error.message }) } });
+      await markFailed({
+        scope: 'workspace',
+        jobId: started.jobId,
+        workspace: { id: started.workspaceIds[0] },
+        error: { Error: error.name, Cause: JSON.stringify({ errorType: error.name, errorMessage: error.message }) },
+      });
     } finally {
       spy.mockRestore();
       errSpy.mockRestore();

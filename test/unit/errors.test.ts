@@ -8,7 +8,21 @@ const KEY = 'sk_live_sentinel-key-0123456789';
 type AnyErrorClass = new (details: unknown) => SenderSyncError;
 const built = (Object.values(errors) as unknown[])
   .filter((value): value is AnyErrorClass => typeof value === 'function' && value.prototype instanceof SenderSyncError)
-  .map((ErrorClass) => new ErrorClass({ workspace: 'Acme Outbound', apiKey: KEY, page: 7, status: 403, origin: 'https://send.example.com', path: '/api/sender-emails', attempts: 2, failures: 5, problem: 'no data', lastFailure: 'HTTP 503' }));
+  .map(
+    (ErrorClass) =>
+      new ErrorClass({
+        workspace: 'Acme Outbound',
+        apiKey: KEY,
+        page: 7,
+        status: 403,
+        origin: 'https://send.example.com',
+        path: '/api/sender-emails',
+        attempts: 2,
+        failures: 5,
+        problem: 'no data',
+        lastFailure: 'HTTP 503',
+      }),
+  );
 
 describe('the error catalogue', () => {
   it('has one class per entry, whose name, code and retryable come from the entry', () => {
@@ -26,7 +40,14 @@ describe('the error catalogue', () => {
   });
 
   it('lists as not retried a missing secret, a failed migration and every EmailBison answer a retry cannot change', () => {
-    for (const name of ['SecretUnavailableError', 'MigrationError', 'KeyBoundElsewhereError', 'EmailBisonRefusedError', 'EmailBisonUnreachableError', 'PageCapReachedError']) {
+    for (const name of [
+      'SecretUnavailableError',
+      'MigrationError',
+      'KeyBoundElsewhereError',
+      'EmailBisonRefusedError',
+      'EmailBisonUnreachableError',
+      'PageCapReachedError',
+    ]) {
       expect(NOT_RETRIED_ERRORS).toContain(name);
     }
     expect(NOT_RETRIED_ERRORS).not.toContain('EmailBisonUnavailableError');
@@ -45,7 +66,11 @@ describe('the error catalogue', () => {
   });
 
   it('says which workspace a key is bound to when EmailBison told', () => {
-    const error = new errors.KeyBoundElsewhereError({ workspace: 'Acme Outbound', status: 200, boundTo: { id: 12, name: 'Kestrel Ventures' } });
+    const error = new errors.KeyBoundElsewhereError({
+      workspace: 'Acme Outbound',
+      status: 200,
+      boundTo: { id: 12, name: 'Kestrel Ventures' },
+    });
     expect(error.message).toBe(
       'The EmailBison API key of workspace "Acme Outbound" belongs to another workspace (it reads "Kestrel Ventures", id 12) (HTTP 200); store an api-user key minted for "Acme Outbound"',
     );
@@ -53,9 +78,17 @@ describe('the error catalogue', () => {
 
   it('keeps the cause and reports the name as the error type', () => {
     const cause = new Error('ECONNREFUSED');
-    const error = new errors.EmailBisonUnreachableError({ workspace: 'W', host: 'send.example.com', failures: 5, retryAfterMs: 300_000, cause });
+    const error = new errors.EmailBisonUnreachableError({
+      workspace: 'W',
+      host: 'send.example.com',
+      failures: 5,
+      retryAfterMs: 300_000,
+      cause,
+    });
     expect(error.cause).toBe(cause);
-    expect(errors.describeError(error)).toBe('EmailBisonUnreachableError: EmailBison at send.example.com is unreachable (workspace "W"): 5 request(s) in a row to it were refused or timed out; every sync of send.example.com stops trying for 300 s');
+    expect(errors.describeError(error)).toBe(
+      'EmailBisonUnreachableError: EmailBison at send.example.com is unreachable (workspace "W"): 5 request(s) in a row to it were refused or timed out; every sync of send.example.com stops trying for 300 s',
+    );
     expect(errors.errorCode(error)).toBe('SS_EMAILBISON_UNREACHABLE');
   });
 });

@@ -26,11 +26,15 @@ describe('sender-sync run, then the reports', () => {
   it('exits with the partial code and names the workspace whose key was rejected', async () => {
     const result = await cli(['run', '--sim-port', '0', '--sim-reject-key', REJECTED], env);
     expect(result.code).toBe(2);
-    expect(result.stdout).toContain('No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario seed-2025, 26 workspaces)');
+    expect(result.stdout).toContain(
+      'No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario seed-2025, 26 workspaces)',
+    );
     // The simulator serves this run alone: no request cap, and the first lines say so.
     const firstLines = result.stdout.split('\n').slice(0, 4).join('\n');
     expect(firstLines).toContain('simulated instance: pagination page; page cap none; rate limit off; /api/users on');
-    expect(firstLines).toContain('request cap: off (the built-in simulator is not a shared instance; EMAILBISON_MAX_RPS=3 on a real instance)');
+    expect(firstLines).toContain(
+      'request cap: off (the built-in simulator is not a shared instance; EMAILBISON_MAX_RPS=3 on a real instance)',
+    );
     expect(result.stdout).toMatch(/status\s+partial/);
     expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
     expect(result.stdout).toMatch(/workspaces_processed\s+25/);
@@ -68,7 +72,11 @@ describe('sender-sync run, then the reports', () => {
     const { job, workspaces } = JSON.parse(result.stdout);
     expect(job).toMatchObject({ status: 'partial', totalWorkspaces: 26, workspacesSynced: 25, workspacesFailed: 1 });
     expect(workspaces).toHaveLength(26);
-    expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({ status: 'failed', api_requests: 1, retries: 0 });
+    expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({
+      status: 'failed',
+      api_requests: 1,
+      retries: 0,
+    });
     const human = await cli(['status'], env);
     expect(human.stdout).toMatch(/status\s+partial/);
     expect(human.stdout).toContain('execution status       local run (no AWS execution)');
@@ -83,7 +91,10 @@ describe('sender-sync run, then the reports', () => {
     const accounts = JSON.parse((await cli(['accounts', '--json'], env)).stdout);
     expect(accounts.totals).toEqual({ live: TOTAL, removed: 0 });
     expect(accounts.workspaces).toHaveLength(26);
-    expect(accounts.workspaces.find((w: { name: string }) => w.name === 'Tidewater Consulting')).toMatchObject({ live: 433, last_status: 'synced' });
+    expect(accounts.workspaces.find((w: { name: string }) => w.name === 'Tidewater Consulting')).toMatchObject({
+      live: 433,
+      last_status: 'synced',
+    });
     const missing = JSON.parse((await cli(['missing', '--json'], env)).stdout);
     expect(missing.map((r: { name: string }) => r.name)).toEqual(['Quantum Leap Coaching', 'Umbra Cybersecurity']);
   });

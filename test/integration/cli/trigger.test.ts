@@ -37,14 +37,17 @@ describe('sender-sync trigger', () => {
     expect(call.args[0].input).toMatchObject({ stateMachineArn: STATE_MACHINE });
     expect(JSON.parse(call.args[0].input.input!)).toEqual({ workspaces: ['Acme Outbound', 'Juniper Health'], triggerSource: 'cli' });
     expect(output).toContain(`started ${EXECUTION}`);
-    expect(output).toContain(`console: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION}`);
+    expect(output).toContain(
+      `console: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION}`,
+    );
     expect(executionConsoleUrl(EXECUTION)).toContain('eu-west-1');
   });
 
   it('with --wait follows the execution to its end and exits with the job status code', async () => {
     const [job] = await db.sql`
       insert into polling_job_status (job_name, execution_arn, total_workspaces) values ('sender-emails-sync', ${EXECUTION}, 1) returning id`;
-    const [ws] = await db.sql`insert into workspaces (name, base_url, api_key_ref) values ('Acme Outbound', 'https://x.example', 'env:K') returning id`;
+    const [ws] =
+      await db.sql`insert into workspaces (name, base_url, api_key_ref) values ('Acme Outbound', 'https://x.example', 'env:K') returning id`;
     await db.sql`insert into polling_job_workspaces (job_id, workspace_id, workspace_name) values (${job.id}, ${ws.id}, 'Acme Outbound')`;
     captureOutput();
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION });

@@ -13,7 +13,10 @@ const env = { DATABASE_URL: db.url, SENDER_SYNC_SECRETS_FILE: secretsFile };
 describe('sender-sync workspaces', () => {
   it('imports a CSV, keys to the secrets file and never into Postgres', async () => {
     const csv = path.join(dir, 'workspaces.csv');
-    writeFileSync(csv, 'name,base_url,api_key\n"Acme, Outbound",https://send.acme.example,key-acme-1234567\nBeta Co,https://send.beta.example/,key-beta-7654321\n');
+    writeFileSync(
+      csv,
+      'name,base_url,api_key\n"Acme, Outbound",https://send.acme.example,key-acme-1234567\nBeta Co,https://send.beta.example/,key-beta-7654321\n',
+    );
     const result = await cli(['workspaces', 'import', csv], env);
     expect(result.stdout).toContain('imported 2 workspaces; keys stored in the local secrets file');
     const rows = await db.sql`select name, base_url, api_key_ref from workspaces order by name`;
@@ -21,12 +24,21 @@ describe('sender-sync workspaces', () => {
       { name: 'Acme, Outbound', base_url: 'https://send.acme.example', api_key_ref: 'file:Acme, Outbound' },
       { name: 'Beta Co', base_url: 'https://send.beta.example', api_key_ref: 'file:Beta Co' },
     ]);
-    expect(JSON.parse(readFileSync(secretsFile, 'utf8'))).toMatchObject({ 'Acme, Outbound': 'key-acme-1234567', 'Beta Co': 'key-beta-7654321' });
+    expect(JSON.parse(readFileSync(secretsFile, 'utf8'))).toMatchObject({
+      'Acme, Outbound': 'key-acme-1234567',
+      'Beta Co': 'key-beta-7654321',
+    });
   });
 
   it('refuses a file with bad rows, naming each, and imports nothing', async () => {
     const bad = path.join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify([{ name: 'Gamma', base_url: 'ftp://nope', api_key: 'k' }, { name: '', base_url: 'https://x.example', api_key: '' }]));
+    writeFileSync(
+      bad,
+      JSON.stringify([
+        { name: 'Gamma', base_url: 'ftp://nope', api_key: 'k' },
+        { name: '', base_url: 'https://x.example', api_key: '' },
+      ]),
+    );
     const result = await cli(['workspaces', 'import', bad], env);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('row 1 ("Gamma"): base_url must start with http:// or https://');

@@ -24,10 +24,12 @@ describe('migrations', () => {
     const files = (await readMigrations(MIGRATIONS_DIR)).map((m) => m.name);
     const first = await migrateFromDirectory(db.sql);
     expect(first.applied).toEqual(files);
-    const schemaBefore = await db.sql`select table_name, column_name, data_type from information_schema.columns where table_schema = 'public' order by 1, 2`;
+    const schemaBefore =
+      await db.sql`select table_name, column_name, data_type from information_schema.columns where table_schema = 'public' order by 1, 2`;
     const second = await migrateFromDirectory(db.sql);
     expect(second).toEqual({ applied: [], alreadyApplied: files.length });
-    const schemaAfter = await db.sql`select table_name, column_name, data_type from information_schema.columns where table_schema = 'public' order by 1, 2`;
+    const schemaAfter =
+      await db.sql`select table_name, column_name, data_type from information_schema.columns where table_schema = 'public' order by 1, 2`;
     expect(schemaAfter).toEqual(schemaBefore);
   });
 

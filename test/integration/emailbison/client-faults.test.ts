@@ -14,7 +14,12 @@ describe('keys and addresses', () => {
     const { pages, error } = await readAll(client);
 
     expect(pages).toEqual([]);
-    expect(error).toMatchObject({ name: 'RejectedApiKeyError', code: 'SS_EMAILBISON_KEY_REJECTED', workspace: WORKSPACE, retryable: false });
+    expect(error).toMatchObject({
+      name: 'RejectedApiKeyError',
+      code: 'SS_EMAILBISON_KEY_REJECTED',
+      workspace: WORKSPACE,
+      retryable: false,
+    });
     expect((error as Error).message).toContain('workspace "Acme Outbound"');
     expect(everyRendering(error)).not.toContain(keyOf(sim, WORKSPACE));
     expect(sim.counters(WORKSPACE).requests).toBe(1);
@@ -23,7 +28,9 @@ describe('keys and addresses', () => {
 
   it('rejects an unknown key the same way, and checkKey says so', async () => {
     const sentinel = 'sim_sentinel_0123456789abcdef';
-    const error = await simClient(sim, WORKSPACE, { apiKey: sentinel }).checkKey().catch((caught: unknown) => caught);
+    const error = await simClient(sim, WORKSPACE, { apiKey: sentinel })
+      .checkKey()
+      .catch((caught: unknown) => caught);
 
     expect(error).toMatchObject({ code: 'SS_EMAILBISON_KEY_REJECTED', status: 401 });
     expect(everyRendering(error)).not.toContain(sentinel);
@@ -186,7 +193,13 @@ describe('malformed pages and items', () => {
     const { pages, error } = await readAll(simClient(sim, WORKSPACE, { maxAttempts: 4 }));
 
     expect(pages.map((page) => page.page)).toEqual([1, 2]);
-    expect(error).toMatchObject({ name: 'MalformedPageError', code: 'SS_EMAILBISON_MALFORMED_PAGE', page: 3, workspace: WORKSPACE, retryable: false });
+    expect(error).toMatchObject({
+      name: 'MalformedPageError',
+      code: 'SS_EMAILBISON_MALFORMED_PAGE',
+      page: 3,
+      workspace: WORKSPACE,
+      retryable: false,
+    });
     expect((error as Error).message).toBe(
       'EmailBison returned a malformed page 3 for workspace "Acme Outbound" 4 time(s) in a row: the body is not valid JSON',
     );

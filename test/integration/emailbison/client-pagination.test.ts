@@ -62,7 +62,10 @@ describe('both pagination modes', () => {
     const { pages, ids, restarts, error } = await readAll(simClient(sim, WS, { pageConcurrency: 3 }));
     expect(error).toBeUndefined();
     expect(restarts).toHaveLength(1);
-    expect(restarts[0]).toMatchObject({ mode: 'cursor', reason: expect.stringMatching(/^EmailBison answered page \d+ in cursor pagination$/) });
+    expect(restarts[0]).toMatchObject({
+      mode: 'cursor',
+      reason: expect.stringMatching(/^EmailBison answered page \d+ in cursor pagination$/),
+    });
     const cursorPages = pages.filter((page) => page.mode === 'cursor');
     expect(pages.filter((page) => page.mode === 'page').length).toBeGreaterThan(0);
     expect(sorted(cursorPages.flatMap((page) => page.items.map((item) => item.id)))).toEqual(idsOf(sim.truth(WS)));
@@ -147,13 +150,26 @@ describe('a 403 saying the key does not match the workspace', () => {
     server = createServer((_req, res) => {
       requests += 1;
       res.writeHead(403, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ data: { success: false, message: 'This action is unauthorized. The api key does not match the workspace the record is on.' } }));
+      res.end(
+        JSON.stringify({
+          data: { success: false, message: 'This action is unauthorized. The api key does not match the workspace the record is on.' },
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const key = 'sk_test_bound-elsewhere-0123456789';
-    const client = createEmailBisonClient({ workspace: 'Acme Outbound', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: key });
+    const client = createEmailBisonClient({
+      workspace: 'Acme Outbound',
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      apiKey: key,
+    });
     const { error } = await readAll(client);
-    expect(error).toMatchObject({ name: 'KeyBoundElsewhereError', code: 'SS_EMAILBISON_KEY_BOUND_ELSEWHERE', status: 403, workspace: 'Acme Outbound' });
+    expect(error).toMatchObject({
+      name: 'KeyBoundElsewhereError',
+      code: 'SS_EMAILBISON_KEY_BOUND_ELSEWHERE',
+      status: 403,
+      workspace: 'Acme Outbound',
+    });
     expect((error as Error).message).toContain('"Acme Outbound"');
     expect((error as Error).message).not.toContain(key);
     expect(requests).toBe(1);

@@ -31,7 +31,13 @@ it('reports the workspace unavailable when a page stays hung, after maxAttempts'
   const { pages, error } = await readAll(simClient(sim, WORKSPACE, { headersTimeoutMs: 100, maxAttempts: 2 }));
 
   expect(pages.map((page) => page.page)).toEqual([1, 2, 3]);
-  expect(error).toMatchObject({ name: 'EmailBisonUnavailableError', code: 'SS_EMAILBISON_UNAVAILABLE', retryable: true, page: 4, workspace: WORKSPACE });
+  expect(error).toMatchObject({
+    name: 'EmailBisonUnavailableError',
+    code: 'SS_EMAILBISON_UNAVAILABLE',
+    retryable: true,
+    page: 4,
+    workspace: WORKSPACE,
+  });
   expect((error as Error).message).toContain('page 4 of workspace "Acme Outbound" after 2 attempt(s)');
   expect((error as Error).message).toContain('no response within 100 ms');
 });

@@ -1,6 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from '../../../lambdas/db/client';
-import { createHostBudget, EmailBisonUnreachableError, instanceHost, type HostBudgetOptions } from '../../../lambdas/emailbison/host-budget';
+import {
+  createHostBudget,
+  EmailBisonUnreachableError,
+  instanceHost,
+  type HostBudgetOptions,
+} from '../../../lambdas/emailbison/host-budget';
 import { createTestDatabase } from '../../helpers/database';
 
 const db = await createTestDatabase();

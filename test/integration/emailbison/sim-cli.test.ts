@@ -12,7 +12,11 @@ it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspac
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   try {
-    await waitFor(() => /Ctrl-C to stop/.test(output), 15_000, () => output);
+    await waitFor(
+      () => /Ctrl-C to stop/.test(output),
+      15_000,
+      () => output,
+    );
     const url = /listening on (http:\/\/\S+)/.exec(output)![1];
     const acme = /^\s*1\s+Acme Outbound\s+187\s+(sim_\S+)$/m.exec(output);
     expect(output).toContain('scenario seed-2025: 26 workspaces, 4228 accounts');
@@ -24,9 +28,19 @@ it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspac
     expect(response.status).toBe(200);
     expect(Object.keys(body)).toEqual(['data', 'links', 'meta']);
     expect(body.data).toHaveLength(15);
-    expect(Object.keys(body.data[0])).toEqual(expect.arrayContaining(['id', 'name', 'email', 'status', 'tags', 'emails_sent_count', 'warmup_enabled', 'created_at']));
+    expect(Object.keys(body.data[0])).toEqual(
+      expect.arrayContaining(['id', 'name', 'email', 'status', 'tags', 'emails_sent_count', 'warmup_enabled', 'created_at']),
+    );
     expect(Object.keys(body.links)).toEqual(['first', 'last', 'prev', 'next']);
-    expect(body.meta).toEqual({ current_page: 1, from: 1, last_page: 13, per_page: 15, to: 15, total: 187, path: `${url}/api/sender-emails` });
+    expect(body.meta).toEqual({
+      current_page: 1,
+      from: 1,
+      last_page: 13,
+      per_page: 15,
+      to: 15,
+      total: 187,
+      path: `${url}/api/sender-emails`,
+    });
 
     process.kill(-child.pid!, 'SIGINT');
     const [code, signal] = await once(child, 'exit');
@@ -38,16 +52,40 @@ it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspac
 }, 30_000);
 
 it('`npm run emailbison-sim` takes the instance flags, prints them, and serves accordingly', async () => {
-  const flags = ['--scenario', 'grid:2:20', '--port', '0', '--pagination', 'cursor-only', '--page-cap', '3', '--rate', '2', '--rate-window', '60', '--no-users-route'];
-  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', ...flags], { cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const flags = [
+    '--scenario',
+    'grid:2:20',
+    '--port',
+    '0',
+    '--pagination',
+    'cursor-only',
+    '--page-cap',
+    '3',
+    '--rate',
+    '2',
+    '--rate-window',
+    '60',
+    '--no-users-route',
+  ];
+  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', ...flags], {
+    cwd: process.cwd(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   try {
-    await waitFor(() => /Ctrl-C to stop/.test(output), 15_000, () => output);
+    await waitFor(
+      () => /Ctrl-C to stop/.test(output),
+      15_000,
+      () => output,
+    );
     const url = /listening on (http:\/\/\S+)/.exec(output)![1];
     const key = /^\s*1\s+Acme Outbound\s+20\s+(sim_\S+)$/m.exec(output)![1];
-    expect(output).toContain('pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; per_page ignored (15); /api/users off (404)');
+    expect(output).toContain(
+      'pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; per_page ignored (15); /api/users off (404)',
+    );
     expect(output).toContain(`${url}/api/sender-emails?pagination_type=cursor`);
 
     const headers = { authorization: `Bearer ${key}` };

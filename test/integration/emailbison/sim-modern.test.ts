@@ -66,7 +66,10 @@ describe('cursor pagination', () => {
     expect(page.data).toEqual(sim.truth(A).reverse().slice(0, 15));
     expect(page.meta).toEqual({ path, per_page: 15, next_cursor: expect.any(String), prev_cursor: null });
     expect(page.links).toEqual({ first: null, last: null, prev: null, next: `${path}?cursor=${page.meta.next_cursor}` });
-    expect(JSON.parse(Buffer.from(page.meta.next_cursor as string, 'base64url').toString())).toEqual({ id: page.data[14].id, _pointsToNextItems: true });
+    expect(JSON.parse(Buffer.from(page.meta.next_cursor as string, 'base64url').toString())).toEqual({
+      id: page.data[14].id,
+      _pointsToNextItems: true,
+    });
     expect(await walkCursors(sim, key)).toEqual({ ids: descendingIds(sim.truth(A)), requests: 3 });
   });
 
@@ -115,7 +118,7 @@ describe('cursor pagination', () => {
     expect(await strict.json()).toEqual({ message: 'The cursor is invalid.', errors: { cursor: ['The cursor is invalid.'] } });
   });
 
-  it('switches the instance\'s default mode after N list requests, mid-walk', async () => {
+  it("switches the instance's default mode after N list requests, mid-walk", async () => {
     const sim = await instance({ pagination: 'page' });
     const key = keyOf(sim, A);
     sim.setPagination('cursor-default', { afterRequests: 2 });
@@ -133,7 +136,7 @@ describe('cursor pagination', () => {
     expect(sim.requestLog().map((entry) => entry.pagination)).toEqual(['page', 'page', 'page', 'cursor']);
   });
 
-  it('matches page faults to the cursor page\'s ordinal in the walk', async () => {
+  it("matches page faults to the cursor page's ordinal in the walk", async () => {
     const sim = await instance({ pagination: 'cursor-only' });
     const key = keyOf(sim, A);
     sim.setFaults(A, { failFromPage: { page: 2, status: 503, times: 1 } });
@@ -167,7 +170,7 @@ describe('per_page', () => {
 });
 
 describe('page cap', () => {
-  it('answers 422 in Laravel\'s validation shape past the cap, telling the client to use cursors', async () => {
+  it("answers 422 in Laravel's validation shape past the cap, telling the client to use cursors", async () => {
     const sim = await instance({ pageCap: 2 });
     const key = keyOf(sim, A);
     const capped = await get(sim, '/api/sender-emails?page=3', key);
@@ -268,10 +271,17 @@ describe('keys and the workspace they are bound to', () => {
 
   it('/api/users returns the user and the bound workspace with secret-looking fields, or 404 where the instance does not serve it', async () => {
     const sim = await instance();
-    const user = await body<{ data: Record<string, unknown> & { workspace: Record<string, unknown> } }>(get(sim, '/api/users', keyOf(sim, A)));
+    const user = await body<{ data: Record<string, unknown> & { workspace: Record<string, unknown> } }>(
+      get(sim, '/api/users', keyOf(sim, A)),
+    );
     const secrets = sim.workspaceSecrets(A);
 
-    expect(user.data).toMatchObject({ id: expect.any(Number), name: expect.any(String), email: expect.any(String), workspace: { id: 1, name: A } });
+    expect(user.data).toMatchObject({
+      id: expect.any(Number),
+      name: expect.any(String),
+      email: expect.any(String),
+      workspace: { id: 1, name: A },
+    });
     expect(secrets).toHaveLength(3);
     expect(Object.values(user.data.workspace)).toEqual(expect.arrayContaining(secrets));
     sim.setUsersRoute(false);
@@ -284,7 +294,11 @@ describe('failures that are not plain status codes', () => {
     const sim = await instance();
     const key = keyOf(sim, A);
     sim.setFaults(A, { successFalse: { message: 'Workspace is being migrated.', times: 2 } });
-    const answers = [await get(sim, '/api/sender-emails', key), await get(sim, '/api/sender-emails', key), await get(sim, '/api/sender-emails', key)];
+    const answers = [
+      await get(sim, '/api/sender-emails', key),
+      await get(sim, '/api/sender-emails', key),
+      await get(sim, '/api/sender-emails', key),
+    ];
 
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
     expect(await answers[0].json()).toEqual({ data: { success: false, message: 'Workspace is being migrated.' } });
@@ -292,7 +306,7 @@ describe('failures that are not plain status codes', () => {
     expect((await body(answers[2])).data).toHaveLength(15);
   });
 
-  it('answers a proxy\'s HTML error page', async () => {
+  it("answers a proxy's HTML error page", async () => {
     const sim = await instance();
     const key = keyOf(sim, A);
     sim.setFaults(A, { htmlErrorPage: { times: 1 } });
@@ -338,7 +352,7 @@ describe('an unreachable instance', () => {
 });
 
 describe('the request log', () => {
-  it('records each request\'s time, method, path, query without any key, workspace, status and pagination', async () => {
+  it("records each request's time, method, path, query without any key, workspace, status and pagination", async () => {
     const sim = await instance({ pagination: 'cursor-default' });
     const key = keyOf(sim, A);
     const before = performance.timeOrigin + performance.now();
@@ -347,7 +361,17 @@ describe('the request log', () => {
     const log = sim.requestLog();
 
     expect(log).toEqual([
-      expect.objectContaining({ seq: 1, method: 'GET', path: '/api/sender-emails', query: { page: '2' }, workspace: A, workspaceId: 1, status: 200, rateLimited: false, pagination: 'page' }),
+      expect.objectContaining({
+        seq: 1,
+        method: 'GET',
+        path: '/api/sender-emails',
+        query: { page: '2' },
+        workspace: A,
+        workspaceId: 1,
+        status: 200,
+        rateLimited: false,
+        pagination: 'page',
+      }),
       expect.objectContaining({ seq: 2, path: '/api/users', query: {}, workspace: undefined, status: 401 }),
     ]);
     expect(log[0].atMs).toBeGreaterThanOrEqual(before - 1);

@@ -48,7 +48,7 @@ describe('the simulated EmailBison API', () => {
     expect((await get('/api/sender-emails', 'Dunmore Legal')).status).toBe(200);
   });
 
-  it('serves the key\'s own workspace and user, and 404 for unknown paths', async () => {
+  it("serves the key's own workspace and user, and 404 for unknown paths", async () => {
     const workspaces = await json<{ data: unknown[] }>(get('/api/workspaces/v1.1', 'Zürich Data Partners'));
     const user = await json<{ data: { workspace: unknown } }>(get('/api/users', 'Zürich Data Partners'));
 
@@ -116,7 +116,9 @@ describe('the simulated EmailBison API', () => {
     const other = await startEmailBisonSim({ scenario: 'grid:1:20' });
     const [workspace] = other.workspaces();
     other.setFaults(workspace.name, { hangPages: [1] });
-    const held = fetch(`${other.url}/api/sender-emails`, { headers: { authorization: `Bearer ${workspace.apiKey}` } }).catch((error) => error);
+    const held = fetch(`${other.url}/api/sender-emails`, { headers: { authorization: `Bearer ${workspace.apiKey}` } }).catch(
+      (error) => error,
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(other.counters(workspace.name).inFlight).toBe(1);
 

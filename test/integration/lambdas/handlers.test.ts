@@ -22,7 +22,13 @@ beforeAll(async () => {
   sim = await startEmailBisonSim({ scenario: 'seed-2025' });
   const url = new URL(db.url);
   sm.on(GetSecretValueCommand, { SecretId: DB_SECRET_ARN }).resolves({
-    SecretString: JSON.stringify({ host: url.hostname, port: Number(url.port), username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) || 'trust-auth-ignores-this', dbname: db.name }),
+    SecretString: JSON.stringify({
+      host: url.hostname,
+      port: Number(url.port),
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password) || 'trust-auth-ignores-this',
+      dbname: db.name,
+    }),
   });
   const keys = Object.fromEntries(sim.workspaces().map((w) => [w.name, w.apiKey]));
   sm.on(GetSecretValueCommand, { SecretId: KEYS_SECRET_ARN }).resolves({ SecretString: JSON.stringify(keys) });
@@ -78,7 +84,8 @@ describe('the Lambda handlers', () => {
       detail: { executionArn: arn, status: 'ABORTED', error: null, cause: null },
     });
     expect(result).toMatchObject({ recorded: true, status: 'failed' });
-    const [job] = await db.sql`select status, error_message from polling_job_status where id = ${started.status === 'started' ? started.jobId : ''}`;
+    const [job] =
+      await db.sql`select status, error_message from polling_job_status where id = ${started.status === 'started' ? started.jobId : ''}`;
     expect(job).toEqual({ status: 'failed', error_message: 'The execution ended ABORTED.' });
   });
 });

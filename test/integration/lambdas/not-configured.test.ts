@@ -32,7 +32,9 @@ const notConfigured = {
   name: 'NotConfiguredError',
   code: 'SS_NOT_CONFIGURED',
   retryable: false,
-  message: expect.stringMatching(new RegExp(`^The database secret ${DB_SECRET_ARN} still holds the placeholder .*Fill in host, port, username, password and dbname`)),
+  message: expect.stringMatching(
+    new RegExp(`^The database secret ${DB_SECRET_ARN} still holds the placeholder .*Fill in host, port, username, password and dbname`),
+  ),
 };
 
 describe('a deploy whose database secret holds the placeholder', () => {
@@ -42,7 +44,9 @@ describe('a deploy whose database secret holds the placeholder', () => {
 
   it('ends Start job with NotConfiguredError, before any connection', async () => {
     const startJob = (await import('../../../lambdas/start-job/handler')).handler;
-    const error = await startJob({ input: {}, executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:run-1' }).catch((e: unknown) => e);
+    const error = await startJob({ input: {}, executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:run-1' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject(notConfigured);
     expect((error as Error).message).not.toContain('GeneratedBySecretsManager');
   });

@@ -46,7 +46,9 @@ describe('the state machine, run locally with the real handlers', () => {
     expect(result.output).toMatchObject({ status: 'partial', workspacesFailed: 1 });
     const [job] = await db.sql`select status, warnings from polling_job_status where execution_arn = ${result.executionArn}`;
     expect(job.status).toBe('partial');
-    expect(job.warnings).toEqual([expect.stringMatching(/^Juniper Health: failed: RejectedApiKeyError: EmailBison rejected the API key of workspace "Juniper Health"/)]);
+    expect(job.warnings).toEqual([
+      expect.stringMatching(/^Juniper Health: failed: RejectedApiKeyError: EmailBison rejected the API key of workspace "Juniper Health"/),
+    ]);
     expect(result.observed.calls.get('Juniper Health')).toBe(1);
   });
 
@@ -55,26 +57,35 @@ describe('the state machine, run locally with the real handlers', () => {
     await db.sql`update sender_emails set deleted_at = now() where workspace_id = (select id from workspaces where name = ${WS})`;
     const sync = createSyncWorkspaceTask(world.deps);
     let fakeNow = 0;
-    const stopsAfterFivePages = createSyncWorkspaceTask({ ...world.deps, now: () => (fakeNow += 1000), config: { ...world.deps.config, syncBudgetSeconds: 10, batchSize: 15 } });
+    const stopsAfterFivePages = createSyncWorkspaceTask({
+      ...world.deps,
+      now: () => (fakeNow += 1000),
+      config: { ...world.deps.config, syncBudgetSeconds: 10, batchSize: 15 },
+    });
     let crashed = false;
     const [{ id: wsId }] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${WS}`;
-    const result = await runLocally(world.deps, { workspaces: [WS, 'Kestrel Ventures'] }, {
-      syncWorkspace: async (event: unknown) => {
-        const e = event as SyncWorkspaceEvent;
-        if (e.workspace.id === wsId && !crashed) {
-          crashed = true;
-          await stopsAfterFivePages(e); // progress saved in Postgres, then the Lambda dies
-          throw new Error('Runtime exited with error: signal: killed');
-        }
-        return sync(e);
+    const result = await runLocally(
+      world.deps,
+      { workspaces: [WS, 'Kestrel Ventures'] },
+      {
+        syncWorkspace: async (event: unknown) => {
+          const e = event as SyncWorkspaceEvent;
+          if (e.workspace.id === wsId && !crashed) {
+            crashed = true;
+            await stopsAfterFivePages(e); // progress saved in Postgres, then the Lambda dies
+            throw new Error('Runtime exited with error: signal: killed');
+          }
+          return sync(e);
+        },
       },
-    });
+    );
     expect(crashed).toBe(true);
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ status: 'completed' });
     expect(result.observed.calls.get(WS)).toBe(2);
     expect(historyText(result)).toContain('Runtime exited with error');
-    const [row] = await db.sql`select invocations, pages, pjw.status from polling_job_workspaces pjw join polling_job_status j on j.id = pjw.job_id where j.execution_arn = ${result.executionArn} and workspace_name = ${WS}`;
+    const [row] =
+      await db.sql`select invocations, pages, pjw.status from polling_job_workspaces pjw join polling_job_status j on j.id = pjw.job_id where j.execution_arn = ${result.executionArn} and workspace_name = ${WS}`;
     expect(row).toEqual({ invocations: 2, pages: 24, status: 'synced' });
     await expectEveryWorkspaceEqualsTruth([WS]);
   });
@@ -87,7 +98,8 @@ describe('the state machine, run locally with the real handlers', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ status: 'completed', totalAccountsSynced: 433 });
     expect(result.observed.calls.get(WS)).toBe(29);
-    const [row] = await db.sql`select invocations from polling_job_workspaces pjw join polling_job_status j on j.id = pjw.job_id where j.execution_arn = ${result.executionArn}`;
+    const [row] =
+      await db.sql`select invocations from polling_job_workspaces pjw join polling_job_status j on j.id = pjw.job_id where j.execution_arn = ${result.executionArn}`;
     expect(row.invocations).toBe(29);
     await expectEveryWorkspaceEqualsTruth([WS]);
   });

@@ -22,7 +22,14 @@ describe('state payloads at 1,000 workspaces', () => {
       select 'Workspace ' || lpad(i::text, 4, '0') || ' ' || repeat('x', 85), 'http://127.0.0.1:9', 'env:UNUSED_KEY', true
       from generate_series(1, ${COUNT}) as i
     `;
-    const deps: TaskDeps = { sql: db.sql, config: loadConfig({ DATABASE_URL: 'postgres://unused' }), secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, clear() {} }, log: silentLog, metrics: noMetrics, now: Date.now };
+    const deps: TaskDeps = {
+      sql: db.sql,
+      config: loadConfig({ DATABASE_URL: 'postgres://unused' }),
+      secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, clear() {} },
+      log: silentLog,
+      metrics: noMetrics,
+      now: Date.now,
+    };
     const seen: number[] = [];
     const handlers: TaskHandlers = {
       ...createTaskHandlers(deps),

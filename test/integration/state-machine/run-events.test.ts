@@ -26,7 +26,8 @@ async function runWithEvents(input: unknown = {}) {
   return { result, events };
 }
 
-const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) => events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
+const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
+  events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
 
 describe('run events', () => {
   it('tell who is synced, page by page, and how the job ended', async () => {
@@ -40,7 +41,12 @@ describe('run events', () => {
     expect(events[0]).toBe(started);
 
     const tidewater = events.filter((e) => 'workspace' in e && e.workspace.name === 'Tidewater Consulting');
-    expect(tidewater[0]).toEqual({ type: 'workspace-syncing', jobId: started.jobId, workspace: { id: expect.any(Number), name: 'Tidewater Consulting' }, cursor: null });
+    expect(tidewater[0]).toEqual({
+      type: 'workspace-syncing',
+      jobId: started.jobId,
+      workspace: { id: expect.any(Number), name: 'Tidewater Consulting' },
+      cursor: null,
+    });
     const pages = ofType(tidewater, 'page-synced');
     expect(pages.length).toBeGreaterThan(1);
     expect(pages.at(-1)).toMatchObject({ lastPage: pages.at(-1)!.page });
@@ -49,18 +55,29 @@ describe('run events', () => {
     expect(tidewater.at(-1)).toMatchObject({ type: 'workspace-synced', accountsSynced: 433 });
 
     expect(ofType(events, 'workspace-attempt-failed')).toEqual([
-      expect.objectContaining({ workspace: expect.objectContaining({ name: 'Juniper Health' }), error: expect.objectContaining({ name: 'RejectedApiKeyError' }) }),
+      expect.objectContaining({
+        workspace: expect.objectContaining({ name: 'Juniper Health' }),
+        error: expect.objectContaining({ name: 'RejectedApiKeyError' }),
+      }),
     ]);
     expect(ofType(events, 'workspace-failed')).toEqual([
-      expect.objectContaining({ workspace: expect.objectContaining({ name: 'Juniper Health' }), error: expect.stringMatching(/^RejectedApiKeyError: /) }),
+      expect.objectContaining({
+        workspace: expect.objectContaining({ name: 'Juniper Health' }),
+        error: expect.stringMatching(/^RejectedApiKeyError: /),
+      }),
     ]);
 
     const finished = events.at(-1);
-    expect(finished).toMatchObject({ type: 'job-finished', job: { jobId: started.jobId, status: 'partial', workspacesSynced: 2, workspacesFailed: 1 } });
+    expect(finished).toMatchObject({
+      type: 'job-finished',
+      job: { jobId: started.jobId, status: 'partial', workspacesSynced: 2, workspacesFailed: 1 },
+    });
   });
 
   it('say so when another run holds the lock, and start nothing', async () => {
-    const [held] = await db.sql<{ id: string }[]>`insert into polling_job_status (job_name) values (${world.deps.config.jobName}) returning id`;
+    const [held] = await db.sql<
+      { id: string }[]
+    >`insert into polling_job_status (job_name) values (${world.deps.config.jobName}) returning id`;
     try {
       const { events } = await runWithEvents();
       expect(events).toEqual([{ type: 'already-running', runningJobId: held.id, runningForSeconds: expect.any(Number) }]);

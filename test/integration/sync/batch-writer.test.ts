@@ -21,8 +21,12 @@ function accounts(count: number): SenderEmail[] {
 }
 
 async function workspace(name: string): Promise<{ workspaceId: number; jobId: string }> {
-  const [ws] = await db.sql<{ id: number }[]>`insert into workspaces (name, base_url, api_key_ref) values (${name}, 'http://127.0.0.1:1', 'env:X') returning id`;
-  const [job] = await db.sql<{ id: string }[]>`insert into polling_job_status (job_name, status) values (${name}, 'completed') returning id`;
+  const [ws] = await db.sql<
+    { id: number }[]
+  >`insert into workspaces (name, base_url, api_key_ref) values (${name}, 'http://127.0.0.1:1', 'env:X') returning id`;
+  const [job] = await db.sql<
+    { id: string }[]
+  >`insert into polling_job_status (job_name, status) values (${name}, 'completed') returning id`;
   return { workspaceId: ws.id, jobId: job.id };
 }
 
@@ -35,7 +39,8 @@ describe('BatchWriter', () => {
     for (let start = 0; start < all.length; start += 300) await writer.write(all.slice(start, start + 300));
     await writer.write([moved]);
     expect(await writer.drain()).toEqual({ inserted: 1200, updated: 1 });
-    const [row] = await db.sql`select name, raw->>'name' as raw_name from sender_emails where workspace_id = ${target.workspaceId} and emailbison_id = ${moved.id}`;
+    const [row] =
+      await db.sql`select name, raw->>'name' as raw_name from sender_emails where workspace_id = ${target.workspaceId} and emailbison_id = ${moved.id}`;
     expect(row).toEqual({ name: 'Renamed on a later page', raw_name: 'Renamed on a later page' });
     expect(await writer.drain()).toEqual({ inserted: 0, updated: 0 });
   });
@@ -62,7 +67,9 @@ describe('BatchWriter', () => {
     const writer = new BatchWriter(db.sql, target);
     await writer.write(all, [987_654]);
     expect(await writer.drain()).toEqual({ inserted: 200, updated: 0 });
-    const seen = await db.sql<{ id: number }[]>`select emailbison_id as id from polling_job_seen_accounts where job_id = ${target.jobId} order by 1`;
+    const seen = await db.sql<
+      { id: number }[]
+    >`select emailbison_id as id from polling_job_seen_accounts where job_id = ${target.jobId} order by 1`;
     expect(seen.map((r) => r.id)).toEqual([...all.slice(0, 200).map((a) => a.id), 987_654].sort((a, b) => a - b));
   });
 });

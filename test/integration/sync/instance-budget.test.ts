@@ -34,7 +34,12 @@ describe('one request budget per EmailBison instance, each Map iteration with it
     for (const name of names) expect(await storedAccounts(db.sql, name)).toEqual(truthAsStored(sim, name));
     const log = sim.requestLog();
     expect(log.length).toBeGreaterThanOrEqual(6 * 17);
-    expect(busiestWindow(log.map((r) => r.atMs), 1_000)).toBeLessThanOrEqual(50);
+    expect(
+      busiestWindow(
+        log.map((r) => r.atMs),
+        1_000,
+      ),
+    ).toBeLessThanOrEqual(50);
     for (const name of names) {
       expect(log.filter((r) => r.workspace === name && r.rateLimited).length, name).toBeLessThanOrEqual(1);
     }
@@ -55,7 +60,9 @@ describe('one request budget per EmailBison instance, each Map iteration with it
     // After a 429 (Retry-After: the window's end, under a second away) the whole host waits:
     // only requests that already held a slot (one interval ahead) may still arrive.
     const first = throttled[0];
-    const [{ pause_reason }] = await db.sql<{ pause_reason: string }[]>`select pause_reason from emailbison_host_budget where host = ${new URL(sim.url).host}`;
+    const [{ pause_reason }] = await db.sql<
+      { pause_reason: string }[]
+    >`select pause_reason from emailbison_host_budget where host = ${new URL(sim.url).host}`;
     expect(pause_reason).toMatch(/429/);
     const during = log.filter((r) => r.atMs > first.atMs + 250 && r.atMs < first.atMs + 900 && !r.rateLimited);
     const windowEnd = Math.ceil(first.atMs / 1000) * 1000;
@@ -88,12 +95,16 @@ describe('a dead instance', () => {
 
         expect(summary).toMatchObject({ status: 'failed', workspacesSynced: 0, workspacesFailed: 7 });
         for (const name of names) {
-          expect(summary.warnings).toContainEqual(expect.stringMatching(new RegExp(`^${name}: unreachable: EmailBison at ${new URL(sim.url).host} is unreachable`)));
+          expect(summary.warnings).toContainEqual(
+            expect.stringMatching(new RegExp(`^${name}: unreachable: EmailBison at ${new URL(sim.url).host} is unreachable`)),
+          );
         }
         for (const row of await workspaceRows(summary.jobId)) {
           expect(row).toMatchObject({ status: 'failed', error: expect.stringMatching(/^EmailBisonUnreachableError: /) });
         }
-        const perWorkspace = names.map((name) => [...transport.requestsByKey].filter(([key]) => keys.get(key) === name).reduce((n, [, c]) => n + c, 0));
+        const perWorkspace = names.map((name) =>
+          [...transport.requestsByKey].filter(([key]) => keys.get(key) === name).reduce((n, [, c]) => n + c, 0),
+        );
         // The breaker opens at the host's third failure in a row. A workspace's first invocation
         // sends two requests at once (binding check, first page), each retried at most once before then.
         for (const count of perWorkspace) expect(count).toBeLessThanOrEqual(4);

@@ -31,7 +31,9 @@ async function gridWorld(lines: string[] = []): Promise<World> {
 }
 
 async function registryRow(name: string) {
-  const [row] = await db.sql<{ id: number; emailbison_workspace_id: number | null; emailbison_workspace_name: string | null; binding_checked_at: Date | null }[]>`
+  const [row] = await db.sql<
+    { id: number; emailbison_workspace_id: number | null; emailbison_workspace_name: string | null; binding_checked_at: Date | null }[]
+  >`
     select id, emailbison_workspace_id, emailbison_workspace_name, binding_checked_at from workspaces where name = ${name}`;
   return row;
 }
@@ -57,9 +59,18 @@ describe('the key binding, checked once per run and workspace', () => {
 
     expect(summary).toMatchObject({ status: 'completed', workspacesSynced: 3, warnings: [] });
     const simA = sim.workspaces().find((w) => w.name === A)!;
-    expect(await registryRow(A)).toMatchObject({ emailbison_workspace_id: simA.id, emailbison_workspace_name: A, binding_checked_at: expect.any(Date) });
+    expect(await registryRow(A)).toMatchObject({
+      emailbison_workspace_id: simA.id,
+      emailbison_workspace_name: A,
+      binding_checked_at: expect.any(Date),
+    });
     // Once per workspace, at its first invocation only.
-    expect(sim.requestLog().filter((r) => r.path === '/api/users').map((r) => r.workspace)).toEqual(sim.workspaces().map((w) => w.name));
+    expect(
+      sim
+        .requestLog()
+        .filter((r) => r.path === '/api/users')
+        .map((r) => r.workspace),
+    ).toEqual(sim.workspaces().map((w) => w.name));
   });
 
   it('checks at the first invocation only, not on cursor-loop continuations', async () => {
@@ -67,7 +78,9 @@ describe('the key binding, checked once per run and workspace', () => {
     sim.clearRequestLog();
     let fakeNow = Date.now();
     // Every page boundary is past the deadline: one page per invocation.
-    const summary = await runJobDirectly({ ...deps, now: () => (fakeNow += 10_000), config: { ...deps.config, syncBudgetSeconds: 1 } }, [A]);
+    const summary = await runJobDirectly({ ...deps, now: () => (fakeNow += 10_000), config: { ...deps.config, syncBudgetSeconds: 1 } }, [
+      A,
+    ]);
     expect(summary).toMatchObject({ status: 'completed', workspacesSynced: 1 });
     expect(summary.invocations).toBeGreaterThan(1);
     expect(sim.requestLog().filter((r) => r.path === '/api/users')).toHaveLength(1);
@@ -155,7 +168,8 @@ describe('the binding functions the CLI uses', () => {
     expect(await findBindingConflicts(db.sql)).toEqual([]);
 
     const rowA = await registryRow(A);
-    const fresh = await checkKeyBinding({ workspace: A, baseUrl: sim.url, apiKey: (sim.bindKey(a.apiKey, B), a.apiKey) });
+    sim.bindKey(a.apiKey, B);
+    const fresh = await checkKeyBinding({ workspace: A, baseUrl: sim.url, apiKey: a.apiKey });
     const conflicts = await findBindingConflicts(db.sql, [{ workspaceId: rowA.id, binding: fresh }]);
     expect(conflicts).toEqual(
       expect.arrayContaining([
@@ -166,6 +180,8 @@ describe('the binding functions the CLI uses', () => {
 
     if (fresh.status !== 'bound') throw new Error('expected a binding');
     await recordBinding(db.sql, rowA.id, fresh);
-    expect(await findBindingConflicts(db.sql)).toEqual([{ kind: 'shared', baseUrl: sim.url, emailbisonWorkspaceId: b.id, workspaces: [A, B] }]);
+    expect(await findBindingConflicts(db.sql)).toEqual([
+      { kind: 'shared', baseUrl: sim.url, emailbisonWorkspaceId: b.id, workspaces: [A, B] },
+    ]);
   });
 });

@@ -33,9 +33,17 @@ describe('a cursor-only instance', () => {
   it('is synced in full, learns cursor mode, and a rerun writes 0 rows and starts in cursor mode', async () => {
     world.sim.setPagination('cursor-only');
     const first = await runJobDirectly(world.deps, [WS]);
-    expect(first).toMatchObject({ status: 'completed', warnings: [`${WS}: reading in cursor pagination: EmailBison answered page 1 in cursor pagination`] });
+    expect(first).toMatchObject({
+      status: 'completed',
+      warnings: [`${WS}: reading in cursor pagination: EmailBison answered page 1 in cursor pagination`],
+    });
     expect(await live(WS)).toEqual(truthAsStored(world.sim, WS));
-    expect(await workspaceRow(first.jobId, WS)).toMatchObject({ status: 'synced', accounts_written: 433, walk_mode: 'cursor', walk_mixed: false });
+    expect(await workspaceRow(first.jobId, WS)).toMatchObject({
+      status: 'synced',
+      accounts_written: 433,
+      walk_mode: 'cursor',
+      walk_mixed: false,
+    });
     expect(await learned(WS)).toBe('cursor');
 
     world.sim.clearRequestLog();
@@ -96,7 +104,9 @@ describe('switching modes', () => {
     const row = await workspaceRow(summary.jobId, WS);
     expect(row).toMatchObject({ status: 'synced', accounts_removed: 0, walk_mode: 'cursor', walk_mixed: true });
     expect(row.warnings).toEqual([
-      expect.stringMatching(/^restarted the walk in cursor pagination after \d+ page\(s\): EmailBison answered page \d+ in cursor pagination; nothing is marked removed/),
+      expect.stringMatching(
+        /^restarted the walk in cursor pagination after \d+ page\(s\): EmailBison answered page \d+ in cursor pagination; nothing is marked removed/,
+      ),
       expect.stringMatching(/^nothing marked removed: the walk restarted in another pagination mode/),
     ]);
     // Every account upstream is stored and live; the two removed upstream are still live (nothing removed).

@@ -56,7 +56,9 @@ describe('resumable runs', () => {
     if (started.status !== 'started') throw new Error('not started');
     world.sim.setFaults(WS, { failFromPage: { page: 20, status: 500 } });
     const sync = createSyncWorkspaceTask({ ...world.deps, config: { ...world.deps.config, maxAttempts: 2, batchSize: 30 } });
-    await expect(sync({ jobId: started.jobId, workspace: started.workspaces[0] })).rejects.toMatchObject({ name: 'EmailBisonUnavailableError' });
+    await expect(sync({ jobId: started.jobId, workspace: started.workspaces[0] })).rejects.toMatchObject({
+      name: 'EmailBisonUnavailableError',
+    });
     world.sim.clearFaults();
     const [saved] = await db.sql`select cursor, status, error from polling_job_workspaces where job_id = ${started.jobId}`;
     expect(saved.cursor).toBe(20);
@@ -83,7 +85,8 @@ describe('job lifecycle', () => {
   });
 
   it('fails a stale running row, saying so, and starts a new job', async () => {
-    const [stale] = await db.sql`insert into polling_job_status (job_name, started_at) values ('stale-job', now() - interval '3 hours') returning id`;
+    const [stale] =
+      await db.sql`insert into polling_job_status (job_name, started_at) values ('stale-job', now() - interval '3 hours') returning id`;
     const result = await startJob(db.sql, { jobName: 'stale-job', runTimeoutMinutes: 120 });
     expect(result.status).toBe('started');
     const [old] = await db.sql`select status, error_message, completed_at from polling_job_status where id = ${stale.id}`;
@@ -94,7 +97,9 @@ describe('job lifecycle', () => {
 
   it('refuses an unknown workspace name before anything runs', async () => {
     const before = await db.sql`select count(*)::int as n from polling_job_status`;
-    await expect(startJob(db.sql, { jobName: 'names', workspaceNames: [WS, 'Nope Industries'], runTimeoutMinutes: 60 })).rejects.toMatchObject({
+    await expect(
+      startJob(db.sql, { jobName: 'names', workspaceNames: [WS, 'Nope Industries'], runTimeoutMinutes: 60 }),
+    ).rejects.toMatchObject({
       name: 'WorkspaceNotFoundError',
       message: expect.stringContaining('unknown workspace "Nope Industries"'),
     });
@@ -136,10 +141,16 @@ describe('job lifecycle', () => {
 
   it('fails a job by execution ARN only while it is running', async () => {
     const arn = 'arn:aws:states:local:000000000000:execution:sender-sync:aborted';
-    const started = await startJob(db.sql, { jobName: 'abort-me', executionArn: arn, workspaceNames: ['Kestrel Ventures'], runTimeoutMinutes: 60 });
+    const started = await startJob(db.sql, {
+      jobName: 'abort-me',
+      executionArn: arn,
+      workspaceNames: ['Kestrel Ventures'],
+      runTimeoutMinutes: 60,
+    });
     const failed = await failRun(db.sql, { executionArn: arn }, 'The execution ended ABORTED.');
     expect(failed).toMatchObject({ status: 'failed', errorMessage: 'The execution ended ABORTED.', workspacesSkipped: 1 });
-    const [row] = await db.sql`select status from polling_job_workspaces where job_id = ${started.status === 'started' ? started.jobId : ''}`;
+    const [row] =
+      await db.sql`select status from polling_job_workspaces where job_id = ${started.status === 'started' ? started.jobId : ''}`;
     expect(row.status).toBe('skipped');
 
     const done = await runJobDirectly(world.deps, ['Kestrel Ventures']);

@@ -32,7 +32,8 @@ describe('removal only after a complete and consistent fetch', () => {
     const after = await snapshot();
     expect(after.filter((r) => r.deleted_at !== null)).toEqual([]);
     expect(after.length).toBe(before.length);
-    const [row] = await db.sql`select status, error, accounts_removed from polling_job_workspaces where job_id = ${summary.jobId} and workspace_name = ${WS}`;
+    const [row] =
+      await db.sql`select status, error, accounts_removed from polling_job_workspaces where job_id = ${summary.jobId} and workspace_name = ${WS}`;
     expect(row.status).toBe('failed');
     expect(row.accounts_removed).toBe(0);
   });
@@ -93,8 +94,12 @@ describe('removal only after a complete and consistent fetch', () => {
       const changed = world.sim.updateAccounts(WS, 40).length;
       let seenMidway = -1;
       const summary = await jobInTwoHalves(async (jobId) => {
-        [{ n: seenMidway }] = await db.sql<{ n: number }[]>`select count(*)::int as n from polling_job_seen_accounts where job_id = ${jobId}`;
-        const [{ written }] = await db.sql<{ written: number }[]>`select count(*)::int as written from sender_emails where last_seen_job_id = ${jobId}::uuid`;
+        [{ n: seenMidway }] = await db.sql<
+          { n: number }[]
+        >`select count(*)::int as n from polling_job_seen_accounts where job_id = ${jobId}`;
+        const [{ written }] = await db.sql<
+          { written: number }[]
+        >`select count(*)::int as written from sender_emails where last_seen_job_id = ${jobId}::uuid`;
         expect(seenMidway + written).toBe(150); // 10 pages of 15, each in one place
         expect(written).toBeGreaterThan(0);
       });
@@ -111,7 +116,9 @@ describe('removal only after a complete and consistent fetch', () => {
         await db.sql`truncate polling_job_seen_accounts`;
       });
       expect(summary.status).toBe('completed');
-      expect(summary.warnings).toEqual([expect.stringMatching(/^Tidewater Consulting: nothing marked removed: saw \d+ distinct accounts but EmailBison reported \d+/)]);
+      expect(summary.warnings).toEqual([
+        expect.stringMatching(/^Tidewater Consulting: nothing marked removed: saw \d+ distinct accounts but EmailBison reported \d+/),
+      ]);
       expect((await storedAccounts(db.sql, WS)).filter((a) => a.deleted)).toEqual(deletedBefore);
 
       const next = await runJobDirectly(world.deps, [WS]);

@@ -27,7 +27,14 @@ describe('syncing seed-2025 workspace by workspace', () => {
     }
     expect(world.names).toHaveLength(26);
     expect(total).toBeGreaterThan(4200);
-    expect(summary).toMatchObject({ status: 'completed', totalWorkspaces: 26, workspacesSynced: 26, workspacesFailed: 0, totalAccountsSynced: total, warnings: [] });
+    expect(summary).toMatchObject({
+      status: 'completed',
+      totalWorkspaces: 26,
+      workspacesSynced: 26,
+      workspacesFailed: 0,
+      totalAccountsSynced: total,
+      warnings: [],
+    });
     const [job] = await db.sql`select * from polling_job_status where id = ${summary.jobId}`;
     expect(job).toMatchObject({ status: 'completed', total_workspaces: 26, workspaces_processed: 26, total_accounts_synced: total });
     expect(job.completed_at).toBeInstanceOf(Date);
@@ -39,7 +46,8 @@ describe('syncing seed-2025 workspace by workspace', () => {
     const summary = await runJobDirectly(world.deps);
     expect(summary.status).toBe('completed');
     expect(await rowVersions()).toEqual(before);
-    const [{ written }] = await db.sql`select sum(accounts_written)::int as written from polling_job_workspaces where job_id = ${summary.jobId}`;
+    const [{ written }] =
+      await db.sql`select sum(accounts_written)::int as written from polling_job_workspaces where job_id = ${summary.jobId}`;
     expect(written).toBe(0);
   });
 
@@ -53,8 +61,14 @@ describe('syncing seed-2025 workspace by workspace', () => {
     expect(summary.status).toBe('completed');
     expect(await liveAccounts(db.sql, ws)).toEqual(truthAsStored(world.sim, ws));
     const stored = await storedAccounts(db.sql, ws);
-    expect(stored.filter((a) => a.deleted).map((a) => a.emailbison_id).sort()).toEqual(removed.map((a) => a.id).sort());
-    const [row] = await db.sql`select accounts_removed, accounts_written from polling_job_workspaces where job_id = ${summary.jobId} and workspace_name = ${ws}`;
+    expect(
+      stored
+        .filter((a) => a.deleted)
+        .map((a) => a.emailbison_id)
+        .sort(),
+    ).toEqual(removed.map((a) => a.id).sort());
+    const [row] =
+      await db.sql`select accounts_removed, accounts_written from polling_job_workspaces where job_id = ${summary.jobId} and workspace_name = ${ws}`;
     expect(row).toEqual({ accounts_removed: 3, accounts_written: 12 });
     const after = await rowVersions(ws);
     const rewritten = [...before].filter(([id, xmin]) => after.get(id) !== xmin).length;
@@ -84,7 +98,8 @@ describe('syncing seed-2025 workspace by workspace', () => {
     world.sim.updateAccounts(ws, 187);
     world.sim.removeAccounts(ws, 2);
     await runJobDirectly(world.deps, [ws]);
-    const rows = await db.sql`select notes, manual_price from sender_emails where workspace_id = (select id from workspaces where name = ${ws})`;
+    const rows =
+      await db.sql`select notes, manual_price from sender_emails where workspace_id = (select id from workspaces where name = ${ws})`;
     expect(rows.length).toBe(187);
     expect(rows.every((r) => r.notes === 'warm this one up' && r.manual_price === '4.50')).toBe(true);
   });

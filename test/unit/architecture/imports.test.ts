@@ -36,7 +36,8 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Tests of the CLI must import it; they live in a cli/ folder of their own under test/. */
-const isCliTest = (file: string) => path.relative(ROOT, file).split(path.sep).slice(0, -1).includes('cli') && file.startsWith(path.join(ROOT, 'test'));
+const isCliTest = (file: string) =>
+  path.relative(ROOT, file).split(path.sep).slice(0, -1).includes('cli') && file.startsWith(path.join(ROOT, 'test'));
 
 describe('imports', () => {
   it('finds an import into cli/, static or dynamic, and ignores packages and siblings', () => {
@@ -56,7 +57,9 @@ describe('imports', () => {
   it('never run back up into cli/ from outside it', () => {
     const offenders = sourceFiles(ROOT)
       .filter((file) => !isCliTest(file))
-      .flatMap((file) => importsIntoCli(file, readFileSync(file, 'utf8')).map((specifier) => `${path.relative(ROOT, file)} imports ${specifier}`));
+      .flatMap((file) =>
+        importsIntoCli(file, readFileSync(file, 'utf8')).map((specifier) => `${path.relative(ROOT, file)} imports ${specifier}`),
+      );
     expect(offenders).toEqual([]);
   });
 });

@@ -19,12 +19,17 @@ function mockEmailBison() {
   const reply = (page: number, status: number, body: unknown, headers: Record<string, string> = {}) =>
     pool
       .intercept({ path: `/api/sender-emails?page=${page}`, method: 'GET' })
-      .reply(status, typeof body === 'string' ? body : JSON.stringify(body), { headers: { 'content-type': 'application/json', ...headers } });
+      .reply(status, typeof body === 'string' ? body : JSON.stringify(body), {
+        headers: { 'content-type': 'application/json', ...headers },
+      });
   return { agent, pool, reply };
 }
 
 /** A page of `count` accounts numbered from `firstId`. */
-function page(number: number, options: { lastPage: number; total?: number; firstId?: number; count?: number; next?: boolean; currentPage?: number }) {
+function page(
+  number: number,
+  options: { lastPage: number; total?: number; firstId?: number; count?: number; next?: boolean; currentPage?: number },
+) {
   const count = options.count ?? 15;
   const firstId = options.firstId ?? (number - 1) * 15 + 1;
   return {
@@ -41,10 +46,18 @@ function clientWith(agent: MockAgent, overrides: Partial<EmailBisonClientOptions
     apiKey: KEY,
     dispatcher: agent,
     baseBackoffMs: 1,
-    sleep: (ms, signal) => new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms / 100);
-      signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
-    }),
+    sleep: (ms, signal) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, ms / 100);
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      }),
     ...overrides,
   });
 }
@@ -63,7 +76,11 @@ describe('createEmailBisonClient', () => {
   it('sends the key as a Bearer token and asks for JSON', async () => {
     const { agent, pool } = mockEmailBison();
     pool
-      .intercept({ path: '/api/sender-emails?page=1', method: 'GET', headers: { authorization: `Bearer ${KEY}`, accept: 'application/json' } })
+      .intercept({
+        path: '/api/sender-emails?page=1',
+        method: 'GET',
+        headers: { authorization: `Bearer ${KEY}`, accept: 'application/json' },
+      })
       .reply(200, page(1, { lastPage: 1 }));
 
     await expect(clientWith(agent).checkKey()).resolves.toEqual({ total: 15 });
@@ -77,7 +94,11 @@ describe('createEmailBisonClient', () => {
     const { pages, error } = await readAll(clientWith(agent));
 
     expect(error).toBeUndefined();
-    expect(pages.map((each) => [each.page, each.items.length])).toEqual([[1, 15], [2, 15], [3, 4]]);
+    expect(pages.map((each) => [each.page, each.items.length])).toEqual([
+      [1, 15],
+      [2, 15],
+      [3, 4],
+    ]);
   });
 
   it('treats a page that says it is another page as malformed', async () => {
@@ -89,7 +110,7 @@ describe('createEmailBisonClient', () => {
     expect((error as Error).message).toContain('meta.current_page is 2, not the page asked for');
   });
 
-  it('makes the workspace\'s next page requests wait out a 429 that another page got', async () => {
+  it("makes the workspace's next page requests wait out a 429 that another page got", async () => {
     const { agent, reply } = mockEmailBison();
     reply(1, 200, page(1, { lastPage: 5 }));
     reply(2, 200, page(2, { lastPage: 5 })).delay(40);
@@ -115,7 +136,9 @@ describe('createEmailBisonClient', () => {
 
   it('retries a dropped connection', async () => {
     const { agent, pool, reply } = mockEmailBison();
-    pool.intercept({ path: '/api/sender-emails?page=1', method: 'GET' }).replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    pool
+      .intercept({ path: '/api/sender-emails?page=1', method: 'GET' })
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     reply(1, 200, page(1, { lastPage: 1 }));
     const client = clientWith(agent);
 
@@ -129,7 +152,13 @@ describe('createEmailBisonClient', () => {
     const client = clientWith(agent);
     const error = await client.checkKey().catch((caught) => caught);
 
-    expect(error).toMatchObject({ name: 'RejectedApiKeyError', code: 'SS_EMAILBISON_KEY_REJECTED', workspace: 'Acme Outbound', retryable: false, status });
+    expect(error).toMatchObject({
+      name: 'RejectedApiKeyError',
+      code: 'SS_EMAILBISON_KEY_REJECTED',
+      workspace: 'Acme Outbound',
+      retryable: false,
+      status,
+    });
     expect(error.message).toContain('workspace "Acme Outbound"');
     expect(client.stats).toMatchObject({ requests: 1, retries: 0 });
   });
@@ -137,7 +166,9 @@ describe('createEmailBisonClient', () => {
   it('says the base URL looks wrong on 404', async () => {
     const { agent, reply } = mockEmailBison();
     reply(1, 404, { message: 'Not Found' });
-    const error = await clientWith(agent).checkKey().catch((caught) => caught);
+    const error = await clientWith(agent)
+      .checkKey()
+      .catch((caught) => caught);
 
     expect(error).toMatchObject({ name: 'BaseUrlNotFoundError', code: 'SS_EMAILBISON_NOT_FOUND', origin: ORIGIN });
     expect(error.message).toBe(
@@ -146,7 +177,8 @@ describe('createEmailBisonClient', () => {
   });
 
   it('rejects options it cannot use, naming each', () => {
-    const build = (overrides: Partial<EmailBisonClientOptions>) => () => createEmailBisonClient({ workspace: 'W', baseUrl: ORIGIN, apiKey: KEY, ...overrides });
+    const build = (overrides: Partial<EmailBisonClientOptions>) => () =>
+      createEmailBisonClient({ workspace: 'W', baseUrl: ORIGIN, apiKey: KEY, ...overrides });
 
     expect(build({ pageConcurrency: 0, maxAttempts: 1.5 })).toThrow(
       'EmailBison client options for workspace "W": pageConcurrency must be an integer from 1 to 20; maxAttempts must be an integer from 1 to 20',
@@ -154,7 +186,9 @@ describe('createEmailBisonClient', () => {
     expect(build({ baseUrl: 'send.example.com' })).toThrow(expect.objectContaining({ code: 'SS_CONFIG_INVALID' }));
     expect(build({ baseUrl: 'ftp://send.example.com' })).toThrow('must be http(s)');
     expect(build({ apiKey: ' ' })).toThrow('the EmailBison API key of workspace "W" is empty');
-    expect(build({ apiKey: `${KEY}\u0000x` })).toThrow(expect.objectContaining({ code: 'SS_CONFIG_INVALID', message: expect.not.stringContaining(KEY) }));
+    expect(build({ apiKey: `${KEY}\u0000x` })).toThrow(
+      expect.objectContaining({ code: 'SS_CONFIG_INVALID', message: expect.not.stringContaining(KEY) }),
+    );
   });
 
   it('trims the newline a stored secret often ends with', async () => {
@@ -183,7 +217,13 @@ describe('the API key', () => {
     const error = await client.checkKey().catch((caught) => caught);
 
     expect(error.workspace).toBe('Acme Outbound');
-    const printed = [String(error), error.stack, inspect(error, { depth: Infinity }), JSON.stringify(error), JSON.stringify(client.stats)].join('\n');
+    const printed = [
+      String(error),
+      error.stack,
+      inspect(error, { depth: Infinity }),
+      JSON.stringify(error),
+      JSON.stringify(client.stats),
+    ].join('\n');
     expect(printed).toContain('Acme Outbound');
     expect(printed).not.toContain(KEY);
     expect(printed).not.toContain('7f3a9c');

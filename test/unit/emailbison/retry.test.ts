@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { backoffMs, isConnectionFailure, parseRetryAfterBody, parseRetryAfterHeader, RateLimitGate } from '../../../lambdas/emailbison/retry';
+import {
+  backoffMs,
+  isConnectionFailure,
+  parseRetryAfterBody,
+  parseRetryAfterHeader,
+  RateLimitGate,
+} from '../../../lambdas/emailbison/retry';
 
 describe('backoffMs', () => {
   const policy = (random: number) => ({ baseBackoffMs: 500, maxRetryWaitMs: 60_000, random: () => random });
@@ -116,7 +122,9 @@ describe('RateLimitGate', () => {
   });
 
   it('stops waiting when the signal aborts', async () => {
-    const gate = new RateLimitGate((ms, signal) => new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))));
+    const gate = new RateLimitGate(
+      (_ms, signal) => new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+    );
     gate.close(60_000);
     const controller = new AbortController();
     const waiting = gate.pass(controller.signal);
@@ -134,7 +142,9 @@ describe('isConnectionFailure', () => {
 
   it('recognises connect and headers timeouts, also as the cause of another error', () => {
     expect(isConnectionFailure(Object.assign(new Error('x'), { code: 'UND_ERR_CONNECT_TIMEOUT' }))).toBe(true);
-    expect(isConnectionFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }) }))).toBe(true);
+    expect(
+      isConnectionFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }) })),
+    ).toBe(true);
   });
 
   it('does not count a host that answered: a stalled body, an HTTP status, anything else', () => {

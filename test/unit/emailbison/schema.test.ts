@@ -10,7 +10,10 @@ function rawItem(overrides: Record<string, unknown> = {}): Record<string, unknow
     daily_limit: 30,
     type: 'Google',
     status: 'Connected',
-    tags: [{ id: 1, name: 'Google', default: true }, { id: 12, name: 'Inboxkit', default: false }],
+    tags: [
+      { id: 1, name: 'Google', default: true },
+      { id: 12, name: 'Inboxkit', default: false },
+    ],
     emails_sent_count: 1_200,
     total_replied_count: 24,
     unique_replied_count: 20,
@@ -38,7 +41,10 @@ function rawPage(overrides: Record<string, unknown> = {}): Record<string, unknow
 
 describe('parsePage', () => {
   it('reads the pagination of a Laravel page', () => {
-    expect(parsePage(rawPage())).toEqual({ ok: true, page: { mode: 'page', currentPage: 1, lastPage: 3, total: 40, hasNext: true, data: [rawItem()] } });
+    expect(parsePage(rawPage())).toEqual({
+      ok: true,
+      page: { mode: 'page', currentPage: 1, lastPage: 3, total: 40, hasNext: true, data: [rawItem()] },
+    });
   });
 
   it('reads numbers sent as strings and a page without links', () => {
@@ -72,7 +78,10 @@ describe('parseSenderEmail', () => {
         dailyLimit: 30,
         type: 'Google',
         status: 'Connected',
-        tags: [{ id: 1, name: 'Google', default: true }, { id: 12, name: 'Inboxkit', default: false }],
+        tags: [
+          { id: 1, name: 'Google', default: true },
+          { id: 12, name: 'Inboxkit', default: false },
+        ],
         emailsSentCount: 1_200,
         totalRepliedCount: 24,
         uniqueRepliedCount: 20,
@@ -114,7 +123,11 @@ describe('parseSenderEmail', () => {
 });
 
 describe('parsePage in cursor mode', () => {
-  const cursorBody = (nextCursor: string | null) => ({ data: [], links: { next: null }, meta: { path: '/api/sender-emails', per_page: 15, next_cursor: nextCursor, prev_cursor: null } });
+  const cursorBody = (nextCursor: string | null) => ({
+    data: [],
+    links: { next: null },
+    meta: { path: '/api/sender-emails', per_page: 15, next_cursor: nextCursor, prev_cursor: null },
+  });
 
   it('reads a cursor page by its meta, whatever was asked', () => {
     expect(parsePage(cursorBody('eyJpZCI6MTB9'))).toEqual({ ok: true, page: { mode: 'cursor', nextCursor: 'eyJpZCI6MTB9', data: [] } });

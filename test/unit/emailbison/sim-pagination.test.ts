@@ -34,13 +34,18 @@ describe('Laravel cursors, as the simulator mints and reads them', () => {
 describe('cursor pages', () => {
   const rows = accounts(range(100, 40)); // ids 100..139
 
-  it('walks by id downward, 15 a page, with Laravel\'s next/prev cursors and links that carry only the cursor', () => {
+  it("walks by id downward, 15 a page, with Laravel's next/prev cursors and links that carry only the cursor", () => {
     const first = cursorBody(rows, undefined, PATH);
     const second = cursorBody(rows, decodeCursor(first.meta.next_cursor!), PATH);
     const third = cursorBody(rows, decodeCursor(second.meta.next_cursor!), PATH);
 
     expect(first.data.map((row) => row.id)).toEqual(range(125, 15).reverse());
-    expect(first.meta).toEqual({ path: PATH, per_page: 15, next_cursor: encodeCursor({ id: 125, pointsToNextItems: true }), prev_cursor: null });
+    expect(first.meta).toEqual({
+      path: PATH,
+      per_page: 15,
+      next_cursor: encodeCursor({ id: 125, pointsToNextItems: true }),
+      prev_cursor: null,
+    });
     expect(first.links).toEqual({ first: null, last: null, prev: null, next: `${PATH}?cursor=${first.meta.next_cursor}` });
     expect(second.data.map((row) => row.id)).toEqual(range(110, 15).reverse());
     expect(second.meta.prev_cursor).toBe(encodeCursor({ id: 124, pointsToNextItems: false }));
@@ -61,10 +66,13 @@ describe('cursor pages', () => {
 
   it('answers an empty list, and a cursor past the end, with no cursors at all', () => {
     expect(cursorBody([], undefined, PATH).meta).toMatchObject({ next_cursor: null, prev_cursor: null });
-    expect(cursorBody(rows, { id: 100, pointsToNextItems: true }, PATH)).toMatchObject({ data: [], meta: { next_cursor: null, prev_cursor: null } });
+    expect(cursorBody(rows, { id: 100, pointsToNextItems: true }, PATH)).toMatchObject({
+      data: [],
+      meta: { next_cursor: null, prev_cursor: null },
+    });
   });
 
-  it('numbers cursor pages from the top, even when the cursor\'s own account is gone', () => {
+  it("numbers cursor pages from the top, even when the cursor's own account is gone", () => {
     const second = decodeCursor(cursorBody(rows, undefined, PATH).meta.next_cursor!);
     const withoutIt = accounts(range(100, 40).filter((id) => id !== second!.id));
 
@@ -95,7 +103,7 @@ describe('which mode an answer is in', () => {
   });
 });
 
-describe('the instance limiter (fixed window, as Laravel\'s)', () => {
+describe("the instance limiter (fixed window, as Laravel's)", () => {
   it('allows N per window, refuses the rest without counting them, and opens a new window at the first hit after it ends', () => {
     let now = 10_000;
     const limiter = new FixedWindowLimiter({ requests: 2, windowSeconds: 3 }, () => now);

@@ -64,12 +64,15 @@ describe('simulator scenarios', () => {
     const accounts = workspaces.flatMap((workspace) => workspace.accounts);
     const tagNames = new Set(accounts.flatMap((account) => account.tags.map((tag) => tag.name)));
 
-    expect(workspaces.filter((workspace) => /[^\x00-\x7f]/.test(workspace.name)).length).toBeGreaterThanOrEqual(3);
-    expect(accounts.some((account) => /[^\x00-\x7f]/.test(account.name ?? ''))).toBe(true);
+    expect(workspaces.filter((workspace) => /[^\p{ASCII}]/u.test(workspace.name)).length).toBeGreaterThanOrEqual(3);
+    expect(accounts.some((account) => /[^\p{ASCII}]/u.test(account.name ?? ''))).toBe(true);
     expect(new Set(accounts.map((account) => account.status))).toEqual(new Set(['Connected', 'Not connected', 'Disconnected', 'Paused']));
     for (const name of ['Google', 'Outlook', 'Mailreef', 'Zapmail']) expect(tagNames.has(name)).toBe(true);
     for (const field of ['name', 'email_signature', 'daily_limit', 'total_opened_count', 'warmup_enabled'] as const) {
-      expect(accounts.some((account) => account[field] === null), field).toBe(true);
+      expect(
+        accounts.some((account) => account[field] === null),
+        field,
+      ).toBe(true);
     }
     expect(accounts.every((account) => /^[a-z0-9.]+@[a-z0-9.-]+\.[a-z]+$/.test(account.email))).toBe(true);
     expect(accounts.every((account) => account.unique_replied_count <= account.total_replied_count)).toBe(true);

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { aggregate, type WorkspaceRow } from '../../../lambdas/jobs/aggregate';
 
 function workspace(name: string, status: WorkspaceRow['status'], fields: Partial<WorkspaceRow> = {}): WorkspaceRow {
-  return { workspace_name: name, status, accounts_synced: 0, accounts_removed: 0, rate_limit_wait_ms: 0, warnings: [], error: null, ...fields };
+  return {
+    workspace_name: name,
+    status,
+    accounts_synced: 0,
+    accounts_removed: 0,
+    rate_limit_wait_ms: 0,
+    warnings: [],
+    error: null,
+    ...fields,
+  };
 }
 
 describe('aggregate', () => {
@@ -51,7 +60,9 @@ describe('aggregate', () => {
     const outcome = aggregate(
       [
         workspace('Acme', 'synced'),
-        workspace('Birch', 'failed', { error: 'EmailBisonUnreachableError: EmailBison at send.example.com is unreachable (workspace "Birch")' }),
+        workspace('Birch', 'failed', {
+          error: 'EmailBisonUnreachableError: EmailBison at send.example.com is unreachable (workspace "Birch")',
+        }),
       ],
       undefined,
     );

@@ -64,6 +64,8 @@ describe('resolving locally', () => {
     const resolver = createSecretResolver({ env: { ACME_KEY: 'env-key' }, localSecretsFile: file });
     expect(await resolver.resolve('env:ACME_KEY', 'API key')).toBe('env-key');
     expect(await resolver.resolve('file:Acme', 'API key')).toBe('file-key');
-    await expect(resolver.resolve('env:MISSING', 'API key of workspace "X"')).rejects.toThrow(/environment variable MISSING, which is not set/);
+    await expect(resolver.resolve('env:MISSING', 'API key of workspace "X"')).rejects.toThrow(
+      /environment variable MISSING, which is not set/,
+    );
   });
 });

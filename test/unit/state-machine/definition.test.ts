@@ -46,7 +46,9 @@ describe('the synthesized definition', () => {
   });
 
   it('maps every Task state to a task function', () => {
-    const tasks = allStates(asl).filter(([, state]) => state.Type === 'Task').map(([name]) => name);
+    const tasks = allStates(asl)
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([name]) => name);
     expect(tasks.sort()).toEqual(Object.keys(TASK_OF_STATE).sort());
   });
 
@@ -90,10 +92,28 @@ describe('the synthesized definition', () => {
     const [never, service, other] = sync.Retry;
     expect(sync.Retry).toHaveLength(3);
     expect(never.MaxAttempts).toBe(0);
-    for (const name of ['RejectedApiKeyError', 'BaseUrlNotFoundError', 'WorkspaceNotFoundError', 'InvalidInputError', 'ConfigError', 'MalformedPageError', 'SecretUnavailableError', 'MigrationError', 'EmailBisonUnreachableError', 'KeyBoundElsewhereError']) {
+    for (const name of [
+      'RejectedApiKeyError',
+      'BaseUrlNotFoundError',
+      'WorkspaceNotFoundError',
+      'InvalidInputError',
+      'ConfigError',
+      'MalformedPageError',
+      'SecretUnavailableError',
+      'MigrationError',
+      'EmailBisonUnreachableError',
+      'KeyBoundElsewhereError',
+    ]) {
       expect(never.ErrorEquals).toContain(name);
     }
-    expect(service.ErrorEquals).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException']));
+    expect(service.ErrorEquals).toEqual(
+      expect.arrayContaining([
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.TooManyRequestsException',
+      ]),
+    );
     expect(service).toMatchObject({ MaxAttempts: 6, BackoffRate: 2 });
     expect(other).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 3, BackoffRate: 2 });
     expect(sync.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordWorkspaceFailure }]);
@@ -116,13 +136,22 @@ describe('the synthesized definition', () => {
     expect(asl.States[STATE.notConfigured]).toEqual(expect.objectContaining({ Type: 'Succeed' }));
     expect(asl.States[STATE.noJobYet]).toMatchObject({ Parameters: { jobId: null, 'error.$': '$.error' }, Next: STATE.recordRunFailure });
     for (const name of [STATE.syncEachWorkspace, STATE.finalizeJob]) {
-      expect((asl.States[name] as State).Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure }]);
+      expect((asl.States[name] as State).Catch, name).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.recordRunFailure },
+      ]);
     }
     const record = asl.States[STATE.recordRunFailure] as State;
-    expect(record.Parameters.Payload).toEqual({ scope: 'run', 'executionArn.$': '$$.Execution.Id', 'jobId.$': '$.jobId', 'error.$': '$.error' });
+    expect(record.Parameters.Payload).toEqual({
+      scope: 'run',
+      'executionArn.$': '$$.Execution.Id',
+      'jobId.$': '$.jobId',
+      'error.$': '$.error',
+    });
     expect(record.Next).toBe(STATE.runBroke);
     expect(record.Catch[0].Next).toBe(STATE.runBroke);
-    expect(asl.States[STATE.runBroke]).toEqual(expect.objectContaining({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' }));
+    expect(asl.States[STATE.runBroke]).toEqual(
+      expect.objectContaining({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' }),
+    );
   });
 
   it('fails the execution when the job failed, and times out after two hours', () => {

@@ -36,7 +36,14 @@ function fakeTasks(options: { workspaces?: Workspace[]; sync?: (event: any, call
     },
     async finalizeJob(event) {
       calls.finalizeJob.push(event);
-      return { jobId: 'job-1', status: options.status ?? 'completed', totalWorkspaces: 2, workspacesFailed: 0, totalAccountsSynced: 20, durationMs: 5 };
+      return {
+        jobId: 'job-1',
+        status: options.status ?? 'completed',
+        totalWorkspaces: 2,
+        workspacesFailed: 0,
+        totalAccountsSynced: 20,
+        durationMs: 5,
+      };
     },
     async markFailed(event) {
       calls.markFailed.push(event);
@@ -64,7 +71,7 @@ describe('runStateMachineLocally', () => {
     expect(calls.markFailed).toEqual([]);
     expect(entered(result.events).at(-1)).toBe(STATE.done);
     const mapExit = result.events.find((event) => event.type === 'StateExited' && (event.state as any).name === STATE.syncEachWorkspace);
-    expect((mapExit?.state as any).output).not.toHaveProperty('0');
+    expect((mapExit?.state as any)?.output).not.toHaveProperty('0');
   });
 
   it('ends in "Not configured", succeeded, after one Start job attempt when the database secret holds the placeholder', async () => {
@@ -101,7 +108,13 @@ describe('runStateMachineLocally', () => {
       workspaces: workspaces(1),
       sync: async (event) => {
         const cursor = event.cursor ?? 0;
-        return { jobId: event.jobId, workspace: named(event.workspace.id), done: cursor === 2, cursor: cursor === 2 ? null : cursor + 1, accountsSynced: 15 };
+        return {
+          jobId: event.jobId,
+          workspace: named(event.workspace.id),
+          done: cursor === 2,
+          cursor: cursor === 2 ? null : cursor + 1,
+          accountsSynced: 15,
+        };
       },
     });
     const result = await runStateMachineLocally({ input: {}, handlers });
@@ -136,7 +149,8 @@ describe('runStateMachineLocally', () => {
     const { handlers, calls } = fakeTasks({
       workspaces: workspaces(3),
       sync: async (event) => {
-        if (event.workspace.id === 2) throw namedError('RejectedApiKeyError', 'EmailBison rejected the API key of workspace "Workspace 2" (HTTP 401)');
+        if (event.workspace.id === 2)
+          throw namedError('RejectedApiKeyError', 'EmailBison rejected the API key of workspace "Workspace 2" (HTTP 401)');
         return { jobId: event.jobId, workspace: event.workspace, done: true, cursor: null, accountsSynced: 10 };
       },
       status: 'partial',
@@ -154,7 +168,10 @@ describe('runStateMachineLocally', () => {
         workspace: { id: 2 },
         error: {
           Error: 'RejectedApiKeyError',
-          Cause: JSON.stringify({ errorType: 'RejectedApiKeyError', errorMessage: 'EmailBison rejected the API key of workspace "Workspace 2" (HTTP 401)' }),
+          Cause: JSON.stringify({
+            errorType: 'RejectedApiKeyError',
+            errorMessage: 'EmailBison rejected the API key of workspace "Workspace 2" (HTTP 401)',
+          }),
         },
       },
     ]);
@@ -212,7 +229,8 @@ describe('runStateMachineLocally', () => {
 
   it('fails at once on a bad input with InvalidInputError readable as the error and cause, after recording the run failure', async () => {
     const { handlers, calls } = fakeTasks();
-    const message = 'Execution input must be {} (every active workspace) or {"workspaces": ["Workspace name", ...]}; unknown field "workspace".';
+    const message =
+      'Execution input must be {} (every active workspace) or {"workspaces": ["Workspace name", ...]}; unknown field "workspace".';
     handlers.startJob = async (event) => {
       calls.startJob.push(event);
       throw namedError('InvalidInputError', message);
@@ -276,6 +294,6 @@ describe('runStateMachineLocally', () => {
     const result = await runStateMachineLocally({ input: {}, handlers, onEvent: (event) => seen.push(event) });
     expect(seen).toEqual(result.events);
     const startExit = seen.find((event) => event.type === 'StateExited' && (event.state as any).name === STATE.startJob);
-    expect((startExit?.state as any).output).toMatchObject({ status: 'started', jobId: 'job-1' });
+    expect((startExit?.state as any)?.output).toMatchObject({ status: 'started', jobId: 'job-1' });
   });
 });

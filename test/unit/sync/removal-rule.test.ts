@@ -29,11 +29,15 @@ describe('the removal rule (inconsistency)', () => {
   });
 
   it('removes nothing when more distinct accounts were seen than meta.total', () => {
-    expect(inconsistency({ totalsSeen: [433], seen: 434, live: 433 })).toBe('saw 434 distinct accounts, more than the 433 EmailBison reported');
+    expect(inconsistency({ totalsSeen: [433], seen: 434, live: 433 })).toBe(
+      'saw 434 distinct accounts, more than the 433 EmailBison reported',
+    );
   });
 
   it('removes nothing on a sudden drop to zero of a workspace that had live accounts', () => {
-    expect(inconsistency({ totalsSeen: [0], seen: 0, live: 12 })).toBe('EmailBison reported 0 accounts for a workspace with 12 live accounts');
+    expect(inconsistency({ totalsSeen: [0], seen: 0, live: 12 })).toBe(
+      'EmailBison reported 0 accounts for a workspace with 12 live accounts',
+    );
   });
 
   it('leaves the sudden-drop guard to decideRemoval: the total check alone accepts a consistent walk of 5 of 500', () => {
@@ -91,7 +95,9 @@ describe('the removal rule (decideRemoval)', () => {
       action: 'hold',
       reason: 'the cursor walk read 433 items but only 432 distinct accounts (an id came twice)',
     });
-    expect(decideRemoval({ mode: 'cursor', totalsSeen: [], seen: 433, live: 433, totalUnavailable: 'EmailBisonUnavailableError: …' })).toEqual({
+    expect(
+      decideRemoval({ mode: 'cursor', totalsSeen: [], seen: 433, live: 433, totalUnavailable: 'EmailBisonUnavailableError: …' }),
+    ).toEqual({
       action: 'hold',
       reason: 'the account total could not be read (EmailBisonUnavailableError: …)',
     });

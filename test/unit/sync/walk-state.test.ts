@@ -11,7 +11,17 @@ function account(id: number): SenderEmail {
 
 function page(number: number, fields: Partial<SenderEmailPage> = {}): SenderEmailPage {
   const next = { mode: 'page' as const, page: number + 1 };
-  return { kind: 'page', mode: 'page', page: number, lastPage: 3, total: 45, next, items: [account(number * 100), account(number * 100 + 1)], skipped: [], ...fields };
+  return {
+    kind: 'page',
+    mode: 'page',
+    page: number,
+    lastPage: 3,
+    total: 45,
+    next,
+    items: [account(number * 100), account(number * 100 + 1)],
+    skipped: [],
+    ...fields,
+  };
 }
 
 function stats(fields: Partial<ClientStats> = {}): ClientStats {
@@ -102,7 +112,11 @@ describe('WalkState in cursor mode', () => {
 
   it('starts a fresh walk in the given mode and resumes a saved cursor walk at its token', () => {
     expect(new WalkState(fresh, stats(), 'cursor').cursor).toEqual({ mode: 'cursor', token: null });
-    const resumed = new WalkState({ ...fresh, walk_mode: 'cursor', cursor_token: 'eyJpZCI6MTB9', walk_pages: 4, walk_items: 60 }, stats(), 'page');
+    const resumed = new WalkState(
+      { ...fresh, walk_mode: 'cursor', cursor_token: 'eyJpZCI6MTB9', walk_pages: 4, walk_items: 60 },
+      stats(),
+      'page',
+    );
     expect([resumed.cursor, resumed.walkPages, resumed.walkItems]).toEqual([{ mode: 'cursor', token: 'eyJpZCI6MTB9' }, 4, 60]);
   });
 
