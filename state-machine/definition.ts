@@ -40,6 +40,7 @@ export const STATE = {
   finalizeJob: 'Finalize job',
   runResult: 'Did the run fail?',
   runFailed: 'Run failed',
+  jobAlreadyEnded: 'Job already ended',
   done: 'Done',
   noJobYet: 'No job started',
   notConfigured: 'Not configured',
@@ -236,7 +237,16 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
     comment:
       'The job is completed, or partial (the failed workspaces are named in its warnings and counted in the WorkspacesFailed metric).',
   });
+  // Redrive is not supported: a redriven execution of a failed run reaches Finalize job for a
+  // job that already ended; it wrote nothing and says so (Finalize job's `note`).
+  const jobAlreadyEnded = new sfn.Fail(states, STATE.jobAlreadyEnded, {
+    comment:
+      'The job had already ended (failed) when Finalize job ran, as in a redriven execution: nothing was written. Start a new execution.',
+    error: 'JobAlreadyEnded',
+    causePath: '$.note',
+  });
   const runResult = new sfn.Choice(states, STATE.runResult, { comment: 'A failed job fails the execution.' })
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.alreadyEnded'), sfn.Condition.stringEquals('$.status', 'failed')), jobAlreadyEnded)
     .when(sfn.Condition.stringEquals('$.status', 'failed'), runFailed)
     .otherwise(done);
 

@@ -156,10 +156,20 @@ describe('the synthesized definition', () => {
 
   it('fails the execution when the job failed, and times out after two hours', () => {
     expect(asl.States[STATE.runResult]).toMatchObject({
-      Choices: [{ Variable: '$.status', StringEquals: 'failed', Next: STATE.runFailed }],
+      Choices: [
+        {
+          And: [
+            { Variable: '$.alreadyEnded', IsPresent: true },
+            { Variable: '$.status', StringEquals: 'failed' },
+          ],
+          Next: STATE.jobAlreadyEnded,
+        },
+        { Variable: '$.status', StringEquals: 'failed', Next: STATE.runFailed },
+      ],
       Default: STATE.done,
     });
     expect(asl.States[STATE.runFailed]).toMatchObject({ Type: 'Fail', Error: 'RunFailed' });
+    expect(asl.States[STATE.jobAlreadyEnded]).toMatchObject({ Type: 'Fail', Error: 'JobAlreadyEnded', CausePath: '$.note' });
     expect(asl.TimeoutSeconds).toBe(7200);
   });
 });

@@ -21,7 +21,14 @@ function namedError(name: string, message: string): Error {
   return error;
 }
 
-function fakeTasks(options: { workspaces?: Workspace[]; sync?: (event: any, call: number) => Promise<unknown>; status?: string } = {}) {
+function fakeTasks(
+  options: {
+    workspaces?: Workspace[];
+    sync?: (event: any, call: number) => Promise<unknown>;
+    status?: string;
+    finalized?: Record<string, unknown>;
+  } = {},
+) {
   const calls = { startJob: [] as any[], syncWorkspace: [] as any[], finalizeJob: [] as any[], markFailed: [] as any[] };
   const handlers: TaskHandlers = {
     async startJob(event) {
@@ -43,6 +50,7 @@ function fakeTasks(options: { workspaces?: Workspace[]; sync?: (event: any, call
         workspacesFailed: 0,
         totalAccountsSynced: 20,
         durationMs: 5,
+        ...options.finalized,
       };
     },
     async markFailed(event) {
@@ -225,6 +233,18 @@ describe('runStateMachineLocally', () => {
     expect(result.error).toBe('RunFailed');
     expect(result.cause).toMatch(/No workspace synced/);
     expect(entered(result.events).at(-1)).toBe(STATE.runFailed);
+  });
+
+  it('ends in "Job already ended" with Finalize job\'s note when the job had ended before (a redriven execution)', async () => {
+    const note =
+      'job job-1 had already ended (failed) when Finalize job ran: nothing was written. Redrive is not supported: start a new execution.';
+    const { handlers } = fakeTasks({ status: 'failed', finalized: { alreadyEnded: true, note } });
+    const result = await runStateMachineLocally({ input: {}, handlers });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('JobAlreadyEnded');
+    expect(result.cause).toBe(note);
+    expect(entered(result.events).at(-1)).toBe(STATE.jobAlreadyEnded);
   });
 
   it('fails at once on a bad input with InvalidInputError readable as the error and cause, after recording the run failure', async () => {
