@@ -202,13 +202,7 @@ export async function benchDeadInstance(sql: Sql, mode: SimUnreachable, runs: nu
     for (let run = 1; run <= runs; run++) {
       await forgetHost(sql, sim);
       await sim.resetCounters();
-      const started = performance.now();
-      const execution = await runStateMachineLocally({
-        input: {},
-        handlers: createTaskHandlers(pipelineDeps(sql, secretsFile, DEPLOYED_CONFIG)),
-        mapConcurrency: MAP_CONCURRENCY,
-      });
-      const ms = performance.now() - started;
+      const { ms, execution } = await timedExecution(sql, secretsFile, DEPLOYED_CONFIG);
       const output = execution.output as { status?: string; warnings?: string[] } | undefined;
       const [job] = await sql<
         { status: string; warnings: string[] }[]
@@ -287,13 +281,7 @@ async function measuredRun(
   await clearAccounts(sql);
   await forgetHost(sql, sim);
   await sim.resetCounters();
-  const started = performance.now();
-  const execution = await runStateMachineLocally({
-    input: {},
-    handlers: createTaskHandlers(pipelineDeps(sql, secretsFile, config)),
-    mapConcurrency: MAP_CONCURRENCY,
-  });
-  const ms = performance.now() - started;
+  const { ms, execution } = await timedExecution(sql, secretsFile, config);
   const output = execution.output as { status?: string; totalAccountsSynced?: number } | undefined;
   const [{ stored }] = await sql<{ stored: number }[]>`select count(*)::int as stored from sender_emails where deleted_at is null`;
   if (execution.status !== 'SUCCEEDED' || output?.status !== 'completed' || stored !== accounts) {
@@ -307,4 +295,15 @@ async function measuredRun(
 /** Each run starts with the host's budget unspent and its breaker closed, as after an idle hour. */
 async function forgetHost(sql: Sql, sim: SimChild): Promise<void> {
   await sql`delete from emailbison_host_budget where host = ${instanceHost(sim.url)}`;
+}
+
+/** One execution of the synthesized state machine over the real tasks, timed. */
+async function timedExecution(sql: Sql, secretsFile: string, config: Config) {
+  const started = performance.now();
+  const execution = await runStateMachineLocally({
+    input: {},
+    handlers: createTaskHandlers(pipelineDeps(sql, secretsFile, config)),
+    mapConcurrency: MAP_CONCURRENCY,
+  });
+  return { ms: performance.now() - started, execution };
 }

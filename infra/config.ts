@@ -8,6 +8,7 @@ import {
   type SettingValue,
 } from '../lambdas/config/settings';
 import { StackConfigError } from '../lambdas/errors';
+import type { DatabaseNetworkProps } from './network';
 
 /*
  * The stack's settings, read from CDK context (cdk.json or `cdk synth -c key=value`)
@@ -31,15 +32,7 @@ export interface StackConfig {
   apiKeysSecretArn?: string;
   /** Apply migrations on every deploy (a CDK trigger; it skips, and says so, while the database secret holds the placeholder). Default true. */
   migrateOnDeploy: boolean;
-  vpc?: {
-    vpcId: string;
-    subnetIds: string[];
-    availabilityZones: string[];
-    securityGroupId?: string;
-    /** The operator says the subnets have a NAT route (EmailBison, and Secrets Manager without an endpoint). */
-    subnetsRouteToInternet: boolean;
-    createSecretsManagerEndpoint: boolean;
-  };
+  vpc?: DatabaseNetworkProps;
   /** TLS to Postgres; default verify-full with a CA bundle, else the Lambdas' own default (require). */
   databaseSsl?: SslMode;
   /** Where Postgres is, over what the database secret says (an RDS-managed secret says nothing of it). */
