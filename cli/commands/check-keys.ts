@@ -131,9 +131,10 @@ export async function checkKeysCommand(options: { json?: boolean }): Promise<voi
           ]),
         ),
       );
-      const bad = results.filter((r) => r.result !== 'ok').length;
+      // OK: EmailBison accepted the key and it reads its own row's workspace, and no other row's.
+      const good = results.filter((r) => r.result === 'ok' && r.bindingProblems.length === 0).length;
       const mixed = results.filter((r) => r.bindingProblems.length > 0).length;
-      console.log(`\n${results.length - bad} of ${results.length} keys OK`);
+      console.log(`\n${good} of ${results.length} keys OK`);
       if (mixed > 0) {
         console.log(
           `${mixed} ${mixed === 1 ? 'key reads' : 'keys read'} a workspace another row holds or its row does not record: each row needs an api-user key minted for its own workspace.`,

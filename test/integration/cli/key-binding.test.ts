@@ -74,6 +74,8 @@ describe('check-keys and key binding', () => {
       `${a}: BOUND ELSEWHERE: the key reads EmailBison workspace ${workspaceOf(b).id} "${b}", the row records ${workspaceOf(a).id}`,
     );
     expect(result.stdout).toContain(`${a}: MIXED WORKSPACES: "${b}" also holds a key reading EmailBison workspace ${workspaceOf(b).id}`);
+    // A and B both read B: neither key is OK; the third is.
+    expect(result.stdout).toContain('1 of 3 keys OK');
     expectNoSecrets(result.stdout + result.stderr);
     const json: Check[] = JSON.parse((await cli(['check-keys', '--json'], env)).stdout);
     expect(json.find((c) => c.workspace === a)).toMatchObject({
