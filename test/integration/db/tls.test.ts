@@ -68,6 +68,16 @@ async function freePort(): Promise<number> {
 describe.skipIf(!available)('Postgres TLS (a throwaway TLS server)', () => {
   let dir: string;
   let port: number;
+
+  /** A Lambda runtime set to verify the TLS Postgres against the CA file of that name. */
+  function verifyingLambda(caFile: string) {
+    return createLambdaRuntime({
+      DATABASE_URL: `postgres://postgres@localhost:${port}/postgres`,
+      DATABASE_SSL: 'verify-full',
+      DATABASE_CA_FILE: path.join(dir, caFile),
+      LOG_LEVEL: 'ERROR',
+    });
+  }
   let ca: string;
   let otherCa: string;
   const opened: { end(): Promise<void> }[] = [];
@@ -182,35 +192,20 @@ describe.skipIf(!available)('Postgres TLS (a throwaway TLS server)', () => {
   });
 
   it('a Lambda configured with DATABASE_SSL=verify-full and DATABASE_CA_FILE verifies with that file', async () => {
-    const good = createLambdaRuntime({
-      DATABASE_URL: `postgres://postgres@localhost:${port}/postgres`,
-      DATABASE_SSL: 'verify-full',
-      DATABASE_CA_FILE: path.join(dir, 'ca.pem'),
-      LOG_LEVEL: 'ERROR',
-    });
+    const good = verifyingLambda('ca.pem');
     const deps = await good.deps();
     opened.push(deps.sql);
     const [row] = await deps.sql<{ ssl: boolean }[]>`select ssl from pg_stat_ssl where pid = pg_backend_pid()`;
     expect(row.ssl).toBe(true);
 
-    const wrong = createLambdaRuntime({
-      DATABASE_URL: `postgres://postgres@localhost:${port}/postgres`,
-      DATABASE_SSL: 'verify-full',
-      DATABASE_CA_FILE: path.join(dir, 'other-ca.pem'),
-      LOG_LEVEL: 'ERROR',
-    });
+    const wrong = verifyingLambda('other-ca.pem');
     const wrongDeps = await wrong.deps();
     opened.push(wrongDeps.sql);
     await expect(wrongDeps.sql`select 1`).rejects.toMatchObject({ code: expect.stringMatching(/VERIFY|SELF_SIGNED|ISSUER/) });
   });
 
   it('a missing DATABASE_CA_FILE is a configuration error naming the file', async () => {
-    const runtime = createLambdaRuntime({
-      DATABASE_URL: `postgres://postgres@localhost:${port}/postgres`,
-      DATABASE_SSL: 'verify-full',
-      DATABASE_CA_FILE: path.join(dir, 'absent.pem'),
-      LOG_LEVEL: 'ERROR',
-    });
+    const runtime = verifyingLambda('absent.pem');
     await expect(runtime.deps()).rejects.toMatchObject({
       name: 'DatabaseConfigError',
       message: expect.stringContaining('absent.pem (ENOENT)'),

@@ -3,20 +3,10 @@ import { once } from 'node:events';
 import { expect, it } from 'vitest';
 
 it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspace in the documented shape, and stops on Ctrl-C', async () => {
-  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', '--scenario', 'seed-2025', '--port', '0'], {
-    cwd: process.cwd(),
-    detached: true, // its own process group, so Ctrl-C reaches npm and the server alike
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const sim = await startSimCli(['--scenario', 'seed-2025', '--port', '0']);
+  const { child } = sim;
   try {
-    await waitFor(
-      () => /Ctrl-C to stop/.test(output),
-      15_000,
-      () => output,
-    );
+    const output = sim.output();
     const url = /listening on (http:\/\/\S+)/.exec(output)![1];
     const acme = /^\s*1\s+Acme Outbound\s+187\s+(sim_\S+)$/m.exec(output);
     expect(output).toContain('scenario seed-2025: 26 workspaces, 4228 accounts');
@@ -44,7 +34,7 @@ it('`npm run emailbison-sim -- --scenario seed-2025` serves page 1 of a workspac
 
     process.kill(-child.pid!, 'SIGINT');
     const [code, signal] = await once(child, 'exit');
-    expect(output).toContain('SIGINT: shutting down');
+    expect(sim.output()).toContain('SIGINT: shutting down');
     expect(code === 0 || signal === 'SIGINT').toBe(true);
   } finally {
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
@@ -67,20 +57,9 @@ it('`npm run emailbison-sim` takes the instance flags, prints them, and serves a
     '60',
     '--no-users-route',
   ];
-  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', ...flags], {
-    cwd: process.cwd(),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const { child, output: read } = await startSimCli(flags);
   try {
-    await waitFor(
-      () => /Ctrl-C to stop/.test(output),
-      15_000,
-      () => output,
-    );
+    const output = read();
     const url = /listening on (http:\/\/\S+)/.exec(output)![1];
     const key = /^\s*1\s+Acme Outbound\s+20\s+(sim_\S+)$/m.exec(output)![1];
     expect(output).toContain(
@@ -102,6 +81,29 @@ it('`npm run emailbison-sim` takes the instance flags, prints them, and serves a
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
   }
 }, 30_000);
+
+/** `npm run emailbison-sim` in its own process group (so Ctrl-C reaches npm and the server alike), once it is listening. */
+async function startSimCli(args: string[]) {
+  const child = spawn('npm', ['run', '--silent', 'emailbison-sim', '--', ...args], {
+    cwd: process.cwd(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  try {
+    await waitFor(
+      () => /Ctrl-C to stop/.test(output),
+      15_000,
+      () => output,
+    );
+  } catch (error) {
+    process.kill(-child.pid!, 'SIGKILL');
+    throw error;
+  }
+  return { child, output: () => output };
+}
 
 async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
