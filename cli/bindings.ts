@@ -1,5 +1,7 @@
 import { checkKeyBinding, type KeyBinding } from '../lambdas/emailbison/key-binding';
+import { sanitise } from '../lambdas/emailbison/page-request';
 import { errorCode } from '../lambdas/errors';
+import type { BoundWorkspace } from '../lambdas/workspaces/binding';
 
 /*
  * Key binding for `workspaces add|import` and `check-keys`: which EmailBison workspace
@@ -8,8 +10,6 @@ import { errorCode } from '../lambdas/errors';
  * registered under the wrong row syncs another client's accounts into it, and a
  * consistent walk then removes the row's own: the CLI refuses to register that.
  */
-
-export type BoundWorkspace = Extract<KeyBinding, { status: 'bound' }>;
 
 /** A key about to be registered (or registered), with the EmailBison workspace id its row states, if any. */
 export interface BindingCandidate {
@@ -63,7 +63,7 @@ async function bindingOf(candidate: BindingCandidate): Promise<KeyBinding> {
   } catch (error) {
     if (errorCode(error) === 'SS_EMAILBISON_KEY_REJECTED') return { status: 'unknown', reason: 'EmailBison rejected the key (HTTP 401)' };
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { status: 'unknown', reason: text.split(candidate.apiKey).join('[redacted]') };
+    return { status: 'unknown', reason: sanitise(text, candidate.apiKey) ?? '' };
   }
 }
 

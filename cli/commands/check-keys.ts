@@ -6,10 +6,11 @@ import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registr
 import { withCliContext, type CliContext } from '../context';
 import { fail } from '../output';
 import { table } from '../table';
+import { sanitise } from '../../lambdas/emailbison/page-request';
 
 export interface KeyCheck {
   workspace: string;
-  result: 'ok' | 'rejected' | 'unreachable' | 'wrong-url' | 'no-key';
+  result: 'ok' | 'rejected' | 'bound-elsewhere' | 'refused' | 'unreachable' | 'wrong-url' | 'no-key';
   accounts: number | null;
   detail: string;
   /** The EmailBison workspace the key reads (GET /api/users: its id and name, nothing else); null when the key could not be asked. */
@@ -46,7 +47,7 @@ async function checkOne(context: CliContext, workspace: Workspace): Promise<KeyC
   } catch (error) {
     return { ...base, result: 'no-key', accounts: null, detail: (error as Error).message };
   }
-  const redact = (text: string) => text.split(apiKey).join('[redacted]');
+  const redact = (text: string) => sanitise(text, apiKey) ?? '';
   const client = createEmailBisonClient({
     workspace: workspace.name,
     baseUrl: workspace.baseUrl,
@@ -64,7 +65,10 @@ async function checkOne(context: CliContext, workspace: Workspace): Promise<KeyC
     const message = redact((error as Error).message);
     if (code === 'SS_EMAILBISON_KEY_REJECTED') return { ...base, result: 'rejected', accounts: null, detail: message };
     if (code === 'SS_EMAILBISON_NOT_FOUND') return { ...base, result: 'wrong-url', accounts: null, detail: message };
-    check = { result: 'unreachable', accounts: null, detail: message };
+    // A 403 "does not match the workspace", a 200 success:false, a page that stays malformed: EmailBison answered.
+    const answered = code !== undefined && code !== 'SS_EMAILBISON_UNAVAILABLE' && code !== 'SS_EMAILBISON_UNREACHABLE';
+    const result = code === 'SS_EMAILBISON_KEY_BOUND_ELSEWHERE' ? 'bound-elsewhere' : answered ? 'refused' : 'unreachable';
+    check = { result, accounts: null, detail: message };
     // An instance that did not answer page 1 in two attempts is not asked again.
     if (code === 'SS_EMAILBISON_UNAVAILABLE' || code === 'SS_EMAILBISON_UNREACHABLE') return { ...base, ...check };
   }
@@ -110,7 +114,15 @@ export async function checkKeysCommand(options: { json?: boolean }): Promise<voi
     const results = await checkKeys(context);
     if (options.json) console.log(JSON.stringify(results, null, 2));
     else {
-      const label = { ok: 'OK', rejected: 'REJECTED', unreachable: 'UNREACHABLE', 'wrong-url': 'WRONG URL', 'no-key': 'NO KEY' };
+      const label = {
+        ok: 'OK',
+        rejected: 'REJECTED',
+        'bound-elsewhere': 'BOUND ELSEWHERE',
+        refused: 'REFUSED',
+        unreachable: 'UNREACHABLE',
+        'wrong-url': 'WRONG URL',
+        'no-key': 'NO KEY',
+      };
       console.log(
         table(
           ['workspace', 'key', 'accounts', 'bound to (EmailBison id, name)', 'detail'],

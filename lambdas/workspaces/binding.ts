@@ -49,7 +49,7 @@ export async function verifyBinding(sql: Sql, workspace: { id: number; name: str
   if (row?.recorded == null) {
     const [holder] = await sql<{ name: string }[]>`
       select name from workspaces
-      where base_url = ${row?.base_url ?? ''} and emailbison_workspace_id = ${binding.id} and id <> ${workspace.id}
+      where base_url = ${row?.base_url ?? ''} and emailbison_workspace_id = ${binding.id} and id <> ${workspace.id} and active
       order by name limit 1
     `;
     if (holder) throw new KeyBoundElsewhereError({ workspace: workspace.name, status: 200, boundTo });
