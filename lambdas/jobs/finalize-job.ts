@@ -88,7 +88,10 @@ export async function recordWorkspaceFailure(sql: Sql, jobId: string, workspaceI
       error = ${truncate(error)},
       finished_at = now(),
       duration_ms = (extract(epoch from now() - coalesce(started_at, created_at)) * 1000)::int,
-      cursor = null
+      cursor = null,
+      -- An invocation still holding the workspace loses its lease: it writes nothing more.
+      lease_id = null,
+      lease_expires_at = null
     where job_id = ${jobId} and workspace_id = ${workspaceId} and status <> 'synced'
       and exists (select 1 from polling_job_status where id = ${jobId} and status = 'running')
   `;

@@ -23,10 +23,11 @@ export async function checkBindingForRun(
     binding = await checkKeyBinding({ ...request, stats });
   } finally {
     if (stats.requests > 0) {
+      // Bookkeeping only: its failure must not replace the check's own error.
       await sql`
         update polling_job_workspaces set api_requests = api_requests + ${stats.requests}
         where job_id = ${input.jobId} and workspace_id = ${input.workspace.id}
-      `;
+      `.catch(() => {});
     }
   }
   const verified = await verifyBinding(sql, input.workspace, binding);

@@ -29,9 +29,11 @@ export function deadlineSignal(options: { inMs: number; workspace: string; outer
     get deadlineReached() {
       return deadlineReached;
     },
+    /** Ends whatever still waits on the signal: nothing outlives the invocation. */
     dispose() {
       clearTimeout(timer);
       options.outer?.removeEventListener('abort', fromOuter);
+      controller.abort();
     },
   };
 }

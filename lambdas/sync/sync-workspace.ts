@@ -143,7 +143,10 @@ async function walkWorkspace(
   const writer = new BatchWriter(sql, { jobId, workspaceId: workspace.id });
   // The first invocation's key binding check runs alongside the first pages; nothing is
   // written until it passes, and a key bound elsewhere fails the sync with its error.
-  const bindingChecked = deps.beforeWalk?.({ firstInvocation: progress.invocations === 0 });
+  // Until something of the walk is saved the check has not passed (nothing is written before it
+  // does): a retry of a first invocation that failed during the check checks again.
+  const firstInvocation = progress.invocations === 0 || savedCursor(progress) === undefined;
+  const bindingChecked = deps.beforeWalk?.({ firstInvocation });
   bindingChecked?.catch(() => {}); // awaited before every write
   const flush = async () => {
     await bindingChecked;
