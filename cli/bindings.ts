@@ -1,6 +1,5 @@
 import { checkKeyBinding, type KeyBinding } from '../lambdas/emailbison/key-binding';
-import { sanitise } from '../lambdas/emailbison/page-request';
-import { errorCode } from '../lambdas/errors';
+import { errorCode, redactSecrets } from '../lambdas/errors';
 import type { BoundWorkspace } from '../lambdas/workspaces/binding';
 
 /*
@@ -63,7 +62,7 @@ async function bindingOf(candidate: BindingCandidate): Promise<KeyBinding> {
   } catch (error) {
     if (errorCode(error) === 'SS_EMAILBISON_KEY_REJECTED') return { status: 'unknown', reason: 'EmailBison rejected the key (HTTP 401)' };
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { status: 'unknown', reason: sanitise(text, candidate.apiKey) ?? '' };
+    return { status: 'unknown', reason: redactSecrets(text, [candidate.apiKey]) };
   }
 }
 

@@ -336,3 +336,8 @@ export function describeError(error: unknown): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT - 1)}…` : oneLine;
 }
+
+/** Text with each secret (an API key, a password) replaced by [redacted]; secrets under 4 characters are left alone. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+}

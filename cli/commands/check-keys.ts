@@ -1,12 +1,11 @@
 import { createEmailBisonClient } from '../../lambdas/emailbison/client';
 import { checkKeyBinding, type KeyBinding } from '../../lambdas/emailbison/key-binding';
-import { errorCode } from '../../lambdas/errors';
+import { errorCode, redactSecrets } from '../../lambdas/errors';
 import { findBindingConflicts, type BindingConflict } from '../../lambdas/workspaces/binding';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { withCliContext, type CliContext } from '../context';
 import { fail } from '../output';
 import { table } from '../table';
-import { sanitise } from '../../lambdas/emailbison/page-request';
 
 export interface KeyCheck {
   workspace: string;
@@ -47,7 +46,7 @@ async function checkOne(context: CliContext, workspace: Workspace): Promise<KeyC
   } catch (error) {
     return { ...base, result: 'no-key', accounts: null, detail: (error as Error).message };
   }
-  const redact = (text: string) => sanitise(text, apiKey) ?? '';
+  const redact = (text: string) => redactSecrets(text, [apiKey]);
   const client = createEmailBisonClient({
     workspace: workspace.name,
     baseUrl: workspace.baseUrl,

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import {
+  redactSecrets,
   BaseUrlNotFoundError,
   EmailBisonRefusedError,
   KeyBoundElsewhereError,
@@ -177,7 +178,7 @@ export function sanitise(message: string | undefined, apiKey: string): string | 
   if (message === undefined) return undefined;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
   let text = message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-  if (apiKey.length >= 4) text = text.split(apiKey).join('[redacted]');
+  text = redactSecrets(text, [apiKey]);
   text = text.replace(/\s+/g, ' ').trim();
   return text.length > MAX_UPSTREAM_MESSAGE ? `${text.slice(0, MAX_UPSTREAM_MESSAGE - 1)}…` : text;
 }

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql } from '../db/client';
 import type { EmailBisonPagination } from '../config/settings';
 import type { EmailBisonClient } from '../emailbison/client';
-import { describeError, errorCode } from '../errors';
+import { describeError, errorCode, redactSecrets } from '../errors';
 import type { WorkspaceRef } from '../workspaces/ref';
 import { BatchWriter } from './batch-writer';
 import { deadlineSignal } from './deadline';
@@ -216,7 +216,7 @@ async function walkWorkspace(
     await flush()
       .then(() => saveCursor(walk.cursor))
       .catch(() => {});
-    await recordAttemptError(sql, holder, redact(describeError(error), deps.secrets)).catch(() => {});
+    await recordAttemptError(sql, holder, redactSecrets(describeError(error), deps.secrets ?? [])).catch(() => {});
     throw error;
   }
 }
@@ -417,8 +417,4 @@ async function recordAttemptError(sql: Sql, holder: LeaseHolder, error: string) 
     where w.job_id = ${holder.jobId} and w.workspace_id = ${holder.workspaceId} and w.status = 'running'
       and w.lease_id = ${holder.leaseId} and j.id = w.job_id and j.status = 'running'
   `;
-}
-
-function redact(text: string, secrets: string[] = []): string {
-  return secrets.filter((s) => s.length >= 4).reduce((out, secret) => out.split(secret).join('[redacted]'), text);
 }
