@@ -48,7 +48,7 @@ function refuse(file: string, problems: string[]): InvalidInputError {
 }
 
 /** The CSV's records; a file csv-parse refuses is refused by line, column and field name, without its content. */
-export function csvRecords(text: string, file: string): SourceRecord[] {
+function csvRecords(text: string, file: string): SourceRecord[] {
   let header: string[] = [];
   // Where the record being parsed starts: after the last one's end and any empty lines.
   let lastEnd = 1;
@@ -104,16 +104,18 @@ interface CsvFailure {
 function csvProblem(error: CsvFailure, header: string[], startOf: (context: { lines: number; empty_lines: number }) => number): string {
   const line = startOf({ lines: error.lines ?? 0, empty_lines: error.empty_lines ?? 0 });
   const index = error.index ?? 0;
-  const known = (COLUMNS as readonly string[]).includes(header[index]);
-  const where = `line ${line}, column ${index + 1}${known ? ` (${header[index]})` : ''}`;
+  // Only our own column names are named: in a file without a header, "header" holds a row.
+  const column = `column ${index + 1}${(COLUMNS as readonly string[]).includes(header[index]) ? ` (${header[index]})` : ''}`;
+  // A quote error is on the line where csv-parse met the quote; an unclosed one, where its record starts.
+  const quoteAt = `line ${error.lines ?? line}, ${column}`;
   switch (error.code?.replace(/^CSV_/, '')) {
     case 'QUOTE_NOT_CLOSED':
-      return `${where}: a quoted field is never closed (a " opens it and no " ends it before the end of the file)`;
+      return `line ${line}, ${column}: a quoted field is never closed (a " opens it and no " ends it before the end of the file)`;
     case 'INVALID_OPENING_QUOTE':
-      return `line ${error.lines ?? line}, column ${index + 1}${known ? ` (${header[index]})` : ''}: a " inside a field that is not quoted; quote the whole field and double the quotes inside it ("a ""b"" c")`;
+      return `${quoteAt}: a " inside a field that is not quoted; quote the whole field and double the quotes inside it ("a ""b"" c")`;
     case 'INVALID_CLOSING_QUOTE':
     case 'NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
-      return `line ${error.lines ?? line}, column ${index + 1}${known ? ` (${header[index]})` : ''}: text after a quoted field's closing "; quote the whole field and double the quotes inside it`;
+      return `${quoteAt}: text after a quoted field's closing "; quote the whole field and double the quotes inside it`;
     case 'RECORD_INCONSISTENT_COLUMNS':
     case 'RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const found = Array.isArray(error.record) ? error.record.length : undefined;
