@@ -10,6 +10,7 @@ import { readWorkspaceFile } from '../import-file';
 import { storeApiKeys, type KeyStore } from '../key-store';
 import { fail } from '../output';
 import { table } from '../table';
+import { sortByName } from '../words';
 
 export interface StoreOptions {
   store?: string;
@@ -83,7 +84,7 @@ export async function addWorkspaceCommand(
 
 export async function listWorkspacesCommand(options: { json?: boolean; all?: boolean }): Promise<void> {
   await withCliContext(async ({ db }) => {
-    const workspaces = await listWorkspaces(db.sql, { activeOnly: !options.all });
+    const workspaces = sortByName(await listWorkspaces(db.sql, { activeOnly: !options.all }), (w) => w.name);
     if (options.json)
       return console.log(
         JSON.stringify(
