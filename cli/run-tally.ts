@@ -16,6 +16,8 @@ interface WorkspaceProgress {
   /** Accounts read so far, never going back (a retry re-reads from its saved cursor). */
   read: number;
   state: 'waiting' | 'syncing' | 'synced' | 'failed';
+  /** Its last attempt failed: the next one to start is a retry (a rejected key fails at once, never retried). */
+  attemptFailed: boolean;
   page?: { page: number; lastPage: number };
 }
 
@@ -52,11 +54,20 @@ export class RunTally {
       case 'job-started':
         this.startedAt = this.now();
         for (const w of event.workspaces) {
-          this.workspaces.set(w.id, { name: w.name, expected: w.lastAccountsSynced, base: 0, read: 0, state: 'waiting' });
+          this.workspaces.set(w.id, {
+            name: w.name,
+            expected: w.lastAccountsSynced,
+            base: 0,
+            read: 0,
+            state: 'waiting',
+            attemptFailed: false,
+          });
         }
         return;
       case 'workspace-syncing': {
         const w = this.workspace(event.workspace);
+        if (w.attemptFailed) this.retries += 1;
+        w.attemptFailed = false;
         w.state = 'syncing';
         w.page = undefined;
         return;
@@ -84,7 +95,7 @@ export class RunTally {
       }
       case 'workspace-attempt-failed': {
         const w = this.workspace(event.workspace);
-        this.retries += 1;
+        w.attemptFailed = true;
         if (w.state === 'syncing') w.state = 'waiting';
         return;
       }
@@ -130,7 +141,7 @@ export class RunTally {
     let w = this.workspaces.get(ref.id);
     if (!w) {
       // An event for a workspace job-started did not list (a redriven execution): count it, expecting nothing.
-      w = { name: ref.name ?? `workspace ${ref.id}`, expected: null, base: 0, read: 0, state: 'waiting' };
+      w = { name: ref.name ?? `workspace ${ref.id}`, expected: null, base: 0, read: 0, state: 'waiting', attemptFailed: false };
       this.workspaces.set(ref.id, w);
     }
     return w;

@@ -207,7 +207,7 @@ describe('progress on a terminal', () => {
 });
 
 describe('the tally behind the bar', () => {
-  it('keeps counting across a pause and a retry, never going back, and takes the sync’s own count at the end', () => {
+  it('keeps counting across a pause and a retry, never going back, counts the retry once it starts, and takes the sync’s own count at the end', () => {
     let now = 0;
     const tally = new RunTally(() => now);
     tally.apply({ type: 'job-started', jobId: JOB, workspaces: [{ ...acme, lastAccountsSynced: 180 }] });
@@ -221,6 +221,8 @@ describe('the tally behind the bar', () => {
       workspace: acme,
       error: { name: 'EmailBisonServerError', message: '503' },
     });
+    expect(tally.snapshot().attemptsRetried).toBe(0);
+    tally.apply({ type: 'workspace-syncing', jobId: JOB, workspace: acme, cursor: { mode: 'page', page: 6 } });
     tally.apply({ type: 'page-synced', jobId: JOB, workspace: acme, page: 6, lastPage: 13, accountsRead: 10 });
     now = 3000;
     expect(tally.snapshot()).toMatchObject({ accountsRead: 90, accountsExpected: 180, attemptsRetried: 1, etaMs: 3000 });
