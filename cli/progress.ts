@@ -40,17 +40,23 @@ export interface RunProgress {
 const BAR_CELLS = 20;
 const MESSAGE_WIDTH = 160;
 const MIN_FLYING_WIDTH = 16;
+const MIN_REDRAW_MS = 50;
 
 export function createRunProgress(options: RunProgressOptions): RunProgress {
   const { stream, env } = options;
-  const tally = new RunTally(options.now);
+  const now = options.now ?? Date.now;
+  const tally = new RunTally(now);
   const colors = colorsFor(stream, env);
   const live = redrawable(stream, env);
   const frame = live ? createLogUpdate(stream as NodeJS.WriteStream, { showCursor: true }) : undefined;
   let stopped = false;
+  let drawnAt = Number.NEGATIVE_INFINITY;
   const draw = () => {
-    if (!frame || stopped || !tally.snapshot().started) return;
-    frame(progressLine(tally.snapshot(), colors, (stream.columns ?? 80) - 1));
+    if (!frame || stopped) return;
+    const snapshot = tally.snapshot();
+    if (!snapshot.started) return;
+    drawnAt = now();
+    frame(progressLine(snapshot, colors, (stream.columns ?? 80) - 1));
   };
   const line = (text: string) => {
     if (stopped) return;
@@ -67,7 +73,8 @@ export function createRunProgress(options: RunProgressOptions): RunProgress {
     tally.apply(event);
     const text = eventLine(event, tally, colors, live);
     if (text !== undefined) line(text);
-    else draw();
+    // A page event can come every few milliseconds: redraw at most every MIN_REDRAW_MS for those.
+    else if (now() - drawnAt >= MIN_REDRAW_MS) draw();
   };
   return {
     onEvent,

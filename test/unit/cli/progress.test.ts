@@ -204,6 +204,19 @@ describe('progress on a terminal', () => {
     expect([...wide].length).toBe(94);
     expect(barAt(80)).toBe('[████░░░░░░░░░░░░░░░░] 101 / 453 accounts · 1 of 3 workspaces · ETA 7 s');
   });
+  it('redraws at most every 50 ms for page events, whatever their rate', () => {
+    const stream = fakeStream(true);
+    let now = 0;
+    const progress = createRunProgress({ stream, env: {}, now: () => now, redrawMs: 0 });
+    progress.onEvent({ type: 'job-started', jobId: JOB, workspaces: [{ ...acme, lastAccountsSynced: 1000 }] });
+    for (let page = 1; page <= 100; page++) {
+      now += 1;
+      progress.onEvent({ type: 'page-synced', jobId: JOB, workspace: acme, page, lastPage: 100, accountsRead: page * 10 });
+    }
+    const frames = stream.output.split('\u001b[?2026h').length - 1;
+    expect(frames).toBe(3); // at 0, 50 and 100 ms
+    progress.stop();
+  });
 });
 
 describe('the tally behind the bar', () => {
