@@ -52,6 +52,8 @@ describe('sender-sync run, then the reports', () => {
     const lastLine = result.stdout.trimEnd().split('\n').at(-1);
     expect(lastLine).toBe(`partial: 1 of 26 workspaces failed (${REJECTED}); 3,963 accounts synced`);
     expect(result.stdout).not.toContain('SUCCEEDED');
+    // The table sorts names as a person does, not by bytes as the database's C collation would.
+    expect(result.stdout.indexOf('São Paulo Growth Partners')).toBeLessThan(result.stdout.indexOf('Summit Peak SaaS'));
   });
 
   it('refuses a wrong simulator flag with a usage error naming it, before starting anything', async () => {
@@ -101,6 +103,8 @@ describe('sender-sync run, then the reports', () => {
     const accounts = JSON.parse((await cli(['accounts', '--json'], env)).stdout);
     expect(accounts.totals).toEqual({ live: TOTAL, removed: 0 });
     expect(accounts.workspaces).toHaveLength(26);
+    const names = accounts.workspaces.map((w: { name: string }) => w.name);
+    expect(names.indexOf('São Paulo Growth Partners')).toBe(names.indexOf('Summit Peak SaaS') - 1);
     expect(accounts.workspaces.find((w: { name: string }) => w.name === 'Tidewater Consulting')).toMatchObject({
       live: 433,
       last_status: 'synced',
