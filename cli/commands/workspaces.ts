@@ -18,6 +18,7 @@ import { readWorkspaceFile } from '../import-file';
 import { describeStore, withApiKeysStored, type KeyStore } from '../key-store';
 import { fail } from '../output';
 import { table } from '../table';
+import { sortByName } from '../words';
 
 export interface StoreOptions {
   store?: string;
@@ -136,7 +137,7 @@ function workspaceJson(workspace: Workspace): WorkspaceJson {
 
 export async function listWorkspacesCommand(options: { json?: boolean; all?: boolean }): Promise<void> {
   await withCliContext(async ({ db }) => {
-    const workspaces = await listWorkspaces(db.sql, { activeOnly: !options.all });
+    const workspaces = sortByName(await listWorkspaces(db.sql, { activeOnly: !options.all }), (w) => w.name);
     if (options.json) return console.log(JSON.stringify(workspaces.map(workspaceJson), null, 2));
     if (workspaces.length === 0)
       return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');
