@@ -15,9 +15,27 @@ export const EXIT_USAGE = 64;
 /** Longest workspace name registered; longer EmailBison names are cut. */
 export const MAX_NAME_LENGTH = 200;
 
-/** Rows store base URLs without trailing slashes; an instance is compared that way, case aside. */
+/** Rows store base URLs without trailing slashes; an instance is compared that way, case and a trailing /api aside. */
 export function instanceOf(baseUrl: string): string {
-  return baseUrl.trim().replace(/\/+$/, '').toLowerCase();
+  return baseUrl
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\/api$/i, '')
+    .toLowerCase();
+}
+
+/** `bison_instance` as the replaced system kept it: a URL, or a bare host (then https); no /api, no trailing slash. */
+export function instanceUrl(value: string | null): string | undefined {
+  const text = value?.trim() ?? '';
+  if (!text) return undefined;
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+  if (!isHttpUrl(url)) return undefined;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '').replace(/\/api$/i, '')}`;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isHttpUrl(text: string): boolean {

@@ -5,7 +5,7 @@ import { listWorkspaces } from '../../lambdas/workspaces/registry';
 import { bindingRefusals, checkBindings, type CheckedBinding } from '../bindings';
 import { withCliContext } from '../context';
 import { storeApiKeys } from '../key-store';
-import { bindingCell, cleanName, EXIT_USAGE, instanceOf, isHttpUrl, registerBoundWorkspace } from '../onboarding';
+import { bindingCell, cleanName, EXIT_USAGE, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
 import { fail } from '../output';
 import { table } from '../table';
 import { importWorkspacesCommand, keyStore, type StoreOptions } from './workspaces';
@@ -176,20 +176,6 @@ export function planCutOver(records: readonly RegistryRow[]): CutOverPlan {
     if (problems.length === 0) plan.rows.push({ name, baseUrl: baseUrl!, emailbisonId: idText ? Number(idText) : null, apiKey });
   }
   return plan;
-}
-
-/** `bison_instance` as the replaced system kept it: a URL, or a bare host (then https); no /api, no trailing slash. */
-export function instanceUrl(value: string | null): string | undefined {
-  const text = value?.trim() ?? '';
-  if (!text) return undefined;
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
-  if (!isHttpUrl(url)) return undefined;
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '').replace(/\/api$/i, '')}`;
-  } catch {
-    return undefined;
-  }
 }
 
 function candidate(row: CutOverRow) {

@@ -9,7 +9,7 @@ import {
   bindingCell,
   describeRedacted,
   EXIT_USAGE,
-  isHttpUrl,
+  instanceUrl,
   registerBoundWorkspace,
   registeredRowFor,
   registrationName,
@@ -52,8 +52,8 @@ export interface DiscoverOptions extends StoreOptions {
 }
 
 export async function discoverWorkspacesCommand(options: DiscoverOptions): Promise<void> {
-  const baseUrl = options.baseUrl.trim().replace(/\/+$/, '');
-  if (!isHttpUrl(baseUrl)) return usage(`--base-url must start with http:// or https://, got "${options.baseUrl}".`);
+  const baseUrl = instanceUrl(options.baseUrl);
+  if (!baseUrl) return usage(`--base-url must be the instance's URL (https://send.example.com), got "${options.baseUrl}".`);
   const adminKey = (options.adminKeyEnv ? process.env[options.adminKeyEnv] : await readStdinKey())?.trim();
   if (!adminKey) {
     return usage(
