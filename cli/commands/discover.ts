@@ -9,6 +9,7 @@ import {
   bindingCell,
   describeRedacted,
   EXIT_USAGE,
+  instanceOf,
   instanceUrl,
   registerBoundWorkspace,
   registeredRowFor,
@@ -69,7 +70,12 @@ export async function discoverWorkspacesCommand(options: DiscoverOptions): Promi
       let failure: string | undefined;
       if (options.mintKeys) {
         const store = keyStore(context, options);
-        failure = await mintAndRegister(context.db.sql, entries, { baseUrl, adminKey, store: (keys) => storeApiKeys(store, keys) });
+        failure = await mintAndRegister(context.db.sql, entries, {
+          baseUrl,
+          adminKey,
+          store: (keys) => storeApiKeys(store, keys),
+          secrets: [adminKey],
+        });
       }
       report(entries, { baseUrl, dryRun: !options.mintKeys, json: options.json === true, failure });
       if (failure) process.exitCode = 1;
@@ -116,55 +122,84 @@ export function plan(
  * A key that reads another workspace than the one it was minted for is stored (it is a
  * secret the instance issued) but not registered: `refused`.
  */
-async function mintAndRegister(
-  sql: Sql,
-  entries: DiscoveryEntry[],
-  context: { baseUrl: string; adminKey: string; store: (keys: Record<string, string>) => Promise<Record<string, string>> },
-): Promise<string | undefined> {
+async function mintAndRegister(sql: Sql, entries: DiscoveryEntry[], context: MintContext): Promise<string | undefined> {
   const pending = entries.filter((e) => e.action === 'would_register');
   for (const [index, entry] of pending.entries()) {
-    const workspace = { id: entry.emailbisonId, name: entry.emailbisonName };
-    let apiKey: string;
+    let failure: string | undefined;
     try {
-      apiKey = await mintWorkspaceKey({ baseUrl: context.baseUrl, adminKey: context.adminKey }, workspace, MINTED_TOKEN_NAME);
+      failure = await sql.begin((tx) => onboardOne(tx as unknown as Sql, entry, context));
     } catch (error) {
+      entry.note = entry.keyIn ? `key stored in ${entry.keyIn}, not registered` : undefined;
+      failure = `registering "${entry.name}" failed: ${describeRedacted(error, context.secrets)}`;
+    }
+    if (failure) {
       markNotReached(pending.slice(index));
-      return `minting a key for "${entry.emailbisonName}" failed: ${describeRedacted(error, [context.adminKey])}`;
+      return failure;
     }
-    entry.minted = true;
-    let ref: string;
-    try {
-      ref = (await context.store({ [entry.name]: apiKey }))[entry.name];
-    } catch (error) {
-      markNotReached(pending.slice(index));
-      return (
-        `a key was minted for "${entry.emailbisonName}" (EmailBison token "${MINTED_TOKEN_NAME}") but could not be stored: ` +
-        `${describeRedacted(error, [context.adminKey, apiKey])}; revoke that token in EmailBison, then run discover again`
-      );
-    }
-    entry.keyIn = describeRef(ref);
-    const [checked] = await checkBindings([{ name: entry.name, baseUrl: context.baseUrl, apiKey, statedId: entry.emailbisonId }]);
-    entry.checked = checked;
-    if (checked.binding.status === 'bound' && checked.binding.id !== entry.emailbisonId) {
-      entry.action = 'refused';
-      entry.note = `its new key reads EmailBison workspace ${checked.binding.id}, not ${entry.emailbisonId}: not registered`;
-      continue;
-    }
-    try {
-      await sql.begin((tx) =>
-        registerBoundWorkspace(
-          tx as unknown as Sql,
-          { name: entry.name, baseUrl: context.baseUrl, apiKeyRef: ref, emailbisonWorkspaceId: entry.emailbisonId },
-          checked,
-        ),
-      );
-    } catch (error) {
-      markNotReached(pending.slice(index));
-      entry.note = `key stored in ${entry.keyIn}, not registered`;
-      return `registering "${entry.name}" failed: ${describeRedacted(error, [context.adminKey, apiKey])}`;
-    }
-    entry.action = 'registered';
   }
+  return undefined;
+}
+
+interface MintContext {
+  baseUrl: string;
+  adminKey: string;
+  store: (keys: Record<string, string>) => Promise<Record<string, string>>;
+  /** The admin key and every key minted so far: redacted from any error text. */
+  secrets: string[];
+}
+
+/**
+ * Within one transaction holding a lock on (instance, EmailBison id), so two discover runs
+ * never both mint for one workspace: looks again whether it is registered (or its name
+ * taken) since the plan, then mints, stores, checks and registers.
+ */
+async function onboardOne(tx: Sql, entry: DiscoveryEntry, context: MintContext): Promise<string | undefined> {
+  await tx`select pg_advisory_xact_lock(hashtext(${`workspaces-discover:${instanceOf(context.baseUrl)}:${entry.emailbisonId}`}))`;
+  const rows = await listWorkspaces(tx);
+  const now = registeredRowFor(rows, context.baseUrl, entry.emailbisonId);
+  if (now) {
+    Object.assign(entry, { action: 'already_registered', name: now.name, keyIn: describeRef(now.apiKeyRef), note: 'registered meanwhile' });
+    return undefined;
+  }
+  if (rows.some((row) => row.name.toLowerCase() === entry.name.toLowerCase())) {
+    Object.assign(entry, { action: 'not_reached', note: 'another row took this name meanwhile: run discover again' });
+    return undefined;
+  }
+  let apiKey: string;
+  try {
+    apiKey = await mintWorkspaceKey(
+      { baseUrl: context.baseUrl, adminKey: context.adminKey },
+      { id: entry.emailbisonId, name: entry.emailbisonName },
+      MINTED_TOKEN_NAME,
+    );
+  } catch (error) {
+    return `minting a key for "${entry.emailbisonName}" failed: ${describeRedacted(error, context.secrets)}`;
+  }
+  entry.minted = true;
+  context.secrets.push(apiKey);
+  let ref: string;
+  try {
+    ref = (await context.store({ [entry.name]: apiKey }))[entry.name];
+  } catch (error) {
+    return (
+      `a key was minted for "${entry.emailbisonName}" (EmailBison token "${MINTED_TOKEN_NAME}") but could not be stored: ` +
+      `${describeRedacted(error, context.secrets)}; revoke that token in EmailBison, then run discover again`
+    );
+  }
+  entry.keyIn = describeRef(ref);
+  const [checked] = await checkBindings([{ name: entry.name, baseUrl: context.baseUrl, apiKey, statedId: entry.emailbisonId }]);
+  entry.checked = checked;
+  if (checked.binding.status === 'bound' && checked.binding.id !== entry.emailbisonId) {
+    entry.action = 'refused';
+    entry.note = `its new key reads EmailBison workspace ${checked.binding.id}, not ${entry.emailbisonId}: not registered`;
+    return undefined;
+  }
+  await registerBoundWorkspace(
+    tx,
+    { name: entry.name, baseUrl: context.baseUrl, apiKeyRef: ref, emailbisonWorkspaceId: entry.emailbisonId },
+    checked,
+  );
+  entry.action = 'registered';
   return undefined;
 }
 

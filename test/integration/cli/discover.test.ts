@@ -158,3 +158,33 @@ describe('workspaces discover', () => {
     }
   });
 });
+
+describe('two discover runs at once', () => {
+  it('mint one key per workspace between them, each stored under its registered row', async () => {
+    const other = await createTestDatabase();
+    const otherSecrets = path.join(dir, 'other-secrets.json');
+    const otherEnv = { DATABASE_URL: other.url, SENDER_SYNC_SECRETS_FILE: otherSecrets };
+    // Latency so that the two runs' mints interleave.
+    const instance = await startEmailBisonSim({ scenario: 'grid:6:2', adminKey: ADMIN_KEY, latencyMs: 40 });
+    try {
+      const args = ['workspaces', 'discover', '--base-url', instance.url, '--mint-keys'];
+      const runs = await Promise.all([cli(args, otherEnv, `${ADMIN_KEY}\n`), cli(args, otherEnv, `${ADMIN_KEY}\n`)]);
+      for (const run of runs) {
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout + run.stderr).not.toContain(ADMIN_KEY);
+      }
+      const minted = instance.mintedTokens();
+      expect(minted.map((t) => t.workspace).sort()).toEqual(
+        instance
+          .workspaces()
+          .map((w) => w.name)
+          .sort(),
+      );
+      const stored = JSON.parse(readFileSync(otherSecrets, 'utf8'));
+      for (const token of minted) expect(stored[token.workspace]).toBe(token.apiKey);
+      expect(await other.sql`select count(*)::int as n from workspaces`).toEqual([{ n: 6 }]);
+    } finally {
+      await instance.close();
+    }
+  });
+});
