@@ -5,8 +5,7 @@ import { listWorkspaces } from '../../lambdas/workspaces/registry';
 import { bindingRefusals, checkBindings, type CheckedBinding } from '../bindings';
 import { withCliContext } from '../context';
 import { storeApiKeys } from '../key-store';
-import { bindingCell, cleanName, EXIT_USAGE, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
-import { fail } from '../output';
+import { bindingCell, cleanName, describeRedacted, EXIT_USAGE, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
 import { table } from '../table';
 import { importWorkspacesCommand, keyStore, type StoreOptions } from './workspaces';
 
@@ -35,9 +34,16 @@ export async function importCommand(file: string | undefined, options: ImportOpt
   }
   if (file) return usage(`give a file or --from-client-registry, not both ("${file}").`);
   const sourceUrl = typeof options.fromClientRegistry === 'string' ? options.fromClientRegistry : undefined;
-  await importClientRegistry(sourceUrl, options)
-    .catch(fail)
-    .finally(() => closeSharedDispatchers());
+  const keys: string[] = [];
+  try {
+    await importClientRegistry(sourceUrl, options, keys);
+  } catch (error) {
+    // A database error can quote a row (a failing UPDATE): every key read is taken out first.
+    console.error(`sender-sync: ${describeRedacted(error, keys)}`);
+    process.exitCode = 1;
+  } finally {
+    await closeSharedDispatchers();
+  }
 }
 
 interface RegistryRow {
@@ -65,11 +71,14 @@ export interface CutOverPlan {
   problems: string[];
 }
 
-async function importClientRegistry(sourceUrl: string | undefined, options: ImportOptions): Promise<void> {
+/** `keys` receives every key read, for the caller to redact from any error. */
+async function importClientRegistry(sourceUrl: string | undefined, options: ImportOptions, keys: string[]): Promise<void> {
   await withCliContext(async (context) => {
     const source = sourceUrl ? createSql({ url: sourceUrl, max: 1 }) : context.db.sql;
     try {
-      const plan = planCutOver(await readClientRegistry(source));
+      const records = await readClientRegistry(source);
+      for (const record of records) if (record.bison_api_key?.trim()) keys.push(record.bison_api_key.trim());
+      const plan = planCutOver(records);
       const checked = plan.problems.length === 0 ? await checkBindings(plan.rows.map(candidate)) : [];
       const refusals = [
         ...plan.problems,
@@ -104,8 +113,8 @@ async function importClientRegistry(sourceUrl: string | undefined, options: Impo
       });
       let cleared: number | null = null;
       if (options.clearPlaintextKeys && plan.rows.length > 0) {
-        const keys = plan.rows.map((r) => r.apiKey);
-        const result = await source`update client_registry set bison_api_key = null where bison_api_key in ${source(keys)}`;
+        const moved = plan.rows.map((r) => r.apiKey);
+        const result = await source`update client_registry set bison_api_key = null where btrim(bison_api_key) in ${source(moved)}`;
         cleared = result.count;
       }
       report(plan, checked, { json: options.json === true, store: options.store ?? 'file', cleared });
