@@ -25,7 +25,7 @@ export interface StoreOptions {
   secretArn?: string;
 }
 
-function keyStore(context: CliContext, options: StoreOptions): KeyStore {
+export function keyStore(context: CliContext, options: StoreOptions): KeyStore {
   const kind = options.store ?? 'file';
   if (kind === 'file') return { kind: 'file', file: context.secretsFile };
   if (kind === 'aws-sm') {
@@ -262,7 +262,7 @@ export function describeRef(ref: string): string {
   return 'local secrets file';
 }
 
-async function readStdinKey(): Promise<string | undefined> {
+export async function readStdinKey(): Promise<string | undefined> {
   if (process.stdin.isTTY) return undefined;
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
