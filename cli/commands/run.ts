@@ -1,8 +1,10 @@
+import { jobColumns } from '../../lambdas/jobs/read-job';
 import type { RunEvent } from '../../lambdas/runtime/run-events';
 import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
-import { fail } from '../output';
+import { UsageError } from '../../lambdas/errors';
+import { fail, printJson } from '../output';
 import { parseSimFlags, type SimFlags, wholeNumber } from '../sim-flags';
 import { formatMs } from '../table';
 import { jobSummaryLines, workspaceTable } from './reports';
@@ -32,7 +34,8 @@ export async function runCommand(options: RunOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = createProgress(process.stdout.isTTY === true && !options.json);
+  // With --json, stdout holds the JSON alone: progress and notes go to stderr.
+  const progress = createProgress(process.stdout.isTTY === true && !options.json, options.json ? process.stderr : process.stdout);
   try {
     const faults: Record<string, SimFaults> = {};
     for (const name of options.simRejectKey ?? []) faults[name] = { rejectKey: true };
@@ -55,6 +58,8 @@ export async function runCommand(options: RunOptions): Promise<void> {
       signal: controller.signal,
     });
     progress.stop();
+    const unknownWorkspace = unknownWorkspaceOf(outcome);
+    if (unknownWorkspace) fail(new UsageError(unknownWorkspace));
     report(outcome, options.json === true);
     process.exitCode = exitCodeOf(outcome);
   } catch (error) {
@@ -81,25 +86,31 @@ export function exitCodeOf(outcome: LocalRunOutcome): number {
   }
 }
 
+/** StartJob's refusal of a name that is not registered (or not active): a usage error, in its own words. */
+function unknownWorkspaceOf(outcome: LocalRunOutcome): string | undefined {
+  if (outcome.job || outcome.execution.error !== 'WorkspaceNotFoundError') return undefined;
+  try {
+    return (JSON.parse(outcome.execution.cause ?? '') as { errorMessage?: string }).errorMessage;
+  } catch {
+    return outcome.execution.cause;
+  }
+}
+
 function report(outcome: LocalRunOutcome, json: boolean) {
   if (json) {
-    console.log(
-      JSON.stringify(
-        {
-          status: outcome.status,
-          job: outcome.job,
-          workspaces: outcome.workspaces,
-          execution: {
-            status: outcome.execution.status,
-            executionArn: outcome.execution.executionArn,
-            error: outcome.execution.error,
-            cause: outcome.execution.cause,
-          },
-        },
-        null,
-        2,
-      ),
-    );
+    printJson({
+      status: outcome.status,
+      job: outcome.job ? jobColumns(outcome.job) : null,
+      workspaces: outcome.workspaces,
+      execution: {
+        status: outcome.execution.status,
+        execution_arn: outcome.execution.executionArn,
+        duration_ms: outcome.execution.durationMs,
+        error: outcome.execution.error ?? null,
+        cause: outcome.execution.cause ?? null,
+      },
+      running_job_id: outcome.runningJobId ?? null,
+    });
     return;
   }
   if (outcome.status === 'already_running') {
@@ -120,7 +131,7 @@ function report(outcome: LocalRunOutcome, json: boolean) {
  * terminal one status line redrawn in place (workspaces done/total, accounts so far,
  * the workspaces in flight, attempts retried); elsewhere a plain line per event.
  */
-function createProgress(tty: boolean) {
+function createProgress(tty: boolean, out: NodeJS.WriteStream) {
   const inFlight = new Map<number, string>();
   let done = 0;
   let total = 0;
@@ -129,7 +140,7 @@ function createProgress(tty: boolean) {
   let timer: NodeJS.Timeout | undefined;
   const line = (text: string) => {
     if (tty) process.stdout.write(`\r\x1b[2K${text}\n`);
-    else console.log(text);
+    else out.write(`${text}\n`);
     draw();
   };
   const draw = () => {
@@ -155,7 +166,7 @@ function createProgress(tty: boolean) {
       case 'workspace-syncing': {
         const { workspace, cursor } = event;
         inFlight.set(workspace.id, cursor ? `${workspace.name} (from ${describeWalkCursor(cursor)})` : workspace.name);
-        if (!tty) console.log(`${workspace.name}: ${cursor ? `continuing from ${describeWalkCursor(cursor)}` : 'syncing'}`);
+        if (!tty) out.write(`${workspace.name}: ${cursor ? `continuing from ${describeWalkCursor(cursor)}` : 'syncing'}\n`);
         return;
       }
       case 'page-synced':

@@ -61,7 +61,7 @@ describe('sender-sync trigger', () => {
       }
       return { status: 'RUNNING', executionArn: EXECUTION };
     });
-    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: '0.05' });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: 0.05 });
     expect(output).toContain('RUNNING: 0/1 workspaces done, 0 accounts');
     expect(output.join('\n')).toMatch(/status\s+partial/);
     expect(output.join('\n')).toMatch(/execution status\s+SUCCEEDED/);
