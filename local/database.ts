@@ -21,11 +21,16 @@ export async function openLocalDatabase(options: {
   databaseUrl?: string;
   onLog?: (line: string) => void;
   migrate?: boolean;
+  /** Default .sender-sync/postgres. */
+  embeddedDataDir?: string;
 }): Promise<LocalDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let url = options.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(LOCAL_STATE_DIR, 'postgres'), persistent: true });
+    embedded = await startEmbeddedPostgres({
+      dataDir: options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres'),
+      persistent: true,
+    });
     url = embedded.url;
   }
   const sql = createSql({ url, ssl: sslModeFromUrl(url), max: 10 });
@@ -63,14 +68,14 @@ export interface ReadDatabase extends LocalDatabase {
  * session setting: on a transaction pooler (Supabase's 6543, PgBouncer) a session SET
  * would stay on a server connection other clients then write through.
  */
-export async function openDatabaseForReading(options: { databaseUrl?: string }): Promise<ReadDatabase> {
-  const dataDir = path.join(LOCAL_STATE_DIR, 'postgres');
+export async function openDatabaseForReading(options: { databaseUrl?: string; embeddedDataDir?: string }): Promise<ReadDatabase> {
+  const dataDir = options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres');
   if (!options.databaseUrl && !embeddedClusterExists(dataDir)) {
     throw new SchemaMissingError(
       `The embedded Postgres (${displayPath(dataDir)}) does not exist yet: nothing to read. \`npm start\` creates it, or set DATABASE_URL.`,
     );
   }
-  const db = await openLocalDatabase({ databaseUrl: options.databaseUrl, migrate: false });
+  const db = await openLocalDatabase({ databaseUrl: options.databaseUrl, migrate: false, embeddedDataDir: dataDir });
   return asReadDatabase(
     db,
     db.embedded ? `embedded Postgres (${db.embeddedDataDir ?? displayPath(dataDir)})` : describeDatabaseUrl(db.url),

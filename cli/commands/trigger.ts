@@ -39,7 +39,10 @@ export async function triggerCommand(options: TriggerOptions): Promise<void> {
     const consoleUrl = executionConsoleUrl(executionArn);
     if (!options.wait) {
       if (options.json) printJson({ execution_arn: executionArn, console_url: consoleUrl });
-      else console.log(`started ${executionArn}\nconsole: ${consoleUrl}`);
+      else {
+        console.log(`started ${executionArn}`);
+        console.log(`console: ${consoleUrl}`);
+      }
       return;
     }
     // Progress and notes go to stderr with --json: stdout holds the one JSON value at the end.
