@@ -32,11 +32,17 @@ export function executionConsoleUrl(executionArn: string): string {
 /** The execution's status, or why it could not be read (local run, no credentials, no access). */
 export async function describeExecution(
   executionArn: string,
-): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string } | { unavailable: string }> {
+): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string; output?: string } | { unavailable: string }> {
   if (regionOf(executionArn) === 'local') return { unavailable: 'local run (no AWS execution)' };
   try {
     const result = await sfnClient(regionOf(executionArn)).send(new DescribeExecutionCommand({ executionArn }));
-    return { status: result.status ?? 'UNKNOWN', stopDate: result.stopDate, error: result.error, cause: result.cause };
+    return {
+      status: result.status ?? 'UNKNOWN',
+      stopDate: result.stopDate,
+      error: result.error,
+      cause: result.cause,
+      output: result.output,
+    };
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
     if (name === 'CredentialsProviderError') return { unavailable: 'no AWS credentials' };

@@ -83,6 +83,8 @@ async function follow(
       await delay(Number(options.intervalSeconds ?? 5) * 1000);
       continue;
     }
+    // Without the stack's database, a SUCCEEDED execution's output is its job (Finalize job's result): partial or completed.
+    const finalJob = job ?? jobOfOutput(execution.output);
     if (options.json) {
       printJson({
         execution_arn: executionArn,
@@ -93,20 +95,35 @@ async function follow(
           error: execution.error ?? null,
           cause: execution.cause ?? null,
         },
-        job: job ? jobColumns(job) : null,
+        job: finalJob ? jobColumns(finalJob) : null,
         workspaces,
       });
     } else if (job) {
       console.log(`\n${workspaceTable(workspaces)}\n`);
       console.log(jobSummaryLines(job, execution).join('\n'));
+    } else if (finalJob) {
+      console.log(
+        `execution ${execution.status}: job ${finalJob.jobId} ${finalJob.status}: ${finalJob.workspacesSynced}/${finalJob.totalWorkspaces} workspaces synced, ` +
+          `${finalJob.totalAccountsSynced} accounts (from the execution's output; the stack's database would show its workspaces)`,
+      );
     } else {
       console.log(`execution ${execution.status}${execution.error ? `: ${execution.error}` : ''}`);
     }
-    return exitCodeOf(execution, job, db !== undefined);
+    return exitCodeOf(execution, finalJob, db !== undefined);
   }
 }
 
-/** With the job row: its status decides. Without the database: the execution's (a partial run SUCCEEDS). */
+/** The job an execution's output carries (Finalize job's result), if it is one. */
+function jobOfOutput(output: string | undefined): JobRecord | undefined {
+  try {
+    const parsed = JSON.parse(output ?? '') as Partial<JobRecord>;
+    return typeof parsed?.jobId === 'string' && typeof parsed.status === 'string' ? (parsed as JobRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job's status decides (from its row, else the execution's output); else the execution's. */
 function exitCodeOf(execution: Exclude<Execution, { unavailable: string }>, job: JobRecord | undefined, withDatabase: boolean) {
   if (job?.status === 'completed') return EXIT.completed;
   if (job?.status === 'partial') return EXIT.partial;

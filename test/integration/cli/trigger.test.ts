@@ -112,6 +112,20 @@ describe('sender-sync trigger', () => {
     vi.stubEnv('DATABASE_URL', db.url);
   });
 
+  it("with --wait and no stack database takes a SUCCEEDED execution's job from its output: partial exits 2", async () => {
+    vi.stubEnv('DATABASE_URL', undefined);
+    captureOutput();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION });
+    const job = { jobId: 'f1d2', status: 'partial', workspacesSynced: 25, totalWorkspaces: 26, totalAccountsSynced: 3963 };
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', executionArn: EXECUTION, output: JSON.stringify(job) });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: 0.05 });
+    expect(output.at(-1)).toBe(
+      "execution SUCCEEDED: job f1d2 partial: 25/26 workspaces synced, 3963 accounts (from the execution's output; the stack's database would show its workspaces)",
+    );
+    expect(process.exitCode).toBe(2);
+    vi.stubEnv('DATABASE_URL', db.url);
+  });
+
   it('`status` shows the execution status read from Step Functions for an AWS run', async () => {
     captureOutput();
     sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION }).resolves({ status: 'SUCCEEDED', executionArn: EXECUTION });
