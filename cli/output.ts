@@ -6,10 +6,13 @@ import { describeError, errorCode } from '../lambdas/errors';
  */
 export const EXIT = { completed: 0, error: 1, partial: 2, failed: 3, alreadyRunning: 4, usage: 64, interrupted: 130 } as const;
 
+/** What a person typed wrong: a flag's value, a workspace name that is not registered. */
+const USAGE_ERRORS = new Set(['SS_USAGE', 'SS_WORKSPACE_NOT_FOUND']);
+
 /** Prints a one-line error a person can act on and exits non-zero; never a stack for known errors. A usage error exits 64. */
 export function fail(error: unknown, exitCode: number = EXIT.error): never {
-  if (errorCode(error) === 'SS_USAGE') {
-    console.error(`sender-sync: ${describeError(error).replace(/^UsageError: /, '')}`);
+  if (USAGE_ERRORS.has(errorCode(error) ?? '')) {
+    console.error(`sender-sync: ${describeError(error).replace(/^\w+Error: /, '')}`);
     process.exit(EXIT.usage);
   }
   console.error(`sender-sync: ${describeError(error)}`);

@@ -3,7 +3,7 @@ import type { RunEvent } from '../../lambdas/runtime/run-events';
 import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
-import { UsageError } from '../../lambdas/errors';
+import { WorkspaceNotFoundError } from '../../lambdas/errors';
 import { fail, printJson } from '../output';
 import { parseSimFlags, type SimFlags, wholeNumber } from '../sim-flags';
 import { formatMs } from '../table';
@@ -59,7 +59,7 @@ export async function runCommand(options: RunOptions): Promise<void> {
     });
     progress.stop();
     const unknownWorkspace = unknownWorkspaceOf(outcome);
-    if (unknownWorkspace) fail(new UsageError(unknownWorkspace));
+    if (unknownWorkspace) fail(new WorkspaceNotFoundError(unknownWorkspace));
     report(outcome, options.json === true);
     process.exitCode = exitCodeOf(outcome);
   } catch (error) {
