@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   StackConfigError: { code: 'SS_STACK_CONFIG_INVALID', retried: false },
   /** The database secret still holds the stack's placeholder: nothing can run until someone fills it in. */
   NotConfiguredError: { code: 'SS_NOT_CONFIGURED', retried: false },
+  /** A command used wrongly (an unknown workspace, a bad flag value): the CLI exits 64 (EX_USAGE). */
+  UsageError: { code: 'SS_USAGE', retried: false },
 
   // Jobs and workspaces
   WorkspaceNotFoundError: { code: 'SS_WORKSPACE_NOT_FOUND', retried: false },
@@ -45,6 +47,8 @@ export const ERROR_CATALOGUE = {
   DatabaseUnavailableError: { code: 'SS_DATABASE_UNAVAILABLE', retried: true },
   /** A misnamed, duplicated or edited migration file stays so until someone fixes it. */
   MigrationError: { code: 'SS_MIGRATION', retried: false },
+  /** A read found no sender-sync schema (no schema_migrations): it migrates nothing, so it reads nothing. */
+  SchemaMissingError: { code: 'SS_SCHEMA_MISSING', retried: false },
 
   // EmailBison
   RejectedApiKeyError: { code: 'SS_EMAILBISON_KEY_REJECTED', retried: false },
@@ -110,6 +114,7 @@ export class ConfigError extends withMessage('ConfigError') {}
 export class InvalidInputError extends withMessage('InvalidInputError') {}
 export class StackConfigError extends withMessage('StackConfigError') {}
 export class NotConfiguredError extends withMessage('NotConfiguredError') {}
+export class UsageError extends withMessage('UsageError') {}
 
 // Jobs and workspaces
 
@@ -166,6 +171,7 @@ export class SecretUnavailableError extends withMessage('SecretUnavailableError'
 export class DatabaseConfigError extends withMessage('DatabaseConfigError') {}
 export class DatabaseUnavailableError extends withMessage('DatabaseUnavailableError') {}
 export class MigrationError extends withMessage('MigrationError') {}
+export class SchemaMissingError extends withMessage('SchemaMissingError') {}
 
 // EmailBison: one class per thing a caller does differently. Every message names the
 // workspace (and the page, where there is one) and is built here from numbers and names

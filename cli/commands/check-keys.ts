@@ -3,8 +3,8 @@ import { checkKeyBinding, type KeyBinding } from '../../lambdas/emailbison/key-b
 import { errorCode, redactSecrets } from '../../lambdas/errors';
 import { findBindingConflicts, type BindingConflict } from '../../lambdas/workspaces/binding';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
-import { withCliContext, type CliContext } from '../context';
-import { fail } from '../output';
+import { withReadContext, type CliContext } from '../context';
+import { fail, printJson } from '../output';
 import { table } from '../table';
 import { sortByName } from '../words';
 
@@ -110,9 +110,9 @@ function describeBinding(check: KeyCheck): string {
 }
 
 export async function checkKeysCommand(options: { json?: boolean }): Promise<void> {
-  await withCliContext(async (context) => {
+  await withReadContext(async (context) => {
     const results = sortByName(await checkKeys(context), (r) => r.workspace);
-    if (options.json) console.log(JSON.stringify(results, null, 2));
+    if (options.json) printJson({ keys: results });
     else {
       const label = {
         ok: 'OK',

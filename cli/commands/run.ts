@@ -1,7 +1,9 @@
+import { WorkspaceNotFoundError } from '../../lambdas/errors';
+import { jobColumns } from '../../lambdas/jobs/read-job';
 import type { SimFaults } from '../../sim/server';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
 import { colorsFor } from '../colors';
-import { fail } from '../output';
+import { fail, printJson } from '../output';
 import { createRunProgress } from '../progress';
 import { outcomeLine } from '../run-outcome';
 import { parseSimFlags, type SimFlags, wholeNumber } from '../sim-flags';
@@ -57,6 +59,8 @@ export async function runCommand(options: RunOptions): Promise<void> {
       signal: controller.signal,
     });
     progress.stop();
+    const unknownWorkspace = unknownWorkspaceOf(outcome);
+    if (unknownWorkspace) fail(new WorkspaceNotFoundError(unknownWorkspace));
     report(outcome, options.json === true);
     process.exitCode = exitCodeOf(outcome);
   } catch (error) {
@@ -83,25 +87,31 @@ export function exitCodeOf(outcome: LocalRunOutcome): number {
   }
 }
 
+/** StartJob's refusal of a name that is not registered (or not active): a usage error, in its own words. */
+function unknownWorkspaceOf(outcome: LocalRunOutcome): string | undefined {
+  if (outcome.job || outcome.execution.error !== 'WorkspaceNotFoundError') return undefined;
+  try {
+    return (JSON.parse(outcome.execution.cause ?? '') as { errorMessage?: string }).errorMessage;
+  } catch {
+    return outcome.execution.cause;
+  }
+}
+
 function report(outcome: LocalRunOutcome, json: boolean) {
   if (json) {
-    console.log(
-      JSON.stringify(
-        {
-          status: outcome.status,
-          job: outcome.job,
-          workspaces: outcome.workspaces,
-          execution: {
-            status: outcome.execution.status,
-            executionArn: outcome.execution.executionArn,
-            error: outcome.execution.error,
-            cause: outcome.execution.cause,
-          },
-        },
-        null,
-        2,
-      ),
-    );
+    printJson({
+      status: outcome.status,
+      job: outcome.job ? jobColumns(outcome.job) : null,
+      workspaces: outcome.workspaces,
+      execution: {
+        status: outcome.execution.status,
+        execution_arn: outcome.execution.executionArn,
+        duration_ms: outcome.execution.durationMs,
+        error: outcome.execution.error ?? null,
+        cause: outcome.execution.cause ?? null,
+      },
+      running_job_id: outcome.runningJobId ?? null,
+    });
     return;
   }
   const colors = colorsFor(process.stdout, process.env);

@@ -59,10 +59,10 @@ describe('sender-sync run, then the reports', () => {
   it('refuses a wrong simulator flag with a usage error naming it, before starting anything', async () => {
     const before = await db.sql`select count(*)::int as n from polling_job_status`;
     const result = await cli(['run', '--sim-port', '0', '--sim-pagination', 'sideways'], env);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(64);
     expect(result.stderr).toContain('--sim-pagination must be one of page, cursor-default, cursor-only, page-only, got "sideways"');
     const rate = await cli(['run', '--sim-port', '0', '--sim-rate', '0'], env);
-    expect(rate.code).toBe(1);
+    expect(rate.code).toBe(64);
     expect(rate.stderr).toContain('--sim-rate must be a whole number >= 1, got "0"');
     expect(await db.sql`select count(*)::int as n from polling_job_status`).toEqual(before);
   });
@@ -70,7 +70,7 @@ describe('sender-sync run, then the reports', () => {
   it('`missing` lists the rejected workspace with its error and the two empty ones', async () => {
     const result = await cli(['missing', '--json'], env);
     expect(result.code).toBe(0);
-    const rows = JSON.parse(result.stdout);
+    const rows = JSON.parse(result.stdout).workspaces;
     expect(rows.map((r: { name: string }) => r.name)).toEqual(['Juniper Health', 'Quantum Leap Coaching', 'Umbra Cybersecurity']);
     expect(rows[0]).toMatchObject({ last_status: 'failed', last_error: expect.stringContaining('RejectedApiKeyError') });
     expect(rows[1]).toMatchObject({ last_status: 'synced', removed_accounts: 0 });
@@ -81,7 +81,7 @@ describe('sender-sync run, then the reports', () => {
   it('`status` shows the latest job and its workspaces', async () => {
     const result = await cli(['status', '--json'], env);
     const { job, workspaces } = JSON.parse(result.stdout);
-    expect(job).toMatchObject({ status: 'partial', totalWorkspaces: 26, workspacesSynced: 25, workspacesFailed: 1 });
+    expect(job).toMatchObject({ status: 'partial', total_workspaces: 26, workspaces_processed: 25, workspaces_failed: 1 });
     expect(workspaces).toHaveLength(26);
     expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({
       status: 'failed',
@@ -101,7 +101,7 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain('rows written: 265');
     expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(`completed: 26 of 26 workspaces, 4,228 accounts`);
     const accounts = JSON.parse((await cli(['accounts', '--json'], env)).stdout);
-    expect(accounts.totals).toEqual({ live: TOTAL, removed: 0 });
+    expect(accounts.totals).toEqual({ workspaces: 26, live: TOTAL, removed: 0 });
     expect(accounts.workspaces).toHaveLength(26);
     const names = accounts.workspaces.map((w: { name: string }) => w.name);
     expect(names.indexOf('São Paulo Growth Partners')).toBe(names.indexOf('Summit Peak SaaS') - 1);
@@ -109,7 +109,7 @@ describe('sender-sync run, then the reports', () => {
       live: 433,
       last_status: 'synced',
     });
-    const missing = JSON.parse((await cli(['missing', '--json'], env)).stdout);
+    const missing = JSON.parse((await cli(['missing', '--json'], env)).stdout).workspaces;
     expect(missing.map((r: { name: string }) => r.name)).toEqual(['Quantum Leap Coaching', 'Umbra Cybersecurity']);
   });
 

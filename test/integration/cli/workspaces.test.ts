@@ -57,7 +57,7 @@ describe('sender-sync workspaces', () => {
     expect(removed.stdout).toContain('deactivated');
     expect((await cli(['workspaces', 'list'], env)).stdout).not.toContain('Delta Ltd');
     const unknown = await cli(['workspaces', 'remove', 'Nobody'], env);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(64);
     expect(unknown.stderr).toContain('No workspace named "Nobody" is registered');
   });
 });
