@@ -4,11 +4,12 @@ import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
-import { createTaskHandlers, type TaskHandlers } from '../lambdas/tasks';
+import { createTaskHandlers } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
+import { describeInterruption, stoppableHandlers } from './interruption';
 import { localRequestCap } from './request-cap';
 import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
 
@@ -86,7 +87,8 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       options.onNote?.(localRequestCap({ env: options.env, configuredMaxRps: config.emailbisonMaxRps }).note);
     }
     const deps = localDeps(db, config, secretsFile, options);
-    const handlers = trackingSyncs(createTaskHandlers(deps));
+    const tasks = createTaskHandlers(deps);
+    const handlers = stoppableHandlers(tasks, options.signal);
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
       handlers,
@@ -94,13 +96,19 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       signal: options.signal,
     });
     if (execution.status === 'ABORTED') {
-      // The syncs in flight stop at their next page boundary (deps.signal); let them save their cursors first.
+      // The calls in flight end at the signal (their requests aborted, their cursors saved);
+      // wait for them, so nothing of this run writes, or uses the pool, after this.
       await handlers.settled();
       // What the EventBridge rule on ABORTED does in AWS: the job must not stay running.
-      await handlers.markFailed({
+      await tasks.markFailed({
         source: 'aws.states',
         'detail-type': 'Step Functions Execution Status Change',
-        detail: { executionArn: execution.executionArn, status: 'ABORTED', error: 'Interrupted', cause: 'stopped by Ctrl-C' },
+        detail: {
+          executionArn: execution.executionArn,
+          status: 'ABORTED',
+          error: 'Interrupted',
+          cause: describeInterruption(options.signal?.reason),
+        },
       });
     }
     const job = await findJobByExecution(db.sql, execution.executionArn);
@@ -138,24 +146,12 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
     log: options.log ?? silentLog,
     metrics: noMetrics,
     now: Date.now,
-    onEvent: options.onEvent,
-    signal: options.signal,
-  };
-}
-
-/** The handlers, and a way to wait for the Sync workspace calls still running (after an abort). */
-function trackingSyncs(handlers: TaskHandlers): TaskHandlers & { settled(): Promise<unknown> } {
-  const inFlight = new Set<Promise<unknown>>();
-  return {
-    ...handlers,
-    syncWorkspace: (event) => {
-      const running = handlers.syncWorkspace(event);
-      inFlight.add(running);
-      const forget = () => inFlight.delete(running);
-      running.then(forget, forget);
-      return running;
+    // After a stop the run is over for whoever watches: what its last calls do (a cursor saved,
+    // an attempt cut short) is not news, and nothing may print after the summary.
+    onEvent: (event) => {
+      if (!options.signal?.aborted) options.onEvent?.(event);
     },
-    settled: () => Promise.allSettled([...inFlight]),
+    signal: options.signal,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { RunEvent } from '../../lambdas/runtime/run-events';
 import { describeWalkCursor } from '../../lambdas/sync/walk-state';
 import type { SimFaults } from '../../sim/server';
+import { RunInterrupted } from '../../local/interruption';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
 import { fail } from '../output';
 import { parseSimFlags, type SimFlags, wholeNumber } from '../sim-flags';
@@ -19,6 +20,7 @@ export interface RunOptions extends SimFlags {
 
 export async function runCommand(options: RunOptions): Promise<void> {
   const controller = new AbortController();
+  const progress = createProgress(process.stdout.isTTY === true && !options.json);
   let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     // A terminal's Ctrl-C can arrive twice (the process group, and a wrapper relaying it): one second apart counts as a second press.
@@ -27,12 +29,17 @@ export async function runCommand(options: RunOptions): Promise<void> {
       return;
     }
     firstSignalAt = Date.now();
-    process.stderr.write(`\n${signal}: stopping the run and marking its job failed (Ctrl-C again to quit at once)…\n`);
-    controller.abort(new Error(`stopped by ${signal}`));
+    // The progress line is cleared first, so the note (and the prompt after the summary) starts a line of its own.
+    progress.stop();
+    process.stderr.write(
+      signal === 'SIGINT'
+        ? 'Ctrl-C: stopping the run and marking its job failed (Ctrl-C again to quit at once)…\n'
+        : `${signal}: stopping the run and marking its job failed…\n`,
+    );
+    controller.abort(new RunInterrupted(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = createProgress(process.stdout.isTTY === true && !options.json);
   try {
     const faults: Record<string, SimFaults> = {};
     for (const name of options.simRejectKey ?? []) faults[name] = { rejectKey: true };
