@@ -11,6 +11,7 @@ import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
 import { describeInterruption, stoppableHandlers } from './interruption';
 import { localRequestCap } from './request-cap';
+import { type LocalRunLock, takeLocalRunLock } from './run-lock';
 import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
 
 /**
@@ -56,7 +57,11 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
   let sim: EmailBisonSim | undefined;
+  let lock: LocalRunLock | undefined;
   try {
+    // Before anything is touched (registry rows, the secrets file, a simulator): a second run changes nothing.
+    lock = await takeLocalRunLock(db.sql, config);
+    if (lock.kind === 'held') return alreadyRunning(db, lock, options);
     let workspaces = options.workspaces;
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
@@ -127,8 +132,24 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     };
   } finally {
     await sim?.close();
+    if (lock?.kind === 'taken') await lock.release();
     await db.close();
   }
+}
+
+/** Refused before starting anything: no execution, no job, no row or file touched. */
+function alreadyRunning(db: LocalDatabase, lock: Extract<LocalRunLock, { kind: 'held' }>, options: LocalRunOptions): LocalRunOutcome {
+  if (lock.runningJobId)
+    options.onEvent?.({ type: 'already-running', runningJobId: lock.runningJobId, runningForSeconds: lock.runningForSeconds ?? 0 });
+  return {
+    status: 'already_running',
+    workspaces: [],
+    execution: { status: 'NOT_STARTED', events: [], executionArn: '', durationMs: 0 },
+    databaseUrl: db.url,
+    embedded: db.embedded,
+    embeddedDataDir: db.embeddedDataDir,
+    runningJobId: lock.runningJobId,
+  };
 }
 
 function outcomeStatus(execution: LocalRunResult, job: JobRecord | undefined, runningJobId: string | undefined): RunStatus {

@@ -110,7 +110,9 @@ function report(outcome: LocalRunOutcome, json: boolean) {
     return;
   }
   if (outcome.status === 'already_running') {
-    console.log(`Another run is in progress (job ${outcome.runningJobId}): nothing started.`);
+    console.log(
+      `Another run is in progress (${outcome.runningJobId ? `job ${outcome.runningJobId}` : 'a local run starting'}): nothing started, nothing changed.`,
+    );
     return;
   }
   if (outcome.workspaces.length > 0) console.log(`\n${workspaceTable(outcome.workspaces)}\n`);
