@@ -51,7 +51,10 @@ function watch(child: ChildProcess): { lines: Line[]; waitFor(pattern: RegExp, t
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         waiting.push({ pattern, resolve });
-        setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${lines.map((l) => l.text).join('\n')}`)), timeoutMs).unref();
+        setTimeout(
+          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${lines.map((l) => l.text).join('\n')}`)),
+          timeoutMs,
+        ).unref();
       });
     },
   };
@@ -75,7 +78,9 @@ describe('Ctrl-C during a run', () => {
   });
   afterAll(() => sim?.close());
 
-  async function interrupt(signal: 'SIGINT' | 'SIGTERM'): Promise<{ result: CliResult; lines: Line[]; signalledAtMs: number; summary: Line }> {
+  async function interrupt(
+    signal: 'SIGINT' | 'SIGTERM',
+  ): Promise<{ result: CliResult; lines: Line[]; signalledAtMs: number; summary: Line }> {
     await db.sql`update polling_job_status set status = 'failed' where status = 'running'`;
     sim.clearRequestLog();
     const { child, result } = startCli(['run'], env);
