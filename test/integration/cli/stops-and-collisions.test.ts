@@ -17,6 +17,8 @@ import { tempDir } from '../../helpers/cleanup';
  * anything reached "EmailBison" after the run said it had stopped.
  */
 const TOTAL = 4228;
+/** The last line of `run`'s report (cli/commands/run.ts report()) for a stopped run. */
+const SUMMARY_LAST_LINE = /^execution ABORTED/;
 
 /** Every line a child printed, with when it arrived here (the request log's clock). */
 interface Line {
@@ -89,7 +91,7 @@ describe('Ctrl-C during a run', () => {
     await output.waitFor(/: synced \d+ accounts/);
     const signalledAtMs = monotonicNowMs();
     child.kill(signal);
-    const summary = await output.waitFor(/^execution ABORTED/);
+    const summary = await output.waitFor(SUMMARY_LAST_LINE);
     return { result: await result, lines: output.lines, signalledAtMs, summary };
   }
 
@@ -105,10 +107,13 @@ describe('Ctrl-C during a run', () => {
     expect(result.stderr).toContain('Ctrl-C: stopping the run and marking its job failed');
     // Nothing reached the instance after the run said it had stopped.
     const requests = sim.requestLog();
-    expect(requests.length).toBeGreaterThan(26);
+    expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((r) => r.atMs > summary.atMs)).toEqual([]);
     // Every request the stop found in flight was cut or answered before the summary.
     expect(requests.filter((r) => (r.endedAtMs ?? 0) > summary.atMs)).toEqual([]);
+    // Nor after the stop itself: the CLI prints its note as it aborts (a margin for two pipes read by one event loop).
+    const note = lines.find((line) => line.text.startsWith('Ctrl-C: stopping'));
+    expect(requests.filter((r) => r.atMs > (note?.atMs ?? 0) + 500)).toEqual([]);
 
     const [job] = await db.sql`select status, error_message from polling_job_status order by started_at desc limit 1`;
     expect(job.status).toBe('failed');
