@@ -36,6 +36,16 @@ describe('check-keys on a throttling instance', () => {
     expect(result.code).toBe(0);
   }, 120_000);
 
+  it('keeps trying a key answered 429 three times in a row, as the sync would (six attempts), and says OK', async () => {
+    sim.setFaults('*', { failFromPage: { page: 1, status: 429, times: 3 } });
+    const result = await cli(['check-keys'], env);
+    sim.clearFaults();
+    expect(sim.requestLog().filter((r) => r.path === '/api/sender-emails' && r.status === 429)).toHaveLength(3 * 8);
+    expect(result.stdout).not.toMatch(/UNREACHABLE|RATE LIMITED/);
+    expect(result.stdout).toContain('8 of 8 keys OK');
+    expect(result.code).toBe(0);
+  }, 120_000);
+
   it('reports a key still throttled after every attempt as RATE LIMITED and exits 75, saying where it cut a detail', async () => {
     // One request a minute, two attempts, waits capped at 50 ms: the limit outlasts the retries.
     sim.setRateLimit({ requests: 1, windowSeconds: 60 });
