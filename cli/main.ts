@@ -77,12 +77,29 @@ workspaces
   .description('stop syncing a workspace (its accounts and history stay)')
   .action(lazy(() => import('./commands/workspaces'), 'removeWorkspaceCommand'));
 workspaces
-  .command('import <file>')
+  .command('import [file]')
   .description('register workspaces from a CSV (name,base_url,api_key[,emailbison_workspace_id]) or JSON list')
   .option('--store <store>', 'where to put the keys: file or aws-sm', 'file')
   .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
+  .option('--from-client-registry [database-url]', "instead of a file: the replaced system's client_registry table (default: DATABASE_URL)")
+  .option('--clear-plaintext-keys', 'with --from-client-registry: null its plain-text keys once all are imported')
   .option('--json', 'print the result as JSON')
-  .action(lazy(() => import('./commands/workspaces'), 'importWorkspacesCommand'));
+  .addHelpText('after', '\nExample: sender-sync workspaces import --from-client-registry --store aws-sm --clear-plaintext-keys')
+  .action(lazy(() => import('./commands/client-registry'), 'importCommand'));
+workspaces
+  .command('discover')
+  .description("list an instance's workspaces with its super-admin key (on standard input) and what would be registered")
+  .requiredOption('--base-url <url>', 'the EmailBison instance, e.g. https://send.example.com')
+  .option('--admin-key-env <var>', 'read the super-admin key from this environment variable (else from standard input)')
+  .option('--mint-keys', 'mint, store and register one api-user key per workspace not yet registered (default: dry run)')
+  .option('--store <store>', 'where to put the minted keys: file or aws-sm', 'file')
+  .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\nThe super-admin key is used for this run only: never stored or printed. Exit 1 when a mint fails (every key\nminted before it is stored and registered), 2 when a new key reads another workspace.\nExample: pbpaste | sender-sync workspaces discover --base-url https://send.example.com --mint-keys',
+  )
+  .action(lazy(() => import('./commands/discover'), 'discoverWorkspacesCommand'));
 
 program
   .command('check-keys')

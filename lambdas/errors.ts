@@ -62,6 +62,8 @@ export const ERROR_CATALOGUE = {
   EmailBisonUnreachableError: { code: 'SS_EMAILBISON_UNREACHABLE', retried: false },
   /** Page mode's depth cap (422): only cursor pagination reads further. */
   PageCapReachedError: { code: 'SS_EMAILBISON_PAGE_CAP', retried: false },
+  /** A super-admin request (list workspaces, mint a key) failed: the CLI stops, a person looks. */
+  EmailBisonAdminError: { code: 'SS_EMAILBISON_ADMIN_REQUEST_FAILED', retried: false },
 } as const satisfies Record<string, { code: `SS_${string}`; retried: boolean }>;
 
 export type ErrorName = keyof typeof ERROR_CATALOGUE;
@@ -316,6 +318,27 @@ export class PageCapReachedError extends SenderSyncError<'PageCapReachedError'> 
       { workspace: details.workspace },
     );
     this.page = details.page;
+  }
+}
+
+/**
+ * A request made with the super-admin key (`workspaces discover`) failed. Built from the
+ * request's method, path and status: never the key, never EmailBison's own text.
+ */
+export class EmailBisonAdminError extends SenderSyncError<'EmailBisonAdminError'> {
+  readonly status?: number;
+
+  constructor(details: { origin: string; path: string; method?: string; status?: number; lastFailure?: string; workspace?: string }) {
+    const answered = details.status === undefined ? '' : ` answered HTTP ${details.status}`;
+    const failure = details.lastFailure ? `: ${details.lastFailure}` : '';
+    const hint = details.status === 401 || details.status === 403 ? '; is the key a super-admin key of this instance?' : '';
+    const about = details.workspace === undefined ? '' : ` (workspace "${details.workspace}")`;
+    super(
+      'EmailBisonAdminError',
+      `EmailBison at ${details.origin}${answered} to ${details.method ?? 'GET'} ${details.path}${about} with the super-admin key${failure}${hint}`,
+      { workspace: details.workspace },
+    );
+    this.status = details.status;
   }
 }
 

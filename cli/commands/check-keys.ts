@@ -6,6 +6,7 @@ import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registr
 import { withCliContext, type CliContext } from '../context';
 import { fail } from '../output';
 import { table } from '../table';
+import { sortByName } from '../words';
 
 export interface KeyCheck {
   workspace: string;
@@ -151,7 +152,7 @@ const TRUNCATED = '…(truncated, whole below)';
 
 export async function checkKeysCommand(options: { json?: boolean }): Promise<void> {
   await withCliContext(async (context) => {
-    const results = await checkKeys(context);
+    const results = sortByName(await checkKeys(context), (r) => r.workspace);
     if (options.json) console.log(JSON.stringify(results, null, 2));
     else {
       // The problems' labels here; their sentences under the table. Details are already redacted (no key).

@@ -5,13 +5,14 @@ import { withCliContext } from '../context';
 import { describeExecution } from '../aws';
 import { fail } from '../output';
 import { formatMs, formatTime, table, truncateText } from '../table';
+import { plural, sortByName } from '../words';
 
 export async function missingCommand(options: { json?: boolean }): Promise<void> {
   await withCliContext(async ({ db }) => {
     const rows = await missingWorkspaces(db.sql);
     if (options.json) return console.log(JSON.stringify(rows, null, 2));
     if (rows.length === 0) return console.log('Every active workspace has live accounts.');
-    console.log(`${rows.length} active workspace${rows.length === 1 ? '' : 's'} with no live accounts:\n`);
+    console.log(`${plural(rows.length, 'active workspace')} with no live accounts:\n`);
     console.log(
       table(
         ['workspace', 'removed', 'last sync', 'last status', 'last error or warning'],
@@ -37,7 +38,7 @@ export async function accountsCommand(options: { json?: boolean }): Promise<void
         ['workspace', 'live', 'removed', 'last synced', 'last job status'],
         [
           ...rows.map((r) => [r.name, r.live, r.removed, formatTime(r.last_synced_at), r.last_status ?? 'never synced']),
-          [`total (${rows.length} workspaces)`, totals.live, totals.removed, '', ''],
+          [`total (${plural(rows.length, 'workspace')})`, totals.live, totals.removed, '', ''],
         ],
       ),
     );
@@ -72,7 +73,7 @@ export function printJob(job: JobRecord, workspaces: JobWorkspaceRow[], executio
 export function workspaceTable(workspaces: JobWorkspaceRow[]): string {
   return table(
     ['workspace', 'accounts', 'written', 'removed', 'pages', 'requests', 'retries', 'time', 'status / warning'],
-    workspaces.map((w) => [
+    sortByName(workspaces, (w) => w.workspace_name).map((w) => [
       w.workspace_name,
       w.accounts_synced,
       w.accounts_written,

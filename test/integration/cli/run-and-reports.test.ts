@@ -26,11 +26,12 @@ describe('sender-sync run, then the reports', () => {
   it('exits with the partial code and names the workspace whose key was rejected', async () => {
     const result = await cli(['run', '--sim-port', '0', '--sim-reject-key', REJECTED], env);
     expect(result.code).toBe(2);
-    expect(result.stdout).toContain(
+    // Notes and progress on stderr; stdout keeps the result.
+    expect(result.stderr).toContain(
       'No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario seed-2025, 26 workspaces)',
     );
     // The simulator serves this run alone: no request cap, and the first lines say so.
-    const firstLines = result.stdout.split('\n').slice(0, 4).join('\n');
+    const firstLines = result.stderr.split('\n').slice(0, 4).join('\n');
     expect(firstLines).toContain('simulated instance: pagination page; page cap none; rate limit off; /api/users on');
     expect(firstLines).toContain(
       'request cap: off (the built-in simulator is not a shared instance; EMAILBISON_MAX_RPS=3 on a real instance)',
@@ -39,10 +40,20 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
     expect(result.stdout).toMatch(/workspaces_processed\s+25/);
     expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL - 265}`));
-    // Progress, from the run's events: a line per workspace as it ends.
-    expect(result.stdout).toContain('Tidewater Consulting: synced 433 accounts');
-    expect(result.stdout).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
-    expect(result.stdout).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
+    // Progress, from the run's events: a line per workspace as it ends (not a terminal: no bar, no colour).
+    expect(result.stderr).toMatch(/^Tidewater Consulting: synced 433 accounts \(\d+ of 26 workspaces\)$/m);
+    expect(result.stderr).toMatch(/^Vértice Labs: synced 1 account \(/m);
+    expect(result.stderr).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
+    expect(result.stderr).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
+    expect(result.stderr).not.toContain('\u001b');
+    expect(result.stdout).not.toContain('synced 433 accounts');
+    expect(result.stdout).not.toContain('\u001b');
+    // The last line states the job's outcome, not the state machine's SUCCEEDED.
+    const lastLine = result.stdout.trimEnd().split('\n').at(-1);
+    expect(lastLine).toBe(`partial: 1 of 26 workspaces failed (${REJECTED}); 3,963 accounts synced`);
+    expect(result.stdout).not.toContain('SUCCEEDED');
+    // The table sorts names as a person does, not by bytes as the database's C collation would.
+    expect(result.stdout.indexOf('São Paulo Growth Partners')).toBeLessThan(result.stdout.indexOf('Summit Peak SaaS'));
   });
 
   it('refuses a wrong simulator flag with a usage error naming it, before starting anything', async () => {
@@ -88,9 +99,12 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toMatch(/status\s+completed/);
     expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL}`));
     expect(result.stdout).toContain('rows written: 265');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(`completed: 26 of 26 workspaces, 4,228 accounts`);
     const accounts = JSON.parse((await cli(['accounts', '--json'], env)).stdout);
     expect(accounts.totals).toEqual({ live: TOTAL, removed: 0 });
     expect(accounts.workspaces).toHaveLength(26);
+    const names = accounts.workspaces.map((w: { name: string }) => w.name);
+    expect(names.indexOf('São Paulo Growth Partners')).toBe(names.indexOf('Summit Peak SaaS') - 1);
     expect(accounts.workspaces.find((w: { name: string }) => w.name === 'Tidewater Consulting')).toMatchObject({
       live: 433,
       last_status: 'synced',

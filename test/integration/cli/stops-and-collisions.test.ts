@@ -17,8 +17,10 @@ import { tempDir } from '../../helpers/cleanup';
  * anything reached "EmailBison" after the run said it had stopped.
  */
 const TOTAL = 4228;
-/** The last line of `run`'s report (cli/commands/run.ts report()) for a stopped run. */
-const SUMMARY_LAST_LINE = /^execution ABORTED/;
+/** The last line of `run`'s report (cli/run-outcome.ts outcomeLine) for a stopped run. */
+const SUMMARY_LAST_LINE = /^failed: The execution ended ABORTED: Interrupted/;
+/** A progress line (cli/progress.ts eventLine, off a terminal): a workspace done. */
+const WORKSPACE_SYNCED = /: synced [\d,]+ accounts?/;
 
 /** Every line a child printed, with when it arrived here (the request log's clock). */
 interface Line {
@@ -88,7 +90,7 @@ describe('Ctrl-C during a run', () => {
     const { child, result } = startCli(['run'], env);
     const output = watch(child);
     // A workspace done and others in flight: mid-run.
-    await output.waitFor(/: synced \d+ accounts/);
+    await output.waitFor(WORKSPACE_SYNCED);
     const signalledAtMs = monotonicNowMs();
     child.kill(signal);
     const summary = await output.waitFor(SUMMARY_LAST_LINE);
@@ -145,7 +147,7 @@ describe('a second run while one runs', () => {
     // Slow enough that the first is still running when the second has started up and given up.
     const first = startCli(['run', '--sim-port', '0', '--latency-ms', '150'], env);
     const firstOutput = watch(first.child);
-    await firstOutput.waitFor(/: syncing$/);
+    await firstOutput.waitFor(WORKSPACE_SYNCED);
     // What registering a simulator writes (the first run itself records bindings and pagination modes).
     const registration = () => db.sql`select id, name, base_url, api_key_ref, emailbison_workspace_id, active from workspaces order by id`;
     const registry = await registration();
