@@ -4,7 +4,7 @@ import { describeError, InvalidInputError } from '../../lambdas/errors';
 import { listWorkspaces } from '../../lambdas/workspaces/registry';
 import { bindingRefusals, checkBindings, type CheckedBinding } from '../bindings';
 import { withCliContext } from '../context';
-import { storeApiKeys } from '../key-store';
+import { withApiKeysStored } from '../key-store';
 import { bindingCell, cleanName, describeRedacted, EXIT_USAGE, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
 import { table } from '../table';
 import { importWorkspacesCommand, keyStore, type StoreOptions } from './workspaces';
@@ -101,16 +101,18 @@ async function importClientRegistry(sourceUrl: string | undefined, options: Impo
         return;
       }
       const store = keyStore(context, options);
-      const refs = plan.rows.length > 0 ? await storeApiKeys(store, Object.fromEntries(plan.rows.map((r) => [r.name, r.apiKey]))) : {};
-      await context.db.sql.begin(async (tx) => {
-        for (const [index, row] of plan.rows.entries()) {
-          await registerBoundWorkspace(
-            tx as unknown as Sql,
-            { name: row.name, baseUrl: row.baseUrl, apiKeyRef: refs[row.name], emailbisonWorkspaceId: row.emailbisonId },
-            checked[index],
-          );
-        }
-      });
+      const register = async (refs: Record<string, string>) =>
+        context.db.sql.begin(async (tx) => {
+          for (const [index, row] of plan.rows.entries()) {
+            await registerBoundWorkspace(
+              tx as unknown as Sql,
+              { name: row.name, baseUrl: row.baseUrl, apiKeyRef: refs[row.name], emailbisonWorkspaceId: row.emailbisonId },
+              checked[index],
+            );
+          }
+        });
+      // All or nothing: if registering fails, the secret store is put back as it was.
+      if (plan.rows.length > 0) await withApiKeysStored(store, Object.fromEntries(plan.rows.map((r) => [r.name, r.apiKey])), register);
       let cleared: number | null = null;
       if (options.clearPlaintextKeys && plan.rows.length > 0) {
         const moved = plan.rows.map((r) => r.apiKey);

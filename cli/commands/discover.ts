@@ -73,7 +73,8 @@ export async function discoverWorkspacesCommand(options: DiscoverOptions): Promi
         failure = await mintAndRegister(context.db.sql, entries, {
           baseUrl,
           adminKey,
-          store: (keys) => storeApiKeys(store, keys),
+          // A minted key stays stored whatever follows: it exists in EmailBison now.
+          store: async (keys) => (await storeApiKeys(store, keys)).refs,
           secrets: [adminKey],
         });
       }
