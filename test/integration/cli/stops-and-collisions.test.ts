@@ -145,9 +145,12 @@ describe('a second run while one runs', () => {
     const env = { DATABASE_URL: db.url, SENDER_SYNC_SECRETS_FILE: secretsFile };
     // No workspace registered: each run would start (and register) a simulator of its own.
     // Slow enough that the first is still running when the second has started up and given up.
-    const first = startCli(['run', '--sim-port', '0', '--latency-ms', '150'], env);
-    const firstOutput = watch(first.child);
-    await firstOutput.waitFor(WORKSPACE_SYNCED);
+    const first = startCli(['run', '--sim-port', '0', '--latency-ms', '300'], env);
+    // The first has registered its simulator's workspaces and started its job.
+    const deadline = Date.now() + 60_000;
+    while ((await db.sql`select 1 from polling_job_status`).length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     // What registering a simulator writes (the first run itself records bindings and pagination modes).
     const registration = () => db.sql`select id, name, base_url, api_key_ref, emailbison_workspace_id, active from workspaces order by id`;
     const registry = await registration();
