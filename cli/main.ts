@@ -137,14 +137,19 @@ workspaces
 program
   .command('check-keys')
   .description(
-    "try each active workspace's API key once: OK / rejected / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)",
+    "try each active workspace's API key: OK / rejected / rate limited / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)",
   )
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    "\nExit code 2 when any key is not OK, reads another EmailBison workspace than its row records, or reads the same one as another row's key.\n" +
-      '--json: {keys: [{workspace, result, accounts, detail, binding, recorded_id, binding_problems}]}.' +
-      example('sender-sync check-keys'),
+    [
+      '',
+      'Requests are retried as the sync retries them (EMAILBISON_MAX_ATTEMPTS, Retry-After honoured).',
+      'Exit codes: 0 every key OK; 2 a key problem: REJECTED, BOUND ELSEWHERE, REFUSED, UNREACHABLE, WRONG URL, NO KEY,',
+      "or a key reading another EmailBison workspace than its row records, or the same one as another row's key;",
+      '75 (EX_TEMPFAIL) when the only problem is RATE LIMITED (EmailBison kept answering 429): try again later.',
+      '--json: {keys: [{workspace, result, accounts, detail, binding, recorded_id, binding_problems}]}.',
+    ].join('\n') + example('sender-sync check-keys'),
   )
   .action(lazy(() => import('./commands/check-keys'), 'checkKeysCommand'));
 

@@ -221,8 +221,10 @@ export class MalformedPageError extends SenderSyncError<'MalformedPageError'> {
 
 export class EmailBisonUnavailableError extends SenderSyncError<'EmailBisonUnavailableError'> {
   readonly page: number;
+  /** The HTTP status of the last attempt (429: still rate limited); undefined when it got no answer. */
+  readonly lastStatus?: number;
 
-  constructor(details: { workspace: string; page: number; attempts: number; lastFailure: string; cause?: unknown }) {
+  constructor(details: { workspace: string; page: number; attempts: number; lastFailure: string; lastStatus?: number; cause?: unknown }) {
     super(
       'EmailBisonUnavailableError',
       `EmailBison did not serve page ${details.page} of workspace "${details.workspace}" ` +
@@ -230,6 +232,7 @@ export class EmailBisonUnavailableError extends SenderSyncError<'EmailBisonUnava
       { workspace: details.workspace, cause: details.cause },
     );
     this.page = details.page;
+    this.lastStatus = details.lastStatus;
   }
 }
 

@@ -1,6 +1,7 @@
 import { WorkspaceNotFoundError } from '../../lambdas/errors';
 import { jobColumns } from '../../lambdas/jobs/read-job';
 import type { SimFaults } from '../../sim/server';
+import { RunInterrupted } from '../../local/interruption';
 import { runSyncLocally, type LocalRunOutcome } from '../../local/run-local';
 import { colorsFor } from '../colors';
 import { fail, printJson } from '../output';
@@ -23,6 +24,7 @@ export interface RunOptions extends SimFlags {
 
 export async function runCommand(options: RunOptions): Promise<void> {
   const controller = new AbortController();
+  const progress = createRunProgress({ stream: process.stderr, env: process.env });
   let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     // A terminal's Ctrl-C can arrive twice (the process group, and a wrapper relaying it): one second apart counts as a second press.
@@ -31,12 +33,17 @@ export async function runCommand(options: RunOptions): Promise<void> {
       return;
     }
     firstSignalAt = Date.now();
-    process.stderr.write(`\n${signal}: stopping the run and marking its job failed (Ctrl-C again to quit at once)…\n`);
-    controller.abort(new Error(`stopped by ${signal}`));
+    // The progress line is cleared first, so the note (and the prompt after the summary) starts a line of its own.
+    progress.stop();
+    process.stderr.write(
+      signal === 'SIGINT'
+        ? 'Ctrl-C: stopping the run and marking its job failed (Ctrl-C again to quit at once)…\n'
+        : `${signal}: stopping the run and marking its job failed…\n`,
+    );
+    controller.abort(new RunInterrupted(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = createRunProgress({ stream: process.stderr, env: process.env });
   try {
     const faults: Record<string, SimFaults> = {};
     for (const name of options.simRejectKey ?? []) faults[name] = { rejectKey: true };
@@ -116,7 +123,9 @@ function report(outcome: LocalRunOutcome, json: boolean) {
   }
   const colors = colorsFor(process.stdout, process.env);
   if (outcome.status === 'already_running') {
-    console.log(`Another run is in progress (job ${outcome.runningJobId}): nothing started.`);
+    console.log(
+      `Another run is in progress (${outcome.runningJobId ? `job ${outcome.runningJobId}` : 'a local run starting'}): nothing started, nothing changed.`,
+    );
     return;
   }
   if (outcome.workspaces.length > 0) console.log(`\n${workspaceTable(outcome.workspaces)}\n`);
