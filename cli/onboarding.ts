@@ -11,7 +11,6 @@ import type { CheckedBinding } from './bindings';
  */
 
 /** Usage errors (a missing key, a missing argument) exit 64, as sysexits' EX_USAGE. */
-export const EXIT_USAGE = 64;
 /** Longest workspace name registered; longer EmailBison names are cut. */
 export const MAX_NAME_LENGTH = 200;
 
@@ -86,8 +85,4 @@ export function bindingCell(checked: CheckedBinding | undefined): string {
 /** An error's one-line description with every secret given replaced. */
 export function describeRedacted(error: unknown, secrets: readonly string[]): string {
   return redactSecrets(describeError(error), secrets);
-}
-
-export function usageError(message: string): InvalidInputError & { exitCode: number } {
-  return Object.assign(new InvalidInputError(message), { exitCode: EXIT_USAGE });
 }

@@ -1,12 +1,13 @@
 import { closeSharedDispatchers } from '../../lambdas/emailbison/client';
 import { createSql, type Sql } from '../../lambdas/db/client';
-import { describeError, InvalidInputError } from '../../lambdas/errors';
+import { describeError, InvalidInputError, UsageError } from '../../lambdas/errors';
 import { listWorkspaces } from '../../lambdas/workspaces/registry';
 import { bindingRefusals, checkBindings, type CheckedBinding } from '../bindings';
 import { withCliContext } from '../context';
 import { withApiKeysStored } from '../key-store';
-import { bindingCell, cleanName, describeRedacted, EXIT_USAGE, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
+import { bindingCell, cleanName, describeRedacted, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
 import { table } from '../table';
+import { fail, printJson } from '../output';
 import { importWorkspacesCommand, keyStore, type StoreOptions } from './workspaces';
 
 /*
@@ -202,23 +203,17 @@ function rejectedKeys(checked: CheckedBinding[]): string[] {
 
 function report(plan: CutOverPlan, checked: CheckedBinding[], run: { json: boolean; store: string; cleared: number | null }): void {
   if (run.json) {
-    console.log(
-      JSON.stringify(
-        {
-          imported: plan.rows.map((row, index) => ({
-            name: row.name,
-            base_url: row.baseUrl,
-            emailbison_workspace_id: checked[index].binding.status === 'bound' ? checked[index].binding.id : row.emailbisonId,
-            binding: checked[index].binding,
-          })),
-          no_key: plan.noKey,
-          inactive: plan.inactive,
-          cleared_plaintext_keys: run.cleared,
-        },
-        null,
-        2,
-      ),
-    );
+    printJson({
+      imported: plan.rows.map((row, index) => ({
+        name: row.name,
+        base_url: row.baseUrl,
+        emailbison_workspace_id: checked[index].binding.status === 'bound' ? checked[index].binding.id : row.emailbisonId,
+        binding: checked[index].binding,
+      })),
+      no_key: plan.noKey,
+      inactive: plan.inactive,
+      cleared_plaintext_keys: run.cleared,
+    });
     return;
   }
   if (plan.rows.length > 0) {
@@ -245,7 +240,7 @@ function quoted(names: readonly string[]): string {
   return names.map((name) => `"${name}"`).join(', ');
 }
 
-function usage(message: string): void {
-  console.error(`sender-sync: ${message}`);
-  process.exitCode = EXIT_USAGE;
+/** A usage error: one line, exit 64 (as every command). */
+function usage(message: string): never {
+  return fail(new UsageError(message));
 }

@@ -1,6 +1,7 @@
 import type { Sql } from '../../lambdas/db/client';
 import { closeSharedDispatchers } from '../../lambdas/emailbison/client';
 import { listInstanceWorkspaces, mintWorkspaceKey, type InstanceWorkspace } from '../../lambdas/emailbison/workspaces-admin';
+import { UsageError } from '../../lambdas/errors';
 import { listWorkspaces } from '../../lambdas/workspaces/registry';
 import { checkBindings, type CheckedBinding } from '../bindings';
 import { withCliContext } from '../context';
@@ -8,7 +9,6 @@ import { storeApiKeys } from '../key-store';
 import {
   bindingCell,
   describeRedacted,
-  EXIT_USAGE,
   instanceOf,
   instanceUrl,
   registerBoundWorkspace,
@@ -16,6 +16,7 @@ import {
   registrationName,
 } from '../onboarding';
 import { table } from '../table';
+import { fail, printJson } from '../output';
 import { describeRef, keyStore, readStdinKey, type StoreOptions } from './workspaces';
 
 /*
@@ -211,28 +212,22 @@ function markNotReached(entries: DiscoveryEntry[]): void {
 function report(entries: DiscoveryEntry[], run: { baseUrl: string; dryRun: boolean; json: boolean; failure?: string }): void {
   const count = (action: DiscoveryAction) => entries.filter((e) => e.action === action).length;
   if (run.json) {
-    console.log(
-      JSON.stringify(
-        {
-          base_url: run.baseUrl,
-          dry_run: run.dryRun,
-          workspaces: entries.map((e) => ({
-            emailbison_workspace_id: e.emailbisonId,
-            emailbison_name: e.emailbisonName,
-            name: e.name,
-            action: e.action,
-            key_minted: e.minted === true,
-            key_in: e.keyIn ?? null,
-            binding: e.checked?.binding ?? null,
-            note: e.note ?? null,
-          })),
-          minted: entries.filter((e) => e.minted).length,
-          error: run.failure ?? null,
-        },
-        null,
-        2,
-      ),
-    );
+    printJson({
+      base_url: run.baseUrl,
+      dry_run: run.dryRun,
+      workspaces: entries.map((e) => ({
+        emailbison_workspace_id: e.emailbisonId,
+        emailbison_name: e.emailbisonName,
+        name: e.name,
+        action: e.action,
+        key_minted: e.minted === true,
+        key_in: e.keyIn ?? null,
+        binding: e.checked?.binding ?? null,
+        note: e.note ?? null,
+      })),
+      minted: entries.filter((e) => e.minted).length,
+      error: run.failure ?? null,
+    });
   } else {
     console.log(
       table(
@@ -265,7 +260,7 @@ function report(entries: DiscoveryEntry[], run: { baseUrl: string; dryRun: boole
   if (run.failure) console.error(`sender-sync: stopped: ${run.failure}`);
 }
 
-function usage(message: string): void {
-  console.error(`sender-sync: ${message}`);
-  process.exitCode = EXIT_USAGE;
+/** A usage error: one line, exit 64 (as every command). */
+function usage(message: string): never {
+  return fail(new UsageError(message));
 }

@@ -1,6 +1,6 @@
 import { migrateFromDirectory } from '../../lambdas/db/migrate';
 import { openLocalDatabase } from '../../local/database';
-import { fail, snakeCaseKeys } from '../output';
+import { fail, printJson } from '../output';
 
 export async function migrateCommand(options: { json?: boolean }): Promise<void> {
   try {
@@ -8,7 +8,7 @@ export async function migrateCommand(options: { json?: boolean }): Promise<void>
     try {
       const result = await migrateFromDirectory(db.sql, undefined, options.json ? undefined : (line) => console.log(line));
       // One line: a script reading several runs' output takes the last line.
-      if (options.json) console.log(JSON.stringify(snakeCaseKeys(result)));
+      if (options.json) printJson(result);
       else
         console.log(
           `${result.applied.length} applied, ${result.alreadyApplied} already applied${db.embedded ? ' (embedded Postgres)' : ''}`,

@@ -16,7 +16,7 @@ import { bindingRefusals, checkBindings, describeBound, type BindingCandidate, t
 import { withCliContext, type CliContext } from '../context';
 import { readWorkspaceFile } from '../import-file';
 import { describeStore, withApiKeysStored, type KeyStore } from '../key-store';
-import { fail } from '../output';
+import { fail, printJson } from '../output';
 import { table } from '../table';
 import { sortByName } from '../words';
 
@@ -97,7 +97,7 @@ export async function addWorkspaceCommand(
       const workspace = store
         ? await withApiKeysStored(store, { [name]: apiKey! }, (refs) => save(refs[name]))
         : await save(options.apiKeyRef!);
-      if (options.json) console.log(JSON.stringify({ ...workspaceJson(workspace), binding: checked.binding }));
+      if (options.json) printJson({ ...workspaceJson(workspace), binding: checked.binding });
       else
         console.log(
           `workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`,
@@ -138,7 +138,7 @@ function workspaceJson(workspace: Workspace): WorkspaceJson {
 export async function listWorkspacesCommand(options: { json?: boolean; all?: boolean }): Promise<void> {
   await withCliContext(async ({ db }) => {
     const workspaces = sortByName(await listWorkspaces(db.sql, { activeOnly: !options.all }), (w) => w.name);
-    if (options.json) return console.log(JSON.stringify(workspaces.map(workspaceJson), null, 2));
+    if (options.json) return printJson(workspaces.map(workspaceJson));
     if (workspaces.length === 0)
       return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');
     console.log(
@@ -197,8 +197,7 @@ export async function importWorkspacesCommand(file: string, options: StoreOption
           return workspaces;
         }),
       );
-      if (options.json)
-        console.log(JSON.stringify(saved.map((workspace, index) => ({ ...workspaceJson(workspace), binding: checked[index].binding }))));
+      if (options.json) printJson(saved.map((workspace, index) => ({ ...workspaceJson(workspace), binding: checked[index].binding })));
       else {
         console.log(`imported ${rows.length} workspace${rows.length === 1 ? '' : 's'}; keys stored in ${describeStore(store)}`);
         for (const c of checked) console.log(`  ${c.name}: ${bindingLine(c)}`);
