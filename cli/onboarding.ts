@@ -1,5 +1,5 @@
 import type { Sql } from '../lambdas/db/client';
-import { describeError, InvalidInputError, redactSecrets } from '../lambdas/errors';
+import { describeError, redactSecrets } from '../lambdas/errors';
 import { recordBinding } from '../lambdas/workspaces/binding';
 import { upsertWorkspace, type Workspace } from '../lambdas/workspaces/registry';
 import type { CheckedBinding } from './bindings';
