@@ -1,10 +1,14 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 
 let client: SFNClient | undefined;
 
+/** The SDK loads on first use: `status` of a local job never needs it (a few hundred ms at start). */
+const sfnModule = () => import('@aws-sdk/client-sfn');
+
 /** One client per process; tests replace it at the SDK boundary with aws-sdk-client-mock. */
-export function sfnClient(): SFNClient {
+export async function sfnClient(): Promise<SFNClient> {
+  const { SFNClient } = await sfnModule();
   return (client ??= new SFNClient(awsClientOptions()));
 }
 
@@ -23,7 +27,8 @@ export async function describeExecution(
 ): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string } | { unavailable: string }> {
   if (regionOf(executionArn) === 'local') return { unavailable: 'local run (no AWS execution)' };
   try {
-    const result = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
+    const { DescribeExecutionCommand } = await sfnModule();
+    const result = await (await sfnClient()).send(new DescribeExecutionCommand({ executionArn }));
     return { status: result.status ?? 'UNKNOWN', stopDate: result.stopDate, error: result.error, cause: result.cause };
   } catch (error) {
     const name = error instanceof Error ? error.name : 'Error';
@@ -33,7 +38,8 @@ export async function describeExecution(
 }
 
 export async function startExecution(stateMachineArn: string, input: object): Promise<{ executionArn: string; startDate?: Date }> {
-  const result = await sfnClient().send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
+  const { StartExecutionCommand } = await sfnModule();
+  const result = await (await sfnClient()).send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
   if (!result.executionArn) throw new Error('StartExecution returned no execution ARN.');
   return { executionArn: result.executionArn, startDate: result.startDate };
 }

@@ -1,4 +1,4 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
 import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
@@ -20,10 +20,12 @@ export async function openCliContext(env: Record<string, string | undefined> = p
   const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
   let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
-    // Created on first use: local runs without AWS never build an AWS client.
+    // Created (and the SDK loaded) on first use: local runs without AWS never build an AWS client.
     secretsManager: {
-      send: (command: Parameters<SecretsManagerClient['send']>[0]) =>
-        (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command),
+      send: async (command: Parameters<SecretsManagerClient['send']>[0]) => {
+        const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+        return (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command);
+      },
     },
     env,
     localSecretsFile: secretsFile,

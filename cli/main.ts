@@ -47,7 +47,15 @@ program
       'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.',
     ].join('\n'),
   )
-  .action(lazy(() => import('./commands/run'), 'runCommand'));
+  .action(
+    lazy(() => {
+      // A first line at once (stderr: stdout may be --json): Postgres, the simulator and the runner take a moment to start.
+      process.stderr.write(
+        `starting: ${process.env.DATABASE_URL ? 'Postgres (DATABASE_URL)' : 'embedded Postgres'}, simulator, state machine…\n`,
+      );
+      return import('./commands/run');
+    }, 'runCommand'),
+  );
 
 const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
 workspaces

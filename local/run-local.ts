@@ -6,7 +6,7 @@ import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
 import { createTaskHandlers, type TaskHandlers } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
-import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
+import type { LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
 import { localRequestCap } from './request-cap';
@@ -51,6 +51,9 @@ export interface LocalRunOutcome {
 }
 
 export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRunOutcome> {
+  // The state machine runner (aws-local-stepfunctions) loads while Postgres and the simulator start.
+  const runner = import('../state-machine/local-runner');
+  runner.catch(() => {});
   let config = loadConfig(options.env);
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
@@ -87,6 +90,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     }
     const deps = localDeps(db, config, secretsFile, options);
     const handlers = trackingSyncs(createTaskHandlers(deps));
+    const { runStateMachineLocally } = await runner;
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
       handlers,

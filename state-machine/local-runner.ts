@@ -1,18 +1,19 @@
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
 import type { TaskHandlers, TaskName } from '../lambdas/tasks';
-import { TASK_OF_STATE } from './definition';
 import {
+  GENERATED_DEFINITION,
+  GENERATED_MAP_CONCURRENCY,
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   LOCAL_STATE_MACHINE_ARN,
   LOCAL_STATE_MACHINE_NAME,
   findLocallyIgnoredFeatures,
-  synthesizeDefinition,
   type AslDefinition,
-} from './synthesize';
+} from './asl';
+import { TASK_OF_STATE } from './states';
 
-export { synthesizeDefinition, findLocallyIgnoredFeatures, type AslDefinition } from './synthesize';
+export { findLocallyIgnoredFeatures, type AslDefinition } from './asl';
 
 /*
  * Runs the ASL the stack deploys with aws-local-stepfunctions, each Task state calling an
@@ -83,7 +84,7 @@ export function localExecutionArn(executionName: string): string {
 export async function runStateMachineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
   const definition = options.definition
     ? validated(structuredClone(options.definition))
-    : synthesizedDefinition(options.mapConcurrency ?? 3);
+    : await synthesizedDefinition(options.mapConcurrency ?? GENERATED_MAP_CONCURRENCY);
   const taskStates = collectStates(definition);
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, state] of taskStates) {
@@ -144,12 +145,19 @@ export async function runStateMachineLocally(options: LocalRunOptions): Promise<
   }
 }
 
-// Synthesizing and validating take a few hundred milliseconds, and depend only on the concurrency.
+/*
+ * The deployed concurrency runs the generated copy of what the CDK synthesizes (asl.ts;
+ * a test keeps them equal), so a run does not load the CDK; any other concurrency is
+ * synthesized. Synthesizing and validating take a few hundred milliseconds.
+ */
 const synthesized = new Map<number, AslDefinition>();
-function synthesizedDefinition(mapConcurrency: number): AslDefinition {
+async function synthesizedDefinition(mapConcurrency: number): Promise<AslDefinition> {
   let definition = synthesized.get(mapConcurrency);
   if (!definition) {
-    definition = validated(synthesizeDefinition({ mapConcurrency }));
+    definition =
+      mapConcurrency === GENERATED_MAP_CONCURRENCY
+        ? validated(structuredClone(GENERATED_DEFINITION))
+        : validated((await import('./synthesize')).synthesizeDefinition({ mapConcurrency }));
     synthesized.set(mapConcurrency, definition);
   }
   return structuredClone(definition);
