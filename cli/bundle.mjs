@@ -7,9 +7,9 @@
 // bin/sender-sync.mjs checks before each run that no source it was built from changed
 // (size and mtime, then content), so a checkout, an edit or a new lockfile never runs an
 // old bundle. Usage: `node cli/bundle.mjs` builds it now.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -129,6 +129,8 @@ function fingerprint(file, previous) {
     return undefined;
   }
   if (previous && previous.size === stat.size && previous.mtimeMs === stat.mtimeMs) return previous;
+  // Loaded only here: the common case (nothing changed) starts without node:crypto.
+  const { createHash } = createRequire(import.meta.url)('node:crypto');
   const sha256 = createHash('sha256')
     .update(readFileSync(path.join(PROJECT_ROOT, file)))
     .digest('hex');

@@ -56,19 +56,21 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   runner.catch(() => {});
   let config = loadConfig(options.env);
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
+  // The simulator starts beside Postgres too (its data takes a moment to generate); unless no
+  // real workspace is registered, it is closed unused.
+  const simulator = startSimulator(options.simulator);
+  const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl }).catch(async (error) => {
+    await unusedSimulator();
+    throw error;
+  });
   let sim: EmailBisonSim | undefined;
   try {
     let workspaces = options.workspaces;
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
       const instance = options.simulator?.instance ?? {};
-      sim = await startEmailBisonSim({
-        ...instance,
-        scenario,
-        port: await simulatorPort(options.simulator?.port),
-        latencyMs: options.simulator?.latencyMs,
-      });
+      sim = await simulator;
       for (const [workspace, faults] of Object.entries(options.simulator?.faults ?? {})) sim.setFaults(workspace, faults);
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
@@ -122,7 +124,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       runningJobId,
     };
   } finally {
-    await sim?.close();
+    await (sim ? sim.close() : unusedSimulator());
     await db.close();
   }
 }
@@ -175,6 +177,18 @@ function describeSimulatedInstance(instance: SimulatedInstance): string {
     ...(instance.honourPerPage ? ['per_page honoured'] : []),
     ...(instance.unreachable ? [`unreachable (${instance.unreachable})`] : []),
   ].join('; ');
+}
+
+function startSimulator(simulator: LocalRunOptions['simulator']): Promise<EmailBisonSim> {
+  const starting = (async () =>
+    startEmailBisonSim({
+      ...simulator?.instance,
+      scenario: simulator?.scenario ?? 'seed-2025',
+      port: await simulatorPort(simulator?.port),
+      latencyMs: simulator?.latencyMs,
+    }))();
+  starting.catch(() => {}); // Reported where it is awaited, if the simulator is used.
+  return starting;
 }
 
 /** The simulator's usual port (4010) when free, so `check-keys` after a run finds it with `npm run emailbison-sim`. */

@@ -146,9 +146,10 @@ export async function runStateMachineLocally(options: LocalRunOptions): Promise<
 }
 
 /*
- * The deployed concurrency runs the generated copy of what the CDK synthesizes (asl.ts;
- * a test keeps them equal), so a run does not load the CDK; any other concurrency is
- * synthesized. Synthesizing and validating take a few hundred milliseconds.
+ * The deployed concurrency runs the generated copy of what the CDK synthesizes (asl.ts),
+ * without loading the CDK or validating it again: validating takes 0.5-3 s, and
+ * test/unit/state-machine/definition-json.test.ts checks that copy is the synthesized
+ * definition and valid. Any other concurrency is synthesized and validated here.
  */
 const synthesized = new Map<number, AslDefinition>();
 async function synthesizedDefinition(mapConcurrency: number): Promise<AslDefinition> {
@@ -156,7 +157,7 @@ async function synthesizedDefinition(mapConcurrency: number): Promise<AslDefinit
   if (!definition) {
     definition =
       mapConcurrency === GENERATED_MAP_CONCURRENCY
-        ? validated(structuredClone(GENERATED_DEFINITION))
+        ? structuredClone(GENERATED_DEFINITION)
         : validated((await import('./synthesize')).synthesizeDefinition({ mapConcurrency }));
     synthesized.set(mapConcurrency, definition);
   }
@@ -164,7 +165,7 @@ async function synthesizedDefinition(mapConcurrency: number): Promise<AslDefinit
 }
 
 /** Checks the ASL against the runner's schema, JSONPaths and ARNs; throws if invalid. */
-function validated(definition: AslDefinition): AslDefinition {
+export function validated(definition: AslDefinition): AslDefinition {
   const ignored = findLocallyIgnoredFeatures(definition);
   if (ignored.length > 0) {
     throw new Error(`The definition uses features aws-local-stepfunctions ignores, so it cannot run locally: ${ignored.join(', ')}`);
