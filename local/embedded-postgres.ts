@@ -187,7 +187,7 @@ async function placement(requestedDataDir: string): Promise<Placement> {
   if (!isRoot()) return { binDir, dataDir: requestedDataDir };
   const owner = ensurePostgresUser();
   await mkdir(path.dirname(requestedDataDir), { recursive: true });
-  if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
+  if (await canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
 
   const nativeDir = path.dirname(binDir);
   const version = createHash('sha256')
@@ -217,7 +217,7 @@ async function placement(requestedDataDir: string): Promise<Placement> {
       { cause: error },
     );
   }
-  if (!canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent)) {
+  if (!(await canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent))) {
     throw new Error(
       `The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`,
     );
@@ -225,10 +225,16 @@ async function placement(requestedDataDir: string): Promise<Placement> {
   return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner };
 }
 
-/** Whether `owner` can execute `binary` and enter `directory` (every parent included). */
-function canReach(owner: { uid: number; gid: number }, binary: string, directory: string): boolean {
-  const probe = spawnSync('/bin/sh', ['-c', 'test -x "$1" && test -x "$2"', 'sh', binary, directory], { ...owner, stdio: 'ignore' });
-  return probe.status === 0;
+/**
+ * Whether `owner` can execute `binary` and enter `directory` (every parent included). Not
+ * spawnSync: the simulator and the run's code load meanwhile (`npm start` waits on this).
+ */
+function canReach(owner: { uid: number; gid: number }, binary: string, directory: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = spawn('/bin/sh', ['-c', 'test -x "$1" && test -x "$2"', 'sh', binary, directory], { ...owner, stdio: 'ignore' });
+    probe.once('error', () => resolve(false));
+    probe.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 /** What the package's initialise does, as `owner` and with the binaries in `binDir`. */

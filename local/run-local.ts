@@ -4,7 +4,7 @@ import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
-import { createTaskHandlers, type TaskHandlers } from '../lambdas/tasks';
+import { createTaskHandlers, TASK_NAMES, TASKS, type TaskHandlers } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
 import type { LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
@@ -51,9 +51,11 @@ export interface LocalRunOutcome {
 }
 
 export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRunOutcome> {
-  // The state machine runner (aws-local-stepfunctions) loads while Postgres and the simulator start.
+  // The state machine runner (aws-local-stepfunctions) and the tasks' code (the EmailBison
+  // client: undici, zod) load while Postgres and the simulator start.
   const runner = import('../state-machine/local-runner');
   runner.catch(() => {});
+  for (const name of TASK_NAMES) TASKS[name].load().catch(() => {});
   let config = loadConfig(options.env);
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   // The simulator starts beside Postgres too (its data takes a moment to generate); unless no
