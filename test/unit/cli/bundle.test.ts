@@ -17,8 +17,7 @@ beforeAll(async () => {
 function staticClosure(file: string, seen = new Set<string>()): Set<string> {
   if (seen.has(file)) return seen;
   seen.add(file);
-  for (const [, name] of readFileSync(path.join(outdir, file), 'utf8').matchAll(/\bfrom "\.\/([^"]+\.mjs)";/g))
-    staticClosure(name, seen);
+  for (const [, name] of readFileSync(path.join(outdir, file), 'utf8').matchAll(/\bfrom "\.\/([^"]+\.mjs)";/g)) staticClosure(name, seen);
   return seen;
 }
 
