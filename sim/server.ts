@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SimAdmin } from './admin';
 import { RequestCounters } from './counters';
 import type { SimWorkspace } from './data';
 import { WorkspaceFaults, type FaultResponse } from './faults';
@@ -43,6 +44,7 @@ export type { ScenarioSpec } from './scenarios';
 export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
+export type { MintedToken, TokenMintFailure } from './admin';
 export { deadBaseUrl } from './unreachable';
 
 import type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
@@ -53,6 +55,7 @@ export { PAGE_SIZE } from './pagination';
 export async function startEmailBisonSim(options: SimOptions): Promise<EmailBisonSim> {
   const spec = resolveSpec(options);
   const store = new SimStore(spec);
+  const admin = new SimAdmin(store, options.adminKey);
   const counters = new RequestCounters();
   const log = new RequestLog();
   const faults = new Map<string, WorkspaceFaults>();
@@ -125,6 +128,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     if (htmlStatus !== undefined) return sendHtmlError(res, htmlStatus, {});
 
     const path = url.pathname.replace(/\/+$/, '');
+    if (admin.isAdmin(bearer(req)) && (await admin.handle(req, res, url, path, pagination))) return;
     const record = /^\/api\/sender-emails\/([^/]+)$/.exec(path);
     const route = record ? 'senderEmail' : ROUTES[path];
     if (!route || (route === 'users' && !usersRoute)) return send(res, 404, { message: 'Not Found' });
@@ -310,6 +314,13 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     bindKey: (apiKey, workspaceName) => store.bindKey(apiKey, workspaceName),
     revokeKey: (apiKey) => store.revokeKey(apiKey),
     keyBinding: (apiKey) => store.byKey(apiKey)?.name,
+    setAdminKey(key) {
+      admin.adminKey = key;
+    },
+    setTokenMintFailure(failure) {
+      admin.mintFailure = failure;
+    },
+    mintedTokens: () => admin.minted(),
     workspaceSecrets: (workspaceName) => workspaceSecrets(store.get(workspaceName), spec.seed),
     requestLog: () => log.entries(),
     clearRequestLog: () => log.clear(),
