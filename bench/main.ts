@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openBenchDatabase } from './database';
 import { pipelineDeps, registerScenario } from './deps';
+import { benchCli } from './cli';
 import { benchEmailBison } from './emailbison';
 import { benchEndToEnd } from './end-to-end';
 import { benchMemory } from './memory';
@@ -21,7 +22,8 @@ import { benchWrite } from './write';
  * bench/results/readme.json and, from it, to README.md's performance table
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
- * bench/results/latest-emailbison.json.
+ * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
+ * (about a minute), to latest-cli.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -35,8 +37,10 @@ const db = await openBenchDatabase(process.env);
 const figures: Figure[] = [];
 try {
   log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
-  log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
-  await warmUp();
+  if (options.only !== 'cli') {
+    log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
+    await warmUp();
+  }
   if (!options.only) {
     for (const scenario of ['seed-2025', 'seed-2026']) {
       log(`items 1-3: ${scenario}, the sync and the baseline interleaved at L=50 ms, then the sync at L=0 (EMAILBISON_MAX_RPS=0)`);
@@ -49,8 +53,14 @@ try {
     log('item 6: 1,000 workspaces x 200 accounts');
     figures.push(...(await benchScale(db.sql, RUNS, log)));
   }
-  log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
-  figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  if (!options.only || options.only === 'emailbison') {
+    log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
+    figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  }
+  if (!options.only || options.only === 'cli') {
+    log('issue 14 item 6: read commands against node + postgres.js running one query; npm start to its first line and first request');
+    figures.push(...(await benchCli(db.url, RUNS, log)));
+  }
 
   const table = renderTable(figures);
   log(`\n${table}`);

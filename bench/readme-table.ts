@@ -26,6 +26,9 @@ const CONTEXT = new Set([
   'wall time (L=0)',
   'history events per workspace',
   'workspaces before the 25,000-event limit',
+  'floor: node + postgres.js, one query',
+  'sender-sync status',
+  'first line through npm',
 ]);
 
 export function readmeTable(results: BenchResults): string {

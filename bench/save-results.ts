@@ -10,11 +10,11 @@ import { type BenchResults, readmeTable, withBenchTable } from './readme-table';
  */
 export interface BenchOptions {
   writeReadme: boolean;
-  /** `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json. */
+  /** `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json; `--only cli`: issue 14's start-up. */
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison'] as const;
+export const BENCH_GROUPS = ['emailbison', 'cli'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {

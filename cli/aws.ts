@@ -1,14 +1,18 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 
 const clients = new Map<string, SFNClient>();
+
+/** The SDK loads on first use: `status` of a local job never needs it (a few hundred ms at start). */
+const sfnModule = () => import('@aws-sdk/client-sfn');
 
 /**
  * One client per region per process, in the region of the ARN it is for (a state machine's
  * or execution's ARN names it: arn:aws:states:<region>:...), so `trigger` needs no
  * AWS_REGION. Tests replace it at the SDK boundary with aws-sdk-client-mock.
  */
-export function sfnClient(region?: string): SFNClient {
+export async function sfnClient(region?: string): Promise<SFNClient> {
+  const { SFNClient } = await sfnModule();
   const key = region ?? '';
   let client = clients.get(key);
   if (!client) {
@@ -35,7 +39,8 @@ export async function describeExecution(
 ): Promise<{ status: string; stopDate?: Date; error?: string; cause?: string; output?: string } | { unavailable: string }> {
   if (regionOf(executionArn) === 'local') return { unavailable: 'local run (no AWS execution)' };
   try {
-    const result = await sfnClient(regionOf(executionArn)).send(new DescribeExecutionCommand({ executionArn }));
+    const { DescribeExecutionCommand } = await sfnModule();
+    const result = await (await sfnClient(regionOf(executionArn))).send(new DescribeExecutionCommand({ executionArn }));
     return {
       status: result.status ?? 'UNKNOWN',
       stopDate: result.stopDate,
@@ -51,7 +56,8 @@ export async function describeExecution(
 }
 
 export async function startExecution(stateMachineArn: string, input: object): Promise<{ executionArn: string; startDate?: Date }> {
-  const result = await sfnClient(regionOf(stateMachineArn)).send(
+  const { StartExecutionCommand } = await sfnModule();
+  const result = await (await sfnClient(regionOf(stateMachineArn))).send(
     new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
   );
   if (!result.executionArn) throw new Error('StartExecution returned no execution ARN.');

@@ -1,4 +1,4 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
 import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
@@ -37,10 +37,12 @@ function withSecrets<D extends LocalDatabase>(config: Config, db: D, env: Record
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
-    // Created on first use: local runs without AWS never build an AWS client.
+    // Created (and the SDK loaded) on first use: local runs without AWS never build an AWS client.
     secretsManager: {
-      send: (command: Parameters<SecretsManagerClient['send']>[0]) =>
-        (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command),
+      send: async (command: Parameters<SecretsManagerClient['send']>[0]) => {
+        const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+        return (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command);
+      },
     },
     env,
     localSecretsFile: secretsFile,

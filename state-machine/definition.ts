@@ -5,6 +5,9 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { NOT_RETRIED_ERRORS, type ErrorName } from '../lambdas/errors';
 import { TASKS, type TaskName } from '../lambdas/tasks';
+import { STATE } from './states';
+
+export { STATE, TASK_OF_STATE } from './states';
 
 /*
  * The one definition of the sender-sync state machine. The stack deploys it and the
@@ -25,37 +28,6 @@ export interface SyncDefinitionProps {
 /** The state machine's top-level Comment, deployed and local alike. */
 export const STATE_MACHINE_COMMENT =
   "sender-sync: syncs every EmailBison workspace's sender accounts into Postgres and records the run in polling_job_status.";
-
-/** State names, as an operator reads them in the console graph. */
-export const STATE = {
-  readInput: 'Read input',
-  startJob: 'Start job',
-  alreadyRunning: 'Already running',
-  lockHeld: 'Another run holds the lock?',
-  syncEachWorkspace: 'Sync each workspace',
-  syncWorkspace: 'Sync workspace',
-  morePages: 'More pages?',
-  workspaceSynced: 'Workspace synced',
-  recordWorkspaceFailure: 'Record workspace failure',
-  finalizeJob: 'Finalize job',
-  runResult: 'Did the run fail?',
-  runFailed: 'Run failed',
-  jobAlreadyEnded: 'Job already ended',
-  done: 'Done',
-  noJobYet: 'No job started',
-  notConfigured: 'Not configured',
-  recordRunFailure: 'Record run failure',
-  runBroke: 'Run stopped by an error',
-} as const;
-
-/** Which function each Task state invokes: the local runner maps its handlers by this. */
-export const TASK_OF_STATE: Readonly<Record<string, TaskName>> = {
-  [STATE.startJob]: 'startJob',
-  [STATE.syncWorkspace]: 'syncWorkspace',
-  [STATE.recordWorkspaceFailure]: 'markFailed',
-  [STATE.finalizeJob]: 'finalizeJob',
-  [STATE.recordRunFailure]: 'markFailed',
-};
 
 /**
  * Each Task state waits a minute longer than its Lambda's timeout (lambdas/tasks.ts), so

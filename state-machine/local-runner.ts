@@ -1,18 +1,19 @@
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { randomUUID } from 'node:crypto';
 import type { TaskHandlers, TaskName } from '../lambdas/tasks';
-import { TASK_OF_STATE } from './definition';
 import {
+  GENERATED_DEFINITION,
+  GENERATED_MAP_CONCURRENCY,
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   LOCAL_STATE_MACHINE_ARN,
   LOCAL_STATE_MACHINE_NAME,
   findLocallyIgnoredFeatures,
-  synthesizeDefinition,
   type AslDefinition,
-} from './synthesize';
+} from './asl';
+import { TASK_OF_STATE } from './states';
 
-export { synthesizeDefinition, findLocallyIgnoredFeatures, type AslDefinition } from './synthesize';
+export { findLocallyIgnoredFeatures, type AslDefinition } from './asl';
 
 /*
  * Runs the ASL the stack deploys with aws-local-stepfunctions, each Task state calling an
@@ -84,7 +85,7 @@ export function localExecutionArn(executionName: string): string {
 export async function runStateMachineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
   const definition = options.definition
     ? validated(structuredClone(options.definition))
-    : synthesizedDefinition(options.mapConcurrency ?? 3);
+    : await synthesizedDefinition(options.mapConcurrency ?? GENERATED_MAP_CONCURRENCY);
   const taskStates = collectStates(definition);
   const taskResourceLocalHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, state] of taskStates) {
@@ -145,19 +146,27 @@ export async function runStateMachineLocally(options: LocalRunOptions): Promise<
   }
 }
 
-// Synthesizing and validating take a few hundred milliseconds, and depend only on the concurrency.
+/*
+ * The deployed concurrency runs the generated copy of what the CDK synthesizes (asl.ts),
+ * without loading the CDK or validating it again: validating takes 0.5-3 s, and
+ * test/unit/state-machine/definition-json.test.ts checks that copy is the synthesized
+ * definition and valid. Any other concurrency is synthesized and validated here.
+ */
 const synthesized = new Map<number, AslDefinition>();
-function synthesizedDefinition(mapConcurrency: number): AslDefinition {
+async function synthesizedDefinition(mapConcurrency: number): Promise<AslDefinition> {
   let definition = synthesized.get(mapConcurrency);
   if (!definition) {
-    definition = validated(synthesizeDefinition({ mapConcurrency }));
+    definition =
+      mapConcurrency === GENERATED_MAP_CONCURRENCY
+        ? structuredClone(GENERATED_DEFINITION)
+        : validated((await import('./synthesize')).synthesizeDefinition({ mapConcurrency }));
     synthesized.set(mapConcurrency, definition);
   }
   return structuredClone(definition);
 }
 
 /** Checks the ASL against the runner's schema, JSONPaths and ARNs; throws if invalid. */
-function validated(definition: AslDefinition): AslDefinition {
+export function validated(definition: AslDefinition): AslDefinition {
   const ignored = findLocallyIgnoredFeatures(definition);
   if (ignored.length > 0) {
     throw new Error(`The definition uses features aws-local-stepfunctions ignores, so it cannot run locally: ${ignored.join(', ')}`);

@@ -3,13 +3,18 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { rmSync } from 'node:fs';
 import { TASK_NAMES, type TaskName } from '../lambdas/tasks';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type AslDefinition } from './asl';
 import { STATE_MACHINE_COMMENT, buildSyncDefinition, type SyncTaskFunctions } from './definition';
 
-/** What local executions are called: `arn:aws:states:local:000000000000:execution:sender-sync:<name>`. */
-export const LOCAL_ACCOUNT = '000000000000';
-export const LOCAL_REGION = 'local';
-export const LOCAL_STATE_MACHINE_NAME = 'sender-sync';
-export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
+export {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  LOCAL_STATE_MACHINE_ARN,
+  LOCAL_STATE_MACHINE_NAME,
+  LOCALLY_IGNORED_FIELDS,
+  findLocallyIgnoredFeatures,
+  type AslDefinition,
+} from './asl';
 
 export interface SynthesizeOptions {
   /** Workspaces synced at once by the Map state. Default 3, as deployed. */
@@ -17,13 +22,6 @@ export interface SynthesizeOptions {
   /** The execution timeout (TimeoutSeconds). Default 2 hours, as deployed. */
   runTimeout?: Duration;
 }
-
-export type AslDefinition = {
-  StartAt: string;
-  States: Record<string, Record<string, unknown>>;
-  TimeoutSeconds?: number;
-  [field: string]: unknown;
-};
 
 /**
  * The ASL the stack deploys, built by the same CDK code in a throwaway stack whose task
@@ -72,39 +70,4 @@ function evaluateIntrinsics(value: unknown): unknown {
   }
   if (keys.some((key) => key.startsWith('Fn::'))) throw new Error(`Cannot evaluate ${keys.join(', ')} in the local definition`);
   return Object.fromEntries(keys.map((key) => [key, evaluateIntrinsics(record[key])]));
-}
-
-/**
- * aws-local-stepfunctions 3.0.0 accepts these and silently ignores them, so a definition
- * using them would run differently on a developer's machine than in AWS.
- */
-export const LOCALLY_IGNORED_FIELDS = [
-  'QueryLanguage',
-  'Assign',
-  'Arguments',
-  'Output',
-  'ItemReader',
-  'ItemBatcher',
-  'ResultWriter',
-  'ToleratedFailureCount',
-  'ToleratedFailurePercentage',
-  'ToleratedFailureCountPath',
-  'ToleratedFailurePercentagePath',
-] as const;
-
-/** Every place the definition uses a field the local runner ignores, or a JSONata expression. */
-export function findLocallyIgnoredFeatures(definition: unknown, path = '$'): string[] {
-  const found: string[] = [];
-  if (Array.isArray(definition)) {
-    definition.forEach((item, index) => found.push(...findLocallyIgnoredFeatures(item, `${path}[${index}]`)));
-  } else if (definition && typeof definition === 'object') {
-    for (const [key, value] of Object.entries(definition)) {
-      const here = `${path}.${key}`;
-      if ((LOCALLY_IGNORED_FIELDS as readonly string[]).includes(key)) found.push(here);
-      found.push(...findLocallyIgnoredFeatures(value, here));
-    }
-  } else if (typeof definition === 'string' && /^\{%[\s\S]*%\}$/.test(definition.trim())) {
-    found.push(`${path} (JSONata expression)`);
-  }
-  return found;
 }

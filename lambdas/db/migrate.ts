@@ -45,6 +45,11 @@ export async function readMigrations(directory: string): Promise<Migration[]> {
 }
 
 export async function migrate(sql: Sql, migrations: Migration[], log: (line: string) => void = () => {}): Promise<MigrationResult> {
+  // Every file already applied as it is (each start of a local run): one query, not a transaction per file.
+  const recorded = await recordedChecksums(sql);
+  if (recorded && migrations.every((migration) => recorded.get(migration.version) === migration.checksum)) {
+    return { applied: [], alreadyApplied: migrations.length };
+  }
   await sql`
     create table if not exists schema_migrations (
       version integer primary key,
@@ -95,6 +100,17 @@ export async function migrateFromDirectory(sql: Sql, directory = MIGRATIONS_DIR,
 
 function checksumOf(text: string): string {
   return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
+}
+
+/** version → checksum of the applied migrations; undefined before the first (no schema_migrations table). */
+async function recordedChecksums(sql: Sql): Promise<Map<number, string> | undefined> {
+  try {
+    const rows = await sql<{ version: number; checksum: string }[]>`select version, checksum from schema_migrations`;
+    return new Map(rows.map((row) => [row.version, row.checksum]));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return undefined;
+    throw error;
+  }
 }
 
 /** Two runners racing on `create table if not exists` can collide on the type's unique index. */

@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFile } from 'node:fs/promises';
 import { SecretUnavailableError } from '../errors';
 
@@ -49,6 +49,8 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
         `The ${purpose} is in AWS Secrets Manager (${secretId}), but no Secrets Manager client is configured.`,
       );
     try {
+      // Loaded on first use: the CLI and local runs resolve file: and env: keys without the SDK.
+      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const response = await options.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
       if (response.SecretString === undefined) throw new SecretUnavailableError(`Secret ${secretId} (the ${purpose}) has no string value.`);
       return response.SecretString;
