@@ -55,8 +55,10 @@ describe('imports', () => {
   });
 
   it('never run back up into cli/ from outside it', () => {
+    // bin/sender-sync.mjs is the CLI's own launcher (it builds and runs the bundle): it is the CLI, not a user of it.
+    const launcher = path.join(ROOT, 'bin', 'sender-sync.mjs');
     const offenders = sourceFiles(ROOT)
-      .filter((file) => !isCliTest(file))
+      .filter((file) => !isCliTest(file) && file !== launcher)
       .flatMap((file) =>
         importsIntoCli(file, readFileSync(file, 'utf8')).map((specifier) => `${path.relative(ROOT, file)} imports ${specifier}`),
       );
