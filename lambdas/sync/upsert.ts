@@ -19,8 +19,9 @@ export async function upsertSenderEmails(
   target: UpsertTarget,
   accounts: SenderEmail[],
   alsoSeenIds: number[] = [],
+  options: { fetchedAtMs?: number } = {},
 ): Promise<UpsertResult> {
-  return writeBatchText(sql, target, await buildBatchText(accounts, alsoSeenIds));
+  return writeBatchText(sql, target, await buildBatchText(accounts, alsoSeenIds, options.fetchedAtMs));
 }
 
 /**
@@ -33,16 +34,35 @@ export async function upsertSenderEmails(
  * - Every account of the batch counts as seen by the job: a written row through its
  *   last_seen_job_id, an unchanged one (and each of `alsoSeenIds`) through a row in
  *   polling_job_seen_accounts. A written row is not also put in the seen set.
+ * - History in the same statement: each written row is compared with the row as it was
+ *   (`old`: every part of one statement reads the same snapshot, so it sees the rows
+ *   before this write) and a sender_email_changes row is inserted per field that changed
+ *   (status, daily_limit, warmup_enabled, tags by name, a removed account restored, and
+ *   `added` for a new row once the workspace has completed a sync: its first sync is the
+ *   baseline, not N additions); a sender_email_daily row when the counters changed. An
+ *   unchanged account is not written, so it records nothing.
+ * - A webhook change newer than the batch's pages (webhook_changed_at later than
+ *   `batch.fetchedAtMs`) is not undone: status, tags and deleted_at stay, and no change row
+ *   is written for them; `raw` takes the row's status and tags, so the next sync's page
+ *   rewrites the row if EmailBison then says otherwise.
  */
 export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: BatchText): Promise<UpsertResult> {
   const alsoSeenIds = batch.alsoSeenIds;
   if (batch.count === 0 && alsoSeenIds.length === 0) return { inserted: 0, updated: 0 };
+  const fetchedAt = batch.fetchedAtMs === undefined ? null : new Date(batch.fetchedAtMs);
   const [result] = await sql<{ inserted: number; updated: number }[]>`
     with incoming as (
       -- Rows are split on chr(30), the separator batch-text.ts writes. jsonb() in FROM
       -- parses each row once; as an expression it would be parsed at each use.
       select (r->>0)::bigint as emailbison_id, r->1 as raw, (r->1) || (r->2) as item
       from unnest(string_to_array(${batch.rows}::text, chr(30))) as e(row), jsonb(e.row) as r
+    ),
+    old as (
+      select se.emailbison_id, se.status, se.daily_limit, se.warmup_enabled, se.tags, se.deleted_at,
+        se.emails_sent_count, se.total_replied_count, se.unique_replied_count, se.total_opened_count,
+        se.unique_opened_count, se.bounced_count, se.interested_leads_count, se.total_leads_contacted_count
+      from incoming i
+      join sender_emails se on se.workspace_id = ${target.workspaceId}::int and se.emailbison_id = i.emailbison_id
     ),
     written as (
       insert into sender_emails as se (
@@ -67,8 +87,8 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
         email_signature = excluded.email_signature,
         daily_limit = excluded.daily_limit,
         type = excluded.type,
-        status = excluded.status,
-        tags = excluded.tags,
+        status = case when se.webhook_changed_at > ${fetchedAt}::timestamptz then se.status else excluded.status end,
+        tags = case when se.webhook_changed_at > ${fetchedAt}::timestamptz then se.tags else excluded.tags end,
         emails_sent_count = excluded.emails_sent_count,
         total_replied_count = excluded.total_replied_count,
         unique_replied_count = excluded.unique_replied_count,
@@ -81,14 +101,70 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
         warmup_enabled = excluded.warmup_enabled,
         emailbison_created_at = excluded.emailbison_created_at,
         emailbison_updated_at = excluded.emailbison_updated_at,
-        raw = excluded.raw,
+        raw = case when se.webhook_changed_at > ${fetchedAt}::timestamptz
+          then excluded.raw || jsonb_build_object('status', se.status, 'tags', se.tags)
+          else excluded.raw end,
         last_seen_job_id = excluded.last_seen_job_id,
         last_synced_at = excluded.last_synced_at,
-        deleted_at = null,
+        deleted_at = case when se.webhook_changed_at > ${fetchedAt}::timestamptz then se.deleted_at end,
         missed_since_job_id = null,
         first_missed_at = null
       where se.raw is distinct from excluded.raw or se.deleted_at is not null or se.missed_since_job_id is not null
-      returning emailbison_id, (xmax = 0) as inserted
+      returning se.emailbison_id, (xmax = 0) as inserted, se.email, se.status, se.daily_limit, se.warmup_enabled, se.tags,
+        se.deleted_at, se.emails_sent_count, se.total_replied_count, se.unique_replied_count, se.total_opened_count,
+        se.unique_opened_count, se.bounced_count, se.interested_leads_count, se.total_leads_contacted_count
+    ),
+    changes as (
+      insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, job_id)
+      select ${target.workspaceId}::int, w.emailbison_id, w.email, c.field, c.old_value, c.new_value, 'sync', ${target.jobId}::uuid
+      from written w
+      join old o on o.emailbison_id = w.emailbison_id
+      cross join lateral (values
+        ('removed', 'true'::jsonb, 'false'::jsonb, o.deleted_at is not null and w.deleted_at is null),
+        ('status', to_jsonb(o.status), to_jsonb(w.status), o.status is distinct from w.status),
+        ('daily_limit', to_jsonb(o.daily_limit), to_jsonb(w.daily_limit), o.daily_limit is distinct from w.daily_limit),
+        ('warmup_enabled', to_jsonb(o.warmup_enabled), to_jsonb(w.warmup_enabled), o.warmup_enabled is distinct from w.warmup_enabled),
+        -- Tag names only where the tags differ at all: most rewritten rows keep theirs.
+        ('tags',
+          case when o.tags is distinct from w.tags then sender_email_tag_names(o.tags) end,
+          case when o.tags is distinct from w.tags then sender_email_tag_names(w.tags) end,
+          case when o.tags is distinct from w.tags then sender_email_tag_names(o.tags) is distinct from sender_email_tag_names(w.tags) else false end)
+      ) as c(field, old_value, new_value, changed)
+      where c.changed
+      union all
+      select ${target.workspaceId}::int, w.emailbison_id, w.email, 'added', null, to_jsonb(w.status), 'sync', ${target.jobId}::uuid
+      from written w
+      where w.inserted and exists (
+        select from polling_job_workspaces p
+        where p.workspace_id = ${target.workspaceId}::int and p.status = 'synced' and p.job_id <> ${target.jobId}::uuid
+      )
+    ),
+    daily as (
+      insert into sender_email_daily as d (
+        workspace_id, emailbison_id, day, emails_sent_count, total_replied_count, unique_replied_count,
+        total_opened_count, unique_opened_count, bounced_count, interested_leads_count, total_leads_contacted_count
+      )
+      select ${target.workspaceId}::int, w.emailbison_id, (now() at time zone 'UTC')::date, w.emails_sent_count,
+        w.total_replied_count, w.unique_replied_count, w.total_opened_count, w.unique_opened_count, w.bounced_count,
+        w.interested_leads_count, w.total_leads_contacted_count
+      from written w
+      left join old o on o.emailbison_id = w.emailbison_id
+      where o.emailbison_id is null
+        or (o.emails_sent_count, o.total_replied_count, o.unique_replied_count, o.total_opened_count, o.unique_opened_count,
+            o.bounced_count, o.interested_leads_count, o.total_leads_contacted_count)
+          is distinct from
+           (w.emails_sent_count, w.total_replied_count, w.unique_replied_count, w.total_opened_count, w.unique_opened_count,
+            w.bounced_count, w.interested_leads_count, w.total_leads_contacted_count)
+      on conflict (workspace_id, emailbison_id, day) do update set
+        emails_sent_count = excluded.emails_sent_count,
+        total_replied_count = excluded.total_replied_count,
+        unique_replied_count = excluded.unique_replied_count,
+        total_opened_count = excluded.total_opened_count,
+        unique_opened_count = excluded.unique_opened_count,
+        bounced_count = excluded.bounced_count,
+        interested_leads_count = excluded.interested_leads_count,
+        total_leads_contacted_count = excluded.total_leads_contacted_count,
+        updated_at = now()
     ),
     -- A written row carries this job in last_seen_job_id, which is how the run knows it
     -- saw it: only the accounts it did not write are recorded here.
