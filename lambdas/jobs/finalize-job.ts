@@ -2,11 +2,13 @@ import type { Sql } from '../db/client';
 import { describeError, JobNotFoundError } from '../errors';
 import { aggregate, type WorkspaceRow } from './aggregate';
 import { readJob, type JobRecord, type JobStatus } from './read-job';
+import { recordRunChanges } from './run-changes';
 
 /**
  * Aggregates a job's workspace rows into its polling_job_status row:
  * `completed` when every workspace synced, `partial` when some did not (each named in
  * a warning), `failed` when none did or the run itself broke (`runError`).
+ * Records the run's change counts (run-changes.ts) in the same transaction.
  * Only a `running` job is written, so finalizing twice returns the same row (a retried
  * Finalize job, or a redriven execution that reaches here for a job marked failed).
  */
@@ -56,6 +58,8 @@ export async function finalizeRunningJob(
         `;
       }
       await tx`delete from polling_job_seen_accounts where job_id = ${jobId}`;
+      // completed_at is now(): the digest's window ends where the next run's begins.
+      await recordRunChanges(tx as unknown as Sql, jobId);
     }
     return { job: await readJob(tx as unknown as Sql, jobId), finalized: job.status === 'running' };
   });

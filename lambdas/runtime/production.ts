@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config/load-config';
@@ -10,7 +11,7 @@ import { ConfigError, DatabaseConfigError, ERROR_CATALOGUE, errorCode } from '..
 import { isPlaceholderDatabaseSecret, notConfigured } from '../db/placeholder';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
 import { awsClientOptions } from './aws-sdk';
-import type { RunMetrics, TaskDeps, TaskLog } from './deps';
+import type { ChangesPublisher, RunMetrics, TaskDeps, TaskLog } from './deps';
 
 /*
  * The Lambda side of the dependencies: built once per container (module scope of each
@@ -36,6 +37,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
   let sql: Promise<Sql> | undefined;
   const log = powertoolsLog(logger);
   const runMetrics = powertoolsMetrics(metrics);
+  const changes = config.changesTopicArn ? snsPublisher(new SNSClient(awsClientOptions()), config.changesTopicArn) : undefined;
 
   return {
     logger,
@@ -55,6 +57,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
         metrics: runMetrics,
         now: Date.now,
         remainingTimeMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+        changes,
       };
     },
   };
@@ -102,6 +105,15 @@ function powertoolsLog(logger: Logger): TaskLog {
   };
 }
 
+/** The run digest to the ChangesTopic. */
+export function snsPublisher(sns: SNSClient, topicArn: string): ChangesPublisher {
+  return {
+    async publish({ subject, message }) {
+      await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: subject, Message: message }));
+    },
+  };
+}
+
 function powertoolsMetrics(metrics: Metrics): RunMetrics {
   let pending = false;
   return {
@@ -120,6 +132,13 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
       metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, summary.durationMs ?? 0);
       metrics.addMetric('SuccessfulRuns', MetricUnit.Count, summary.status === 'completed' ? 1 : 0);
       metrics.addMetric('PartialRuns', MetricUnit.Count, summary.status === 'partial' ? 1 : 0);
+    },
+    runChanges({ disconnected, reconnected, added, removed }) {
+      pending = true;
+      metrics.addMetric('AccountsDisconnected', MetricUnit.Count, disconnected);
+      metrics.addMetric('AccountsReconnected', MetricUnit.Count, reconnected);
+      metrics.addMetric('AccountsAdded', MetricUnit.Count, added);
+      metrics.addMetric('AccountsRemoved', MetricUnit.Count, removed);
     },
     flush() {
       if (pending) metrics.publishStoredMetrics();
