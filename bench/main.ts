@@ -21,7 +21,8 @@ import { benchWrite } from './write';
  * bench/results/readme.json and, from it, to README.md's performance table
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
- * bench/results/latest-emailbison.json.
+ * bench/results/latest-emailbison.json. `npm run bench -- --only write`: item 4 alone (about a minute),
+ * to bench/results/latest-write.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -49,8 +50,13 @@ try {
     log('item 6: 1,000 workspaces x 200 accounts');
     figures.push(...(await benchScale(db.sql, RUNS, log)));
   }
-  log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
-  figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  if (options.only === 'write') {
+    log('item 4: the write path next to a raw COPY (account history on)');
+    figures.push(...(await benchWrite(db.sql, db.url, log)));
+  } else {
+    log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
+    figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  }
 
   const table = renderTable(figures);
   log(`\n${table}`);

@@ -10,11 +10,14 @@ import { type BenchResults, readmeTable, withBenchTable } from './readme-table';
  */
 export interface BenchOptions {
   writeReadme: boolean;
-  /** `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json. */
+  /**
+   * `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json;
+   * `--only write`: only item 4, the write path (history on), written to latest-write.json.
+   */
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison'] as const;
+export const BENCH_GROUPS = ['emailbison', 'write'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {
