@@ -111,11 +111,13 @@ export class SenderSyncStack extends Stack {
       noSuccessAlarmHours: config.noSuccessAlarmHours,
     });
 
-    // The run digest: Finalize job publishes it when accounts disconnected or were removed.
+    // The run digest: Finalize job publishes it when accounts disconnected or were removed (Mark failed, for a run that broke).
     const changesTopic = new ChangesTopic(this, 'ChangesTopic', { email: config.changesEmail });
-    changesTopic.topic.grantPublish(fns.tasks.finalizeJob);
-    for (const [name, value] of Object.entries(lambdaEnvironment({ changesTopicArn: changesTopic.topic.topicArn }))) {
-      fns.tasks.finalizeJob.addEnvironment(name, value);
+    for (const fn of [fns.tasks.finalizeJob, fns.tasks.markFailed]) {
+      changesTopic.topic.grantPublish(fn);
+      for (const [name, value] of Object.entries(lambdaEnvironment({ changesTopicArn: changesTopic.topic.topicArn }))) {
+        fn.addEnvironment(name, value);
+      }
     }
 
     if (config.databaseHost && isSupabaseDirectHost(config.databaseHost)) {

@@ -71,13 +71,22 @@ export async function finalizeRunningJob(
  * Returns undefined when there is no such job (the run failed before creating one).
  */
 export async function failRun(sql: Sql, target: { jobId?: string; executionArn?: string }, reason: string): Promise<JobRecord | undefined> {
+  return (await failRunningJob(sql, target, reason))?.job;
+}
+
+/** failRun, also saying whether this call ended the job (`finalized`), as finalizeRunningJob does. */
+export async function failRunningJob(
+  sql: Sql,
+  target: { jobId?: string; executionArn?: string },
+  reason: string,
+): Promise<{ job: JobRecord; finalized: boolean } | undefined> {
   const [job] = target.jobId
     ? await sql<{ id: string }[]>`select id from polling_job_status where id = ${target.jobId}`
     : target.executionArn
       ? await sql<{ id: string }[]>`select id from polling_job_status where execution_arn = ${target.executionArn}`
       : [];
   if (!job) return undefined;
-  return finalizeJob(sql, job.id, { runError: truncate(reason) });
+  return finalizeRunningJob(sql, job.id, { runError: truncate(reason) });
 }
 
 /**

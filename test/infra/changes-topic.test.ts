@@ -20,9 +20,9 @@ function synth(context: Record<string, unknown> = {}) {
 const { stack, template } = synth();
 const topics = template.findResources('AWS::SNS::Topic');
 const changesTopicId = Object.keys(topics).find((id) => id.startsWith('ChangesTopic'))!;
-const finalizeJobId = stack.resolve(
-  (stack.functions.tasks.finalizeJob.node.defaultChild as unknown as { logicalId: string }).logicalId,
-) as string;
+const idOf = (fn: { node: { defaultChild?: unknown } }) =>
+  stack.resolve((fn.node.defaultChild as unknown as { logicalId: string }).logicalId) as string;
+const publisherIds = [idOf(stack.functions.tasks.finalizeJob), idOf(stack.functions.tasks.markFailed)].sort();
 
 describe('the ChangesTopic', () => {
   it('is a topic of its own, encrypted, SSL only, with an output for its ARN', () => {
@@ -42,22 +42,25 @@ describe('the ChangesTopic', () => {
     template.hasOutput('ChangesTopicArn', { Value: { Ref: changesTopicId } });
   });
 
-  it('gives Finalize job, and no other function, its ARN (CHANGES_TOPIC_ARN) and sns:Publish on it', () => {
+  it('gives Finalize job and Mark failed (a run that broke), and no other function, its ARN (CHANGES_TOPIC_ARN) and sns:Publish on it', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const withTopic = Object.entries(functions)
       .filter(([, fn]: [string, Json]) => fn.Properties.Environment?.Variables?.CHANGES_TOPIC_ARN)
-      .map(([id]) => id);
-    expect(withTopic).toEqual([finalizeJobId]);
-    expect(functions[finalizeJobId].Properties.Environment.Variables.CHANGES_TOPIC_ARN).toEqual({ Ref: changesTopicId });
+      .map(([id]) => id)
+      .sort();
+    expect(withTopic).toEqual(publisherIds);
+    for (const id of publisherIds)
+      expect(functions[id].Properties.Environment.Variables.CHANGES_TOPIC_ARN).toEqual({ Ref: changesTopicId });
 
-    const publishers = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy: Json) =>
-      policy.Properties.PolicyDocument.Statement.some(
-        (s: Json) => s.Action === 'sns:Publish' && JSON.stringify(s.Resource) === JSON.stringify({ Ref: changesTopicId }),
-      ),
-    ) as Json[];
-    expect(publishers).toHaveLength(1);
-    const role = functions[finalizeJobId].Properties.Role['Fn::GetAtt'][0];
-    expect(publishers[0].Properties.Roles).toEqual([{ Ref: role }]);
+    const publishingRoles = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy: Json) =>
+        policy.Properties.PolicyDocument.Statement.some(
+          (s: Json) => s.Action === 'sns:Publish' && JSON.stringify(s.Resource) === JSON.stringify({ Ref: changesTopicId }),
+        ),
+      )
+      .flatMap((policy: Json) => policy.Properties.Roles.map((role: Json) => role.Ref))
+      .sort();
+    expect(publishingRoles).toEqual(publisherIds.map((id) => functions[id].Properties.Role['Fn::GetAtt'][0]).sort());
   });
 
   it('is e-mailed only when changesEmail is given', () => {

@@ -43,7 +43,13 @@ describe('sender-sync changes', () => {
         source: 'webhook',
         job_id: null,
       },
-      expect.objectContaining({ workspace: 'Alpha', emailbison_id: 11, field: 'status', old_value: 'Connected', new_value: 'Not connected' }),
+      expect.objectContaining({
+        workspace: 'Alpha',
+        emailbison_id: 11,
+        field: 'status',
+        old_value: 'Connected',
+        new_value: 'Not connected',
+      }),
     ]);
   });
 

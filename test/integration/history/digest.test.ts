@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../lambdas/config/load-config';
 import { createFinalizeJobTask } from '../../../lambdas/finalize-job/task';
+import { createMarkFailedTask } from '../../../lambdas/mark-failed/task';
 import { noMetrics, type TaskDeps, type TaskLog } from '../../../lambdas/runtime/deps';
 import { snsPublisher } from '../../../lambdas/runtime/production';
 import { createSecretResolver } from '../../../lambdas/secrets/resolve';
@@ -62,7 +63,8 @@ describe("Finalize job's digest", () => {
 
     await createFinalizeJobTask(deps)({ jobId });
 
-    const [job] = await db.sql`select accounts_disconnected, accounts_reconnected, accounts_added, accounts_removed from polling_job_status where id = ${jobId}`;
+    const [job] =
+      await db.sql`select accounts_disconnected, accounts_reconnected, accounts_added, accounts_removed from polling_job_status where id = ${jobId}`;
     expect(job).toEqual({ accounts_disconnected: 59, accounts_reconnected: 1, accounts_added: 0, accounts_removed: 0 });
     expect(counted.at(-1)).toEqual({ disconnected: 59, reconnected: 1, added: 0, removed: 0 });
     const calls = sns.commandCalls(PublishCommand);
@@ -94,5 +96,18 @@ describe("Finalize job's digest", () => {
     expect(result.status).toBe('completed');
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     expect(errors).toEqual(['run digest not published']);
+  });
+
+  it('goes out from Mark failed when the run itself broke, once', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    const jobId = await runningJob();
+    await statusChange(63, 'Connected', 'Not connected', 'webhook', jobId);
+    const markFailed = createMarkFailedTask(deps);
+    const event = { scope: 'run' as const, jobId, error: { Error: 'States.Timeout', Cause: 'the run timed out' } };
+    expect(await markFailed(event)).toMatchObject({ recorded: true, status: 'failed' });
+    await markFailed(event);
+    const calls = sns.commandCalls(PublishCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].args[0].input.Message).toContain('inbox063@digest.example.com: Connected → Not connected');
   });
 });
