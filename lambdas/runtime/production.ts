@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config/load-config';
@@ -24,7 +23,18 @@ export interface LambdaRuntime {
   metrics: Metrics;
 }
 
-export function createLambdaRuntime(env: Record<string, string | undefined> = process.env): LambdaRuntime {
+export interface LambdaRuntimeOptions {
+  /**
+   * The digest publisher of a task that sends one (Finalize job, Mark failed: changes-topic.ts),
+   * given the ChangesTopic's ARN; the other handlers leave it out, so their bundles carry no SNS client.
+   */
+  changesPublisher?: (topicArn: string) => ChangesPublisher;
+}
+
+export function createLambdaRuntime(
+  env: Record<string, string | undefined> = process.env,
+  options: LambdaRuntimeOptions = {},
+): LambdaRuntime {
   const config = loadConfig(env);
   const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: config.logLevel });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
@@ -37,7 +47,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
   let sql: Promise<Sql> | undefined;
   const log = powertoolsLog(logger);
   const runMetrics = powertoolsMetrics(metrics);
-  const changes = config.changesTopicArn ? snsPublisher(new SNSClient(awsClientOptions()), config.changesTopicArn) : undefined;
+  const changes = config.changesTopicArn ? options.changesPublisher?.(config.changesTopicArn) : undefined;
 
   return {
     logger,
@@ -102,15 +112,6 @@ function powertoolsLog(logger: Logger): TaskLog {
     warn: (message, fields) => logger.warn(message, fields ?? {}),
     error: (message, fields) => logger.error(message, fields ?? {}),
     setContext: (fields) => logger.appendKeys(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))),
-  };
-}
-
-/** The run digest to the ChangesTopic. */
-export function snsPublisher(sns: SNSClient, topicArn: string): ChangesPublisher {
-  return {
-    async publish({ subject, message }) {
-      await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: subject, Message: message }));
-    },
   };
 }
 

@@ -5,7 +5,7 @@ import { loadConfig } from '../../../lambdas/config/load-config';
 import { createFinalizeJobTask } from '../../../lambdas/finalize-job/task';
 import { createMarkFailedTask } from '../../../lambdas/mark-failed/task';
 import { noMetrics, type TaskDeps, type TaskLog } from '../../../lambdas/runtime/deps';
-import { snsPublisher } from '../../../lambdas/runtime/production';
+import { snsPublisher } from '../../../lambdas/runtime/changes-topic';
 import { createSecretResolver } from '../../../lambdas/secrets/resolve';
 import { createTestDatabase } from '../../helpers/database';
 
@@ -29,7 +29,7 @@ const deps: TaskDeps = {
   log,
   metrics: { ...noMetrics, runChanges: (counts) => counted.push(counts) },
   now: Date.now,
-  changes: snsPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC),
+  changes: snsPublisher(TOPIC, new SNSClient({ region: 'eu-west-1' })),
 };
 
 const [{ id: workspaceId }] = await db.sql<{ id: number }[]>`
