@@ -38,9 +38,11 @@ create index sender_email_changes_observed_idx on sender_email_changes (observed
 create unique index sender_email_changes_delivery_idx on sender_email_changes (delivery_key, workspace_id, emailbison_id, field)
   where source = 'webhook';
 
--- An account's counters as last seen on each day (UTC), written only when they changed.
--- EmailBison's counters are lifetime totals: a day's figure is the difference from the
--- account's previous row (lag() over day). No foreign key: the sync writes a row only with
+-- An account's counters as last seen on each day (UTC), written only when they changed:
+-- today's row, and the day the old counters were written, as the base, when it has none
+-- (so a new account's first totals are written when they first move, and a first sync
+-- writes none). EmailBison's counters are lifetime totals: a day's figure is the
+-- difference from the account's previous row (lag() over day). No foreign key: the sync writes a row only with
 -- the sender_emails row it comes from, which has one, and a per-row check on every new
 -- account cost the write path about a tenth of its time (npm run bench -- --only write).
 create table sender_email_daily (

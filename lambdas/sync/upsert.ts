@@ -39,8 +39,9 @@ export async function upsertSenderEmails(
  *   before this write) and a sender_email_changes row is inserted per field that changed
  *   (status, daily_limit, warmup_enabled, tags by name, a removed account restored, and
  *   `added` for a new row once the workspace has completed a sync: its first sync is the
- *   baseline, not N additions); a sender_email_daily row when the counters changed. An
- *   unchanged account is not written, so it records nothing.
+ *   baseline, not N additions); sender_email_daily rows when the counters moved (today's,
+ *   and the old counters' day as its base when that day has no row yet). An unchanged
+ *   account is not written, so it records nothing.
  * - A webhook change newer than the batch's pages (webhook_changed_at later than
  *   `batch.fetchedAtMs`) is not undone: status, tags and deleted_at stay, and no change row
  *   is written for them; `raw` takes the row's status and tags, so the next sync's page
@@ -58,7 +59,7 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
       from unnest(string_to_array(${batch.rows}::text, chr(30))) as e(row), jsonb(e.row) as r
     ),
     old as (
-      select se.emailbison_id, se.status, se.daily_limit, se.warmup_enabled, se.tags, se.deleted_at,
+      select se.emailbison_id, se.status, se.daily_limit, se.warmup_enabled, se.tags, se.deleted_at, se.last_synced_at,
         se.emails_sent_count, se.total_replied_count, se.unique_replied_count, se.total_opened_count,
         se.unique_opened_count, se.bounced_count, se.interested_leads_count, se.total_leads_contacted_count
       from incoming i
@@ -139,22 +140,44 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
         where p.workspace_id = ${target.workspaceId}::int and p.status = 'synced' and p.job_id <> ${target.jobId}::uuid
       )
     ),
+    -- Counters that moved: today's row (UTC), and, when the old counters were last written on
+    -- an earlier day, that day's row with them if it has none (a new account's first totals
+    -- become its base only once they move, so a first sync writes no daily row).
+    counters_moved as (
+      select w.emailbison_id, (o.last_synced_at at time zone 'UTC')::date as old_day,
+        o.emails_sent_count as old_sent, o.total_replied_count as old_replied, o.unique_replied_count as old_unique_replied,
+        o.total_opened_count as old_opened, o.unique_opened_count as old_unique_opened, o.bounced_count as old_bounced,
+        o.interested_leads_count as old_interested, o.total_leads_contacted_count as old_contacted,
+        w.emails_sent_count, w.total_replied_count, w.unique_replied_count, w.total_opened_count, w.unique_opened_count,
+        w.bounced_count, w.interested_leads_count, w.total_leads_contacted_count
+      from written w
+      join old o on o.emailbison_id = w.emailbison_id
+      where (o.emails_sent_count, o.total_replied_count, o.unique_replied_count, o.total_opened_count, o.unique_opened_count,
+             o.bounced_count, o.interested_leads_count, o.total_leads_contacted_count)
+        is distinct from
+            (w.emails_sent_count, w.total_replied_count, w.unique_replied_count, w.total_opened_count, w.unique_opened_count,
+             w.bounced_count, w.interested_leads_count, w.total_leads_contacted_count)
+    ),
+    daily_base as (
+      insert into sender_email_daily (
+        workspace_id, emailbison_id, day, emails_sent_count, total_replied_count, unique_replied_count,
+        total_opened_count, unique_opened_count, bounced_count, interested_leads_count, total_leads_contacted_count
+      )
+      select ${target.workspaceId}::int, emailbison_id, old_day, old_sent, old_replied, old_unique_replied, old_opened,
+        old_unique_opened, old_bounced, old_interested, old_contacted
+      from counters_moved
+      where old_day < (now() at time zone 'UTC')::date
+      on conflict (workspace_id, emailbison_id, day) do nothing
+    ),
     daily as (
       insert into sender_email_daily as d (
         workspace_id, emailbison_id, day, emails_sent_count, total_replied_count, unique_replied_count,
         total_opened_count, unique_opened_count, bounced_count, interested_leads_count, total_leads_contacted_count
       )
-      select ${target.workspaceId}::int, w.emailbison_id, (now() at time zone 'UTC')::date, w.emails_sent_count,
-        w.total_replied_count, w.unique_replied_count, w.total_opened_count, w.unique_opened_count, w.bounced_count,
-        w.interested_leads_count, w.total_leads_contacted_count
-      from written w
-      left join old o on o.emailbison_id = w.emailbison_id
-      where o.emailbison_id is null
-        or (o.emails_sent_count, o.total_replied_count, o.unique_replied_count, o.total_opened_count, o.unique_opened_count,
-            o.bounced_count, o.interested_leads_count, o.total_leads_contacted_count)
-          is distinct from
-           (w.emails_sent_count, w.total_replied_count, w.unique_replied_count, w.total_opened_count, w.unique_opened_count,
-            w.bounced_count, w.interested_leads_count, w.total_leads_contacted_count)
+      select ${target.workspaceId}::int, emailbison_id, (now() at time zone 'UTC')::date, emails_sent_count,
+        total_replied_count, unique_replied_count, total_opened_count, unique_opened_count, bounced_count,
+        interested_leads_count, total_leads_contacted_count
+      from counters_moved
       on conflict (workspace_id, emailbison_id, day) do update set
         emails_sent_count = excluded.emails_sent_count,
         total_replied_count = excluded.total_replied_count,

@@ -82,8 +82,8 @@ describe('account history through the state machine', () => {
     expect(await changeRows()).toEqual([]);
     expect(first.job).toMatchObject({ accounts_disconnected: 0, accounts_added: 0, accounts_removed: 0 });
     expect(digests).toEqual([]);
-    const live = world.sim.truth(CHANGED).length + world.sim.truth(QUIET).length;
-    expect(await dailyRows()).toBe(live);
+    // Counters are only written once they move: the first sync writes no daily row.
+    expect(await dailyRows()).toBe(0);
 
     // Upstream: one removed, three disconnected, one daily limit changed, two added.
     const [removed] = world.sim.removeAccounts(CHANGED, 1);
@@ -93,6 +93,9 @@ describe('account history through the state machine', () => {
     const limited = connected[3];
     world.sim.patchAccount(CHANGED, limited.id, { daily_limit: (limited.daily_limit ?? 0) + 7 });
     const added = world.sim.addAccounts(CHANGED, 2);
+    // And one account sent mail: a daily row, no change row.
+    const active = connected[4];
+    world.sim.patchAccount(CHANGED, active.id, { emails_sent_count: (active.emails_sent_count ?? 0) + 10 });
 
     // Run 2: exactly those change rows, written by the sync with its job.
     const second = await sync();
@@ -116,8 +119,10 @@ describe('account history through the state machine', () => {
       })),
     ].sort((a, b) => a.field.localeCompare(b.field) || a.emailbison_id - b.emailbison_id);
     expect(rows).toEqual(expected.map((row) => ({ ...row, workspace: CHANGED, source: 'sync', job_id: second.job.id })));
-    // Counters changed only on the two new accounts: one daily row each, none for the others.
-    expect(await dailyRows()).toBe(live + 2);
+    // Counters moved on one account, first written today: today's row only (no earlier day to base it on).
+    expect(await db.sql`select emailbison_id, emails_sent_count from sender_email_daily`).toEqual([
+      { emailbison_id: active.id, emails_sent_count: (active.emails_sent_count ?? 0) + 10 },
+    ]);
 
     expect(second.job).toMatchObject({ accounts_disconnected: 3, accounts_reconnected: 0, accounts_added: 2, accounts_removed: 1 });
     expect(second.workspaces).toEqual([
@@ -138,7 +143,7 @@ describe('account history through the state machine', () => {
     // Run 3: nothing changed upstream: no change row, no daily row, no digest, zero counts.
     const third = await sync();
     expect(await changeRows()).toHaveLength(rows.length);
-    expect(await dailyRows()).toBe(live + 2);
+    expect(await dailyRows()).toBe(1);
     expect(digests).toHaveLength(1);
     expect(third.job).toMatchObject({ accounts_disconnected: 0, accounts_reconnected: 0, accounts_added: 0, accounts_removed: 0 });
   });
