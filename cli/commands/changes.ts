@@ -1,6 +1,6 @@
 import type { Sql } from '../../lambdas/db/client';
 import { withCliContext } from '../context';
-import { fail } from '../output';
+import { EXIT, fail } from '../output';
 import { formatTime, table, truncateText } from '../table';
 
 /** One row of sender_email_changes as `changes --json` prints it (snake_case, one shape). */
@@ -16,7 +16,6 @@ export interface ChangeRow {
   job_id: string | null;
 }
 
-const USAGE_EXIT = 64;
 const DURATION = /^(\d+)\s*(s|m|h|d)$/i;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -45,7 +44,7 @@ export async function changesCommand(options: { since?: string; workspaces?: str
   const sinceMs = parseSince(since);
   if (sinceMs === undefined) {
     console.error(`sender-sync: --since takes a duration such as 30m, 24h or 7d; got "${since}"`);
-    process.exit(USAGE_EXIT);
+    process.exit(EXIT.usage);
   }
   const workspaces = options.workspaces
     ?.split(',')
@@ -53,6 +52,7 @@ export async function changesCommand(options: { since?: string; workspaces?: str
     .filter(Boolean);
   await withCliContext(async ({ db }) => {
     const rows = await listChanges(db.sql, { sinceMs, workspaces });
+    // Keys are snake_case already; printJson's key conversion would reach into old_value/new_value, which are data.
     if (options.json) return console.log(JSON.stringify({ since, changes: rows }, null, 2));
     if (rows.length === 0) return console.log(`No account changed in the last ${since}.`);
     console.log(
