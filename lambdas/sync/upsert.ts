@@ -62,8 +62,12 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
       select se.emailbison_id, se.status, se.daily_limit, se.warmup_enabled, se.tags, se.deleted_at, se.last_synced_at,
         se.emails_sent_count, se.total_replied_count, se.unique_replied_count, se.total_opened_count,
         se.unique_opened_count, se.bounced_count, se.interested_leads_count, se.total_leads_contacted_count
+      -- One index probe per incoming account (LATERAL keeps the planner from hashing the whole
+      -- workspace, which it did while the table's statistics still said it was empty).
       from incoming i
-      join sender_emails se on se.workspace_id = ${target.workspaceId}::int and se.emailbison_id = i.emailbison_id
+      cross join lateral (
+        select * from sender_emails s where s.workspace_id = ${target.workspaceId}::int and s.emailbison_id = i.emailbison_id
+      ) se
     ),
     written as (
       insert into sender_emails as se (
