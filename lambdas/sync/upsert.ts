@@ -62,11 +62,13 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
       select se.emailbison_id, se.status, se.daily_limit, se.warmup_enabled, se.tags, se.deleted_at, se.last_synced_at,
         se.emails_sent_count, se.total_replied_count, se.unique_replied_count, se.total_opened_count,
         se.unique_opened_count, se.bounced_count, se.interested_leads_count, se.total_leads_contacted_count
-      -- One index probe per incoming account (LATERAL keeps the planner from hashing the whole
-      -- workspace, which it did while the table's statistics still said it was empty).
+      -- One index probe per incoming account. Joined plainly, the planner hashes the whole
+      -- workspace (26,000 rows read for a batch of 2,000 new ones); LIMIT 1 (the key is unique)
+      -- keeps the LATERAL from being flattened into that join.
       from incoming i
       cross join lateral (
         select * from sender_emails s where s.workspace_id = ${target.workspaceId}::int and s.emailbison_id = i.emailbison_id
+        limit 1
       ) se
     ),
     written as (
