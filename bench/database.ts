@@ -66,5 +66,6 @@ export function withDatabase(url: string, database: string): string {
 
 /** Each measured run starts from the same state: no accounts, no seen sets. */
 export async function clearAccounts(sql: Sql): Promise<void> {
-  await sql`truncate sender_emails, polling_job_seen_accounts`;
+  // The account history goes with the accounts: a run's new rows find no history of earlier runs.
+  await sql`truncate sender_emails, polling_job_seen_accounts, sender_email_changes, sender_email_daily`;
 }

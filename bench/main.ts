@@ -23,7 +23,8 @@ import { benchWrite } from './write';
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
- * (about a minute), to latest-cli.json.
+ * (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
+ * latest-write.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -60,6 +61,10 @@ try {
   if (!options.only || options.only === 'cli') {
     log('issue 14 item 6: read commands against node + postgres.js running one query; npm start to its first line and first request');
     figures.push(...(await benchCli(db.url, RUNS, log)));
+  }
+  if (options.only === 'write') {
+    log('item 4: the write path next to a raw COPY (account history on)');
+    figures.push(...(await benchWrite(db.sql, db.url, log)));
   }
 
   const table = renderTable(figures);

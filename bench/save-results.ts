@@ -10,11 +10,14 @@ import { type BenchResults, readmeTable, withBenchTable } from './readme-table';
  */
 export interface BenchOptions {
   writeReadme: boolean;
-  /** `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json; `--only cli`: issue 14's start-up. */
+  /**
+   * `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json;
+   * `--only cli`: issue 14's start-up; `--only write`: only item 4, the write path (history on).
+   */
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison', 'cli'] as const;
+export const BENCH_GROUPS = ['emailbison', 'cli', 'write'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {

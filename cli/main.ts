@@ -220,6 +220,14 @@ program
   .action(lazy(() => import('./commands/reports'), 'accountsCommand'));
 
 program
+  .command('changes')
+  .description('what changed on the sender accounts (status, removed, daily limit, warmup, tags, added), newest first; read-only')
+  .option('--since <duration>', 'how far back: 30m, 24h, 7d', '24h')
+  .option('--workspaces <names>', 'comma-separated workspace names (default: all)')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(() => import('./commands/changes'), 'changesCommand'));
+
+program
   .command('migrate')
   .description('apply the SQL migrations')
   .option('--json', 'print the result as JSON')

@@ -110,6 +110,9 @@ export function eventLine(event: RunEvent, tally: RunTally, c: Colors, live: boo
       const done = live ? '' : ` (${doneOfTotal(tally.snapshot())})`;
       return c.red(`${tally.nameOf(event.workspace)}: FAILED (${oneLine(event.error)}); the other workspaces go on${done}`);
     }
+    case 'changes-digest':
+      // A local run has no ChangesTopic: the digest is printed where it would have been sent.
+      return `${event.subject}\n${event.message}`;
     default:
       return undefined;
   }

@@ -44,6 +44,8 @@ export interface StackConfig {
   /** Customer-managed KMS key of the imported secrets: the functions that read them may decrypt with it. */
   secretsKmsKeyArn?: string;
   alarmEmail?: string;
+  /** Subscribed by e-mail to the ChangesTopic (run digests). */
+  changesEmail?: string;
   /** An execution running longer than this pages someone. */
   executionTimeAlarmMinutes: number;
   /** No completed run for this many hours pages someone. */
@@ -139,6 +141,7 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     databaseCaBundle,
     secretsKmsKeyArn,
     alarmEmail: read('alarmEmail'),
+    changesEmail: read('changesEmail'),
     executionTimeAlarmMinutes: read('executionTimeAlarmMinutes')!,
     noSuccessAlarmHours: read('noSuccessAlarmHours')!,
     jobName: read('jobName')!,

@@ -41,3 +41,27 @@ export class AlarmTopic extends Construct {
     if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
   }
 }
+
+export interface ChangesTopicProps {
+  /** Subscribed by e-mail (the address must confirm the subscription): the `changesEmail` context. */
+  email?: string;
+}
+
+/**
+ * Where Finalize job sends a run's digest of disconnected and removed accounts: for the
+ * people who reconnect inboxes, not the ones paged by alarms, so a topic of its own. Only
+ * Lambdas publish to it, so the AWS-managed SNS key is enough.
+ */
+export class ChangesTopic extends Construct {
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: ChangesTopicProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'sender-sync account changes',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+  }
+}

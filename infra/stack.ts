@@ -2,6 +2,7 @@ import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'a
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import path from 'node:path';
+import { lambdaEnvironment } from '../lambdas/config/settings';
 import { isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE } from '../lambdas/db/client';
 import { SyncAlarms } from './alarms';
 import type { StackConfig } from './config';
@@ -9,7 +10,7 @@ import { FailedRunRecorder, SyncSchedule } from './events';
 import { MIGRATE_TIMEOUT, SyncFunctions } from './functions';
 import { MigrationsOnDeploy } from './migrations';
 import { DatabaseNetwork } from './network';
-import { AlarmTopic } from './notifications';
+import { AlarmTopic, ChangesTopic } from './notifications';
 import { SyncSecrets } from './secrets';
 import { SyncStateMachine } from './state-machine';
 
@@ -110,6 +111,15 @@ export class SenderSyncStack extends Stack {
       noSuccessAlarmHours: config.noSuccessAlarmHours,
     });
 
+    // The run digest: Finalize job publishes it when accounts disconnected or were removed (Mark failed, for a run that broke).
+    const changesTopic = new ChangesTopic(this, 'ChangesTopic', { email: config.changesEmail });
+    for (const fn of [fns.tasks.finalizeJob, fns.tasks.markFailed]) {
+      changesTopic.topic.grantPublish(fn);
+      for (const [name, value] of Object.entries(lambdaEnvironment({ changesTopicArn: changesTopic.topic.topicArn }))) {
+        fn.addEnvironment(name, value);
+      }
+    }
+
     if (config.databaseHost && isSupabaseDirectHost(config.databaseHost)) {
       Annotations.of(this).addWarningV2('sender-sync:supabaseDirectHost', `sender-sync:databaseHost: ${SUPABASE_DIRECT_HOST_ADVICE}`);
     }
@@ -137,6 +147,10 @@ export class SenderSyncStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic every alarm notifies; subscribe more endpoints to it',
       value: alarmTopic.topic.topicArn,
+    });
+    new CfnOutput(this, 'ChangesTopicArn', {
+      description: 'SNS topic of the run digests (accounts disconnected or removed since the previous run); subscribe to it',
+      value: changesTopic.topic.topicArn,
     });
     new CfnOutput(this, 'DatabaseSecretArn', {
       description: secrets.created.database

@@ -30,6 +30,8 @@ export interface Config {
   maxAttempts: number;
   maxRetryWaitMs: number;
   batchSize: number;
+  /** The ChangesTopic: Finalize job publishes the run digest there. */
+  changesTopicArn?: string;
   logLevel: LogLevel;
   /** Consumed by the EmailBison client (next issue). */
   emailbisonPagination: EmailBisonPagination;

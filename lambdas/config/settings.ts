@@ -129,6 +129,12 @@ export const SETTINGS = {
     parse: integer(0, 600_000),
     describe: 'cap on one wait (Retry-After included)',
   },
+  // Set by the stack on Finalize job: where the run digest of disconnected and removed accounts goes.
+  changesTopicArn: {
+    env: 'CHANGES_TOPIC_ARN',
+    parse: matching(/^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$/, 'the ARN of an SNS topic'),
+    describe: 'SNS topic of the run digests (ChangesTopic)',
+  },
   batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
 
   // Read by both: the stack takes them from context and writes them into the Lambdas' environment.
@@ -245,6 +251,11 @@ export const SETTINGS = {
     describe: 'security group for the Lambdas',
   },
   alarmEmail: { context: 'alarmEmail', parse: matching(/^[^@\s]+@[^@\s]+$/, 'an e-mail address'), describe: 'where alarms are e-mailed' },
+  changesEmail: {
+    context: 'changesEmail',
+    parse: matching(/^[^@\s]+@[^@\s]+$/, 'an e-mail address'),
+    describe: 'where run digests of account changes are e-mailed',
+  },
   executionTimeAlarmMinutes: {
     context: 'executionTimeAlarmMinutes',
     default: 60,

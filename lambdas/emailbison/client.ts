@@ -32,6 +32,11 @@ export interface SenderEmailPage {
   next: WalkCursor | null;
   items: SenderEmail[];
   skipped: SkippedItem[];
+  /**
+   * Epoch ms when the request that answered this page was sent: what the page says is
+   * EmailBison's state at about then, and no later (a webhook change after it is newer).
+   */
+  fetchedAtMs: number;
 }
 
 /**
@@ -88,6 +93,7 @@ export interface EmailBisonClient {
 }
 
 type Failure = Exclude<PageAttempt, { outcome: 'page' }>;
+type FetchedPage = ParsedPage & { fetchedAtMs: number };
 type ModeChange = { to: 'page' | 'cursor'; reason: string };
 
 /** Restarts of one walk in another mode before the client gives up on an instance that keeps switching. */
@@ -118,14 +124,15 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     request: WalkCursor,
     signal: AbortSignal,
     page = request.mode === 'page' ? request.page : 1,
-  ): Promise<ParsedPage> {
+  ): Promise<FetchedPage> {
     for (let attempt = 1; ; attempt++) {
       await abortable(gate.pass(signal), signal);
       // Throws EmailBisonUnreachableError while the host's breaker is open: no retry here.
       await budget?.acquire(signal);
       counts.requests += 1;
+      const fetchedAtMs = Date.now();
       const result = await observed(requestPage(context, request, page, signal), signal);
-      if (result.outcome === 'page') return result.page;
+      if (result.outcome === 'page') return { ...result.page, fetchedAtMs };
       // The breaker just opened: the next acquire fails fast, naming the host.
       if (result.breakerOpen && attempt < limits.maxAttempts) continue;
       if (attempt >= limits.maxAttempts) throw gaveUp(page, result);
@@ -189,7 +196,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     await abortable(sleep(backoff, signal), signal);
   }
 
-  function toPage(page: number, parsed: ParsedPage, next: WalkCursor | null): SenderEmailPage {
+  function toPage(page: number, parsed: FetchedPage, next: WalkCursor | null): SenderEmailPage {
     const items: SenderEmail[] = [];
     const skipped: SkippedItem[] = [];
     parsed.data.forEach((value, position) => {
@@ -200,15 +207,16 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     counts.pages += 1;
     counts.items += items.length;
     counts.skippedItems += skipped.length;
+    const { fetchedAtMs } = parsed;
     return parsed.mode === 'page'
-      ? { kind: 'page', mode: 'page', page, lastPage: parsed.lastPage, total: parsed.total, next, items, skipped }
-      : { kind: 'page', mode: 'cursor', page, lastPage: null, total: null, next, items, skipped };
+      ? { kind: 'page', mode: 'page', page, lastPage: parsed.lastPage, total: parsed.total, next, items, skipped, fetchedAtMs }
+      : { kind: 'page', mode: 'cursor', page, lastPage: null, total: null, next, items, skipped, fetchedAtMs };
   }
 
   async function* pageWalk(fromPage: number, outer: AbortSignal | undefined): AsyncGenerator<SenderEmailPage, ModeChange | undefined> {
     const { signal, release } = linkedAbort(outer);
     // Pages fetched or being fetched and not yet yielded; its size bounds the requests in flight.
-    const ahead = new Map<number, Promise<ParsedPage>>();
+    const ahead = new Map<number, Promise<FetchedPage>>();
     const start = (page: number) => {
       const fetching = fetchPage({ mode: 'page', page }, signal);
       fetching.catch(() => undefined); // awaited when its turn comes; until then, not unhandled
@@ -222,7 +230,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
           start(page);
           nextToStart = page + 1;
         }
-        let parsed: ParsedPage;
+        let parsed: FetchedPage;
         try {
           parsed = await ahead.get(page)!;
         } catch (error) {

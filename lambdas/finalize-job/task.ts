@@ -1,6 +1,7 @@
-import { InvalidInputError } from '../errors';
+import { describeError, InvalidInputError } from '../errors';
 import { finalizeRunningJob } from '../jobs/finalize-job';
 import type { JobRecord } from '../jobs/read-job';
+import { digestWorthSending, formatDigest, readRunDigest } from '../jobs/run-changes';
 import type { TaskDeps } from '../runtime/deps';
 
 export interface FinalizeJobEvent {
@@ -24,10 +25,39 @@ export function createFinalizeJobTask(deps: TaskDeps) {
       return { ...summary, alreadyEnded: true, note };
     }
     deps.metrics.runFinished(summary);
+    await sendDigest(deps, summary.jobId);
     deps.onEvent?.({ type: 'job-finished', job: summary });
     const line = `job ${summary.status}: ${summary.workspacesSynced}/${summary.totalWorkspaces} workspaces synced, ${summary.totalAccountsSynced} accounts`;
     if (summary.status === 'completed') deps.log.info(line, { durationMs: summary.durationMs });
     else deps.log.warn(line, { warnings: summary.warnings, errorMessage: summary.errorMessage });
     return summary;
   };
+}
+
+/**
+ * The run's account changes: counted in the metrics, and when any account disconnected or
+ * was removed since the previous run, one digest to the ChangesTopic. Once per run: only the
+ * call that finalized the job gets here. A digest that cannot be sent is logged, not thrown:
+ * the job is already recorded, and a retried Finalize job would find it ended and send nothing.
+ */
+export async function sendDigest(deps: TaskDeps, jobId: string): Promise<void> {
+  const digest = await readRunDigest(deps.sql, jobId);
+  const counts = { disconnected: 0, reconnected: 0, added: 0, removed: 0 };
+  for (const w of digest.workspaces) {
+    for (const kind of Object.keys(counts) as (keyof typeof counts)[]) counts[kind] += w.counts[kind];
+  }
+  deps.metrics.runChanges(counts);
+  if (!digestWorthSending(digest)) return;
+  const { subject, message } = formatDigest(digest);
+  let published = false;
+  if (deps.changes) {
+    try {
+      await deps.changes.publish({ subject, message });
+      published = true;
+    } catch (error) {
+      deps.log.error('run digest not published', { error: describeError(error) });
+    }
+  }
+  deps.log.info('run digest', { ...counts, published });
+  deps.onEvent?.({ type: 'changes-digest', jobId, subject, message, published });
 }

@@ -2,11 +2,13 @@ import type { Sql } from '../db/client';
 import { describeError, JobNotFoundError } from '../errors';
 import { aggregate, type WorkspaceRow } from './aggregate';
 import { readJob, type JobRecord, type JobStatus } from './read-job';
+import { recordRunChanges } from './run-changes';
 
 /**
  * Aggregates a job's workspace rows into its polling_job_status row:
  * `completed` when every workspace synced, `partial` when some did not (each named in
  * a warning), `failed` when none did or the run itself broke (`runError`).
+ * Records the run's change counts (run-changes.ts) in the same transaction.
  * Only a `running` job is written, so finalizing twice returns the same row (a retried
  * Finalize job, or a redriven execution that reaches here for a job marked failed).
  */
@@ -56,6 +58,8 @@ export async function finalizeRunningJob(
         `;
       }
       await tx`delete from polling_job_seen_accounts where job_id = ${jobId}`;
+      // completed_at is now(): the digest's window ends where the next run's begins.
+      await recordRunChanges(tx as unknown as Sql, jobId);
     }
     return { job: await readJob(tx as unknown as Sql, jobId), finalized: job.status === 'running' };
   });
@@ -67,13 +71,22 @@ export async function finalizeRunningJob(
  * Returns undefined when there is no such job (the run failed before creating one).
  */
 export async function failRun(sql: Sql, target: { jobId?: string; executionArn?: string }, reason: string): Promise<JobRecord | undefined> {
+  return (await failRunningJob(sql, target, reason))?.job;
+}
+
+/** failRun, also saying whether this call ended the job (`finalized`), as finalizeRunningJob does. */
+export async function failRunningJob(
+  sql: Sql,
+  target: { jobId?: string; executionArn?: string },
+  reason: string,
+): Promise<{ job: JobRecord; finalized: boolean } | undefined> {
   const [job] = target.jobId
     ? await sql<{ id: string }[]>`select id from polling_job_status where id = ${target.jobId}`
     : target.executionArn
       ? await sql<{ id: string }[]>`select id from polling_job_status where execution_arn = ${target.executionArn}`
       : [];
   if (!job) return undefined;
-  return finalizeJob(sql, job.id, { runError: truncate(reason) });
+  return finalizeRunningJob(sql, job.id, { runError: truncate(reason) });
 }
 
 /**

@@ -1,5 +1,7 @@
 import { InvalidInputError } from '../errors';
-import { describeStepFunctionsError, failRun, recordWorkspaceFailure } from '../jobs/finalize-job';
+import { describeStepFunctionsError, failRunningJob, recordWorkspaceFailure } from '../jobs/finalize-job';
+import { sendDigest } from '../finalize-job/task';
+import type { JobRecord } from '../jobs/read-job';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
 
@@ -49,7 +51,7 @@ export function createMarkFailedTask(deps: TaskDeps) {
     }
     if (event && 'scope' in event && event.scope === 'run') {
       const reason = `The run failed: ${describeStepFunctionsError(event.error)}`;
-      const summary = await failRun(deps.sql, { jobId: event.jobId, executionArn: event.executionArn }, reason);
+      const summary = await failRunAndDigest(deps, { jobId: event.jobId, executionArn: event.executionArn }, reason);
       deps.log.error('run failed', { jobId: summary?.jobId, reason });
       deps.onEvent?.({ type: 'run-failed', jobId: summary?.jobId, reason });
       return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
@@ -57,7 +59,7 @@ export function createMarkFailedTask(deps: TaskDeps) {
     if (event && 'detail' in event && event.detail?.executionArn) {
       const { executionArn, status, error, cause } = event.detail;
       const reason = `The execution ended ${status}${error ? `: ${error}` : ''}${cause ? ` (${String(cause).slice(0, 300)})` : ''}.`;
-      const summary = await failRun(deps.sql, { executionArn }, reason);
+      const summary = await failRunAndDigest(deps, { executionArn }, reason);
       deps.log.warn('execution ended without recording its result', { executionArn, status, jobId: summary?.jobId });
       deps.onEvent?.({ type: 'run-failed', jobId: summary?.jobId, reason });
       return { recorded: summary !== undefined, jobId: summary?.jobId, status: summary?.status };
@@ -66,4 +68,18 @@ export function createMarkFailedTask(deps: TaskDeps) {
       'Mark failed needs a workspace or run failure from the state machine, or an execution status change event.',
     );
   };
+}
+
+/**
+ * Fails the run's job; when this call ended it, the run's digest goes out as Finalize job's
+ * would: the next run's window starts where this one ended, so its changes are told now or never.
+ */
+async function failRunAndDigest(
+  deps: TaskDeps,
+  target: { jobId?: string; executionArn?: string },
+  reason: string,
+): Promise<JobRecord | undefined> {
+  const failed = await failRunningJob(deps.sql, target, reason);
+  if (failed?.finalized) await sendDigest(deps, failed.job.jobId);
+  return failed?.job;
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/load-config';
 import type { Sql } from '../db/client';
 import type { EmailBisonClientOptions } from '../emailbison/client';
 import type { JobRecord } from '../jobs/read-job';
+import type { ChangeCounts } from '../jobs/run-changes';
 import type { SecretResolver } from '../secrets/resolve';
 import type { RunEvent } from './run-events';
 
@@ -21,6 +22,16 @@ export interface TaskDeps {
   signal?: AbortSignal;
   /** Milliseconds the current invocation has left (Lambda's getRemainingTimeInMillis). */
   remainingTimeMs?: () => number;
+  /**
+   * Where Finalize job sends a run's digest of account changes: the ChangesTopic on AWS
+   * (CHANGES_TOPIC_ARN); unset, the digest is only logged and emitted as a run event.
+   */
+  changes?: ChangesPublisher;
+}
+
+/** Sends one digest (an SNS message on AWS). */
+export interface ChangesPublisher {
+  publish(digest: { subject: string; message: string }): Promise<void>;
 }
 
 export interface TaskLog {
@@ -35,10 +46,12 @@ export interface TaskLog {
 export interface RunMetrics {
   workspaceSynced(fields: { accountsSynced: number; rateLimitWaitMs: number }): void;
   runFinished(summary: JobRecord): void;
+  /** Accounts disconnected, reconnected, added and removed since the previous run, summed over the job's workspaces. */
+  runChanges(counts: ChangeCounts): void;
   /** Start job reached the database: the deploy is configured (clears the NotConfigured alarm). */
   configured(): void;
   flush(): void;
 }
 
 export const silentLog: TaskLog = { info() {}, warn() {}, error() {}, setContext() {} };
-export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, configured() {}, flush() {} };
+export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, runChanges() {}, configured() {}, flush() {} };

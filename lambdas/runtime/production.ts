@@ -10,7 +10,7 @@ import { ConfigError, DatabaseConfigError, ERROR_CATALOGUE, errorCode } from '..
 import { isPlaceholderDatabaseSecret, notConfigured } from '../db/placeholder';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
 import { awsClientOptions } from './aws-sdk';
-import type { RunMetrics, TaskDeps, TaskLog } from './deps';
+import type { ChangesPublisher, RunMetrics, TaskDeps, TaskLog } from './deps';
 
 /*
  * The Lambda side of the dependencies: built once per container (module scope of each
@@ -23,7 +23,18 @@ export interface LambdaRuntime {
   metrics: Metrics;
 }
 
-export function createLambdaRuntime(env: Record<string, string | undefined> = process.env): LambdaRuntime {
+export interface LambdaRuntimeOptions {
+  /**
+   * The digest publisher of a task that sends one (Finalize job, Mark failed: changes-topic.ts),
+   * given the ChangesTopic's ARN; the other handlers leave it out, so their bundles carry no SNS client.
+   */
+  changesPublisher?: (topicArn: string) => ChangesPublisher;
+}
+
+export function createLambdaRuntime(
+  env: Record<string, string | undefined> = process.env,
+  options: LambdaRuntimeOptions = {},
+): LambdaRuntime {
   const config = loadConfig(env);
   const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: config.logLevel });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
@@ -36,6 +47,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
   let sql: Promise<Sql> | undefined;
   const log = powertoolsLog(logger);
   const runMetrics = powertoolsMetrics(metrics);
+  const changes = config.changesTopicArn ? options.changesPublisher?.(config.changesTopicArn) : undefined;
 
   return {
     logger,
@@ -55,6 +67,7 @@ export function createLambdaRuntime(env: Record<string, string | undefined> = pr
         metrics: runMetrics,
         now: Date.now,
         remainingTimeMs: context ? () => context.getRemainingTimeInMillis() : undefined,
+        changes,
       };
     },
   };
@@ -120,6 +133,13 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
       metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, summary.durationMs ?? 0);
       metrics.addMetric('SuccessfulRuns', MetricUnit.Count, summary.status === 'completed' ? 1 : 0);
       metrics.addMetric('PartialRuns', MetricUnit.Count, summary.status === 'partial' ? 1 : 0);
+    },
+    runChanges({ disconnected, reconnected, added, removed }) {
+      pending = true;
+      metrics.addMetric('AccountsDisconnected', MetricUnit.Count, disconnected);
+      metrics.addMetric('AccountsReconnected', MetricUnit.Count, reconnected);
+      metrics.addMetric('AccountsAdded', MetricUnit.Count, added);
+      metrics.addMetric('AccountsRemoved', MetricUnit.Count, removed);
     },
     flush() {
       if (pending) metrics.publishStoredMetrics();

@@ -31,6 +31,11 @@ export type RunEvent =
   | { type: 'workspace-attempt-failed'; jobId: string; workspace: WorkspaceIdRef; error: { name: string; message: string } }
   /** The workspace gave up after its retries and is recorded as failed; the others go on. */
   | { type: 'workspace-failed'; jobId: string; workspace: WorkspaceIdRef; error: string }
+  /**
+   * Accounts disconnected or were removed since the previous run: Finalize job's digest of
+   * them (`published` when it went to the ChangesTopic; a local run has none and prints it).
+   */
+  | { type: 'changes-digest'; jobId: string; subject: string; message: string; published: boolean }
   /** Finalize job wrote the job's result. */
   | { type: 'job-finished'; job: JobRecord }
   /** The run itself broke (or ended from outside); `jobId` when a job was found to mark failed. */

@@ -14,6 +14,8 @@ export interface BatchText {
   count: number;
   /** Ids to count as seen without writing them (invalid items, which must not be removed). */
   alsoSeenIds: number[];
+  /** When the earliest page of the batch was fetched (epoch ms); unknown: no webhook change is newer. */
+  fetchedAtMs?: number;
 }
 
 const RECORD_SEPARATOR = '\u001e';
@@ -24,14 +26,14 @@ const RECORD_SEPARATOR = '\u001e';
  * and a batch built in one go (~15 ms of CPU for 2,000 accounts) would hold back the
  * Bind of the statement in flight (see BatchWriter).
  */
-export async function buildBatchText(accounts: SenderEmail[], alsoSeenIds: number[]): Promise<BatchText> {
+export async function buildBatchText(accounts: SenderEmail[], alsoSeenIds: number[], fetchedAtMs?: number): Promise<BatchText> {
   const rows = dedupeById(accounts);
   const parts: string[] = [];
   for (let start = 0; start < rows.length; start += SLICE) {
     if (start > 0) await new Promise((resolve) => setImmediate(resolve));
     parts.push(batchRows(rows.slice(start, start + SLICE)));
   }
-  return { rows: parts.join(RECORD_SEPARATOR), count: rows.length, alsoSeenIds };
+  return { rows: parts.join(RECORD_SEPARATOR), count: rows.length, alsoSeenIds, fetchedAtMs };
 }
 
 const SLICE = 250;

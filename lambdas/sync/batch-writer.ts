@@ -30,14 +30,15 @@ export class BatchWriter {
   /**
    * `save`, when given, runs in the batch's transaction after the upsert, with what it
    * wrote: the cursor saved with the batch it moves past (and the checks that may refuse
-   * both). An empty batch runs `save` alone.
+   * both). An empty batch runs `save` alone. `fetchedAtMs`: when the batch's earliest page
+   * was fetched (a newer webhook change is kept: upsert.ts).
    */
-  async write(accounts: SenderEmail[], alsoSeenIds: number[] = [], save?: BatchSave): Promise<void> {
+  async write(accounts: SenderEmail[], alsoSeenIds: number[] = [], save?: BatchSave, fetchedAtMs?: number): Promise<void> {
     if (accounts.length === 0 && alsoSeenIds.length === 0) {
       if (save) await this.after((sql) => save(sql, { inserted: 0, updated: 0 }));
       return;
     }
-    const text = await buildBatchText(accounts, alsoSeenIds);
+    const text = await buildBatchText(accounts, alsoSeenIds, fetchedAtMs);
     await this.settled();
     const writing = save
       ? this.sql.begin(async (tx) => {

@@ -150,11 +150,15 @@ async function walkWorkspace(
   bindingChecked?.catch(() => {}); // awaited before every write
   const flush = async () => {
     await bindingChecked;
-    const { accounts, alsoSeenIds } = walk.takeBatch();
+    const { accounts, alsoSeenIds, fetchedAtMs } = walk.takeBatch();
     if (accounts.length === 0 && alsoSeenIds.length === 0) return;
     const checkpoint = walk.take(walk.cursor, client.stats);
-    await writer.write(accounts, alsoSeenIds, (tx, written) =>
-      saveCheckpoint(tx, holder, { ...checkpoint, accountsWritten: checkpoint.accountsWritten + written.inserted + written.updated }),
+    await writer.write(
+      accounts,
+      alsoSeenIds,
+      (tx, written) =>
+        saveCheckpoint(tx, holder, { ...checkpoint, accountsWritten: checkpoint.accountsWritten + written.inserted + written.updated }),
+      fetchedAtMs,
     );
   };
   // The cursor moves past a page only once every batch read before it is written.
@@ -364,32 +368,60 @@ function unseen(sql: Sql, jobId: string, workspaceId: number) {
   `;
 }
 
+/**
+ * Marks removed the live accounts this walk did not see, with a 'removed' change row each
+ * in the same statement. An account a webhook changed after the walk began (added, say,
+ * after its pages were read) is not the walk's to judge: it stays as it is.
+ */
 async function removeUnseen(sql: Sql, jobId: string, workspaceId: number): Promise<number> {
-  const result = await sql`
-    update sender_emails se set deleted_at = now(), missed_since_job_id = null, first_missed_at = null
-    from (${unseen(sql, jobId, workspaceId)}) gone
-    where se.workspace_id = ${workspaceId} and se.emailbison_id = gone.emailbison_id and se.deleted_at is null
+  const [{ n }] = await sql<{ n: number }[]>`
+    with gone as (
+      update sender_emails se set deleted_at = now(), missed_since_job_id = null, first_missed_at = null
+      from (${unseen(sql, jobId, workspaceId)}) gone
+      where se.workspace_id = ${workspaceId} and se.emailbison_id = gone.emailbison_id and se.deleted_at is null
+        and not ${webhookChangedDuringWalk(sql, jobId, workspaceId)}
+      returning se.emailbison_id, se.email
+    ),
+    changes as (
+      insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, job_id)
+      select ${workspaceId}::int, emailbison_id, email, 'removed', 'false', 'true', 'sync', ${jobId}::uuid from gone
+    )
+    select count(*)::int as n from gone
   `;
-  return result.count;
+  return n;
+}
+
+/** The row (alias se) took a webhook change since this workspace's sync in the job began. */
+function webhookChangedDuringWalk(sql: Sql, jobId: string, workspaceId: number) {
+  return sql`coalesce(se.webhook_changed_at >= (
+    select started_at from polling_job_workspaces where job_id = ${jobId}::uuid and workspace_id = ${workspaceId}
+  ), false)`;
 }
 
 /**
  * The two-walk rule: an unseen account already marked missed by an earlier complete walk
- * (and not seen since: a sighting rewrites the row and clears the mark) is marked removed;
- * any other unseen account is marked missed by this job.
+ * (and not seen since: a sighting rewrites the row and clears the mark) is marked removed
+ * (with its 'removed' change row); any other unseen account is marked missed by this job.
  */
 async function confirmUnseen(sql: Sql, jobId: string, workspaceId: number): Promise<{ removed: number; marked: number }> {
-  const rows = await sql<{ removed: boolean }[]>`
-    update sender_emails se set
-      deleted_at = case when se.missed_since_job_id is not null then now() end,
-      missed_since_job_id = case when se.missed_since_job_id is null then ${jobId}::uuid end,
-      first_missed_at = case when se.missed_since_job_id is null then now() end
-    from (${unseen(sql, jobId, workspaceId)}) gone
-    where se.workspace_id = ${workspaceId} and se.emailbison_id = gone.emailbison_id and se.deleted_at is null
-    returning se.deleted_at is not null as removed
+  const [outcome] = await sql<{ removed: number; marked: number }[]>`
+    with touched as (
+      update sender_emails se set
+        deleted_at = case when se.missed_since_job_id is not null then now() end,
+        missed_since_job_id = case when se.missed_since_job_id is null then ${jobId}::uuid end,
+        first_missed_at = case when se.missed_since_job_id is null then now() end
+      from (${unseen(sql, jobId, workspaceId)}) gone
+      where se.workspace_id = ${workspaceId} and se.emailbison_id = gone.emailbison_id and se.deleted_at is null
+        and not ${webhookChangedDuringWalk(sql, jobId, workspaceId)}
+      returning se.emailbison_id, se.email, se.deleted_at is not null as removed
+    ),
+    changes as (
+      insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, job_id)
+      select ${workspaceId}::int, emailbison_id, email, 'removed', 'false', 'true', 'sync', ${jobId}::uuid from touched where removed
+    )
+    select count(*) filter (where removed)::int as removed, count(*) filter (where not removed)::int as marked from touched
   `;
-  const removed = rows.filter((row) => row.removed).length;
-  return { removed, marked: rows.length - removed };
+  return outcome;
 }
 
 /**

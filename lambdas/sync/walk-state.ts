@@ -60,6 +60,8 @@ export class WalkState {
   accountsRead = 0;
   private pagesLeft = true;
   private batch: SenderEmail[] = [];
+  /** When the earliest page of the batch was fetched (epoch ms): the batch is no newer than that. */
+  private batchFetchedAtMs: number | undefined;
   private skippedIds: number[] = [];
   private warnings: string[] = [];
   private unsavedWritten = 0;
@@ -85,6 +87,7 @@ export class WalkState {
     if (page.total !== null) this.totalsSeen.add(page.total);
     if (page.lastPage !== null) this.lastPage = Math.max(this.lastPage, page.lastPage);
     this.batch.push(...page.items);
+    this.batchFetchedAtMs = Math.min(this.batchFetchedAtMs ?? page.fetchedAtMs, page.fetchedAtMs);
     this.accountsRead += page.items.length;
     this.walkPages += 1;
     this.walkItems += page.items.length;
@@ -124,11 +127,15 @@ export class WalkState {
     return this.batch.length;
   }
 
-  /** Hands out the accounts (and ids seen but not written) read since the last call. */
-  takeBatch(): { accounts: SenderEmail[]; alsoSeenIds: number[] } {
-    const taken = { accounts: this.batch, alsoSeenIds: this.skippedIds };
+  /**
+   * Hands out the accounts (and ids seen but not written) read since the last call, and
+   * when the earliest of their pages was fetched.
+   */
+  takeBatch(): { accounts: SenderEmail[]; alsoSeenIds: number[]; fetchedAtMs?: number } {
+    const taken = { accounts: this.batch, alsoSeenIds: this.skippedIds, fetchedAtMs: this.batchFetchedAtMs };
     this.batch = [];
     this.skippedIds = [];
+    this.batchFetchedAtMs = undefined;
     return taken;
   }
 

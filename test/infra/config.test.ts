@@ -23,6 +23,7 @@ describe('readStackConfig', () => {
       databaseCaBundle: undefined,
       secretsKmsKeyArn: undefined,
       alarmEmail: undefined,
+      changesEmail: undefined,
       executionTimeAlarmMinutes: 60,
       noSuccessAlarmHours: 6,
       jobName: 'sender-emails-sync',

@@ -34,7 +34,15 @@ function lambdaEnvironments(context: Record<string, unknown>): [string, Record<s
   });
   return Object.entries(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
     .filter(([, fn]) => String(fn.Properties.Description ?? '').startsWith('sender-sync:'))
-    .map(([id, fn]) => [id, fn.Properties.Environment.Variables]);
+    .map(([id, fn]) => [id, withTopicArn(fn.Properties.Environment.Variables)]);
+}
+
+/** The ChangesTopic the stack creates is a Ref in the template: an ARN of the form it resolves to, for loadConfig. */
+function withTopicArn(variables: Record<string, unknown>): Record<string, unknown> {
+  const ref = variables.CHANGES_TOPIC_ARN as { Ref?: string } | undefined;
+  if (!ref) return variables;
+  expect(ref.Ref).toMatch(/^ChangesTopic/);
+  return { ...variables, CHANGES_TOPIC_ARN: `arn:aws:sns:eu-west-1:123456789012:${ref.Ref}` };
 }
 
 const NON_DEFAULT = {

@@ -20,6 +20,7 @@ function page(number: number, fields: Partial<SenderEmailPage> = {}): SenderEmai
     next,
     items: [account(number * 100), account(number * 100 + 1)],
     skipped: [],
+    fetchedAtMs: 1_000 * number,
     ...fields,
   };
 }
@@ -65,6 +66,15 @@ describe('WalkState', () => {
     expect(walk.takeBatch()).toEqual({ accounts: [], alsoSeenIds: [] });
   });
 
+  it('dates a batch by its earliest page fetch, so a webhook change after any of its pages is newer', () => {
+    const walk = new WalkState(fresh, stats());
+    walk.readPage(page(2, { fetchedAtMs: 5_000 }));
+    walk.readPage(page(3, { fetchedAtMs: 4_000 }));
+    expect(walk.takeBatch().fetchedAtMs).toBe(4_000);
+    walk.readPage(page(4, { fetchedAtMs: 9_000 }));
+    expect(walk.takeBatch().fetchedAtMs).toBe(9_000);
+  });
+
   it('records in a checkpoint what changed since the last saved one', () => {
     const walk = new WalkState(fresh, stats({ pages: 5, requests: 6, rateLimitWaitMs: 100 }));
     walk.readPage(page(1, { skipped: [{ page: 1, id: 7, reason: 'email is missing' }] }));
@@ -100,6 +110,7 @@ describe('WalkState', () => {
 
 describe('WalkState in cursor mode', () => {
   const cursorPage = (n: number, next: string | null): SenderEmailPage => ({
+    fetchedAtMs: 1_000 * n,
     kind: 'page',
     mode: 'cursor',
     page: n,

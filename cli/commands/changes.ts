@@ -1,0 +1,79 @@
+import type { Sql } from '../../lambdas/db/client';
+import { withCliContext } from '../context';
+import { EXIT, fail } from '../output';
+import { formatTime, table, truncateText } from '../table';
+
+/** One row of sender_email_changes as `changes --json` prints it (snake_case, one shape). */
+export interface ChangeRow {
+  observed_at: Date;
+  workspace: string;
+  emailbison_id: number;
+  email: string | null;
+  field: string;
+  old_value: unknown;
+  new_value: unknown;
+  source: 'sync' | 'webhook';
+  job_id: string | null;
+}
+
+const DURATION = /^(\d+)\s*(s|m|h|d)$/i;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `24h`, `30m`, `7d`, `90s` as milliseconds; undefined for anything else. */
+export function parseSince(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2].toLowerCase() as keyof typeof UNIT_MS];
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+}
+
+/** The change rows observed in the last `sinceMs`, newest first; only the named workspaces when given. Read-only. */
+export async function listChanges(sql: Sql, options: { sinceMs: number; workspaces?: string[] }): Promise<ChangeRow[]> {
+  const rows = await sql<(Omit<ChangeRow, 'emailbison_id'> & { emailbison_id: string })[]>`
+    select c.observed_at, w.name as workspace, c.emailbison_id, c.email, c.field, c.old_value, c.new_value, c.source, c.job_id
+    from sender_email_changes c join workspaces w on w.id = c.workspace_id
+    where c.observed_at > now() - ${options.sinceMs / 1000} * interval '1 second'
+      ${options.workspaces ? sql`and w.name = any(${options.workspaces}::text[])` : sql``}
+    order by c.observed_at desc, c.id desc
+  `;
+  return rows.map((row) => ({ ...row, emailbison_id: Number(row.emailbison_id) }));
+}
+
+export async function changesCommand(options: { since?: string; workspaces?: string; json?: boolean }): Promise<void> {
+  const since = options.since ?? '24h';
+  const sinceMs = parseSince(since);
+  if (sinceMs === undefined) {
+    console.error(`sender-sync: --since takes a duration such as 30m, 24h or 7d; got "${since}"`);
+    process.exit(EXIT.usage);
+  }
+  const workspaces = options.workspaces
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  await withCliContext(async ({ db }) => {
+    const rows = await listChanges(db.sql, { sinceMs, workspaces });
+    // Keys are snake_case already; printJson's key conversion would reach into old_value/new_value, which are data.
+    if (options.json) return console.log(JSON.stringify({ since, changes: rows }, null, 2));
+    if (rows.length === 0) return console.log(`No account changed in the last ${since}.`);
+    console.log(
+      table(
+        ['observed', 'workspace', 'account', 'field', 'old', 'new', 'source'],
+        rows.map((r) => [
+          formatTime(r.observed_at),
+          r.workspace,
+          r.email ?? String(r.emailbison_id),
+          r.field,
+          truncateText(shown(r.old_value), 40),
+          truncateText(shown(r.new_value), 40),
+          r.source,
+        ]),
+      ),
+    );
+    console.log(`\n${rows.length} change${rows.length === 1 ? '' : 's'} in the last ${since}.`);
+  }).catch(fail);
+}
+
+function shown(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

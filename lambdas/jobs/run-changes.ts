@@ -1,0 +1,202 @@
+import type { Sql } from '../db/client';
+
+/*
+ * The run digest (issue 15): what changed in each workspace since the previous run, from
+ * sender_email_changes whatever wrote the rows (the sync or the webhook receiver). A run's
+ * window for a workspace is (the previous run's end, this run's end]: the previous run is
+ * the latest other job of the workspace that ended (its polling_job_status.completed_at),
+ * so consecutive runs' windows meet and each change is counted once. A workspace's first
+ * run counts from the beginning.
+ */
+
+export interface ChangeCounts {
+  disconnected: number;
+  reconnected: number;
+  added: number;
+  removed: number;
+}
+
+export interface DigestAccount {
+  emailbisonId: number;
+  email: string | null;
+  /** Status before and after the window (null when it did not change). */
+  oldStatus: string | null;
+  newStatus: string | null;
+  removed: boolean;
+}
+
+export interface DigestWorkspace {
+  workspaceId: number;
+  workspace: string;
+  counts: ChangeCounts;
+  /** Accounts that disconnected, reconnected or were removed, by email; at most DIGEST_ACCOUNTS_LISTED. */
+  accounts: DigestAccount[];
+  /** Such accounts not listed. */
+  notListed: number;
+}
+
+export interface RunDigest {
+  jobId: string;
+  jobName: string;
+  completedAt: Date | null;
+  workspaces: DigestWorkspace[];
+}
+
+/** Accounts listed per workspace in a digest; the rest are counted. */
+export const DIGEST_ACCOUNTS_LISTED = 50;
+
+/**
+ * The change rows of each workspace of the job in its window. Runs in Finalize job's
+ * transaction, where now() is the job's completed_at.
+ */
+function windowedChanges(sql: Sql, jobId: string) {
+  return sql`
+    select c.*, w.workspace_name
+    from polling_job_workspaces w
+    cross join lateral (
+      select coalesce(max(j.completed_at), '-infinity') as since
+      from polling_job_workspaces p join polling_job_status j on j.id = p.job_id
+      where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null
+        and j.started_at <= (select started_at from polling_job_status where id = w.job_id)
+    ) prev
+    join sender_email_changes c on c.workspace_id = w.workspace_id and c.observed_at > prev.since
+      and c.observed_at <= coalesce((select completed_at from polling_job_status where id = w.job_id), now())
+    where w.job_id = ${jobId}::uuid
+  `;
+}
+
+/** A status that counts as sending. Anything else ("Not connected", "Disconnected", ...) does not. */
+const CONNECTED = 'connected';
+
+/**
+ * Counts each workspace's accounts disconnected, reconnected, added and removed in its
+ * window onto its polling_job_workspaces row, and their sums onto polling_job_status.
+ * An account counts once per kind however often it changed.
+ */
+export async function recordRunChanges(sql: Sql, jobId: string): Promise<ChangeCounts> {
+  await sql`
+    with changes as (${windowedChanges(sql, jobId)}),
+    counts as (
+      select workspace_id,
+        count(distinct emailbison_id) filter (where field = 'status'
+          and lower(old_value #>> '{}') = ${CONNECTED} and lower(new_value #>> '{}') is distinct from ${CONNECTED})::int as disconnected,
+        count(distinct emailbison_id) filter (where field = 'status'
+          and lower(old_value #>> '{}') is distinct from ${CONNECTED} and lower(new_value #>> '{}') = ${CONNECTED})::int as reconnected,
+        count(distinct emailbison_id) filter (where field = 'added')::int as added,
+        count(distinct emailbison_id) filter (where field = 'removed' and new_value = 'true')::int as removed
+      from changes group by workspace_id
+    )
+    update polling_job_workspaces w set
+      accounts_disconnected = coalesce(c.disconnected, 0),
+      accounts_reconnected = coalesce(c.reconnected, 0),
+      accounts_added = coalesce(c.added, 0),
+      accounts_removed_since_last_run = coalesce(c.removed, 0)
+    from polling_job_workspaces w2 left join counts c on c.workspace_id = w2.workspace_id
+    where w.job_id = ${jobId}::uuid and w2.job_id = w.job_id and w2.workspace_id = w.workspace_id
+  `;
+  const [totals] = await sql<ChangeCounts[]>`
+    update polling_job_status j set
+      accounts_disconnected = t.disconnected,
+      accounts_reconnected = t.reconnected,
+      accounts_added = t.added,
+      accounts_removed = t.removed
+    from (
+      select coalesce(sum(accounts_disconnected), 0)::int as disconnected, coalesce(sum(accounts_reconnected), 0)::int as reconnected,
+        coalesce(sum(accounts_added), 0)::int as added, coalesce(sum(accounts_removed_since_last_run), 0)::int as removed
+      from polling_job_workspaces where job_id = ${jobId}::uuid
+    ) t
+    where j.id = ${jobId}::uuid
+    returning t.disconnected, t.reconnected, t.added, t.removed
+  `;
+  return totals;
+}
+
+/**
+ * The job's digest once it has ended: per workspace its counts and the accounts whose
+ * status changed (first status of the window → last) or that were removed, by email.
+ */
+export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest> {
+  const [job] = await sql<{ job_name: string; completed_at: Date | null }[]>`
+    select job_name, completed_at from polling_job_status where id = ${jobId}::uuid
+  `;
+  const workspaces = await sql<(ChangeCounts & { workspace_id: number; workspace_name: string })[]>`
+    select workspace_id, workspace_name, accounts_disconnected as disconnected, accounts_reconnected as reconnected,
+      accounts_added as added, accounts_removed_since_last_run as removed
+    from polling_job_workspaces where job_id = ${jobId}::uuid order by workspace_name
+  `;
+  const accounts = await sql<
+    {
+      workspace_id: number;
+      emailbison_id: string;
+      email: string | null;
+      old_status: string | null;
+      new_status: string | null;
+      removed: boolean;
+      listed: number;
+      total: number;
+    }[]
+  >`
+    with changes as (${windowedChanges(sql, jobId)}),
+    per_account as (
+      select workspace_id, emailbison_id,
+        (array_agg(email order by observed_at desc, id desc))[1] as email,
+        (array_agg(old_value #>> '{}' order by observed_at, id) filter (where field = 'status'))[1] as old_status,
+        (array_agg(new_value #>> '{}' order by observed_at desc, id desc) filter (where field = 'status'))[1] as new_status,
+        coalesce((array_agg(new_value = 'true' order by observed_at desc, id desc) filter (where field = 'removed'))[1], false) as removed
+      from changes where field in ('status', 'removed')
+      group by workspace_id, emailbison_id
+    ),
+    named as (
+      select *, row_number() over (partition by workspace_id order by email, emailbison_id)::int as listed,
+        count(*) over (partition by workspace_id)::int as total
+      from per_account
+      where removed or old_status is distinct from new_status
+    )
+    select * from named where listed <= ${DIGEST_ACCOUNTS_LISTED} order by workspace_id, listed
+  `;
+  return {
+    jobId,
+    jobName: job?.job_name ?? '',
+    completedAt: job?.completed_at ?? null,
+    workspaces: workspaces.map((w) => {
+      const listed = accounts.filter((a) => a.workspace_id === w.workspace_id);
+      return {
+        workspaceId: w.workspace_id,
+        workspace: w.workspace_name,
+        counts: { disconnected: w.disconnected, reconnected: w.reconnected, added: w.added, removed: w.removed },
+        accounts: listed.map((a) => ({
+          emailbisonId: Number(a.emailbison_id),
+          email: a.email,
+          oldStatus: a.old_status,
+          newStatus: a.new_status,
+          removed: a.removed,
+        })),
+        notListed: Math.max(0, (listed[0]?.total ?? 0) - listed.length),
+      };
+    }),
+  };
+}
+
+/** A digest is sent when any account disconnected or was removed since the previous run. */
+export function digestWorthSending(digest: RunDigest): boolean {
+  return digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0);
+}
+
+/** The digest as an e-mail-sized text: a subject and, per workspace that changed, its accounts. Never a key: only names, emails and statuses. */
+export function formatDigest(digest: RunDigest): { subject: string; message: string } {
+  const sum = (kind: keyof ChangeCounts) => digest.workspaces.reduce((n, w) => n + w.counts[kind], 0);
+  // SNS subjects are ASCII, under 100 characters, one line: counts only.
+  const subject = `sender-sync: ${sum('disconnected')} disconnected, ${sum('removed')} removed, ${sum('reconnected')} reconnected, ${sum('added')} added`;
+  const lines = [`Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`];
+  for (const w of digest.workspaces) {
+    const c = w.counts;
+    if (c.disconnected + c.reconnected + c.added + c.removed === 0 && w.accounts.length === 0) continue;
+    lines.push('', `${w.workspace}: ${c.disconnected} disconnected, ${c.reconnected} reconnected, ${c.added} added, ${c.removed} removed`);
+    for (const a of w.accounts) {
+      const status = a.oldStatus !== a.newStatus ? `${a.oldStatus ?? '(none)'} → ${a.newStatus ?? '(none)'}` : undefined;
+      lines.push(`  ${a.email ?? `account ${a.emailbisonId}`}: ${[status, a.removed ? 'removed' : undefined].filter(Boolean).join(', ')}`);
+    }
+    if (w.notListed > 0) lines.push(`  … and ${w.notListed} more`);
+  }
+  return { subject, message: lines.join('\n') };
+}
