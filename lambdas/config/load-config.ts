@@ -30,6 +30,8 @@ export interface Config {
   maxAttempts: number;
   maxRetryWaitMs: number;
   batchSize: number;
+  webhookTokenSecretArn?: string;
+  changesTopicArn?: string;
   logLevel: LogLevel;
   /** Consumed by the EmailBison client (next issue). */
   emailbisonPagination: EmailBisonPagination;

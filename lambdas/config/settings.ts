@@ -129,6 +129,9 @@ export const SETTINGS = {
     parse: integer(0, 600_000),
     describe: 'cap on one wait (Retry-After included)',
   },
+  // The webhook receiver (lambdas/webhook-receiver): the token secret it checks paths against, the topic it tells of disconnections.
+  webhookTokenSecretArn: { env: 'WEBHOOK_TOKEN_SECRET_ARN', parse: text, describe: 'the webhook token secret' },
+  changesTopicArn: { env: 'CHANGES_TOPIC_ARN', parse: text, describe: 'the ChangesTopic (SNS) of account changes' },
   batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
 
   // Read by both: the stack takes them from context and writes them into the Lambdas' environment.
