@@ -13,6 +13,7 @@ const USAGE = [
   'usage: npm run emailbison-sim -- --scenario seed-2025|seed-2026|grid:N:M [--port 4010] [--latency-ms N|MIN-MAX] [--seed N] [--host 127.0.0.1]',
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
   '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
+  '         [--webhook-url URL]  (account changes: POST /_sim/accounts/{id}/disconnect|reconnect|remove, POST /_sim/accounts {"workspace": NAME})',
 ].join('\n');
 
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       'no-users-route': { type: 'boolean', default: false },
       'honour-per-page': { type: 'boolean', default: false },
       unreachable: { type: 'string' },
+      'webhook-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
     usersRoute: !values['no-users-route'],
     honourPerPage: values['honour-per-page'],
     unreachable: values.unreachable === undefined ? undefined : oneOf('--unreachable', values.unreachable, ['hang', 'refuse'] as const),
+    webhookUrl: values['webhook-url'],
   };
   const sim = await startEmailBisonSim(options);
 
@@ -114,6 +117,7 @@ function describeInstance(options: SimOptions): string {
     `per_page ${options.honourPerPage ? 'honoured (max 100)' : 'ignored (15)'}`,
     `/api/users ${options.usersRoute ? 'on' : 'off (404)'}`,
     ...(options.unreachable ? [`unreachable: ${options.unreachable}`] : []),
+    ...(options.webhookUrl ? ['webhooks delivered to --webhook-url (token hidden here)'] : []),
   ].join('; ');
 }
 
