@@ -135,7 +135,7 @@ webhooks
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    '\nEach subscription posts to <url>/emailbison/<token>/<workspace id>; the token is the stack\'s secret\n(WEBHOOK_TOKEN_SECRET_ARN) or the local one, and is never printed. Idempotent. Exit 2 when a workspace failed.',
+    "\nEach subscription posts to <url>/emailbison/<token>/<workspace id>; the token is the stack's secret\n(WEBHOOK_TOKEN_SECRET_ARN) or the local one, and is never printed. Idempotent. Exit 2 when a workspace failed.",
   )
   .action(lazy(() => import('./commands/webhooks'), 'registerWebhooksCommand'));
 webhooks
@@ -146,7 +146,9 @@ webhooks
   .action(lazy(() => import('./commands/webhooks'), 'listWebhooksCommand'));
 webhooks
   .command('serve')
-  .description('run the webhook receiver on this machine; prints http://127.0.0.1:<port>/emailbison/<token> (the token on this terminal only)')
+  .description(
+    'run the webhook receiver on this machine; prints http://127.0.0.1:<port>/emailbison/<token> (the token on this terminal only)',
+  )
   .option('--port <port>', 'port to listen on (0: any free one)', '4011')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .action(lazy(() => import('./commands/webhooks'), 'serveWebhooksCommand'));

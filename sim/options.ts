@@ -82,10 +82,7 @@ export interface EmailBisonSim {
    * gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
    * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/disconnect|reconnect|remove.
    */
-  changeAccount(
-    id: number,
-    action: 'disconnect' | 'reconnect' | 'remove',
-  ): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove'): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** A new account, its email_account_added delivered. Also POST /_sim/accounts {"workspace": name or id}. */
   addAccountWithEvent(workspaceName: string): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** Every webhook delivery made, in order, with the receiver's status and the exact body. */

@@ -148,7 +148,12 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   }
 
   /** GET/POST /api/webhook-url, GET/PUT/DELETE /api/webhook-url/{id}: the key's workspace's subscriptions. */
-  async function webhookUrlRoute(req: IncomingMessage, res: ServerResponse, workspace: SimWorkspace, id: number | undefined): Promise<void> {
+  async function webhookUrlRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    workspace: SimWorkspace,
+    id: number | undefined,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     if (id !== undefined && webhooks.owner(id) !== workspace.name) {
       return webhooks.owner(id) ? send(res, 403, WRONG_WORKSPACE) : send(res, 404, recordNotFound(String(id)));

@@ -10,11 +10,7 @@ import type { RawSenderEmail, SimWorkspace } from './data';
  * the receiver answered too.
  */
 
-export type SimAccountEvent =
-  | 'email_account_added'
-  | 'email_account_removed'
-  | 'email_account_disconnected'
-  | 'email_account_reconnected';
+export type SimAccountEvent = 'email_account_added' | 'email_account_removed' | 'email_account_disconnected' | 'email_account_reconnected';
 
 export interface SimSubscription {
   id: number;

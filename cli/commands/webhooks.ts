@@ -42,7 +42,9 @@ export interface RegisterOptions {
 
 export async function registerWebhooksCommand(options: RegisterOptions): Promise<void> {
   if (!options.url || !/^https?:\/\/[^\s]+$/i.test(options.url)) {
-    console.error('sender-sync: webhooks register needs --url <receiver base URL> (the stack output WebhookReceiverUrl, or `webhooks serve`\'s address).');
+    console.error(
+      "sender-sync: webhooks register needs --url <receiver base URL> (the stack output WebhookReceiverUrl, or `webhooks serve`'s address).",
+    );
     process.exit(64);
   }
   await withCliContext(async (context) => {
@@ -54,7 +56,10 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
       const url = `${base}/emailbison/${token}/${workspace.id}`;
       try {
         const apiKey = await context.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
-        results.push({ workspace, result: await ensureSubscription({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey }, url) });
+        results.push({
+          workspace,
+          result: await ensureSubscription({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey }, url),
+        });
       } catch (error) {
         results.push({ workspace, error: redactSecrets(describeError(error), [token]) });
       }
@@ -89,7 +94,8 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
       try {
         const apiKey = await context.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
         const subscriptions = await listSubscriptions({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey });
-        if (subscriptions.length === 0) rows.push({ workspace: workspace.name, subscription_id: null, name: null, url: null, events: [], error: null });
+        if (subscriptions.length === 0)
+          rows.push({ workspace: workspace.name, subscription_id: null, name: null, url: null, events: [], error: null });
         for (const s of subscriptions) {
           rows.push({
             workspace: workspace.name,
@@ -103,7 +109,14 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
         }
       } catch (error) {
         const text = describeError(error);
-        rows.push({ workspace: workspace.name, subscription_id: null, name: null, url: null, events: [], error: token ? redactSecrets(text, [token]) : text });
+        rows.push({
+          workspace: workspace.name,
+          subscription_id: null,
+          name: null,
+          url: null,
+          events: [],
+          error: token ? redactSecrets(text, [token]) : text,
+        });
       }
     }
     if (options.json) return console.log(JSON.stringify({ subscriptions: rows }, null, 2));

@@ -99,7 +99,12 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       const sql = await deps.sql();
       const routed = await routeDelivery(sql, pathWorkspaceId, event);
       if (!routed.found) {
-        deps.log.warn('webhook delivery not routed', { problem: routed.problem, reason: routed.reason, type: event.type, deliveryKey: key });
+        deps.log.warn('webhook delivery not routed', {
+          problem: routed.problem,
+          reason: routed.reason,
+          type: event.type,
+          deliveryKey: key,
+        });
         const status = routed.problem === 'unknown' ? 404 : routed.problem === 'mismatch' ? 409 : 422;
         return answer(status, { message: routed.reason }, routed.problem);
       }

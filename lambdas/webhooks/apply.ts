@@ -59,12 +59,14 @@ export async function applyAccountEvent(sql: Sql, workspaceId: number, deliveryK
     if (!row && event.type !== 'email_account_added') {
       return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
     }
-    const change = row ? await changeStored(tx as unknown as Sql, workspaceId, event, row) : await insertAdded(tx as unknown as Sql, workspaceId, account);
+    const change = row
+      ? await changeStored(tx as unknown as Sql, workspaceId, event, row)
+      : await insertAdded(tx as unknown as Sql, workspaceId, account);
     if (!change) return { outcome: 'unchanged' } as const;
     const email = row?.email ?? account.email;
     const [written] = await tx<{ id: number }[]>`
       insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key)
-      values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::jsonb, ${json(change.newValue)}::jsonb,
+      values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::text::jsonb, ${json(change.newValue)}::text::jsonb,
               'webhook', ${deliveryKey})
       on conflict do nothing
       returning id
@@ -116,7 +118,7 @@ async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, 
       const tags = nextTags(row.tags, event.tag!, event.type === 'tag_attached');
       if (!tags) return undefined;
       await sql`
-        update sender_emails set tags = ${json(tags)}::jsonb, raw = raw || jsonb_build_object('tags', ${json(tags)}::jsonb), ${touched}
+        update sender_emails set tags = ${json(tags)}::text::jsonb, raw = raw || jsonb_build_object('tags', ${json(tags)}::text::jsonb), ${touched}
         where ${where}
       `;
       return { field: 'tags', oldValue: row.tags, newValue: tags };
@@ -147,11 +149,11 @@ async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSender
       emailbison_created_at, emailbison_updated_at, raw, webhook_changed_at
     ) values (
       ${workspaceId}, ${account.id}, ${account.email!}, ${text('name')}, ${text('email_signature')}, ${int('daily_limit')},
-      ${text('type')}, ${account.status}, ${json(tags)}::jsonb,
+      ${text('type')}, ${account.status}, ${json(tags)}::text::jsonb,
       ${int('emails_sent_count')}, ${int('total_replied_count')}, ${int('unique_replied_count')}, ${int('total_opened_count')},
       ${int('unique_opened_count')}, ${int('bounced_count')}, ${int('unsubscribed_count')}, ${int('interested_leads_count')},
       ${int('total_leads_contacted_count')}, ${typeof raw.warmup_enabled === 'boolean' ? raw.warmup_enabled : null},
-      ${timestampOrNull(raw.created_at)}::timestamptz, ${account.updatedAt}::timestamptz, ${json(raw)}::jsonb, now()
+      ${timestampOrNull(raw.created_at)}::timestamptz, ${account.updatedAt}::timestamptz, ${json(raw)}::text::jsonb, now()
     )
   `;
   return { field: 'added', oldValue: null, newValue: { email: account.email, status: account.status } };

@@ -116,9 +116,7 @@ export function changesMessage(workspace: string, pending: PendingChange[]): Cha
   if (pending.length > MAX_LISTED) lines.push(`  ... and ${pending.length - MAX_LISTED} more`);
   return {
     // SNS subjects: ASCII, no line breaks, at most 100 characters.
-    subject: `sender-sync: ${what} in ${workspace}`
-      .replace(/[^\x20-\x7e]/g, '?')
-      .slice(0, 100),
+    subject: `sender-sync: ${what} in ${workspace}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
     text: [`Workspace "${workspace}": ${what} (reported by EmailBison webhooks)`, ...lines].join('\n'),
   };
 }

@@ -29,7 +29,11 @@ export async function routeDelivery(sql: Sql, pathWorkspaceId: number | undefine
     `;
     if (!row) return { found: false, problem: 'unknown', reason: 'no workspace has the id in the path' };
     // A subscription of workspace A that receives B's events would file B's accounts under A.
-    if (row.emailbison_workspace_id !== null && event.emailbisonWorkspaceId !== null && row.emailbison_workspace_id !== event.emailbisonWorkspaceId) {
+    if (
+      row.emailbison_workspace_id !== null &&
+      event.emailbisonWorkspaceId !== null &&
+      row.emailbison_workspace_id !== event.emailbisonWorkspaceId
+    ) {
       return {
         found: false,
         problem: 'mismatch',

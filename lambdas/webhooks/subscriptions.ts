@@ -32,7 +32,8 @@ export type EnsureOutcome = { outcome: 'created' | 'updated' | 'unchanged'; subs
 export async function listSubscriptions(target: SubscriptionTarget): Promise<Subscription[]> {
   const answer = await request(target, 'GET', '/api/webhook-url');
   const data = (answer as { data?: unknown })?.data;
-  if (!Array.isArray(data)) throw new WebhookSubscriptionError(`EmailBison's list of webhooks for workspace "${target.workspace}" has no data array.`);
+  if (!Array.isArray(data))
+    throw new WebhookSubscriptionError(`EmailBison's list of webhooks for workspace "${target.workspace}" has no data array.`);
   return data.flatMap((item) => {
     const subscription = asSubscription(item);
     return subscription ? [subscription] : [];
@@ -77,14 +78,20 @@ async function request(target: SubscriptionTarget, method: string, path: string,
   }
   const text = await response.text();
   if (response.status === 401) {
-    throw new WebhookSubscriptionError(`EmailBison rejected the API key of workspace "${target.workspace}" (HTTP 401) on ${method} ${path}.`, {
-      workspace: target.workspace,
-    });
+    throw new WebhookSubscriptionError(
+      `EmailBison rejected the API key of workspace "${target.workspace}" (HTTP 401) on ${method} ${path}.`,
+      {
+        workspace: target.workspace,
+      },
+    );
   }
   if (!response.ok) {
-    throw new WebhookSubscriptionError(`EmailBison answered HTTP ${response.status} to ${method} ${path} for workspace "${target.workspace}".`, {
-      workspace: target.workspace,
-    });
+    throw new WebhookSubscriptionError(
+      `EmailBison answered HTTP ${response.status} to ${method} ${path} for workspace "${target.workspace}".`,
+      {
+        workspace: target.workspace,
+      },
+    );
   }
   try {
     return JSON.parse(text);
