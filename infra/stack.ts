@@ -12,6 +12,7 @@ import { DatabaseNetwork } from './network';
 import { AlarmTopic } from './notifications';
 import { SyncSecrets } from './secrets';
 import { SyncStateMachine } from './state-machine';
+import { WebhookReceiver } from './webhooks';
 
 export interface SenderSyncStackProps extends StackProps {
   config: StackConfig;
@@ -25,6 +26,7 @@ export interface SenderSyncStackProps extends StackProps {
 export class SenderSyncStack extends Stack {
   readonly functions: SyncFunctions;
   readonly stateMachine: SyncStateMachine;
+  readonly webhooks: WebhookReceiver;
 
   constructor(scope: Construct, id: string, props: SenderSyncStackProps) {
     super(scope, id, props);
@@ -59,9 +61,12 @@ export class SenderSyncStack extends Stack {
       tracingEnabled: config.tracingEnabled,
     });
     const fns = this.functions;
+    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
+    // changesTopic: history's ChangesTopic, once merged.
+    this.webhooks = new WebhookReceiver(this, 'Webhooks', { functions: fns, alarmTopic: alarmTopic.topic });
     if (config.secretsKmsKeyArn) {
       // An imported secret encrypted with a customer-managed key: reading it needs kms:Decrypt, only via Secrets Manager.
-      for (const fn of fns.all) {
+      for (const fn of [...fns.all, this.webhooks.fn]) {
         fn.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ['kms:Decrypt'],
@@ -85,7 +90,7 @@ export class SenderSyncStack extends Stack {
       new MigrationsOnDeploy(this, 'Migrations', {
         migrate: fns.migrate,
         // New task code and the definition only go live once the schema they expect exists.
-        before: [this.stateMachine, ...Object.values(fns.tasks)],
+        before: [this.stateMachine, ...Object.values(fns.tasks), this.webhooks.fn],
         migrateTimeout: MIGRATE_TIMEOUT,
         migrationsDir: path.join(props.projectRoot, 'migrations'),
         deployId: props.deployId,
@@ -100,7 +105,6 @@ export class SenderSyncStack extends Stack {
     const schedule = new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
     const recorder = new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
 
-    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
     new SyncAlarms(this, 'Alarms', {
       stateMachine,
       topic: alarmTopic.topic,
