@@ -12,6 +12,7 @@ import { renderTable, verdict, type Figure } from './report';
 import { benchPaths, parseBenchArgs, saveResults } from './save-results';
 import { benchScale } from './scale';
 import { startSimChild } from './sim-child';
+import { benchWebhooks } from './webhooks';
 import { benchWrite } from './write';
 
 /*
@@ -21,7 +22,8 @@ import { benchWrite } from './write';
  * bench/results/readme.json and, from it, to README.md's performance table
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
- * bench/results/latest-emailbison.json.
+ * bench/results/latest-emailbison.json. `npm run bench -- --only webhooks`: the webhook
+ * receiver's p50/p99 over 1,000 local deliveries (issue 15), to latest-webhooks.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -49,8 +51,14 @@ try {
     log('item 6: 1,000 workspaces x 200 accounts');
     figures.push(...(await benchScale(db.sql, RUNS, log)));
   }
-  log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
-  figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  if (options.only !== 'webhooks') {
+    log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
+    figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  }
+  if (!options.only || options.only === 'webhooks') {
+    log('issue 15: the webhook receiver, 1,000 local deliveries');
+    figures.push(...(await benchWebhooks(db.sql, log)));
+  }
 
   const table = renderTable(figures);
   log(`\n${table}`);

@@ -14,7 +14,7 @@ export interface BenchOptions {
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison'] as const;
+export const BENCH_GROUPS = ['emailbison', 'webhooks'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {
