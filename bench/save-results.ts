@@ -10,7 +10,7 @@ import { type BenchResults, readmeTable, withBenchTable } from './readme-table';
  */
 export interface BenchOptions {
   writeReadme: boolean;
-  /** `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json. */
+  /** `--only emailbison`: only the figures of issue 12 (a few minutes), to latest-emailbison.json; `--only webhooks`: issue 15's receiver latency, to latest-webhooks.json. */
   only?: BenchGroup;
 }
 

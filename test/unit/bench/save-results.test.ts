@@ -24,9 +24,10 @@ describe('npm run bench', () => {
     expect(() => parseBenchArgs(['--write-reedme'])).toThrow(/Unknown bench argument\(s\): --write-reedme/);
   });
 
-  it('takes --only emailbison for the figures of issue 12 alone, never with --write-readme', () => {
+  it('takes --only emailbison (issue 12) or --only webhooks (issue 15) alone, never with --write-readme', () => {
     expect(parseBenchArgs(['--only', 'emailbison'])).toEqual({ writeReadme: false, only: 'emailbison' });
-    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(/--only takes one of emailbison; got emailbisn/);
+    expect(parseBenchArgs(['--only', 'webhooks'])).toEqual({ writeReadme: false, only: 'webhooks' });
+    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(/--only takes one of emailbison, webhooks; got emailbisn/);
     expect(() => parseBenchArgs(['--only'])).toThrow(/got nothing/);
     expect(() => parseBenchArgs(['--only', 'emailbison', '--write-readme'])).toThrow(/--write-readme needs the whole bench/);
   });
