@@ -45,8 +45,6 @@ export interface ReceiverDeps {
   /** The ChangesTopic; absent: nothing is published (pending items stay for the digest). */
   publisher?: ChangesPublisher;
   publishWindowSeconds?: number;
-  /** Called once per answered request, for metrics. */
-  onAnswer?(answer: { status: number; outcome?: string; durationMs: number }): void;
 }
 
 export type WebhookReceiver = (request: WebhookRequest) => Promise<WebhookResponse>;
@@ -60,11 +58,11 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
   };
 
   return async (request) => {
-    const started = performance.now();
-    const answer = (status: number, body: Record<string, unknown>, outcome?: string): WebhookResponse => {
-      deps.onAnswer?.({ status, outcome, durationMs: performance.now() - started });
-      return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-    };
+    const answer = (status: number, body: Record<string, unknown>): WebhookResponse => ({
+      status,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const match = PATH.exec(request.path.split('?')[0]);
     let expected: Buffer;
     try {
@@ -106,7 +104,7 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
           deliveryKey: key,
         });
         const status = routed.problem === 'unknown' ? 404 : routed.problem === 'mismatch' ? 409 : 422;
-        return answer(status, { message: routed.reason }, routed.problem);
+        return answer(status, { message: routed.reason });
       }
       const applied: ApplyOutcome = await applyAccountEvent(sql, routed.workspaceId, key, event);
       const fields = {
@@ -119,7 +117,7 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       };
       deps.log.info('webhook delivery', fields);
       if (deps.publisher) await publishQuietly(sql, deps);
-      return answer(200, { ok: true, ...applied }, applied.outcome);
+      return answer(200, { ok: true, ...applied });
     } catch (error) {
       const unavailable = isUnavailable(error);
       deps.log.error(unavailable ? 'webhook delivery not applied: Postgres unavailable' : 'webhook delivery failed', {

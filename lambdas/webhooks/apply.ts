@@ -43,18 +43,22 @@ export async function applyAccountEvent(sql: Sql, workspaceId: number, deliveryK
   if (event.ignoredTaggable) return { outcome: 'ignored', reason: event.ignoredTaggable };
   const account = event.senderEmail!;
   return sql.begin(async (tx) => {
-    const [replay] = await tx`
-      select 1 from sender_email_changes
-      where source = 'webhook' and delivery_key = ${deliveryKey} and workspace_id = ${workspaceId}
-      limit 1
+    // One round trip: was this body applied before, and the account's row, locked until commit.
+    const [found] = await tx<(StoredRow & { replayed: boolean; stored: boolean })[]>`
+      select
+        exists (
+          select 1 from sender_email_changes
+          where source = 'webhook' and delivery_key = ${deliveryKey} and workspace_id = ${workspaceId}
+        ) as replayed,
+        se.emailbison_id is not null as stored,
+        se.email, se.status, se.tags, se.warmup_enabled, se.deleted_at is not null as deleted, se.emailbison_updated_at
+      from (select 1) as one
+      left join lateral (
+        select * from sender_emails where workspace_id = ${workspaceId} and emailbison_id = ${account.id} for update
+      ) as se on true
     `;
-    if (replay) return { outcome: 'replayed' } as const;
-    const [row] = await tx<StoredRow[]>`
-      select email, status, tags, warmup_enabled, deleted_at is not null as deleted, emailbison_updated_at
-      from sender_emails
-      where workspace_id = ${workspaceId} and emailbison_id = ${account.id}
-      for update
-    `;
+    if (found.replayed) return { outcome: 'replayed' } as const;
+    const row: StoredRow | undefined = found.stored ? found : undefined;
     if (row && isOlder(account.updatedAt, row.emailbison_updated_at)) return { outcome: 'stale' } as const;
     if (!row && event.type !== 'email_account_added') {
       return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
