@@ -9,7 +9,7 @@ import { ensureSubscription, listSubscriptions, SUBSCRIPTION_NAME, type EnsureOu
 import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
-import { withCliContext, type CliContext } from '../context';
+import { openCliContext, withCliContext, type CliContext } from '../context';
 import { fail } from '../output';
 import { table } from '../table';
 
@@ -25,7 +25,7 @@ export async function webhookToken(context: CliContext, options: { create: boole
   if (existing) return existing;
   if (!options.create) {
     throw new InvalidInputError(
-      'No webhook token: set WEBHOOK_TOKEN_SECRET_ARN (the stack output WebhookTokenSecretArn), or run `webhooks serve` once to create a local one.',
+      'No webhook token: set WEBHOOK_TOKEN_SECRET_ARN (the stack output WebhooksTokenSecretArn…), or run `webhooks serve` once to create a local one.',
     );
   }
   const token = newWebhookToken();
@@ -144,7 +144,7 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     process.exit(64);
   }
   try {
-    const context = await import('../context').then((m) => m.openCliContext());
+    const context = await openCliContext();
     const token = await webhookToken(context, { create: true });
     const log = stderrLog(context.config.logLevel);
     const receive = createWebhookReceiver({
