@@ -130,7 +130,7 @@ const webhooks = program.command('webhooks').description('EmailBison webhooks: a
 webhooks
   .command('register')
   .description("create or update each workspace's EmailBison subscription (/api/webhook-url) to the eight account events")
-  .option('--url <url>', 'the receiver base URL: the stack output WebhookReceiverUrl, or the address `webhooks serve` prints')
+  .option('--url <url>', 'the receiver base URL: the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints')
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--json', 'print the result as JSON')
   .addHelpText(
