@@ -43,7 +43,7 @@ export interface RegisterOptions {
 export async function registerWebhooksCommand(options: RegisterOptions): Promise<void> {
   if (!options.url || !/^https?:\/\/[^\s]+$/i.test(options.url)) {
     console.error(
-      "sender-sync: webhooks register needs --url <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints).",
+      'sender-sync: webhooks register needs --url <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints).',
     );
     process.exit(64);
   }

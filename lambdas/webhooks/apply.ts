@@ -15,6 +15,8 @@ import type { AccountEvent, WebhookSenderEmail, WebhookTag } from './event';
  * - webhook_changed_at is set on every applied change: a sync page fetched before it does
  *   not undo it (the sync's side, 009).
  * - Only this workspace's row (workspace_id, emailbison_id) is read or written.
+ * - Values as 009 records them: status text, removed true (false when a removed row comes
+ *   back), added the status it arrived with, tags their sorted names, warmup booleans.
  */
 
 export type ApplyOutcome =
@@ -75,7 +77,8 @@ export async function applyAccountEvent(sql: Sql, workspaceId: number, deliveryK
       on conflict do nothing
       returning id
     `;
-    const publishable = change.field === 'removed' || (change.field === 'status' && !isConnected(change.newValue));
+    const publishable =
+      (change.field === 'removed' && change.newValue === true) || (change.field === 'status' && !isConnected(change.newValue));
     if (written && publishable) {
       await tx`
         insert into webhook_publish_state (workspace_id, published_through_id)
@@ -112,10 +115,10 @@ async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, 
       return { field: 'removed', oldValue: false, newValue: true };
     }
     case 'email_account_added': {
-      // A live row already holds it (the sync saw it first); a removed one comes back.
+      // A live row already holds it (the sync saw it first); a removed one comes back, recorded as the sync records it (009).
       if (!row.deleted) return undefined;
       await sql`update sender_emails set deleted_at = null, ${touched} where ${where}`;
-      return { field: 'added', oldValue: null, newValue: { email: row.email, status: account.status ?? row.status } };
+      return { field: 'removed', oldValue: true, newValue: false };
     }
     case 'tag_attached':
     case 'tag_removed': {
@@ -125,7 +128,7 @@ async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, 
         update sender_emails set tags = ${json(tags)}::text::jsonb, raw = raw || jsonb_build_object('tags', ${json(tags)}::text::jsonb), ${touched}
         where ${where}
       `;
-      return { field: 'tags', oldValue: row.tags, newValue: tags };
+      return { field: 'tags', oldValue: tagNames(row.tags), newValue: tagNames(tags) };
     }
     case 'warmup_disabled_receiving_bounces':
     case 'warmup_disabled_causing_bounces': {
@@ -160,7 +163,7 @@ async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSender
       ${timestampOrNull(raw.created_at)}::timestamptz, ${account.updatedAt}::timestamptz, ${json(raw)}::text::jsonb, now()
     )
   `;
-  return { field: 'added', oldValue: null, newValue: { email: account.email, status: account.status } };
+  return { field: 'added', oldValue: null, newValue: account.status };
 }
 
 /** The tags after the event, or undefined when they would not change. */
@@ -169,6 +172,11 @@ function nextTags(current: StoredRow['tags'], tag: WebhookTag, attach: boolean):
   const present = current.some(same);
   if (attach === present) return undefined;
   return attach ? [...current, { id: tag.id, name: tag.name, default: false }] : current.filter((t) => !same(t));
+}
+
+/** Change rows hold tags as their sorted names (009). */
+function tagNames(tags: StoredRow['tags']): string[] {
+  return tags.map((tag) => tag.name).sort();
 }
 
 function isOlder(eventUpdatedAt: string | null, storedUpdatedAt: Date | null): boolean {

@@ -122,5 +122,5 @@ export function changesMessage(workspace: string, pending: PendingChange[]): Cha
 }
 
 function publishable(sql: Sql) {
-  return sql`(c.field = 'removed' or (c.field = 'status' and lower(coalesce(c.new_value #>> '{}', '')) <> 'connected'))`;
+  return sql`((c.field = 'removed' and c.new_value = 'true') or (c.field = 'status' and lower(coalesce(c.new_value #>> '{}', '')) <> 'connected'))`;
 }

@@ -152,10 +152,10 @@ describe('the webhook receiver against strangers', () => {
       { tables: number }[]
     >`select count(*)::int as tables from pg_tables where tablename in ('sender_emails', 'workspaces')`;
     expect(tables).toBe(2);
-    const [change] = await db.sql<{ new_value: { email: string } }[]>`
-      select new_value from sender_email_changes where workspace_id = ${workspaceId} and emailbison_id = 424242
+    const [change] = await db.sql<{ email: string; new_value: string }[]>`
+      select email, new_value from sender_email_changes where workspace_id = ${workspaceId} and emailbison_id = 424242
     `;
-    expect(change.new_value.email).toBe(hostileEmail);
+    expect(change).toEqual({ email: hostileEmail, new_value: "Connected'; --" });
   });
 
   it('puts the token in no log line, table, answer or published message', async () => {
