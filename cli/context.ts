@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
 import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
-import { openLocalDatabase, type LocalDatabase } from '../local/database';
+import { openDatabaseForReading, openLocalDatabase, type LocalDatabase, type ReadDatabase } from '../local/database';
 import { PROJECT_ROOT } from '../local/embedded-postgres';
 
 /** What a CLI command works with: config from the environment, the database, the secret resolver. */
@@ -14,10 +14,27 @@ export interface CliContext {
   secretsFile: string;
 }
 
+/** What a read command works with: the same, with a database opened to read (never migrated, never created). */
+export interface ReadContext extends CliContext {
+  db: ReadDatabase;
+}
+
 export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
   const config = loadConfig(env);
-  const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
+  return withSecrets(config, db, env);
+}
+
+/** For `status`, `missing`, `accounts`, `jobs`, `check-keys`: says on stderr which database it reads. */
+export async function openReadContext(env: Record<string, string | undefined> = process.env): Promise<ReadContext> {
+  const config = loadConfig(env);
+  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl });
+  console.error(`database: ${db.description}`);
+  return withSecrets(config, db, env);
+}
+
+function withSecrets<D extends LocalDatabase>(config: Config, db: D, env: Record<string, string | undefined>) {
+  const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
     // Created on first use: local runs without AWS never build an AWS client.
@@ -34,6 +51,15 @@ export async function openCliContext(env: Record<string, string | undefined> = p
 
 export async function withCliContext<T>(work: (context: CliContext) => Promise<T>): Promise<T> {
   const context = await openCliContext();
+  try {
+    return await work(context);
+  } finally {
+    await context.db.close();
+  }
+}
+
+export async function withReadContext<T>(work: (context: ReadContext) => Promise<T>): Promise<T> {
+  const context = await openReadContext();
   try {
     return await work(context);
   } finally {

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 
 /** Commands load their modules when run: `status` need not load the CDK that `run` synthesizes with. */
 function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string) {
@@ -11,12 +12,39 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+/** A command's help ends with a note (its exit codes, its --json shape) and one example: what a person would type first. */
+const example = (line: string, note?: string) => `${note ? `\n${note}` : ''}\nExample:\n  $ ${line}`;
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('must be a number > 0.');
+  return value;
+}
+
+function wholeNumber(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('must be a whole number >= 1.');
+  return Number(text);
+}
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('sender-sync')
+  .version(version, '-V, --version', 'print the version')
   .description(
-    'Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.',
+    'Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.\n' +
+      'Read commands (status, jobs, missing, accounts, check-keys) never migrate or write, and say on stderr which database they read.\n' +
+      '--json: one JSON value on stdout, snake_case keys; notes and progress go to stderr.',
   )
-  .showHelpAfterError();
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 error, 2 partial (a key not OK for check-keys), 3 failed, 4 another run in progress,\n' +
+      '64 usage (an unknown command, option, value or workspace), 130 interrupted.' +
+      example('sender-sync run --json | jq .job.status'),
+  )
+  .showHelpAfterError()
+  // Commander exits 1 on a usage error, as a crash would: scripts tell them apart by 64 (EX_USAGE, as gh and dbt).
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 64));
 
 program
   .command('run')
@@ -44,7 +72,9 @@ program
       '',
       'Against the built-in simulator the request cap (EMAILBISON_MAX_RPS) is off, unless EMAILBISON_MAX_RPS is set',
       'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
-      'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 130 interrupted, 1 error.',
+      'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 64 usage (an unknown workspace), 130 interrupted, 1 error.',
+      'With --json, progress goes to stderr and stdout holds one JSON value: {status, job, workspaces, execution, running_job_id}.',
+      example('sender-sync run --workspaces "Acme Outbound,Juniper Health"'),
     ].join('\n'),
   )
   .action(lazy(() => import('./commands/run'), 'runCommand'));
@@ -63,7 +93,8 @@ workspaces
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    "\nThe key's binding is checked before anything is stored: exit 2, nothing stored, when it reads another\nEmailBison workspace than --emailbison-id (or the row) says, or one another active workspace already holds.",
+    "\nThe key's binding is checked before anything is stored: exit 2, nothing stored, when it reads another\nEmailBison workspace than --emailbison-id (or the row) says, or one another active workspace already holds." +
+      example('pbpaste | sender-sync workspaces add "Acme Outbound" --base-url https://send.example.com'),
   )
   .action(lazy(() => import('./commands/workspaces'), 'addWorkspaceCommand'));
 workspaces
@@ -71,28 +102,54 @@ workspaces
   .description('list registered workspaces (never their keys)')
   .option('--all', 'include inactive workspaces')
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('sender-sync workspaces list --all'))
   .action(lazy(() => import('./commands/workspaces'), 'listWorkspacesCommand'));
 workspaces
   .command('remove <name>')
   .description('stop syncing a workspace (its accounts and history stay)')
+  .addHelpText('after', example('sender-sync workspaces remove "Acme Outbound"'))
   .action(lazy(() => import('./commands/workspaces'), 'removeWorkspaceCommand'));
 workspaces
-  .command('import <file>')
+  .command('import [file]')
   .description('register workspaces from a CSV (name,base_url,api_key[,emailbison_workspace_id]) or JSON list')
   .option('--store <store>', 'where to put the keys: file or aws-sm', 'file')
   .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
+  .option('--from-client-registry [database-url]', "instead of a file: the replaced system's client_registry table (default: DATABASE_URL)")
+  .option('--clear-plaintext-keys', 'with --from-client-registry: null its plain-text keys once all are imported')
   .option('--json', 'print the result as JSON')
-  .action(lazy(() => import('./commands/workspaces'), 'importWorkspacesCommand'));
+  .addHelpText('after', example('sender-sync workspaces import workspaces.csv --store aws-sm'))
+  .action(lazy(() => import('./commands/client-registry'), 'importCommand'));
+workspaces
+  .command('discover')
+  .description("list an instance's workspaces with its super-admin key (on standard input) and what would be registered")
+  .requiredOption('--base-url <url>', 'the EmailBison instance, e.g. https://send.example.com')
+  .option('--admin-key-env <var>', 'read the super-admin key from this environment variable (else from standard input)')
+  .option('--mint-keys', 'mint, store and register one api-user key per workspace not yet registered (default: dry run)')
+  .option('--store <store>', 'where to put the minted keys: file or aws-sm', 'file')
+  .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\nThe super-admin key is used for this run only: never stored or printed. Exit 1 when a mint fails (every key\nminted before it is stored and registered), 2 when a new key reads another workspace.\nExample: pbpaste | sender-sync workspaces discover --base-url https://send.example.com --mint-keys',
+  )
+  .action(lazy(() => import('./commands/discover'), 'discoverWorkspacesCommand'));
 
 program
   .command('check-keys')
   .description(
-    "try each active workspace's API key once: OK / rejected / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)",
+    "try each active workspace's API key: OK / rejected / rate limited / unreachable, with account totals and the EmailBison workspace it reads (GET /api/users)",
   )
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    "\nExit code 2 when any key is not OK, reads another EmailBison workspace than its row records, or reads the same one as another row's key.",
+    [
+      '',
+      'Requests are retried as the sync retries them (EMAILBISON_MAX_ATTEMPTS, Retry-After honoured).',
+      'Exit codes: 0 every key OK; 2 a key problem: REJECTED, BOUND ELSEWHERE, REFUSED, UNREACHABLE, WRONG URL, NO KEY,',
+      "or a key reading another EmailBison workspace than its row records, or the same one as another row's key;",
+      '75 (EX_TEMPFAIL) when the only problem is RATE LIMITED (EmailBison kept answering 429): try again later.',
+      '--json: {keys: [{workspace, result, accounts, detail, binding, recorded_id, binding_problems}]}.',
+    ].join('\n') + example('sender-sync check-keys'),
   )
   .action(lazy(() => import('./commands/check-keys'), 'checkKeysCommand'));
 
@@ -100,30 +157,58 @@ program
   .command('trigger')
   .description('start the deployed state machine (StartExecution) and print its console link')
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
-  .option('--wait', 'follow the execution to its end, with progress from the job tables')
-  .option('--state-machine-arn <arn>', 'default: STATE_MACHINE_ARN (the stack output)')
-  .option('--interval-seconds <s>', 'how often --wait looks', '5')
+  .option(
+    '--wait',
+    "follow the execution (DescribeExecution) to its end; the job row too when DATABASE_URL or DATABASE_SECRET_ARN names the stack's database",
+  )
+  .option('--state-machine-arn <arn>', 'default: STATE_MACHINE_ARN (the stack output); the region is taken from it')
+  .option('--interval-seconds <s>', 'how often --wait looks', positiveNumber, 5)
   .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\nWith --wait, exit codes as `run`: 0 completed, 2 partial, 3 failed.\n' +
+      '--json: {execution_arn, console_url}; with --wait {execution_arn, console_url, execution, job, workspaces}.' +
+      example('sender-sync trigger --wait --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:sender-sync'),
+  )
   .action(lazy(() => import('./commands/trigger'), 'triggerCommand'));
 
 program
   .command('status [job-id]')
   .description('the latest (or given) job with its per-workspace rows and, for AWS runs, the execution status')
   .option('--watch', 'refresh until the job ends')
-  .option('--interval-seconds <s>', 'how often --watch refreshes', '2')
-  .option('--json', 'print the result as JSON')
+  .option('--interval-seconds <s>', 'how often --watch refreshes', positiveNumber, 2)
+  .option('--exit-status', 'exit 2 when the job is partial, 3 when it failed (as `gh run view --exit-status`)')
+  .option('--json', 'print the result as JSON (with --watch: once, when the job ends)')
+  .addHelpText('after', example('sender-sync status --exit-status', '--json: {job, workspaces, execution}.'))
   .action(lazy(() => import('./commands/reports'), 'statusCommand'));
+
+program
+  .command('jobs')
+  .description('recent jobs, newest first: id, started, status, workspaces, accounts')
+  .option('--limit <n>', 'how many jobs', wholeNumber, 10)
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('sender-sync jobs --limit 5', '--json: {jobs: [...]}, each as `status --json` prints its job.'))
+  .action(lazy(() => import('./commands/reports'), 'jobsCommand'));
 
 program
   .command('missing')
   .description('active workspaces with no live accounts, with their last error')
   .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    example('sender-sync missing', '--json: {workspaces: [{name, removed_accounts, last_status, last_error, last_synced_at}]}.'),
+  )
   .action(lazy(() => import('./commands/reports'), 'missingCommand'));
 
 program
   .command('accounts')
   .description('per workspace: live and removed accounts, last synced, last job status; totals')
   .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\n--json: {workspaces: [{name, live, removed, last_synced_at, last_status}], totals: {workspaces, live, removed}}.' +
+      example('sender-sync accounts --json'),
+  )
   .action(lazy(() => import('./commands/reports'), 'accountsCommand'));
 
 const webhooks = program.command('webhooks').description('EmailBison webhooks: account status within a minute, between syncs');
@@ -157,6 +242,7 @@ program
   .command('migrate')
   .description('apply the SQL migrations')
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('DATABASE_URL=postgres://… sender-sync migrate', '--json: {applied: [...], already_applied}.'))
   .action(lazy(() => import('./commands/migrate'), 'migrateCommand'));
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,10 @@
 import type { Sql } from '../lambdas/db/client';
+import { sortByName } from './words';
 
-/* The operator's questions about workspaces; a job's own reads are in lambdas/jobs/read-job.ts. */
+/*
+ * The operator's questions about workspaces; a job's own reads are in lambdas/jobs/read-job.ts.
+ * Rows come back in a person's order (sortByName), not the database's collation (bytes under C).
+ */
 
 export interface MissingRow {
   name: string;
@@ -12,7 +16,7 @@ export interface MissingRow {
 
 /** Active workspaces with no live account, and what their last sync said. */
 export async function missingWorkspaces(sql: Sql): Promise<MissingRow[]> {
-  return sql<MissingRow[]>`
+  const rows = await sql<MissingRow[]>`
     select w.name,
            (select count(*)::int from sender_emails se where se.workspace_id = w.id and se.deleted_at is not null) as removed_accounts,
            last.status as last_status,
@@ -25,8 +29,8 @@ export async function missingWorkspaces(sql: Sql): Promise<MissingRow[]> {
     ) last on true
     where w.active
       and not exists (select 1 from sender_emails se where se.workspace_id = w.id and se.deleted_at is null)
-    order by w.name
   `;
+  return sortByName(rows, (r) => r.name);
 }
 
 export interface AccountsRow {
@@ -38,7 +42,7 @@ export interface AccountsRow {
 }
 
 export async function accountsPerWorkspace(sql: Sql): Promise<AccountsRow[]> {
-  return sql<AccountsRow[]>`
+  const rows = await sql<AccountsRow[]>`
     select w.name,
            count(se.id) filter (where se.deleted_at is null)::int as live,
            count(se.id) filter (where se.deleted_at is not null)::int as removed,
@@ -52,6 +56,6 @@ export async function accountsPerWorkspace(sql: Sql): Promise<AccountsRow[]> {
     ) last on true
     where w.active
     group by w.id, w.name, last.finished_at, last.status
-    order by w.name
   `;
+  return sortByName(rows, (r) => r.name);
 }

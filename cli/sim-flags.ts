@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../lambdas/errors';
+import { UsageError } from '../lambdas/errors';
 import type { SimulatedInstance } from '../local/run-local';
 import { PAGINATION_MODES, type PaginationMode } from '../sim/pagination';
 
@@ -17,7 +17,7 @@ export interface SimFlags {
   simUnreachable?: string;
 }
 
-/** Reads the flags; a wrong value is an `InvalidInputError` naming the flag and what it takes. */
+/** Reads the flags; a wrong value is a `UsageError` (exit 64) naming the flag and what it takes. */
 export function parseSimFlags(flags: SimFlags): SimulatedInstance {
   const instance: SimulatedInstance = {};
   if (flags.simPagination !== undefined)
@@ -29,7 +29,7 @@ export function parseSimFlags(flags: SimFlags): SimulatedInstance {
       windowSeconds: flags.simRateWindow === undefined ? 1 : positive('--sim-rate-window', flags.simRateWindow),
     };
   } else if (flags.simRateWindow !== undefined) {
-    throw new InvalidInputError('--sim-rate-window needs --sim-rate N (requests per window).');
+    throw new UsageError('--sim-rate-window needs --sim-rate N (requests per window).');
   }
   if (flags.simNoUsersRoute) instance.usersRoute = false;
   if (flags.simInvalidCursor !== undefined)
@@ -43,18 +43,18 @@ export function parseSimFlags(flags: SimFlags): SimulatedInstance {
 export function wholeNumber(flag: string, text: string, min = 0): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isInteger(value) || value < min)
-    throw new InvalidInputError(`${flag} must be a whole number${min > 0 ? ` >= ${min}` : ''}, got "${text}".`);
+    throw new UsageError(`${flag} must be a whole number${min > 0 ? ` >= ${min}` : ''}, got "${text}".`);
   return value;
 }
 
 function positive(flag: string, text: string): number {
   const value = Number(text);
   if (text.trim() === '' || !(value > 0) || !Number.isFinite(value))
-    throw new InvalidInputError(`${flag} must be a number of seconds > 0, got "${text}".`);
+    throw new UsageError(`${flag} must be a number of seconds > 0, got "${text}".`);
   return value;
 }
 
 function oneOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T {
-  if (!allowed.includes(text as T)) throw new InvalidInputError(`${flag} must be one of ${allowed.join(', ')}, got "${text}".`);
+  if (!allowed.includes(text as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${text}".`);
   return text as T;
 }

@@ -1,4 +1,10 @@
-/** A plain text table: columns padded to their widest cell, numbers right-aligned. */
+import stringWidth from 'string-width';
+
+/**
+ * A plain text table: columns padded to their widest cell, numbers right-aligned. Widths are
+ * display widths (string-width): an emoji or a CJK character takes two columns, a combining
+ * accent none, so a name like "🚀 Rocket Labs" or "東京 Sales" keeps the columns after it aligned.
+ */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
   const widths = headers.map((header, i) => Math.max(width(header), ...cells.map((row) => width(row[i] ?? ''))));
@@ -11,8 +17,34 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
-function width(text: string): number {
-  return [...text].length;
+/** Columns the text takes on a terminal (escape sequences take none). */
+export function width(text: string): number {
+  return stringWidth(text);
+}
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/** The text cut to at most `columns` display columns, ending in "…" when cut; never splits a character. */
+export function fitWidth(text: string, columns: number): string {
+  if (width(text) <= columns) return text;
+  if (columns <= 0) return '';
+  let out = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(stripAnsi(text))) {
+    const w = width(segment);
+    if (used + w > columns - 1) break;
+    out += segment;
+    used += w;
+  }
+  return `${out}…`;
+}
+
+// A cut line loses its colours: a cut in the middle of an escape sequence would garble the terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC.
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+
+function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
 }
 
 function pad(text: string, size: number, side: 'left' | 'right'): string {
@@ -36,5 +68,5 @@ export function formatTime(date: Date | null | undefined): string {
 
 export function truncateText(text: string | null | undefined, max = 70): string {
   if (!text) return '';
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return fitWidth(text, max);
 }

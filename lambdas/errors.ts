@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   StackConfigError: { code: 'SS_STACK_CONFIG_INVALID', retried: false },
   /** The database secret still holds the stack's placeholder: nothing can run until someone fills it in. */
   NotConfiguredError: { code: 'SS_NOT_CONFIGURED', retried: false },
+  /** A command used wrongly (an unknown workspace, a bad flag value): the CLI exits 64 (EX_USAGE). */
+  UsageError: { code: 'SS_USAGE', retried: false },
 
   // Jobs and workspaces
   WorkspaceNotFoundError: { code: 'SS_WORKSPACE_NOT_FOUND', retried: false },
@@ -45,6 +47,8 @@ export const ERROR_CATALOGUE = {
   DatabaseUnavailableError: { code: 'SS_DATABASE_UNAVAILABLE', retried: true },
   /** A misnamed, duplicated or edited migration file stays so until someone fixes it. */
   MigrationError: { code: 'SS_MIGRATION', retried: false },
+  /** A read found no sender-sync schema (no schema_migrations): it migrates nothing, so it reads nothing. */
+  SchemaMissingError: { code: 'SS_SCHEMA_MISSING', retried: false },
 
   // EmailBison
   RejectedApiKeyError: { code: 'SS_EMAILBISON_KEY_REJECTED', retried: false },
@@ -62,6 +66,8 @@ export const ERROR_CATALOGUE = {
   EmailBisonUnreachableError: { code: 'SS_EMAILBISON_UNREACHABLE', retried: false },
   /** Page mode's depth cap (422): only cursor pagination reads further. */
   PageCapReachedError: { code: 'SS_EMAILBISON_PAGE_CAP', retried: false },
+  /** A super-admin request (list workspaces, mint a key) failed: the CLI stops, a person looks. */
+  EmailBisonAdminError: { code: 'SS_EMAILBISON_ADMIN_REQUEST_FAILED', retried: false },
 
   // Webhooks (the receiver and `webhooks register`; no state machine task raises them)
   /** A delivery that is not JSON or not an event the receiver knows: the same body gets the same answer. */
@@ -114,6 +120,7 @@ export class ConfigError extends withMessage('ConfigError') {}
 export class InvalidInputError extends withMessage('InvalidInputError') {}
 export class StackConfigError extends withMessage('StackConfigError') {}
 export class NotConfiguredError extends withMessage('NotConfiguredError') {}
+export class UsageError extends withMessage('UsageError') {}
 
 // Jobs and workspaces
 
@@ -170,6 +177,7 @@ export class SecretUnavailableError extends withMessage('SecretUnavailableError'
 export class DatabaseConfigError extends withMessage('DatabaseConfigError') {}
 export class DatabaseUnavailableError extends withMessage('DatabaseUnavailableError') {}
 export class MigrationError extends withMessage('MigrationError') {}
+export class SchemaMissingError extends withMessage('SchemaMissingError') {}
 
 // EmailBison: one class per thing a caller does differently. Every message names the
 // workspace (and the page, where there is one) and is built here from numbers and names
@@ -219,8 +227,10 @@ export class MalformedPageError extends SenderSyncError<'MalformedPageError'> {
 
 export class EmailBisonUnavailableError extends SenderSyncError<'EmailBisonUnavailableError'> {
   readonly page: number;
+  /** The HTTP status of the last attempt (429: still rate limited); undefined when it got no answer. */
+  readonly lastStatus?: number;
 
-  constructor(details: { workspace: string; page: number; attempts: number; lastFailure: string; cause?: unknown }) {
+  constructor(details: { workspace: string; page: number; attempts: number; lastFailure: string; lastStatus?: number; cause?: unknown }) {
     super(
       'EmailBisonUnavailableError',
       `EmailBison did not serve page ${details.page} of workspace "${details.workspace}" ` +
@@ -228,6 +238,7 @@ export class EmailBisonUnavailableError extends SenderSyncError<'EmailBisonUnava
       { workspace: details.workspace, cause: details.cause },
     );
     this.page = details.page;
+    this.lastStatus = details.lastStatus;
   }
 }
 
@@ -322,6 +333,26 @@ export class PageCapReachedError extends SenderSyncError<'PageCapReachedError'> 
   }
 }
 
+/**
+ * A request made with the super-admin key (`workspaces discover`) failed. Built from the
+ * request's method, path and status: never the key, never EmailBison's own text.
+ */
+export class EmailBisonAdminError extends SenderSyncError<'EmailBisonAdminError'> {
+  readonly status?: number;
+
+  constructor(details: { origin: string; path: string; method?: string; status?: number; lastFailure?: string; workspace?: string }) {
+    const answered = details.status === undefined ? '' : ` answered HTTP ${details.status}`;
+    const failure = details.lastFailure ? `: ${details.lastFailure}` : '';
+    const hint = details.status === 401 || details.status === 403 ? '; is the key a super-admin key of this instance?' : '';
+    const about = details.workspace === undefined ? '' : ` (workspace "${details.workspace}")`;
+    super(
+      'EmailBisonAdminError',
+      `EmailBison at ${details.origin}${answered} to ${details.method ?? 'GET'} ${details.path}${about} with the super-admin key${failure}${hint}`,
+      { workspace: details.workspace },
+    );
+    this.status = details.status;
+  }
+}
 // Webhooks
 
 /** Says what is wrong with the delivery, never quoting its body. */

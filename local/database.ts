@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { checkConnection, createSql, describeDatabaseUrl, sslModeFromUrl, type Sql } from '../lambdas/db/client';
 import { migrateFromDirectory } from '../lambdas/db/migrate';
-import { LOCAL_STATE_DIR, PROJECT_ROOT, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+import { SchemaMissingError } from '../lambdas/errors';
+import { embeddedClusterExists, LOCAL_STATE_DIR, PROJECT_ROOT, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
 
 /**
  * The database a local run uses: DATABASE_URL when set, else the embedded Postgres
@@ -20,11 +21,16 @@ export async function openLocalDatabase(options: {
   databaseUrl?: string;
   onLog?: (line: string) => void;
   migrate?: boolean;
+  /** Default .sender-sync/postgres. */
+  embeddedDataDir?: string;
 }): Promise<LocalDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let url = options.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(LOCAL_STATE_DIR, 'postgres'), persistent: true });
+    embedded = await startEmbeddedPostgres({
+      dataDir: options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres'),
+      persistent: true,
+    });
     url = embedded.url;
   }
   const sql = createSql({ url, ssl: sslModeFromUrl(url), max: 10 });
@@ -46,6 +52,54 @@ export async function openLocalDatabase(options: {
       await embedded?.stop();
     },
   };
+}
+
+/** A database opened to read: never migrated, never created; `read` runs work in a read-only transaction. */
+export interface ReadDatabase extends LocalDatabase {
+  /** Which database this is, without credentials: `host:port/name`, or `embedded Postgres (.sender-sync/postgres)`. */
+  description: string;
+  read<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The database a read command reads (DATABASE_URL, else the embedded Postgres), as it is:
+ * SchemaMissingError when it holds no sender-sync schema, or when the embedded cluster
+ * was never created. The read-only guard is per transaction (`begin read only`), not a
+ * session setting: on a transaction pooler (Supabase's 6543, PgBouncer) a session SET
+ * would stay on a server connection other clients then write through.
+ */
+export async function openDatabaseForReading(options: { databaseUrl?: string; embeddedDataDir?: string }): Promise<ReadDatabase> {
+  const dataDir = options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres');
+  if (!options.databaseUrl && !embeddedClusterExists(dataDir)) {
+    throw new SchemaMissingError(
+      `The embedded Postgres (${displayPath(dataDir)}) does not exist yet: nothing to read. \`npm start\` creates it, or set DATABASE_URL.`,
+    );
+  }
+  const db = await openLocalDatabase({ databaseUrl: options.databaseUrl, migrate: false, embeddedDataDir: dataDir });
+  return asReadDatabase(
+    db,
+    db.embedded ? `embedded Postgres (${db.embeddedDataDir ?? displayPath(dataDir)})` : describeDatabaseUrl(db.url),
+  );
+}
+
+/** An open database as a read command uses it; closes it and throws SchemaMissingError when it holds no sender-sync schema. */
+export async function asReadDatabase(db: LocalDatabase, description: string): Promise<ReadDatabase> {
+  const read = <T>(work: (sql: Sql) => Promise<T>) => db.sql.begin('read only', (tx) => work(tx as unknown as Sql)) as Promise<T>;
+  try {
+    const [{ migrated }] = await read(
+      (sql) => sql<{ migrated: boolean }[]>`select to_regclass('schema_migrations') is not null as migrated`,
+    );
+    if (!migrated) {
+      throw new SchemaMissingError(
+        `${description} holds no sender-sync schema (no schema_migrations table): nothing read, nothing created. ` +
+          "Check that DATABASE_URL names the sync's database; `sender-sync migrate` creates the schema.",
+      );
+    }
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return { ...db, description, read };
 }
 
 function displayPath(dir: string): string {

@@ -186,7 +186,7 @@ async function placement(requestedDataDir: string): Promise<Placement> {
     .digest('hex')
     .slice(0, 12);
   const stage = path.join(STAGE_ROOT, `bin-${version}`);
-  const dataParent = path.join(STAGE_ROOT, `data-${createHash('sha256').update(requestedDataDir).digest('hex').slice(0, 12)}`);
+  const dataParent = path.dirname(stagedDataDir(requestedDataDir));
   try {
     await mkdir(STAGE_ROOT, { recursive: true, mode: 0o755 });
     await chmod(STAGE_ROOT, 0o755);
@@ -213,7 +213,20 @@ async function placement(requestedDataDir: string): Promise<Placement> {
       `The embedded Postgres cannot run as the "${USER}" user from ${stage}. Set DATABASE_URL to a Postgres you have, or run as a user other than root.`,
     );
   }
-  return { binDir: path.join(stage, 'bin'), dataDir: path.join(dataParent, path.basename(requestedDataDir)), owner };
+  return { binDir: path.join(stage, 'bin'), dataDir: stagedDataDir(requestedDataDir), owner };
+}
+
+function stagedDataDir(requestedDataDir: string): string {
+  const parent = path.join(STAGE_ROOT, `data-${createHash('sha256').update(requestedDataDir).digest('hex').slice(0, 12)}`);
+  return path.join(parent, path.basename(requestedDataDir));
+}
+
+/**
+ * Whether the embedded cluster exists (initdb has run), where placement() would put it,
+ * without creating anything: a read command reads an existing cluster or none.
+ */
+export function embeddedClusterExists(requestedDataDir: string): boolean {
+  return [requestedDataDir, stagedDataDir(requestedDataDir)].some((dir) => existsSync(path.join(dir, 'PG_VERSION')));
 }
 
 /** Whether `owner` can execute `binary` and enter `directory` (every parent included). */

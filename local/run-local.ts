@@ -4,12 +4,14 @@ import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
-import { createTaskHandlers, type TaskHandlers } from '../lambdas/tasks';
+import { createTaskHandlers } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
 import { runStateMachineLocally, type LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
 import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
+import { describeInterruption, stoppableHandlers } from './interruption';
 import { localRequestCap } from './request-cap';
+import { type LocalRunLock, takeLocalRunLock } from './run-lock';
 import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
 
 /**
@@ -55,7 +57,11 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
   const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
   let sim: EmailBisonSim | undefined;
+  let lock: LocalRunLock | undefined;
   try {
+    // Before anything is touched (registry rows, the secrets file, a simulator): a second run changes nothing.
+    lock = await takeLocalRunLock(db.sql, config);
+    if (lock.kind === 'held') return alreadyRunning(db, lock, options);
     let workspaces = options.workspaces;
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
@@ -86,7 +92,8 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       options.onNote?.(localRequestCap({ env: options.env, configuredMaxRps: config.emailbisonMaxRps }).note);
     }
     const deps = localDeps(db, config, secretsFile, options);
-    const handlers = trackingSyncs(createTaskHandlers(deps));
+    const tasks = createTaskHandlers(deps);
+    const handlers = stoppableHandlers(tasks, options.signal);
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
       handlers,
@@ -94,13 +101,19 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       signal: options.signal,
     });
     if (execution.status === 'ABORTED') {
-      // The syncs in flight stop at their next page boundary (deps.signal); let them save their cursors first.
+      // The calls in flight end at the signal (their requests aborted, their cursors saved);
+      // wait for them, so nothing of this run writes, or uses the pool, after this.
       await handlers.settled();
       // What the EventBridge rule on ABORTED does in AWS: the job must not stay running.
-      await handlers.markFailed({
+      await tasks.markFailed({
         source: 'aws.states',
         'detail-type': 'Step Functions Execution Status Change',
-        detail: { executionArn: execution.executionArn, status: 'ABORTED', error: 'Interrupted', cause: 'stopped by Ctrl-C' },
+        detail: {
+          executionArn: execution.executionArn,
+          status: 'ABORTED',
+          error: 'Interrupted',
+          cause: describeInterruption(options.signal?.reason),
+        },
       });
     }
     const job = await findJobByExecution(db.sql, execution.executionArn);
@@ -119,8 +132,24 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     };
   } finally {
     await sim?.close();
+    if (lock?.kind === 'taken') await lock.release();
     await db.close();
   }
+}
+
+/** Refused before starting anything: no execution, no job, no row or file touched. */
+function alreadyRunning(db: LocalDatabase, lock: Extract<LocalRunLock, { kind: 'held' }>, options: LocalRunOptions): LocalRunOutcome {
+  if (lock.runningJobId)
+    options.onEvent?.({ type: 'already-running', runningJobId: lock.runningJobId, runningForSeconds: lock.runningForSeconds ?? 0 });
+  return {
+    status: 'already_running',
+    workspaces: [],
+    execution: { status: 'NOT_STARTED', events: [], executionArn: '', durationMs: 0 },
+    databaseUrl: db.url,
+    embedded: db.embedded,
+    embeddedDataDir: db.embeddedDataDir,
+    runningJobId: lock.runningJobId,
+  };
 }
 
 function outcomeStatus(execution: LocalRunResult, job: JobRecord | undefined, runningJobId: string | undefined): RunStatus {
@@ -138,24 +167,12 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
     log: options.log ?? silentLog,
     metrics: noMetrics,
     now: Date.now,
-    onEvent: options.onEvent,
-    signal: options.signal,
-  };
-}
-
-/** The handlers, and a way to wait for the Sync workspace calls still running (after an abort). */
-function trackingSyncs(handlers: TaskHandlers): TaskHandlers & { settled(): Promise<unknown> } {
-  const inFlight = new Set<Promise<unknown>>();
-  return {
-    ...handlers,
-    syncWorkspace: (event) => {
-      const running = handlers.syncWorkspace(event);
-      inFlight.add(running);
-      const forget = () => inFlight.delete(running);
-      running.then(forget, forget);
-      return running;
+    // After a stop the run is over for whoever watches: what its last calls do (a cursor saved,
+    // an attempt cut short) is not news, and nothing may print after the summary.
+    onEvent: (event) => {
+      if (!options.signal?.aborted) options.onEvent?.(event);
     },
-    settled: () => Promise.allSettled([...inFlight]),
+    signal: options.signal,
   };
 }
 

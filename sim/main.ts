@@ -13,6 +13,7 @@ const USAGE = [
   'usage: npm run emailbison-sim -- --scenario seed-2025|seed-2026|grid:N:M [--port 4010] [--latency-ms N|MIN-MAX] [--seed N] [--host 127.0.0.1]',
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
   '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
+  '         [--admin-key KEY (a super-admin key: lists workspaces, mints api-user keys; for `sender-sync workspaces discover`)]',
   '         [--webhook-url URL]  (account changes: POST /_sim/accounts/{id}/disconnect|reconnect|remove, POST /_sim/accounts {"workspace": NAME})',
 ].join('\n');
 
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       'no-users-route': { type: 'boolean', default: false },
       'honour-per-page': { type: 'boolean', default: false },
       unreachable: { type: 'string' },
+      'admin-key': { type: 'string' },
       'webhook-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     usersRoute: !values['no-users-route'],
     honourPerPage: values['honour-per-page'],
     unreachable: values.unreachable === undefined ? undefined : oneOf('--unreachable', values.unreachable, ['hang', 'refuse'] as const),
+    adminKey: values['admin-key'],
     webhookUrl: values['webhook-url'],
   };
   const sim = await startEmailBisonSim(options);
@@ -74,6 +77,8 @@ async function main(): Promise<void> {
   console.log(
     `try: curl -H "Authorization: Bearer ${workspaces[0]?.apiKey}" ${sim.url}/api/sender-emails?${options.pagination?.startsWith('cursor') ? 'pagination_type=cursor' : 'page=1'}`,
   );
+  if (options.adminKey)
+    console.log(`super-admin key given: try: echo <key> | npx sender-sync workspaces discover --base-url ${sim.url} [--mint-keys]`);
   console.log('Ctrl-C to stop');
 
   const stop = (signal: string) => {

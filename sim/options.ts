@@ -1,3 +1,4 @@
+import type { MintedToken, TokenMintFailure } from './admin';
 import type { SimCounters } from './counters';
 import type { RawSenderEmail } from './data';
 import type { SimFaults } from './faults';
@@ -66,6 +67,12 @@ export interface EmailBisonSim {
   keyBinding(apiKey: string): string | undefined;
   /** The secret-looking values `/api/users` returns for the workspace: tests assert none of them leaks. */
   workspaceSecrets(workspaceName: string): string[];
+  /** See SimOptions.adminKey; undefined: no super-admin key. */
+  setAdminKey(key: string | undefined): void;
+  /** The api-tokens route fails (HTTP `status`, default 500) once `afterMints` keys have been minted; undefined: it works. */
+  setTokenMintFailure(failure: TokenMintFailure | undefined): void;
+  /** Every key minted through `POST /api/workspaces/v1.1/{team_id}/api-tokens`, in order. */
+  mintedTokens(): MintedToken[];
 
   /** Every request since the start or the last clear, in arrival order (no key in it). */
   requestLog(): SimRequest[];
@@ -133,6 +140,12 @@ export interface SimOptions {
   honourPerPage?: boolean;
   /** Default true. false: `GET /api/users` answers 404 (an instance that does not serve it). */
   usersRoute?: boolean;
+  /**
+   * A super-admin key: with it `GET /api/workspaces/v1.1` lists every workspace (paginated as
+   * `pagination` says) and `POST /api/workspaces/v1.1/{team_id}/api-tokens` `{"name"}` mints an
+   * api-user key for one (`data.plain_text_token`). Other routes answer it 401. Default: none.
+   */
+  adminKey?: string;
   /** Start unreachable (see EmailBisonSim.setUnreachable). */
   unreachable?: SimUnreachable;
   /** Every account change made through changeAccount / the /_sim routes is also delivered here (all events). */

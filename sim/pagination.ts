@@ -44,7 +44,7 @@ export function pageParameter(value: string | null): number {
  * Laravel's paginated resource shape: accounts in ascending id order, `size` a page. The links
  * carry only `page` (a paginator keeps no other query parameter), so they drop `per_page`.
  */
-export function pageBody(accounts: readonly RawSenderEmail[], page: number, path: string, size = PAGE_SIZE) {
+export function pageBody<T extends { id: number }>(accounts: readonly T[], page: number, path: string, size = PAGE_SIZE) {
   const total = accounts.length;
   const lastPage = Math.max(1, Math.ceil(total / size));
   const offset = (page - 1) * size;
@@ -107,7 +107,12 @@ export function decodeCursor(encoded: string): LaravelCursor | undefined {
  * is dropped); `meta` is `{ path, per_page, next_cursor, prev_cursor }`.
  * `accounts` must be sorted by ascending id (the store's order).
  */
-export function cursorBody(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined, path: string, size = PAGE_SIZE) {
+export function cursorBody<T extends { id: number }>(
+  accounts: readonly T[],
+  cursor: LaravelCursor | undefined,
+  path: string,
+  size = PAGE_SIZE,
+) {
   const { items, hasMore } = cursorSlice(accounts, cursor, size);
   const first = items[0];
   const last = items.at(-1);
@@ -134,7 +139,7 @@ export function cursorBody(accounts: readonly RawSenderEmail[], cursor: LaravelC
 }
 
 /** The items a cursor selects (ids below it going forward, above it going back), newest first. */
-function cursorSlice(accounts: readonly RawSenderEmail[], cursor: LaravelCursor | undefined, size: number) {
+function cursorSlice<T extends { id: number }>(accounts: readonly T[], cursor: LaravelCursor | undefined, size: number) {
   if (cursor === undefined || cursor.pointsToNextItems) {
     const below = cursor === undefined ? accounts : accounts.filter((account) => account.id < cursor.id);
     const items = below.slice(-(size + 1)).reverse();

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SimAdmin } from './admin';
 import { RequestCounters } from './counters';
 import type { RawSenderEmail, SimWorkspace } from './data';
 import { WorkspaceFaults, type FaultResponse } from './faults';
@@ -44,6 +45,7 @@ export type { ScenarioSpec } from './scenarios';
 export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
+export type { MintedToken, TokenMintFailure } from './admin';
 export type { SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
 
@@ -55,6 +57,7 @@ export { PAGE_SIZE } from './pagination';
 export async function startEmailBisonSim(options: SimOptions): Promise<EmailBisonSim> {
   const spec = resolveSpec(options);
   const store = new SimStore(spec);
+  const admin = new SimAdmin(store, options.adminKey);
   const counters = new RequestCounters();
   const log = new RequestLog();
   const faults = new Map<string, WorkspaceFaults>();
@@ -131,6 +134,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     const htmlStatus = workspace ? faults.get(workspace.name)?.htmlError() : undefined;
     if (htmlStatus !== undefined) return sendHtmlError(res, htmlStatus, {});
 
+    if (admin.isAdmin(bearer(req)) && (await admin.handle(req, res, url, path, pagination))) return;
     const hook = /^\/api\/webhook-url(?:\/(\d+))?$/.exec(path);
     if (hook) {
       if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, UNAUTHENTICATED);
@@ -391,6 +395,13 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     bindKey: (apiKey, workspaceName) => store.bindKey(apiKey, workspaceName),
     revokeKey: (apiKey) => store.revokeKey(apiKey),
     keyBinding: (apiKey) => store.byKey(apiKey)?.name,
+    setAdminKey(key) {
+      admin.adminKey = key;
+    },
+    setTokenMintFailure(failure) {
+      admin.mintFailure = failure;
+    },
+    mintedTokens: () => admin.minted(),
     workspaceSecrets: (workspaceName) => workspaceSecrets(store.get(workspaceName), spec.seed),
     requestLog: () => log.entries(),
     clearRequestLog: () => log.clear(),

@@ -38,7 +38,8 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   });
 }
 
-export type LocalRunStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+/** NOT_STARTED never comes from runStateMachineLocally: a local run refused before starting one (another run holds the lock). */
+export type LocalRunStatus = 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT' | 'NOT_STARTED';
 
 /** One entry of aws-local-stepfunctions' event log (state entered/exited with input and output, retries, catches, ...). */
 export interface LocalRunEvent {

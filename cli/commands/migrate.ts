@@ -1,13 +1,14 @@
 import { migrateFromDirectory } from '../../lambdas/db/migrate';
 import { openLocalDatabase } from '../../local/database';
-import { fail } from '../output';
+import { fail, printJson } from '../output';
 
 export async function migrateCommand(options: { json?: boolean }): Promise<void> {
   try {
     const db = await openLocalDatabase({ databaseUrl: process.env.DATABASE_URL, migrate: false });
     try {
       const result = await migrateFromDirectory(db.sql, undefined, options.json ? undefined : (line) => console.log(line));
-      if (options.json) console.log(JSON.stringify(result));
+      // One line: a script reading several runs' output takes the last line.
+      if (options.json) printJson(result);
       else
         console.log(
           `${result.applied.length} applied, ${result.alreadyApplied} already applied${db.embedded ? ' (embedded Postgres)' : ''}`,

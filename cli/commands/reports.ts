@@ -1,17 +1,19 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { findJob, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../../lambdas/jobs/read-job';
+import { JobNotFoundError } from '../../lambdas/errors';
+import { findJob, jobColumns, jobWorkspaces, listJobs, type JobRecord, type JobWorkspaceRow } from '../../lambdas/jobs/read-job';
 import { accountsPerWorkspace, missingWorkspaces } from '../reports';
-import { withCliContext } from '../context';
+import { withReadContext } from '../context';
 import { describeExecution } from '../aws';
-import { fail } from '../output';
+import { EXIT, fail, printJson } from '../output';
 import { formatMs, formatTime, table, truncateText } from '../table';
+import { plural, sortByName } from '../words';
 
 export async function missingCommand(options: { json?: boolean }): Promise<void> {
-  await withCliContext(async ({ db }) => {
-    const rows = await missingWorkspaces(db.sql);
-    if (options.json) return console.log(JSON.stringify(rows, null, 2));
+  await withReadContext(async ({ db }) => {
+    const rows = await db.read(missingWorkspaces);
+    if (options.json) return printJson({ workspaces: rows });
     if (rows.length === 0) return console.log('Every active workspace has live accounts.');
-    console.log(`${rows.length} active workspace${rows.length === 1 ? '' : 's'} with no live accounts:\n`);
+    console.log(`${plural(rows.length, 'active workspace')} with no live accounts:\n`);
     console.log(
       table(
         ['workspace', 'removed', 'last sync', 'last status', 'last error or warning'],
@@ -28,16 +30,20 @@ export async function missingCommand(options: { json?: boolean }): Promise<void>
 }
 
 export async function accountsCommand(options: { json?: boolean }): Promise<void> {
-  await withCliContext(async ({ db }) => {
-    const rows = await accountsPerWorkspace(db.sql);
-    const totals = rows.reduce((t, r) => ({ live: t.live + r.live, removed: t.removed + r.removed }), { live: 0, removed: 0 });
-    if (options.json) return console.log(JSON.stringify({ workspaces: rows, totals }, null, 2));
+  await withReadContext(async ({ db }) => {
+    const rows = await db.read(accountsPerWorkspace);
+    const totals = {
+      workspaces: rows.length,
+      live: rows.reduce((sum, r) => sum + r.live, 0),
+      removed: rows.reduce((sum, r) => sum + r.removed, 0),
+    };
+    if (options.json) return printJson({ workspaces: rows, totals });
     console.log(
       table(
         ['workspace', 'live', 'removed', 'last synced', 'last job status'],
         [
           ...rows.map((r) => [r.name, r.live, r.removed, formatTime(r.last_synced_at), r.last_status ?? 'never synced']),
-          [`total (${rows.length} workspaces)`, totals.live, totals.removed, '', ''],
+          [`total (${plural(rows.length, 'workspace')})`, totals.live, totals.removed, '', ''],
         ],
       ),
     );
@@ -46,20 +52,66 @@ export async function accountsCommand(options: { json?: boolean }): Promise<void
 
 export async function statusCommand(
   jobId: string | undefined,
-  options: { json?: boolean; watch?: boolean; intervalSeconds?: string },
+  options: { json?: boolean; watch?: boolean; intervalSeconds?: number; exitStatus?: boolean },
 ): Promise<void> {
-  await withCliContext(async ({ db }) => {
+  await withReadContext(async ({ db }) => {
     for (;;) {
-      const job = await findJob(db.sql, jobId);
-      if (!job) throw new Error(jobId ? `No job ${jobId} in polling_job_status.` : 'No job has run yet: `npm start` runs one.');
-      const workspaces = await jobWorkspaces(db.sql, job.jobId);
+      const job = await db.read((sql) => findJob(sql, jobId));
+      if (!job) throw new JobNotFoundError(jobId ? `No job ${jobId} in polling_job_status.` : 'No job has run yet: `npm start` runs one.');
+      const workspaces = await db.read((sql) => jobWorkspaces(sql, job.jobId));
       const execution = job.executionArn ? await describeExecution(job.executionArn) : undefined;
-      if (options.json) console.log(JSON.stringify({ job, workspaces, execution }, null, 2));
-      else printJob(job, workspaces, execution);
-      if (!options.watch || job.status !== 'running') return;
+      const last = !options.watch || job.status !== 'running';
+      // --watch --json prints the one JSON value when the job ends: stdout stays one document.
+      if (options.json && last) printJson({ job: jobColumns(job), workspaces, execution: executionJson(execution) });
+      else if (!options.json) printJob(job, workspaces, execution);
+      if (last) {
+        if (options.exitStatus) process.exitCode = JOB_EXIT[job.status];
+        return;
+      }
       await delay(Number(options.intervalSeconds ?? 2) * 1000);
       if (!options.json) console.log('');
     }
+  }).catch(fail);
+}
+
+/** `status --exit-status`, as `gh run view --exit-status`: the latest job's outcome as the exit code. */
+const JOB_EXIT: Record<JobRecord['status'], number> = {
+  completed: EXIT.completed,
+  running: EXIT.completed,
+  partial: EXIT.partial,
+  failed: EXIT.failed,
+};
+
+function executionJson(execution: Awaited<ReturnType<typeof describeExecution>> | undefined) {
+  if (!execution) return null;
+  if ('unavailable' in execution) return { status: null, unavailable: execution.unavailable };
+  return {
+    status: execution.status,
+    stop_date: execution.stopDate ?? null,
+    error: execution.error ?? null,
+    cause: execution.cause ?? null,
+  };
+}
+
+export async function jobsCommand(options: { json?: boolean; limit?: number }): Promise<void> {
+  await withReadContext(async ({ db }) => {
+    const jobs = await db.read((sql) => listJobs(sql, options.limit ?? 10));
+    if (options.json) return printJson({ jobs: jobs.map(jobColumns) });
+    if (jobs.length === 0) return console.log('No job has run yet: `npm start` runs one.');
+    console.log(
+      table(
+        ['id', 'started', 'status', 'workspaces', 'accounts', 'time', 'trigger'],
+        jobs.map((j) => [
+          j.jobId,
+          formatTime(j.startedAt),
+          j.status,
+          `${j.workspacesSynced}/${j.totalWorkspaces}${j.workspacesFailed > 0 ? ` (${j.workspacesFailed} failed)` : ''}`,
+          j.totalAccountsSynced,
+          formatMs(j.durationMs),
+          j.triggerSource,
+        ]),
+      ),
+    );
   }).catch(fail);
 }
 
@@ -72,7 +124,7 @@ export function printJob(job: JobRecord, workspaces: JobWorkspaceRow[], executio
 export function workspaceTable(workspaces: JobWorkspaceRow[]): string {
   return table(
     ['workspace', 'accounts', 'written', 'removed', 'pages', 'requests', 'retries', 'time', 'status / warning'],
-    workspaces.map((w) => [
+    sortByName(workspaces, (w) => w.workspace_name).map((w) => [
       w.workspace_name,
       w.accounts_synced,
       w.accounts_written,

@@ -1,6 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { TaskLog } from '../../lambdas/runtime/deps';
-import { InvalidInputError, describeError, redactSecrets } from '../../lambdas/errors';
+import { InvalidInputError, UsageError, describeError, redactSecrets } from '../../lambdas/errors';
 import { awsClientOptions } from '../../lambdas/runtime/aws-sdk';
 import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import { startLocalReceiver } from '../../lambdas/webhook-receiver/node-server';
@@ -10,7 +10,7 @@ import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
 import { openCliContext, withCliContext, type CliContext } from '../context';
-import { fail } from '../output';
+import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
 
 /** The local secrets file's field holding the token `webhooks serve` checks (when WEBHOOK_TOKEN_SECRET_ARN is not set). */
@@ -42,10 +42,11 @@ export interface RegisterOptions {
 
 export async function registerWebhooksCommand(options: RegisterOptions): Promise<void> {
   if (!options.url || !/^https?:\/\/[^\s]+$/i.test(options.url)) {
-    console.error(
-      'sender-sync: webhooks register needs --url <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints).',
+    fail(
+      new UsageError(
+        'webhooks register needs --url <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints).',
+      ),
     );
-    process.exit(64);
   }
   await withCliContext(async (context) => {
     const token = await webhookToken(context, { create: true });
@@ -73,7 +74,7 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
       events: result?.subscription.events.length ?? null,
       error: error ?? null,
     }));
-    if (options.json) console.log(JSON.stringify({ registered: rows }, null, 2));
+    if (options.json) printJson({ registered: rows });
     else {
       console.log(
         table(
@@ -82,7 +83,7 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
         ),
       );
     }
-    if (rows.some((r) => r.error)) process.exitCode = 2;
+    if (rows.some((r) => r.error)) process.exitCode = EXIT.partial;
   }).catch(fail);
 }
 
@@ -119,7 +120,7 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
         });
       }
     }
-    if (options.json) return console.log(JSON.stringify({ subscriptions: rows }, null, 2));
+    if (options.json) return printJson({ subscriptions: rows });
     console.log(
       table(
         ['workspace', 'subscription', 'name', 'events', 'url (token hidden)', 'error'],
@@ -133,16 +134,13 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
         ]),
       ),
     );
-    if (rows.some((r) => r.error)) process.exitCode = 2;
+    if (rows.some((r) => r.error)) process.exitCode = EXIT.partial;
   }).catch(fail);
 }
 
 export async function serveWebhooksCommand(options: { port?: string; host?: string }): Promise<void> {
   const port = options.port === undefined ? 4011 : Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    console.error(`sender-sync: --port must be a port number, got "${options.port}"`);
-    process.exit(64);
-  }
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(new UsageError(`--port must be a port number, got "${options.port}".`));
   try {
     const context = await openCliContext();
     const token = await webhookToken(context, { create: true });
@@ -183,7 +181,7 @@ async function chosenWorkspaces(context: CliContext, names: string | undefined):
     .map((name) => name.trim())
     .filter(Boolean);
   const unknown = wanted.filter((name) => !all.some((w) => w.name === name));
-  if (unknown.length > 0) throw new InvalidInputError(`No active workspace named ${unknown.map((n) => `"${n}"`).join(', ')}.`);
+  if (unknown.length > 0) throw new UsageError(`No active workspace named ${unknown.map((n) => `"${n}"`).join(', ')}.`);
   return all.filter((w) => wanted.includes(w.name));
 }
 

@@ -3,20 +3,29 @@ import { InvalidInputError } from '../../lambdas/errors';
 import type { Sql } from '../../lambdas/db/client';
 import { parseSecretReference } from '../../lambdas/secrets/resolve';
 import { recordBinding } from '../../lambdas/workspaces/binding';
-import { deactivateWorkspace, listWorkspaces, upsertWorkspace, type Workspace } from '../../lambdas/workspaces/registry';
+import {
+  deactivateWorkspace,
+  findWorkspaceByName,
+  listWorkspaces,
+  nameTaken,
+  upsertWorkspace,
+  type Workspace,
+} from '../../lambdas/workspaces/registry';
+import { apiKeyProblem, baseUrlProblem, workspaceNameProblem } from '../../lambdas/workspaces/validate';
 import { bindingRefusals, checkBindings, describeBound, type BindingCandidate, type CheckedBinding } from '../bindings';
 import { withCliContext, type CliContext } from '../context';
 import { readWorkspaceFile } from '../import-file';
-import { storeApiKeys, type KeyStore } from '../key-store';
-import { fail } from '../output';
+import { describeStore, withApiKeysStored, type KeyStore } from '../key-store';
+import { fail, printJson } from '../output';
 import { table } from '../table';
+import { sortByName } from '../words';
 
 export interface StoreOptions {
   store?: string;
   secretArn?: string;
 }
 
-function keyStore(context: CliContext, options: StoreOptions): KeyStore {
+export function keyStore(context: CliContext, options: StoreOptions): KeyStore {
   const kind = options.store ?? 'file';
   if (kind === 'file') return { kind: 'file', file: context.secretsFile };
   if (kind === 'aws-sm') {
@@ -29,7 +38,7 @@ function keyStore(context: CliContext, options: StoreOptions): KeyStore {
 }
 
 export async function addWorkspaceCommand(
-  name: string,
+  rawName: string,
   options: StoreOptions & {
     baseUrl: string;
     apiKeyRef?: string;
@@ -39,59 +48,97 @@ export async function addWorkspaceCommand(
     json?: boolean;
   },
 ): Promise<void> {
-  await withCliContext(async (context) => {
+  try {
+    // Everything that can be checked without the database is, before it is opened.
+    const name = validName(rawName);
+    const urlProblem = baseUrlProblem(options.baseUrl);
+    if (urlProblem) throw new InvalidInputError(`Workspace "${name}": ${urlProblem}; nothing stored.`, { workspace: name });
+    const baseUrl = options.baseUrl.trim();
     const emailbisonId = options.emailbisonId === undefined ? undefined : wholeId(options.emailbisonId);
-    let apiKeyRef = options.apiKeyRef;
-    let apiKey: string | undefined;
-    if (apiKeyRef) {
-      parseSecretReference(apiKeyRef, `API key of workspace "${name}"`);
-      apiKey = await context.secrets.resolve(apiKeyRef, `API key of workspace "${name}"`).catch(() => undefined);
-    } else {
-      apiKey = options.apiKeyEnv ? process.env[options.apiKeyEnv] : await readStdinKey();
-      if (!apiKey)
-        throw new InvalidInputError(`No API key for "${name}": pass --api-key-ref, --api-key-env VAR, or pipe the key on standard input.`);
-    }
-    const [checked] = apiKey
-      ? await checkBindings([{ name, baseUrl: options.baseUrl, apiKey, statedId: emailbisonId }])
-      : [
-          {
+    if (options.apiKeyRef) parseSecretReference(options.apiKeyRef, `API key of workspace "${name}"`);
+    await withCliContext(async (context) => {
+      const store = options.apiKeyRef ? undefined : keyStore(context, options);
+      const registered = await findWorkspaceByName(context.db.sql, name);
+      if (registered && registered.name !== name) throw nameTaken(name, registered.name);
+      let apiKey: string | undefined;
+      if (options.apiKeyRef) {
+        apiKey = await context.secrets.resolve(options.apiKeyRef, `API key of workspace "${name}"`).catch(() => undefined);
+      } else {
+        apiKey = options.apiKeyEnv ? process.env[options.apiKeyEnv]?.trim() : await readStdinKey();
+        if (!apiKey)
+          throw new InvalidInputError(
+            `No API key for "${name}": pass --api-key-ref, --api-key-env VAR, or pipe the key on standard input.`,
+          );
+        const keyProblem = apiKeyProblem(apiKey);
+        if (keyProblem) throw new InvalidInputError(`The API key given for "${name}" is refused: ${keyProblem}; nothing stored.`);
+      }
+      const [checked] = apiKey
+        ? await checkBindings([{ name, baseUrl, apiKey, statedId: emailbisonId }])
+        : [
+            {
+              name,
+              baseUrl,
+              statedId: emailbisonId,
+              binding: { status: 'unknown', reason: `could not read the key from ${describeRef(options.apiKeyRef!)}` },
+            } satisfies CheckedBinding,
+          ];
+      if (refuseMixedBindings(await registeredBindings(context.db.sql), [checked])) return;
+      const save = (apiKeyRef: string) =>
+        context.db.sql.begin(async (tx) => {
+          const row = await upsertWorkspace(tx as unknown as Sql, {
             name,
-            baseUrl: options.baseUrl,
-            statedId: emailbisonId,
-            binding: { status: 'unknown', reason: `could not read the key from ${describeRef(apiKeyRef!)}` },
-          } satisfies CheckedBinding,
-        ];
-    if (refuseMixedBindings(await registeredBindings(context.db.sql), [checked])) return;
-    if (!apiKeyRef) apiKeyRef = (await storeApiKeys(keyStore(context, options), { [name]: apiKey! }))[name];
-    const workspace = await context.db.sql.begin(async (tx) => {
-      const row = await upsertWorkspace(tx as unknown as Sql, {
-        name,
-        baseUrl: options.baseUrl,
-        apiKeyRef,
-        emailbisonWorkspaceId: emailbisonId,
-        active: !options.inactive,
-      });
-      return recordChecked(tx as unknown as Sql, row, checked);
+            baseUrl,
+            apiKeyRef,
+            emailbisonWorkspaceId: emailbisonId,
+            active: !options.inactive,
+          });
+          return recordChecked(tx as unknown as Sql, row, checked);
+        });
+      const workspace = store
+        ? await withApiKeysStored(store, { [name]: apiKey! }, (refs) => save(refs[name]))
+        : await save(options.apiKeyRef!);
+      if (options.json) printJson({ ...workspaceJson(workspace), binding: checked.binding });
+      else
+        console.log(
+          `workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`,
+        );
     });
-    if (options.json) console.log(JSON.stringify({ ...workspace, binding: checked.binding }));
-    else
-      console.log(
-        `workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`,
-      );
-  }).catch(fail);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/**
+ * `workspaces list --json` (an array of these), and the workspace of `add --json` and
+ * each item of `import --json` (with `binding`): where the key is, never the key.
+ */
+export interface WorkspaceJson {
+  id: number;
+  name: string;
+  base_url: string;
+  /** As the table shows it: "local secrets file", "AWS Secrets Manager (<secret>)", "environment variable VAR". */
+  key_in: string;
+  api_key_ref_kind: 'file' | 'aws-sm' | 'env';
+  active: boolean;
+  emailbison_workspace_id: number | null;
+}
+
+function workspaceJson(workspace: Workspace): WorkspaceJson {
+  return {
+    id: workspace.id,
+    name: workspace.name,
+    base_url: workspace.baseUrl,
+    key_in: describeRef(workspace.apiKeyRef),
+    api_key_ref_kind: parseSecretReference(workspace.apiKeyRef).source,
+    active: workspace.active,
+    emailbison_workspace_id: workspace.emailbisonWorkspaceId === null ? null : Number(workspace.emailbisonWorkspaceId),
+  };
 }
 
 export async function listWorkspacesCommand(options: { json?: boolean; all?: boolean }): Promise<void> {
   await withCliContext(async ({ db }) => {
-    const workspaces = await listWorkspaces(db.sql, { activeOnly: !options.all });
-    if (options.json)
-      return console.log(
-        JSON.stringify(
-          workspaces.map((w) => ({ ...w, apiKeyRef: describeRef(w.apiKeyRef) })),
-          null,
-          2,
-        ),
-      );
+    const workspaces = sortByName(await listWorkspaces(db.sql, { activeOnly: !options.all }), (w) => w.name);
+    if (options.json) return printJson(workspaces.map(workspaceJson));
     if (workspaces.length === 0)
       return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');
     console.log(
@@ -106,44 +153,59 @@ export async function listWorkspacesCommand(options: { json?: boolean; all?: boo
 export async function removeWorkspaceCommand(name: string): Promise<void> {
   await withCliContext(async ({ db }) => {
     await deactivateWorkspace(db.sql, name);
-    console.log(`workspace "${name}" deactivated: it is no longer synced; its accounts and history stay.`);
+    console.log(`workspace "${name.trim()}" deactivated: it is no longer synced; its accounts and history stay.`);
   }).catch(fail);
 }
 
 export async function importWorkspacesCommand(file: string, options: StoreOptions & { json?: boolean }): Promise<void> {
-  await withCliContext(async (context) => {
+  try {
+    // Every row is checked (names, URLs, keys, the file's shape) before the database is opened.
     const rows = await readWorkspaceFile(path.resolve(file));
-    const candidates: BindingCandidate[] = rows.map((r) => ({
-      name: r.name,
-      baseUrl: r.baseUrl,
-      apiKey: r.apiKey,
-      statedId: r.emailbisonWorkspaceId,
-    }));
-    const checked = await checkBindings(candidates);
-    if (refuseMixedBindings(await registeredBindings(context.db.sql), checked)) return;
-    const refs = await storeApiKeys(keyStore(context, options), Object.fromEntries(rows.map((r) => [r.name, r.apiKey])));
-    await context.db.sql.begin(async (tx) => {
-      for (const [index, row] of rows.entries()) {
-        const saved = await upsertWorkspace(tx as unknown as Sql, {
-          name: row.name,
-          baseUrl: row.baseUrl,
-          apiKeyRef: refs[row.name],
-          emailbisonWorkspaceId: row.emailbisonWorkspaceId,
-        });
-        await recordChecked(tx as unknown as Sql, saved, checked[index]);
+    await withCliContext(async (context) => {
+      const store = keyStore(context, options);
+      const taken: string[] = [];
+      for (const row of rows) {
+        const registered = await findWorkspaceByName(context.db.sql, row.name);
+        if (registered && registered.name !== row.name)
+          taken.push(`${row.at}: "${row.name}" is already registered as "${registered.name}"`);
+      }
+      if (taken.length > 0)
+        throw new InvalidInputError(
+          `${file}: nothing imported: ${taken.join('; ')} (names are unique regardless of case; use the registered name to update it).`,
+        );
+      const candidates: BindingCandidate[] = rows.map((r) => ({
+        name: r.name,
+        baseUrl: r.baseUrl,
+        apiKey: r.apiKey,
+        statedId: r.emailbisonWorkspaceId,
+      }));
+      const checked = await checkBindings(candidates);
+      if (refuseMixedBindings(await registeredBindings(context.db.sql), checked)) return;
+      const keys = Object.fromEntries(rows.map((r) => [r.name, r.apiKey]));
+      const saved = await withApiKeysStored(store, keys, (refs) =>
+        context.db.sql.begin(async (tx) => {
+          const workspaces: Workspace[] = [];
+          for (const [index, row] of rows.entries()) {
+            const workspace = await upsertWorkspace(tx as unknown as Sql, {
+              name: row.name,
+              baseUrl: row.baseUrl,
+              apiKeyRef: refs[row.name],
+              emailbisonWorkspaceId: row.emailbisonWorkspaceId,
+            });
+            workspaces.push(await recordChecked(tx as unknown as Sql, workspace, checked[index]));
+          }
+          return workspaces;
+        }),
+      );
+      if (options.json) printJson(saved.map((workspace, index) => ({ ...workspaceJson(workspace), binding: checked[index].binding })));
+      else {
+        console.log(`imported ${rows.length} workspace${rows.length === 1 ? '' : 's'}; keys stored in ${describeStore(store)}`);
+        for (const c of checked) console.log(`  ${c.name}: ${bindingLine(c)}`);
       }
     });
-    if (options.json)
-      console.log(
-        JSON.stringify({ imported: rows.map((r) => r.name), bindings: checked.map((c) => ({ workspace: c.name, binding: c.binding })) }),
-      );
-    else {
-      console.log(
-        `imported ${rows.length} workspace${rows.length === 1 ? '' : 's'}; keys stored in ${options.store === 'aws-sm' ? 'AWS Secrets Manager' : 'the local secrets file'}`,
-      );
-      for (const c of checked) console.log(`  ${c.name}: ${bindingLine(c)}`);
-    }
-  }).catch(fail);
+  } catch (error) {
+    fail(error);
+  }
 }
 
 /**
@@ -179,6 +241,13 @@ function bindingLine(checked: CheckedBinding): string {
     : `binding not checked: ${checked.binding.reason}`;
 }
 
+/** The name as registered: trimmed; refused (without echoing it) when empty, too long or with control characters. */
+function validName(raw: string): string {
+  const problem = workspaceNameProblem(raw);
+  if (problem) throw new InvalidInputError(`The workspace name is refused: ${problem}; nothing stored.`);
+  return raw.trim();
+}
+
 function wholeId(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new InvalidInputError(`--emailbison-id must be a whole number, got "${text}".`);
   return Number(text);
@@ -192,7 +261,7 @@ export function describeRef(ref: string): string {
   return 'local secrets file';
 }
 
-async function readStdinKey(): Promise<string | undefined> {
+export async function readStdinKey(): Promise<string | undefined> {
   if (process.stdin.isTTY) return undefined;
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

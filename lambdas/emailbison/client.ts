@@ -161,7 +161,14 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
   function gaveUp(page: number, last: Failure): Error {
     const attempts = limits.maxAttempts;
     if (last.outcome === 'malformed') return new MalformedPageError({ workspace, page, attempts, problem: last.failure });
-    return new EmailBisonUnavailableError({ workspace, page, attempts, lastFailure: last.failure, cause: last.cause });
+    return new EmailBisonUnavailableError({
+      workspace,
+      page,
+      attempts,
+      lastFailure: last.failure,
+      lastStatus: last.status,
+      cause: last.cause,
+    });
   }
 
   /**

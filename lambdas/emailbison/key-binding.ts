@@ -4,7 +4,7 @@ import { RejectedApiKeyError } from '../errors';
 import { sharedDispatcher } from './dispatcher';
 import type { HostBudget } from './host-budget';
 import { resolveOptions } from './options';
-import { backoffMs, isConnectionFailure, parseRetryAfterHeader, type Sleep } from './retry';
+import { backoffMs, isConnectionFailure, parseRetryAfterBody, parseRetryAfterHeader, type Sleep } from './retry';
 
 /*
  * Which EmailBison workspace an api-user key reads. List routes ignore any workspace
@@ -21,7 +21,7 @@ import { backoffMs, isConnectionFailure, parseRetryAfterHeader, type Sleep } fro
 export type KeyBinding =
   | { status: 'bound'; id: number; name: string }
   /** The instance could not say (no /api/users, an odd answer, or it kept failing): `reason` is ours, never upstream text. */
-  | { status: 'unknown'; reason: string };
+  | { status: 'unknown'; reason: string; rateLimited?: boolean };
 
 export interface CheckKeyBindingOptions {
   /** Our workspace's name, for error messages. */
@@ -35,6 +35,8 @@ export interface CheckKeyBindingOptions {
   /** Attempts at the request (connection failures, 5xx, 429), the first included. Default 3. */
   maxAttempts?: number;
   baseBackoffMs?: number;
+  /** Cap on one wait for a 429 (its Retry-After, header or body, else the backoff). Default 10 000: a check is not worth longer. */
+  maxRetryWaitMs?: number;
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
@@ -61,7 +63,9 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
   const budget = options.hostBudget;
   const signal = options.signal ?? new AbortController().signal;
   const maxAttempts = options.maxAttempts ?? 3;
+  const maxRetryWaitMs = options.maxRetryWaitMs ?? MAX_CHECK_WAIT_MS;
   let last = 'no attempt made';
+  let lastStatus: number | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1)
       await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
@@ -85,6 +89,7 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
       body = await response.body.json().catch(() => undefined);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      lastStatus = undefined;
       const code = (error as { code?: unknown })?.code;
       last = `could not reach ${origin} (${typeof code === 'string' ? code : 'network error'})`;
       if (budget && isConnectionFailure(error)) {
@@ -97,20 +102,26 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
     if (status === 401) throw new RejectedApiKeyError({ workspace, status });
     if (status === 404) return { status: 'unknown', reason: `${origin} does not answer GET ${USERS_PATH} (HTTP 404)` };
     if (status === 429 || status >= 500) {
-      last = `GET ${USERS_PATH} answered HTTP ${status}`;
-      const retryAfterMs = parseRetryAfterHeader(headers['retry-after'], Date.now());
+      last = `GET ${USERS_PATH} answered HTTP ${status}${status === 429 ? ' (rate limited)' : ''}`;
+      lastStatus = status;
+      // As the sync's client does: the header's Retry-After or the body's retry_after, whichever is longer.
+      const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(body));
       if (status === 429 && budget)
-        await budget.pause(
-          Math.min(retryAfterMs ?? 1_000, MAX_CHECK_WAIT_MS) / 1000,
-          `HTTP 429 on ${USERS_PATH} (workspace "${workspace}")`,
-        );
-      else if (retryAfterMs !== undefined) await sleep(Math.min(retryAfterMs, MAX_CHECK_WAIT_MS), signal);
+        await budget.pause(Math.min(retryAfterMs ?? 1_000, maxRetryWaitMs) / 1000, `HTTP 429 on ${USERS_PATH} (workspace "${workspace}")`);
+      else if (retryAfterMs !== undefined && attempt < maxAttempts) await sleep(Math.min(retryAfterMs, maxRetryWaitMs), signal);
       continue;
     }
     if (status < 200 || status > 299) return { status: 'unknown', reason: `GET ${USERS_PATH} answered HTTP ${status}` };
     return readBinding(body);
   }
-  return { status: 'unknown', reason: `${last} (${maxAttempts} attempt(s))` };
+  const reason = `${last} (${maxAttempts} attempt(s))`;
+  return lastStatus === 429 ? { status: 'unknown', reason, rateLimited: true } : { status: 'unknown', reason };
+}
+
+function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
 }
 
 /** Reads data.workspace.id and .name, and nothing else of the answer. */

@@ -78,6 +78,35 @@ export async function jobWorkspaces(sql: Sql, jobId: string): Promise<JobWorkspa
   `;
 }
 
+/** The latest `limit` jobs, newest first. */
+export async function listJobs(sql: Sql, limit: number): Promise<JobRecord[]> {
+  const jobs = await selectJobs(sql, sql`j.id in (select id from polling_job_status order by started_at desc limit ${limit})`);
+  return jobs.sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+}
+
+/** A job in the words of polling_job_status (its column names), for the CLI's `--json`. */
+export function jobColumns(job: JobRecord) {
+  return {
+    id: job.jobId,
+    job_name: job.jobName,
+    status: job.status,
+    trigger_source: job.triggerSource,
+    execution_arn: job.executionArn,
+    started_at: job.startedAt,
+    completed_at: job.completedAt,
+    duration_ms: job.durationMs,
+    total_workspaces: job.totalWorkspaces,
+    workspaces_processed: job.workspacesSynced,
+    workspaces_failed: job.workspacesFailed,
+    workspaces_skipped: job.workspacesSkipped,
+    total_accounts_synced: job.totalAccountsSynced,
+    total_accounts_removed: job.totalAccountsRemoved,
+    rate_limit_wait_ms: job.rateLimitWaitMs,
+    warnings: job.warnings,
+    error_message: job.errorMessage,
+  };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function selectJobs(sql: Sql, where: ReturnType<Sql>): Promise<JobRecord[]> {

@@ -1,9 +1,9 @@
 import type { Sql } from '../db/client';
 import { WorkspaceNotFoundError } from '../errors';
-import type { WorkspaceRef } from '../workspaces/ref';
+import type { PlannedWorkspace, WorkspaceRef } from '../workspaces/ref';
 
 export type StartJobResult =
-  | { status: 'started'; jobId: string; workspaces: WorkspaceRef[] }
+  | { status: 'started'; jobId: string; workspaces: PlannedWorkspace[] }
   | { status: 'already_running'; runningJobId: string; runningForSeconds: number };
 
 export interface StartJobOptions {
@@ -72,7 +72,7 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
   });
 }
 
-async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<WorkspaceRef[]> {
+async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<PlannedWorkspace[]> {
   if (!names) {
     const active = await sql<{ id: number }[]>`select id from workspaces where active`;
     return largestFirst(
@@ -105,10 +105,11 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
  * each had at its last successful sync (never synced: first, as it may be large), then
  * by name. Of three at a time, the last to finish is then a small one, not the largest
  * starting late: the run ends closer to its total work divided by the concurrency.
+ * The same counts are what a progress display expects this run to read.
  */
-async function largestFirst(sql: Sql, ids: number[], excludeJobId?: string): Promise<WorkspaceRef[]> {
-  return sql<WorkspaceRef[]>`
-    select w.id, w.name
+async function largestFirst(sql: Sql, ids: number[], excludeJobId?: string): Promise<PlannedWorkspace[]> {
+  return sql<PlannedWorkspace[]>`
+    select w.id, w.name, last_sync.accounts_synced as "lastAccountsSynced"
     from workspaces w
     left join lateral (
       select p.accounts_synced from polling_job_workspaces p

@@ -1,6 +1,6 @@
 import type { WalkCursor } from '../emailbison/page-request';
 import type { JobRecord } from '../jobs/read-job';
-import type { WorkspaceIdRef, WorkspaceRef } from '../workspaces/ref';
+import type { PlannedWorkspace, WorkspaceIdRef, WorkspaceRef } from '../workspaces/ref';
 
 /*
  * What happens during a run, as typed events the tasks emit through TaskDeps.onEvent.
@@ -8,8 +8,11 @@ import type { WorkspaceIdRef, WorkspaceRef } from '../workspaces/ref';
  * no listener: there the events cost nothing and the logs and metrics tell the story.
  */
 export type RunEvent =
-  /** Start job took the lock; `workspaces` are the ones this run syncs, largest first. */
-  | { type: 'job-started'; jobId: string; workspaces: WorkspaceRef[] }
+  /**
+   * Start job took the lock; `workspaces` are the ones this run syncs, largest first, each with the
+   * accounts its last successful sync found (what a progress bar expects; null when never synced).
+   */
+  | { type: 'job-started'; jobId: string; workspaces: PlannedWorkspace[] }
   /** Start job found another run holding the lock: this run does nothing. */
   | { type: 'already-running'; runningJobId: string; runningForSeconds: number }
   /** A Sync workspace invocation began; `cursor` is where it was asked to continue from. */

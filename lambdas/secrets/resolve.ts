@@ -6,7 +6,8 @@ import { SecretUnavailableError } from '../errors';
  * Where a secret lives is a reference stored with the workspace (never the secret):
  *   aws-sm:<secret arn or name>            the whole SecretString
  *   aws-sm:<secret arn or name>#<field>    one field of a JSON secret (one secret can
- *                                          hold every workspace's key)
+ *                                          hold every workspace's key); the field has
+ *                                          '%' and '#' percent-escaped, so any name fits
  *   env:<VARIABLE>                         an environment variable (local runs)
  *   file:<field>                           a field of the git-ignored local secrets file
  * Values are cached per secret with a TTL, so warm Lambda invocations do not call
@@ -109,8 +110,28 @@ export function parseSecretReference(
   const source = match[1] as 'aws-sm' | 'env' | 'file';
   if (source === 'file') return { source, id: 'local', field: match[2] };
   if (source === 'env') return { source, id: match[2] };
-  const hash = match[2].lastIndexOf('#');
-  return hash === -1 ? { source, id: match[2] } : { source, id: match[2].slice(0, hash), field: match[2].slice(hash + 1) };
+  // A secret's ARN or name has no '#' (Secrets Manager allows /_+=.@- only), so the first
+  // '#' ends it and the field may hold any character.
+  const hash = match[2].indexOf('#');
+  return hash === -1 ? { source, id: match[2] } : { source, id: match[2].slice(0, hash), field: unescapeField(match[2].slice(hash + 1)) };
+}
+
+/** `aws-sm:<secret>#<field>` for one field of a JSON secret, whatever the field's characters. */
+export function awsSecretFieldReference(secretId: string, field: string): string {
+  return `aws-sm:${secretId}#${field.replace(/[%#]/g, (char) => encodeURIComponent(char))}`;
+}
+
+/**
+ * References written before fields were escaped hold the field as is: one without '%'
+ * reads the same either way; one whose '%' does not decode is taken as written.
+ */
+function unescapeField(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function fieldOf(json: string, field: string, where: string, purpose: string): string {

@@ -99,7 +99,10 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         return result;
       }
       const stats = client.stats;
-      deps.log.info(result.done ? 'workspace synced' : 'time budget reached: continuing from cursor', {
+      // Stopped by the caller's signal (a local run's Ctrl-C), not by its time budget: the run is ending.
+      const stopped = !result.done && deps.signal?.aborted === true;
+      const outcome = result.done ? 'workspace synced' : stopped ? 'stopped: cursor saved' : 'time budget reached: continuing from cursor';
+      deps.log.info(outcome, {
         cursor: result.cursor,
         accountsSynced: result.accountsSynced,
         pages: stats.pages,
@@ -110,7 +113,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
       if (result.done) {
         deps.metrics.workspaceSynced({ accountsSynced: result.accountsSynced, rateLimitWaitMs: stats.rateLimitWaitMs });
         deps.onEvent?.({ type: 'workspace-synced', jobId, workspace: ref, accountsSynced: result.accountsSynced });
-      } else {
+      } else if (!stopped) {
         deps.onEvent?.({ type: 'workspace-paused', jobId, workspace: ref, cursor: result.cursor, accountsSynced: result.accountsSynced });
       }
       return result;

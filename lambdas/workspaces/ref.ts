@@ -9,3 +9,8 @@ export interface WorkspaceIdRef {
   id: number;
   name?: string;
 }
+
+/** A workspace a job is about to sync, with the accounts its last successful sync found (null: never synced). */
+export interface PlannedWorkspace extends WorkspaceRef {
+  lastAccountsSynced: number | null;
+}

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/client';
 import { InvalidInputError, WorkspaceNotFoundError } from '../errors';
 import { parseSecretReference } from '../secrets/resolve';
+import { baseUrlProblem } from './validate';
 
 export interface Workspace {
   id: number;
@@ -39,31 +40,56 @@ export interface NewWorkspace {
   active?: boolean;
 }
 
-/** Adds a workspace, or updates the one of that name (base URL, key reference, active). */
-export async function upsertWorkspace(sql: Sql, workspace: NewWorkspace): Promise<Workspace> {
-  const name = workspace.name.trim();
-  if (!name) throw new InvalidInputError('A workspace needs a name.');
-  if (!/^https?:\/\/[^\s]+$/i.test(workspace.baseUrl)) {
-    throw new InvalidInputError(`Workspace "${name}": base URL must start with http:// or https://.`, { workspace: name });
-  }
-  parseSecretReference(workspace.apiKeyRef, `API key of workspace "${name}"`);
+/** The registered workspace whose name matches regardless of case and surrounding spaces, if any. */
+export async function findWorkspaceByName(sql: Sql, name: string): Promise<Workspace | undefined> {
   const [row] = await sql<Workspace[]>`
-    insert into workspaces (name, base_url, api_key_ref, emailbison_workspace_id, active)
-    values (${name}, ${workspace.baseUrl.replace(/\/+$/, '')}, ${workspace.apiKeyRef}, ${workspace.emailbisonWorkspaceId ?? null}, ${workspace.active ?? true})
-    on conflict (name) do update set
-      base_url = excluded.base_url,
-      api_key_ref = excluded.api_key_ref,
-      emailbison_workspace_id = coalesce(excluded.emailbison_workspace_id, workspaces.emailbison_workspace_id),
-      active = excluded.active
-    returning id, name, base_url as "baseUrl", emailbison_workspace_id as "emailbisonWorkspaceId",
-              api_key_ref as "apiKeyRef", active
+    select id, name, base_url as "baseUrl", emailbison_workspace_id as "emailbisonWorkspaceId",
+           api_key_ref as "apiKeyRef", active
+    from workspaces where lower(name) = lower(${name.trim()})
   `;
   return row;
 }
 
+/**
+ * Adds a workspace, or updates the one of that name (base URL, key reference, active).
+ * Names are unique regardless of case (migration 008): a name that differs from a
+ * registered one only in case is refused, not registered beside it nor renaming it.
+ */
+export async function upsertWorkspace(sql: Sql, workspace: NewWorkspace): Promise<Workspace> {
+  const name = workspace.name.trim();
+  // The CLI refuses names with control characters or over 200 characters from an operator
+  // (validate.ts); names registered from elsewhere (the simulator's hostile scenario) are
+  // stored verbatim.
+  if (!name) throw new InvalidInputError('A workspace needs a name.');
+  const urlProblem = baseUrlProblem(workspace.baseUrl);
+  if (urlProblem) throw new InvalidInputError(`Workspace "${name}": ${urlProblem}.`, { workspace: name });
+  parseSecretReference(workspace.apiKeyRef, `API key of workspace "${name}"`);
+  const [row] = await sql<Workspace[]>`
+    insert into workspaces (name, base_url, api_key_ref, emailbison_workspace_id, active)
+    values (${name}, ${workspace.baseUrl.trim().replace(/\/+$/, '')}, ${workspace.apiKeyRef}, ${workspace.emailbisonWorkspaceId ?? null}, ${workspace.active ?? true})
+    on conflict ((lower(name))) do update set
+      base_url = excluded.base_url,
+      api_key_ref = excluded.api_key_ref,
+      emailbison_workspace_id = coalesce(excluded.emailbison_workspace_id, workspaces.emailbison_workspace_id),
+      active = excluded.active
+    where workspaces.name = excluded.name
+    returning id, name, base_url as "baseUrl", emailbison_workspace_id as "emailbisonWorkspaceId",
+              api_key_ref as "apiKeyRef", active
+  `;
+  if (!row) throw nameTaken(name, (await findWorkspaceByName(sql, name))?.name);
+  return row;
+}
+
+export function nameTaken(name: string, registered: string | undefined): InvalidInputError {
+  return new InvalidInputError(
+    `"${name}" is already registered as "${registered ?? name}" (names are unique regardless of case); use that name to update it.`,
+    { workspace: name },
+  );
+}
+
 /** Deactivates a workspace: its accounts and history stay; it is no longer synced. */
 export async function deactivateWorkspace(sql: Sql, name: string): Promise<void> {
-  const result = await sql`update workspaces set active = false where name = ${name}`;
+  const result = await sql`update workspaces set active = false where lower(name) = lower(${name.trim()})`;
   if (result.count === 0) throw new WorkspaceNotFoundError(`No workspace named "${name}" is registered.`, { workspace: name });
 }
 

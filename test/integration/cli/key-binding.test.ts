@@ -26,7 +26,7 @@ type Check = {
   workspace: string;
   result: string;
   binding: { status: string; id?: number; name?: string } | null;
-  bindingProblems: string[];
+  binding_problems: string[];
 };
 
 beforeAll(async () => {
@@ -60,7 +60,7 @@ describe('check-keys and key binding', () => {
     }
     expect(result.stdout).toContain('3 of 3 keys OK');
     expectNoSecrets(result.stdout + result.stderr);
-    const json: Check[] = JSON.parse((await cli(['check-keys', '--json'], env)).stdout);
+    const json: Check[] = JSON.parse((await cli(['check-keys', '--json'], env)).stdout).keys;
     expect(json.map((c) => c.binding)).toEqual(names.map((name) => ({ status: 'bound', id: workspaceOf(name).id, name })));
   });
 
@@ -77,12 +77,12 @@ describe('check-keys and key binding', () => {
     // A and B both read B: neither key is OK; the third is.
     expect(result.stdout).toContain('1 of 3 keys OK');
     expectNoSecrets(result.stdout + result.stderr);
-    const json: Check[] = JSON.parse((await cli(['check-keys', '--json'], env)).stdout);
+    const json: Check[] = JSON.parse((await cli(['check-keys', '--json'], env)).stdout).keys;
     expect(json.find((c) => c.workspace === a)).toMatchObject({
       result: 'ok',
       binding: { status: 'bound', id: workspaceOf(b).id, name: b },
     });
-    expect(json.find((c) => c.workspace === names[2])!.bindingProblems).toEqual([]);
+    expect(json.find((c) => c.workspace === names[2])!.binding_problems).toEqual([]);
   });
 
   it('exits 2 when two registered workspaces hold keys bound to the same EmailBison workspace', async () => {

@@ -26,11 +26,12 @@ describe('sender-sync run, then the reports', () => {
   it('exits with the partial code and names the workspace whose key was rejected', async () => {
     const result = await cli(['run', '--sim-port', '0', '--sim-reject-key', REJECTED], env);
     expect(result.code).toBe(2);
-    expect(result.stdout).toContain(
+    // Notes and progress on stderr; stdout keeps the result.
+    expect(result.stderr).toContain(
       'No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario seed-2025, 26 workspaces)',
     );
     // The simulator serves this run alone: no request cap, and the first lines say so.
-    const firstLines = result.stdout.split('\n').slice(0, 4).join('\n');
+    const firstLines = result.stderr.split('\n').slice(0, 4).join('\n');
     expect(firstLines).toContain('simulated instance: pagination page; page cap none; rate limit off; /api/users on');
     expect(firstLines).toContain(
       'request cap: off (the built-in simulator is not a shared instance; EMAILBISON_MAX_RPS=3 on a real instance)',
@@ -39,19 +40,29 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toContain(`- ${REJECTED}: failed: RejectedApiKeyError`);
     expect(result.stdout).toMatch(/workspaces_processed\s+25/);
     expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL - 265}`));
-    // Progress, from the run's events: a line per workspace as it ends.
-    expect(result.stdout).toContain('Tidewater Consulting: synced 433 accounts');
-    expect(result.stdout).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
-    expect(result.stdout).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
+    // Progress, from the run's events: a line per workspace as it ends (not a terminal: no bar, no colour).
+    expect(result.stderr).toMatch(/^Tidewater Consulting: synced 433 accounts \(\d+ of 26 workspaces\)$/m);
+    expect(result.stderr).toMatch(/^Vértice Labs: synced 1 account \(/m);
+    expect(result.stderr).toContain(`${REJECTED}: attempt failed: RejectedApiKeyError`);
+    expect(result.stderr).toContain(`${REJECTED}: FAILED (RejectedApiKeyError: `);
+    expect(result.stderr).not.toContain('\u001b');
+    expect(result.stdout).not.toContain('synced 433 accounts');
+    expect(result.stdout).not.toContain('\u001b');
+    // The last line states the job's outcome, not the state machine's SUCCEEDED.
+    const lastLine = result.stdout.trimEnd().split('\n').at(-1);
+    expect(lastLine).toBe(`partial: 1 of 26 workspaces failed (${REJECTED}); 3,963 accounts synced`);
+    expect(result.stdout).not.toContain('SUCCEEDED');
+    // The table sorts names as a person does, not by bytes as the database's C collation would.
+    expect(result.stdout.indexOf('São Paulo Growth Partners')).toBeLessThan(result.stdout.indexOf('Summit Peak SaaS'));
   });
 
   it('refuses a wrong simulator flag with a usage error naming it, before starting anything', async () => {
     const before = await db.sql`select count(*)::int as n from polling_job_status`;
     const result = await cli(['run', '--sim-port', '0', '--sim-pagination', 'sideways'], env);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(64);
     expect(result.stderr).toContain('--sim-pagination must be one of page, cursor-default, cursor-only, page-only, got "sideways"');
     const rate = await cli(['run', '--sim-port', '0', '--sim-rate', '0'], env);
-    expect(rate.code).toBe(1);
+    expect(rate.code).toBe(64);
     expect(rate.stderr).toContain('--sim-rate must be a whole number >= 1, got "0"');
     expect(await db.sql`select count(*)::int as n from polling_job_status`).toEqual(before);
   });
@@ -59,7 +70,7 @@ describe('sender-sync run, then the reports', () => {
   it('`missing` lists the rejected workspace with its error and the two empty ones', async () => {
     const result = await cli(['missing', '--json'], env);
     expect(result.code).toBe(0);
-    const rows = JSON.parse(result.stdout);
+    const rows = JSON.parse(result.stdout).workspaces;
     expect(rows.map((r: { name: string }) => r.name)).toEqual(['Juniper Health', 'Quantum Leap Coaching', 'Umbra Cybersecurity']);
     expect(rows[0]).toMatchObject({ last_status: 'failed', last_error: expect.stringContaining('RejectedApiKeyError') });
     expect(rows[1]).toMatchObject({ last_status: 'synced', removed_accounts: 0 });
@@ -70,7 +81,7 @@ describe('sender-sync run, then the reports', () => {
   it('`status` shows the latest job and its workspaces', async () => {
     const result = await cli(['status', '--json'], env);
     const { job, workspaces } = JSON.parse(result.stdout);
-    expect(job).toMatchObject({ status: 'partial', totalWorkspaces: 26, workspacesSynced: 25, workspacesFailed: 1 });
+    expect(job).toMatchObject({ status: 'partial', total_workspaces: 26, workspaces_processed: 25, workspaces_failed: 1 });
     expect(workspaces).toHaveLength(26);
     expect(workspaces.find((w: { workspace_name: string }) => w.workspace_name === REJECTED)).toMatchObject({
       status: 'failed',
@@ -88,14 +99,17 @@ describe('sender-sync run, then the reports', () => {
     expect(result.stdout).toMatch(/status\s+completed/);
     expect(result.stdout).toMatch(new RegExp(`total_accounts_synced\\s+${TOTAL}`));
     expect(result.stdout).toContain('rows written: 265');
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(`completed: 26 of 26 workspaces, 4,228 accounts`);
     const accounts = JSON.parse((await cli(['accounts', '--json'], env)).stdout);
-    expect(accounts.totals).toEqual({ live: TOTAL, removed: 0 });
+    expect(accounts.totals).toEqual({ workspaces: 26, live: TOTAL, removed: 0 });
     expect(accounts.workspaces).toHaveLength(26);
+    const names = accounts.workspaces.map((w: { name: string }) => w.name);
+    expect(names.indexOf('São Paulo Growth Partners')).toBe(names.indexOf('Summit Peak SaaS') - 1);
     expect(accounts.workspaces.find((w: { name: string }) => w.name === 'Tidewater Consulting')).toMatchObject({
       live: 433,
       last_status: 'synced',
     });
-    const missing = JSON.parse((await cli(['missing', '--json'], env)).stdout);
+    const missing = JSON.parse((await cli(['missing', '--json'], env)).stdout).workspaces;
     expect(missing.map((r: { name: string }) => r.name)).toEqual(['Quantum Leap Coaching', 'Umbra Cybersecurity']);
   });
 

@@ -12,6 +12,7 @@ const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:sender
 const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:manual-1';
 const sfn = mockClient(SFNClient);
 let output: string[];
+let errors: string[];
 
 beforeAll(() => {
   vi.stubEnv('DATABASE_URL', db.url);
@@ -19,7 +20,9 @@ beforeAll(() => {
 
 function captureOutput() {
   output = [];
+  errors = [];
   vi.spyOn(console, 'log').mockImplementation((...args) => void output.push(args.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...args) => void errors.push(args.join(' ')));
 }
 
 afterEach(() => {
@@ -61,11 +64,66 @@ describe('sender-sync trigger', () => {
       }
       return { status: 'RUNNING', executionArn: EXECUTION };
     });
-    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: '0.05' });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: 0.05 });
     expect(output).toContain('RUNNING: 0/1 workspaces done, 0 accounts');
     expect(output.join('\n')).toMatch(/status\s+partial/);
     expect(output.join('\n')).toMatch(/execution status\s+SUCCEEDED/);
     expect(process.exitCode).toBe(2);
+  });
+
+  it("calls Step Functions in the state machine ARN's region, with no AWS_REGION set", async () => {
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    captureOutput();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE });
+    const [call] = sfn.commandCalls(StartExecutionCommand);
+    expect(await (call.thisValue as SFNClient).config.region()).toBe('eu-west-1');
+    expect(process.exitCode ?? 0).toBe(0);
+    vi.unstubAllEnvs();
+    vi.stubEnv('DATABASE_URL', db.url);
+  });
+
+  it('with --wait and no stack database configured follows the execution alone (never the embedded Postgres)', async () => {
+    vi.stubEnv('DATABASE_URL', undefined);
+    vi.stubEnv('DATABASE_SECRET_ARN', undefined);
+    captureOutput();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION })
+      .resolvesOnce({ status: 'RUNNING', executionArn: EXECUTION })
+      .resolves({ status: 'FAILED', executionArn: EXECUTION, error: 'States.TaskFailed', stopDate: new Date() });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: 0.05, json: true });
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(2);
+    expect(errors).toContain(
+      "job row: not shown (set DATABASE_URL or DATABASE_SECRET_ARN to the stack's database); following the execution only",
+    );
+    expect(errors.join('\n')).not.toContain('database:');
+    // --json: the one JSON value on stdout; progress on stderr.
+    expect(output).toHaveLength(1);
+    expect(JSON.parse(output[0])).toMatchObject({
+      execution_arn: EXECUTION,
+      execution: { status: 'FAILED', error: 'States.TaskFailed' },
+      job: null,
+      workspaces: [],
+    });
+    expect(errors).toContain('RUNNING');
+    expect(process.exitCode).toBe(3);
+    vi.stubEnv('DATABASE_URL', db.url);
+  });
+
+  it("with --wait and no stack database takes a SUCCEEDED execution's job from its output: partial exits 2", async () => {
+    vi.stubEnv('DATABASE_URL', undefined);
+    captureOutput();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION });
+    const job = { jobId: 'f1d2', status: 'partial', workspacesSynced: 25, totalWorkspaces: 26, totalAccountsSynced: 3963 };
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', executionArn: EXECUTION, output: JSON.stringify(job) });
+    await triggerCommand({ stateMachineArn: STATE_MACHINE, wait: true, intervalSeconds: 0.05 });
+    expect(output.at(-1)).toBe(
+      "execution SUCCEEDED: job f1d2 partial: 25/26 workspaces synced, 3963 accounts (from the execution's output; the stack's database would show its workspaces)",
+    );
+    expect(process.exitCode).toBe(2);
+    vi.stubEnv('DATABASE_URL', db.url);
   });
 
   it('`status` shows the execution status read from Step Functions for an AWS run', async () => {

@@ -41,8 +41,9 @@ describe('sender-sync workspaces', () => {
     );
     const result = await cli(['workspaces', 'import', bad], env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('row 1 ("Gamma"): base_url must start with http:// or https://');
-    expect(result.stderr).toContain('row 2: no name');
+    expect(result.stderr).toContain('row 1 ("Gamma"), field base_url: base_url must start with http:// or https://');
+    expect(result.stderr).toContain('row 2, field name: no name');
+    expect(result.stderr).toContain('row 2, field api_key: no api_key');
     expect(await db.sql`select count(*)::int as n from workspaces where name = 'Gamma'`).toEqual([{ n: 0 }]);
   });
 
@@ -56,7 +57,7 @@ describe('sender-sync workspaces', () => {
     expect(removed.stdout).toContain('deactivated');
     expect((await cli(['workspaces', 'list'], env)).stdout).not.toContain('Delta Ltd');
     const unknown = await cli(['workspaces', 'remove', 'Nobody'], env);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(64);
     expect(unknown.stderr).toContain('No workspace named "Nobody" is registered');
   });
 });

@@ -128,6 +128,8 @@ describe('job lifecycle', () => {
     if (next.status !== 'started') throw new Error('not started');
     // Kestrel has no synced row yet: first; then Tidewater (433) before Acme (187).
     expect(next.workspaces.map((w) => w.name)).toEqual(['Kestrel Ventures', WS, 'Acme Outbound']);
+    // The same counts are what the run's progress bar expects (job-started carries them).
+    expect(next.workspaces.map((w) => w.lastAccountsSynced)).toEqual([null, sizes[WS], sizes['Acme Outbound']]);
     await finalizeJob(db.sql, next.jobId);
   });
 

@@ -41,8 +41,6 @@ describe('run --sim-* flags', () => {
     [{ simInvalidCursor: 'ignore' }, '--sim-invalid-cursor must be one of first-page, reject'],
     [{ simUnreachable: 'sometimes' }, '--sim-unreachable must be one of hang, refuse'],
   ])('refuses %o with a usage error naming the flag', (flags, message) => {
-    expect(() => parseSimFlags(flags)).toThrow(
-      expect.objectContaining({ name: 'InvalidInputError', message: expect.stringContaining(message) }),
-    );
+    expect(() => parseSimFlags(flags)).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining(message) }));
   });
 });

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/cleanup';
-import { createSecretResolver, parseSecretReference } from '../../../lambdas/secrets/resolve';
+import { awsSecretFieldReference, createSecretResolver, parseSecretReference } from '../../../lambdas/secrets/resolve';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync/api-keys-AbCdEf';
 
@@ -14,6 +14,25 @@ describe('secret references', () => {
     expect(parseSecretReference('aws-sm:plain-secret')).toEqual({ source: 'aws-sm', id: 'plain-secret' });
     expect(parseSecretReference('env:ACME_KEY')).toEqual({ source: 'env', id: 'ACME_KEY' });
     expect(parseSecretReference('file:Acme')).toEqual({ source: 'file', id: 'local', field: 'Acme' });
+  });
+
+  it('escapes % and # in a field, so any workspace name survives the round trip', () => {
+    for (const name of ['Acme #1', '#', '100% Growth', 'a%23b', 'Rocket 🚀 #2 50%', '##%%', 'São Paulo']) {
+      const reference = awsSecretFieldReference(ARN, name);
+      expect(reference.startsWith(`aws-sm:${ARN}#`)).toBe(true);
+      expect(parseSecretReference(reference)).toEqual({ source: 'aws-sm', id: ARN, field: name });
+    }
+    expect(awsSecretFieldReference(ARN, 'Acme #1')).toBe(`aws-sm:${ARN}#Acme %231`);
+    // Names without % or # are written as before: old references read the same.
+    expect(awsSecretFieldReference(ARN, 'Acme Outbound')).toBe(`aws-sm:${ARN}#Acme Outbound`);
+  });
+
+  it('keeps unescaped references written before escaping resolving', () => {
+    // Split on the first '#', so an old reference to a name with '#' now reads the whole name.
+    expect(parseSecretReference(`aws-sm:${ARN}#Acme #1`)).toEqual({ source: 'aws-sm', id: ARN, field: 'Acme #1' });
+    // A '%' that does not decode is taken as written.
+    expect(parseSecretReference(`aws-sm:${ARN}#100% Growth`)).toEqual({ source: 'aws-sm', id: ARN, field: '100% Growth' });
+    expect(parseSecretReference('file:Acme #1')).toEqual({ source: 'file', id: 'local', field: 'Acme #1' });
   });
 
   it('refuses a reference of no known kind, naming what it is for', () => {
@@ -33,6 +52,13 @@ describe('resolving from AWS Secrets Manager', () => {
     clock = 61_000;
     await resolver.resolve(`aws-sm:${ARN}#Acme`, 'API key of workspace "Acme"');
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('resolves the key of a workspace whose name has # and %', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: JSON.stringify({ 'Acme #1 (100%)': 'key-hash' }) });
+    const resolver = createSecretResolver({ secretsManager: new SecretsManagerClient({}) });
+    expect(await resolver.resolve(awsSecretFieldReference(ARN, 'Acme #1 (100%)'), 'API key')).toBe('key-hash');
   });
 
   it('says which field is missing and never prints the secret', async () => {
