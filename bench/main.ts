@@ -13,6 +13,7 @@ import { renderTable, verdict, type Figure } from './report';
 import { benchPaths, parseBenchArgs, saveResults } from './save-results';
 import { benchScale } from './scale';
 import { startSimChild } from './sim-child';
+import { benchWebhooks } from './webhooks';
 import { benchWrite } from './write';
 
 /*
@@ -24,7 +25,8 @@ import { benchWrite } from './write';
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
  * (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
- * latest-write.json.
+ * latest-write.json; `--only webhooks`: the webhook receiver's p50/p99 over 1,000 local
+ * deliveries (issue 15), to latest-webhooks.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -65,6 +67,10 @@ try {
   if (options.only === 'write') {
     log('item 4: the write path next to a raw COPY (account history on)');
     figures.push(...(await benchWrite(db.sql, db.url, log)));
+  }
+  if (!options.only || options.only === 'webhooks') {
+    log('issue 15: the webhook receiver, 1,000 local deliveries');
+    figures.push(...(await benchWebhooks(db.sql, log)));
   }
 
   const table = renderTable(figures);

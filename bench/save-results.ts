@@ -12,12 +12,13 @@ export interface BenchOptions {
   writeReadme: boolean;
   /**
    * `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json;
-   * `--only cli`: issue 14's start-up; `--only write`: only item 4, the write path (history on).
+   * `--only cli`: issue 14's start-up; `--only write`: only item 4, the write path (history on);
+   * `--only webhooks`: issue 15's receiver latency.
    */
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison', 'cli', 'write'] as const;
+export const BENCH_GROUPS = ['emailbison', 'cli', 'write', 'webhooks'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {

@@ -219,6 +219,33 @@ program
   )
   .action(lazy(() => import('./commands/reports'), 'accountsCommand'));
 
+const webhooks = program.command('webhooks').description('EmailBison webhooks: account status within a minute, between syncs');
+webhooks
+  .command('register')
+  .description("create or update each workspace's EmailBison subscription (/api/webhook-url) to the eight account events")
+  .option('--url <url>', 'the receiver base URL: the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints')
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    "\nEach subscription posts to <url>/emailbison/<token>/<workspace id>; the token is the stack's secret\n(WEBHOOK_TOKEN_SECRET_ARN) or the local one, and is never printed. Idempotent. Exit 2 when a workspace failed.",
+  )
+  .action(lazy(() => import('./commands/webhooks'), 'registerWebhooksCommand'));
+webhooks
+  .command('list')
+  .description("each workspace's EmailBison webhook subscriptions (the token hidden)")
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--json', 'print the result as JSON')
+  .action(lazy(() => import('./commands/webhooks'), 'listWebhooksCommand'));
+webhooks
+  .command('serve')
+  .description(
+    'run the webhook receiver on this machine; prints http://127.0.0.1:<port>/emailbison/<token> (the token on this terminal only)',
+  )
+  .option('--port <port>', 'port to listen on (0: any free one)', '4011')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .action(lazy(() => import('./commands/webhooks'), 'serveWebhooksCommand'));
+
 program
   .command('changes')
   .description('what changed on the sender accounts (status, removed, daily limit, warmup, tags, added), newest first; read-only')

@@ -52,7 +52,7 @@ export const SHIPPED_CA_FILE = '/var/task/database-ca.pem';
 /** Applies migrations/*.sql on deploy; not a state machine task. */
 export const MIGRATE_TIMEOUT = Duration.minutes(2);
 
-interface FunctionOptions {
+export interface FunctionOptions {
   memorySize?: number;
   environment?: Record<string, string>;
   commandHooks?: nodejs.ICommandHooks;
@@ -62,6 +62,12 @@ interface FunctionOptions {
 export class SyncFunctions extends Construct {
   readonly tasks: Readonly<Record<TaskName, nodejs.NodejsFunction>>;
   readonly migrate: nodejs.NodejsFunction;
+  /** Another function bundled, configured and granted like these (the webhook receiver: infra/webhooks.ts). */
+  readonly createFunction: (
+    name: string,
+    dir: string,
+    options: FunctionOptions & { description: string; timeout: Duration },
+  ) => nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: SyncFunctionsProps) {
     super(scope, id);
@@ -125,6 +131,8 @@ export class SyncFunctions extends Construct {
       acknowledgeFunctionFindings(fn, props);
       return fn;
     };
+
+    this.createFunction = create;
 
     // What a task needs beyond the common settings; a task not named here needs nothing more.
     const taskOptions: Partial<Record<TaskName, FunctionOptions>> = {

@@ -13,6 +13,7 @@ import { DatabaseNetwork } from './network';
 import { AlarmTopic, ChangesTopic } from './notifications';
 import { SyncSecrets } from './secrets';
 import { SyncStateMachine } from './state-machine';
+import { WebhookReceiver } from './webhooks';
 
 export interface SenderSyncStackProps extends StackProps {
   config: StackConfig;
@@ -26,6 +27,7 @@ export interface SenderSyncStackProps extends StackProps {
 export class SenderSyncStack extends Stack {
   readonly functions: SyncFunctions;
   readonly stateMachine: SyncStateMachine;
+  readonly webhooks: WebhookReceiver;
 
   constructor(scope: Construct, id: string, props: SenderSyncStackProps) {
     super(scope, id, props);
@@ -60,9 +62,17 @@ export class SenderSyncStack extends Stack {
       tracingEnabled: config.tracingEnabled,
     });
     const fns = this.functions;
+    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
+    // The account changes: Finalize job's run digest (Mark failed's, for a run that broke) and the webhooks' batched news.
+    const changesTopic = new ChangesTopic(this, 'ChangesTopic', { email: config.changesEmail });
+    this.webhooks = new WebhookReceiver(this, 'Webhooks', {
+      functions: fns,
+      alarmTopic: alarmTopic.topic,
+      changesTopic: changesTopic.topic,
+    });
     if (config.secretsKmsKeyArn) {
       // An imported secret encrypted with a customer-managed key: reading it needs kms:Decrypt, only via Secrets Manager.
-      for (const fn of fns.all) {
+      for (const fn of [...fns.all, this.webhooks.fn]) {
         fn.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ['kms:Decrypt'],
@@ -86,7 +96,7 @@ export class SenderSyncStack extends Stack {
       new MigrationsOnDeploy(this, 'Migrations', {
         migrate: fns.migrate,
         // New task code and the definition only go live once the schema they expect exists.
-        before: [this.stateMachine, ...Object.values(fns.tasks)],
+        before: [this.stateMachine, ...Object.values(fns.tasks), this.webhooks.fn],
         migrateTimeout: MIGRATE_TIMEOUT,
         migrationsDir: path.join(props.projectRoot, 'migrations'),
         deployId: props.deployId,
@@ -101,7 +111,6 @@ export class SenderSyncStack extends Stack {
     const schedule = new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
     const recorder = new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
 
-    const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
     new SyncAlarms(this, 'Alarms', {
       stateMachine,
       topic: alarmTopic.topic,
@@ -112,7 +121,6 @@ export class SenderSyncStack extends Stack {
     });
 
     // The run digest: Finalize job publishes it when accounts disconnected or were removed (Mark failed, for a run that broke).
-    const changesTopic = new ChangesTopic(this, 'ChangesTopic', { email: config.changesEmail });
     for (const fn of [fns.tasks.finalizeJob, fns.tasks.markFailed]) {
       changesTopic.topic.grantPublish(fn);
       for (const [name, value] of Object.entries(lambdaEnvironment({ changesTopicArn: changesTopic.topic.topicArn }))) {

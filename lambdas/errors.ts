@@ -68,6 +68,12 @@ export const ERROR_CATALOGUE = {
   PageCapReachedError: { code: 'SS_EMAILBISON_PAGE_CAP', retried: false },
   /** A super-admin request (list workspaces, mint a key) failed: the CLI stops, a person looks. */
   EmailBisonAdminError: { code: 'SS_EMAILBISON_ADMIN_REQUEST_FAILED', retried: false },
+
+  // Webhooks (the receiver and `webhooks register`; no state machine task raises them)
+  /** A delivery that is not JSON or not an event the receiver knows: the same body gets the same answer. */
+  MalformedWebhookError: { code: 'SS_WEBHOOK_MALFORMED', retried: false },
+  /** EmailBison refused or failed a /api/webhook-url request. */
+  WebhookSubscriptionError: { code: 'SS_WEBHOOK_SUBSCRIPTION', retried: false },
 } as const satisfies Record<string, { code: `SS_${string}`; retried: boolean }>;
 
 export type ErrorName = keyof typeof ERROR_CATALOGUE;
@@ -347,6 +353,11 @@ export class EmailBisonAdminError extends SenderSyncError<'EmailBisonAdminError'
     this.status = details.status;
   }
 }
+// Webhooks
+
+/** Says what is wrong with the delivery, never quoting its body. */
+export class MalformedWebhookError extends withMessage('MalformedWebhookError') {}
+export class WebhookSubscriptionError extends withMessage('WebhookSubscriptionError') {}
 
 function describeWorkspace(workspace: { id?: number; name?: string }): string {
   if (workspace.name !== undefined) return workspace.id === undefined ? `"${workspace.name}"` : `"${workspace.name}", id ${workspace.id}`;

@@ -14,6 +14,7 @@ const USAGE = [
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
   '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
   '         [--admin-key KEY (a super-admin key: lists workspaces, mints api-user keys; for `sender-sync workspaces discover`)]',
+  '         [--webhook-url URL]  (account changes: POST /_sim/accounts/{id}/disconnect|reconnect|remove, POST /_sim/accounts {"workspace": NAME})',
 ].join('\n');
 
 async function main(): Promise<void> {
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       'honour-per-page': { type: 'boolean', default: false },
       unreachable: { type: 'string' },
       'admin-key': { type: 'string' },
+      'webhook-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     honourPerPage: values['honour-per-page'],
     unreachable: values.unreachable === undefined ? undefined : oneOf('--unreachable', values.unreachable, ['hang', 'refuse'] as const),
     adminKey: values['admin-key'],
+    webhookUrl: values['webhook-url'],
   };
   const sim = await startEmailBisonSim(options);
 
@@ -119,6 +122,7 @@ function describeInstance(options: SimOptions): string {
     `per_page ${options.honourPerPage ? 'honoured (max 100)' : 'ignored (15)'}`,
     `/api/users ${options.usersRoute ? 'on' : 'off (404)'}`,
     ...(options.unreachable ? [`unreachable: ${options.unreachable}`] : []),
+    ...(options.webhookUrl ? ['webhooks delivered to --webhook-url (token hidden here)'] : []),
   ].join('; ');
 }
 

@@ -5,6 +5,7 @@ import type { SimFaults } from './faults';
 import type { SimRateLimit } from './limiter';
 import type { PaginationMode } from './pagination';
 import type { SimRequest } from './request-log';
+import type { SimDelivery, SimSubscription } from './webhooks';
 import type { ScenarioSpec } from './scenarios';
 
 /** What startEmailBisonSim takes and returns: the simulator's whole surface for tests and tools. */
@@ -82,6 +83,19 @@ export interface EmailBisonSim {
    * and never answers (a client's own timeout ends each request); false: serves again on the same URL.
    */
   setUnreachable(mode: SimUnreachable | false): Promise<void>;
+
+  /**
+   * The account changes upstream (status 'Not connected' / 'Connected', updated_at now, or
+   * gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
+   * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/disconnect|reconnect|remove.
+   */
+  changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove'): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  /** A new account, its email_account_added delivered. Also POST /_sim/accounts {"workspace": name or id}. */
+  addAccountWithEvent(workspaceName: string): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  /** Every webhook delivery made, in order, with the receiver's status and the exact body. */
+  webhookDeliveries(): SimDelivery[];
+  /** The workspace's subscriptions (/api/webhook-url). */
+  webhookSubscriptions(workspaceName: string): SimSubscription[];
   close(): Promise<void>;
 }
 
@@ -134,6 +148,8 @@ export interface SimOptions {
   adminKey?: string;
   /** Start unreachable (see EmailBisonSim.setUnreachable). */
   unreachable?: SimUnreachable;
+  /** Every account change made through changeAccount / the /_sim routes is also delivered here (all events). */
+  webhookUrl?: string;
   /** The limiter's clock, in ms (default: monotonic, on the epoch's scale). */
   now?: () => number;
 }

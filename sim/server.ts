@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { SimAdmin } from './admin';
 import { RequestCounters } from './counters';
-import type { SimWorkspace } from './data';
+import type { RawSenderEmail, SimWorkspace } from './data';
 import { WorkspaceFaults, type FaultResponse } from './faults';
 import { FixedWindowLimiter } from './limiter';
 import {
@@ -36,6 +36,7 @@ import {
 } from './responses';
 import { scenarioSpec, type ScenarioSpec } from './scenarios';
 import { SimStore } from './store';
+import { changeTimestamp, SimWebhooks, type SimAccountEvent, type SimDelivery } from './webhooks';
 
 export type { RawSenderEmail, SimWorkspace } from './data';
 export type { SimFaults } from './faults';
@@ -45,6 +46,7 @@ export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
 export type { MintedToken, TokenMintFailure } from './admin';
+export type { SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
 
 import type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
@@ -74,6 +76,8 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   let honourPerPage = options.honourPerPage ?? false;
   let unreachable: SimUnreachable | false = false;
   let listening = false;
+  let instanceUrl = '';
+  const webhooks = new SimWebhooks(() => instanceUrl, options.webhookUrl);
 
   /** Resolves after `ms` (Infinity: never), or when the response closes or the server shuts down. */
   const hold = (ms: number, res: ServerResponse) =>
@@ -112,6 +116,9 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     res.on('close', () => end());
 
     if (unreachable === 'hang') return hold(Infinity, res);
+    const path = url.pathname.replace(/\/+$/, '');
+    // The simulator's own control routes: no key, no limiter (they are not EmailBison's).
+    if (path.startsWith('/_sim/')) return control(req, res, path);
     // The limiter counts a request when it arrives, as Laravel's middleware runs before the controller.
     const throttle = limiter?.attempt();
     if (throttle?.allowed) {
@@ -127,8 +134,12 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     const htmlStatus = workspace ? faults.get(workspace.name)?.htmlError() : undefined;
     if (htmlStatus !== undefined) return sendHtmlError(res, htmlStatus, {});
 
-    const path = url.pathname.replace(/\/+$/, '');
     if (admin.isAdmin(bearer(req)) && (await admin.handle(req, res, url, path, pagination))) return;
+    const hook = /^\/api\/webhook-url(?:\/(\d+))?$/.exec(path);
+    if (hook) {
+      if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, UNAUTHENTICATED);
+      return webhookUrlRoute(req, res, workspace, hook[1] === undefined ? undefined : Number(hook[1]));
+    }
     const record = /^\/api\/sender-emails\/([^/]+)$/.exec(path);
     const route = record ? 'senderEmail' : ROUTES[path];
     if (!route || (route === 'users' && !usersRoute)) return send(res, 404, { message: 'Not Found' });
@@ -138,6 +149,75 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     if (route === 'users') return send(res, 200, { data: userResource(workspace, spec.seed) });
     if (route === 'senderEmail') return senderEmail(workspace, record![1], res);
     await senderEmails(workspace, url, req, res, entry);
+  }
+
+  /** GET/POST /api/webhook-url, GET/PUT/DELETE /api/webhook-url/{id}: the key's workspace's subscriptions. */
+  async function webhookUrlRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    workspace: SimWorkspace,
+    id: number | undefined,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (id !== undefined && webhooks.owner(id) !== workspace.name) {
+      return webhooks.owner(id) ? send(res, 403, WRONG_WORKSPACE) : send(res, 404, recordNotFound(String(id)));
+    }
+    if (id === undefined && method === 'GET') return send(res, 200, { data: webhooks.list(workspace.name) });
+    if (id !== undefined && method === 'GET') return send(res, 200, { data: webhooks.list(workspace.name).find((s) => s.id === id) });
+    if (id !== undefined && method === 'DELETE') {
+      webhooks.delete(workspace.name, id);
+      return send(res, 200, { data: { success: true, message: 'Webhook deleted.' } });
+    }
+    if (method !== 'POST' && method !== 'PUT') return send(res, 405, { message: 'Method Not Allowed' });
+    if ((method === 'POST') !== (id === undefined)) return send(res, 405, { message: 'Method Not Allowed' });
+    const body = await readJson(req);
+    const fields = subscriptionFields(body);
+    if (!fields) return send(res, 422, { message: 'The name, url and events fields are required.', errors: {} });
+    if (id === undefined) return send(res, 201, { data: webhooks.create(workspace.name, fields) });
+    return send(res, 200, { data: webhooks.update(workspace.name, id, fields) });
+  }
+
+  /**
+   * POST /_sim/accounts/{id}/disconnect | reconnect | remove, POST /_sim/accounts {"workspace": name or id}:
+   * the account changes upstream and its webhook is delivered before the answer, which lists the deliveries.
+   */
+  async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method !== 'POST') return send(res, 405, { message: 'Method Not Allowed' });
+    const change = /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove)$/.exec(path);
+    try {
+      if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as 'disconnect' | 'reconnect' | 'remove'));
+      if (path === '/_sim/accounts') {
+        const body = (await readJson(req)) as { workspace?: string | number } | undefined;
+        const name = store.list().find((w) => w.name === body?.workspace || w.id === Number(body?.workspace))?.name;
+        if (!name) return send(res, 404, { message: 'No such workspace: give {"workspace": name or id}.' });
+        return send(res, 200, await addAccount(name));
+      }
+    } catch (error) {
+      return send(res, 404, { message: (error as Error).message });
+    }
+    return send(res, 404, { message: 'Not Found' });
+  }
+
+  async function changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove') {
+    const found = store.findAccount(id);
+    if (!found) throw new Error(`the simulator has no account ${id}`);
+    const updatedAt = changeTimestamp(Date.now());
+    let type: SimAccountEvent;
+    let account: RawSenderEmail;
+    if (action === 'remove') {
+      account = store.removeById(found.workspace.name, id, updatedAt);
+      type = 'email_account_removed';
+    } else {
+      const status = action === 'disconnect' ? 'Not connected' : 'Connected';
+      account = store.patch(found.workspace.name, id, { status, updated_at: updatedAt });
+      type = action === 'disconnect' ? 'email_account_disconnected' : 'email_account_reconnected';
+    }
+    return { account, deliveries: await webhooks.deliver(type, found.workspace, account) };
+  }
+
+  async function addAccount(workspaceName: string) {
+    const [account] = store.add(workspaceName, 1);
+    return { account, deliveries: await webhooks.deliver('email_account_added', store.get(workspaceName), account) };
   }
 
   /** One record by id: EmailBison checks the record's workspace against the key's. */
@@ -248,6 +328,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   await listen(options.port ?? 0);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  instanceUrl = `http://${host}:${address.port}`;
 
   async function setUnreachable(mode: SimUnreachable | false): Promise<void> {
     unreachable = mode;
@@ -325,6 +406,10 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     requestLog: () => log.entries(),
     clearRequestLog: () => log.clear(),
     setUnreachable,
+    changeAccount,
+    addAccountWithEvent: addAccount,
+    webhookDeliveries: (): SimDelivery[] => webhooks.deliveries(),
+    webhookSubscriptions: (workspaceName) => webhooks.list(store.get(workspaceName).name),
     async close() {
       closing = true;
       for (const release of [...holds]) release();
@@ -353,6 +438,22 @@ const ROUTES: Record<string, 'senderEmails' | 'workspaces' | 'users'> = {
   '/api/workspaces/v1.1': 'workspaces',
   '/api/users': 'users',
 };
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+  } catch {
+    return undefined;
+  }
+}
+
+function subscriptionFields(body: unknown): { name: string; url: string; events: string[] } | undefined {
+  const record = body as { name?: unknown; url?: unknown; events?: unknown } | undefined;
+  if (typeof record?.name !== 'string' || typeof record.url !== 'string' || !Array.isArray(record.events)) return undefined;
+  return { name: record.name, url: record.url, events: record.events.map(String) };
+}
 
 function bearer(req: IncomingMessage): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];

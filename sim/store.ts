@@ -97,6 +97,15 @@ export class SimStore {
     return structuredClone([...doomed].sort((a, b) => a.id - b.id));
   }
 
+  /** Removes one account by id (as an operator deleting it), its last updated_at as given. */
+  removeById(name: string, id: number, updatedAt: string): RawSenderEmail {
+    const workspace = this.get(name);
+    const account = workspace.accounts.find((candidate) => candidate.id === id);
+    if (!account) throw new Error(`the simulator's workspace "${name}" has no account ${id}`);
+    workspace.accounts = workspace.accounts.filter((candidate) => candidate !== account);
+    return structuredClone({ ...account, updated_at: updatedAt });
+  }
+
   /** Sets fields of one account as given (any JSON value: tests serve hostile strings this way). */
   patch(name: string, id: number, fields: Record<string, unknown>): RawSenderEmail {
     const workspace = this.get(name);

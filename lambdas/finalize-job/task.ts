@@ -1,6 +1,7 @@
 import { describeError, InvalidInputError } from '../errors';
 import { finalizeRunningJob } from '../jobs/finalize-job';
 import type { JobRecord } from '../jobs/read-job';
+import { markWebhookChangesDigested, webhookChangesHighWater } from '../webhooks/publish';
 import { digestWorthSending, formatDigest, readRunDigest } from '../jobs/run-changes';
 import type { TaskDeps } from '../runtime/deps';
 
@@ -41,6 +42,7 @@ export function createFinalizeJobTask(deps: TaskDeps) {
  * the job is already recorded, and a retried Finalize job would find it ended and send nothing.
  */
 export async function sendDigest(deps: TaskDeps, jobId: string): Promise<void> {
+  const webhookHighWater = await webhookChangesHighWater(deps.sql);
   const digest = await readRunDigest(deps.sql, jobId);
   const counts = { disconnected: 0, reconnected: 0, added: 0, removed: 0 };
   for (const w of digest.workspaces) {
@@ -54,6 +56,8 @@ export async function sendDigest(deps: TaskDeps, jobId: string): Promise<void> {
     try {
       await deps.changes.publish({ subject, message });
       published = true;
+      // The webhooks' pending disconnections are named in this digest: not sent again.
+      await markWebhookChangesDigested(deps.sql, webhookHighWater);
     } catch (error) {
       deps.log.error('run digest not published', { error: describeError(error) });
     }

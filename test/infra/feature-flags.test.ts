@@ -21,7 +21,8 @@ const KEPT_TYPES = ['AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup', 'AWS::
 
 /** The logical ids of the kept types before the flags were set (aws-cdk-lib 2.276, no flag in cdk.json). */
 const BEFORE_FLAGS = {
-  'AWS::SecretsManager::Secret': ['SecretsApiKeys7AB8F12A', 'SecretsDatabase1766CB05'],
+  // The webhook token (issue 15) came after the flags.
+  'AWS::SecretsManager::Secret': ['SecretsApiKeys7AB8F12A', 'SecretsDatabase1766CB05', 'WebhooksToken3CB4B37E'],
   // Finalize job's log group was FunctionsRecordResultLogs6D29E448 until the last step got one name (nothing deployed yet).
   'AWS::Logs::LogGroup': [
     'FunctionsFinalizeJobLogs0F0C10D2',
@@ -29,6 +30,8 @@ const BEFORE_FLAGS = {
     'FunctionsMigrateLogsC75297F0',
     'FunctionsStartJobLogsE70A7ACA',
     'FunctionsSyncWorkspaceLogsCEA03A80',
+    // Added with the webhook receiver (issue 15), after the flags.
+    'FunctionsWebhookReceiverLogs32F131E5',
     // Added with the migration trigger's provider log retention (issue 13), after the flags.
     'MigrationsProviderLogs4FBD500B',
     'StateMachineLogs5A6F0DF5',

@@ -67,8 +67,14 @@ describe('the environment the stack gives each Lambda', () => {
     const told = readStackConfig((key) => ({ ...IMPORTED, ...context })[key]);
     const received = new Set<string>();
     const environments = lambdaEnvironments(context);
-    expect(environments).toHaveLength(5);
-    for (const [id, environment] of environments) {
+    expect(environments).toHaveLength(6);
+    for (const [id, stackEnvironment] of environments) {
+      // The webhook token secret is always the stack's own: a reference, a string once deployed.
+      const environment = { ...stackEnvironment };
+      if (environment.WEBHOOK_TOKEN_SECRET_ARN !== undefined) {
+        expect(environment.WEBHOOK_TOKEN_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^WebhooksToken/) });
+        environment.WEBHOOK_TOKEN_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhooksToken-AbCdEf';
+      }
       for (const [name, value] of Object.entries(environment)) {
         expect(typeof value, `${id} ${name}`).toBe('string');
         expect(ENV_NAMES.has(name) || RUNTIME_VARIABLES.includes(name), `${id} gets ${name}, which no Lambda reads`).toBe(true);

@@ -101,8 +101,8 @@ describe('an imported secret encrypted with a customer-managed KMS key', () => {
         (statement: Json) => [statement.Action].flat().includes('kms:Decrypt') && statement.Resource === KEY_ARN,
       ),
     );
-    // The four tasks and the migrate function all read the database secret.
-    expect(decrypting).toHaveLength(5);
+    // The four tasks, the migrate function and the webhook receiver all read the database secret.
+    expect(decrypting).toHaveLength(6);
     const [statement] = decrypting[0].Properties.PolicyDocument.Statement.filter((s: Json) => s.Resource === KEY_ARN);
     expect(statement.Condition).toEqual({
       StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },

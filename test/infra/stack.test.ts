@@ -186,9 +186,9 @@ describe('the functions', () => {
   const functions = (template: Template) =>
     resources(template, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties.Description ?? '').startsWith('sender-sync:'));
 
-  it('are five Node.js 22 functions on ARM64 with source maps, the Powertools settings and the database secret', () => {
+  it('are six Node.js 22 functions on ARM64 with source maps, the Powertools settings and the database secret', () => {
     const fns = functions(byDefault.template);
-    expect(fns).toHaveLength(5);
+    expect(fns).toHaveLength(6);
     for (const [id, fn] of fns) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -283,22 +283,26 @@ describe('IAM', () => {
     for (const fn of [fns.tasks.startJob, fns.tasks.finalizeJob, fns.tasks.markFailed, fns.migrate]) {
       expect(secretReads.get(roleOf(fn))).toEqual([DATABASE_SECRET_ARN]);
     }
-    expect(secretReads.size).toBe(5);
+    const webhookToken = stack.resolve(stack.webhooks.tokenSecret.secretArn);
+    expect(secretReads.get(roleOf(stack.webhooks.fn))).toEqual([DATABASE_SECRET_ARN, webhookToken].sort());
+    expect(secretReads.size).toBe(6);
   });
 
   it('creates the two secrets empty when no ARN is given', () => {
     const { template } = byDefault;
-    const secrets = resources(template, 'AWS::SecretsManager::Secret');
+    // The webhook token's secret is test/infra/webhooks.test.ts's.
+    const secrets = resources(template, 'AWS::SecretsManager::Secret').filter(([id]) => id.startsWith('Secrets'));
     expect(secrets).toHaveLength(2);
     const templates = secrets.map(([, secret]) => JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate));
     expect(templates).toContainEqual({ host: 'REPLACE_ME', port: 5432, username: 'REPLACE_ME', dbname: 'postgres' });
     expect(templates).toContainEqual({});
-    expect(resources(imported.template, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+    expect(resources(imported.template, 'AWS::SecretsManager::Secret').filter(([id]) => id.startsWith('Secrets'))).toHaveLength(0);
   });
 
   it('keeps the created secrets when the stack is deleted or a change replaces them', () => {
     const secrets = resources(byDefault.template, 'AWS::SecretsManager::Secret');
     expect(secrets.map(([, secret]) => [secret.DeletionPolicy, secret.UpdateReplacePolicy])).toEqual([
+      ['Retain', 'Retain'],
       ['Retain', 'Retain'],
       ['Retain', 'Retain'],
     ]);
@@ -562,7 +566,12 @@ describe('alarms', () => {
   });
 
   it('alarms on Throttles of each of the five functions, and on Errors only of the one the state machine does not call', () => {
-    expect(find('Errors').map((alarm) => alarm.Dimensions[0].Value.Ref)).toEqual([logicalId(stack, stack.functions.migrate)]);
+    // The webhook receiver is not called by the state machine either (its alarms: test/infra/webhooks.test.ts).
+    expect(
+      find('Errors')
+        .map((alarm) => alarm.Dimensions[0].Value.Ref)
+        .sort(),
+    ).toEqual([logicalId(stack, stack.functions.migrate), logicalId(stack, stack.webhooks.fn)].sort());
     const fns = stack.functions.all;
     for (const metricName of ['Throttles']) {
       const found = find(metricName);
@@ -584,7 +593,7 @@ describe('alarms', () => {
   });
 
   it('notify the topic and say what they mean and what to do', () => {
-    expect(alarms).toHaveLength(17 - 4 + 1 + 3);
+    expect(alarms).toHaveLength(17 - 4 + 1 + 3 + 2);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.MetricName).toEqual([topicRef]);
       expect(alarm.AlarmDescription.length, alarm.MetricName).toBeGreaterThan(80);

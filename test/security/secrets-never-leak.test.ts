@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSql } from '../../lambdas/db/client';
 import { describeError } from '../../lambdas/errors';
 import type { TaskDeps, TaskLog } from '../../lambdas/runtime/deps';
+import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
+import type { ChangesMessage } from '../../lambdas/webhooks/publish';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { cli } from '../helpers/cli';
 import { adminUrl, createTestDatabase } from '../helpers/database';
@@ -21,6 +23,7 @@ const db = await createTestDatabase();
 const suffix = randomBytes(4).toString('hex');
 const SENTINEL_KEY = `SENTINEL-API-KEY-${suffix}-0c7a9e`;
 const SENTINEL_PASSWORD = `SENTINEL-DB-PASSWORD-${suffix}-9d2f`;
+const SENTINEL_WEBHOOK_TOKEN = `SENTINEL-WEBHOOK-TOKEN-${suffix}-4b1e`;
 const ROLE = `ss_sentinel_${suffix}`;
 const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
 let world: World;
@@ -28,7 +31,7 @@ let sentinelUrl: string;
 const logLines: string[] = [];
 
 function sentinels(): string[] {
-  return [SENTINEL_KEY, SENTINEL_PASSWORD, ...world.sim.workspaces().map((w) => w.apiKey)];
+  return [SENTINEL_KEY, SENTINEL_PASSWORD, SENTINEL_WEBHOOK_TOKEN, ...world.sim.workspaces().map((w) => w.apiKey)];
 }
 
 const checked = { places: 0, bytes: 0, leaks: 0 };
@@ -64,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(
-    `security: ${sentinels().length} secrets (API keys and a database password) looked for in ${checked.places} outputs (${checked.bytes} bytes: history, logs, job rows, errors, CLI), leaks ${checked.leaks}`,
+    `security: ${sentinels().length} secrets (API keys, a database password, a webhook token) looked for in ${checked.places} outputs (${checked.bytes} bytes: history, logs, job rows, errors, CLI), leaks ${checked.leaks}`,
   );
   await world.sim.close();
   await admin.unsafe(`drop role if exists ${ROLE}`).catch(() => {});
@@ -116,6 +119,42 @@ describe('secrets never leak', () => {
     expect(unreachable.stderr).toContain('sender-sync: DatabaseUnavailableError: Cannot use Postgres at 127.0.0.1:1/');
     expect(unreachable.stderr).toContain('ECONNREFUSED');
     expectNoSecret(unreachable.stdout + unreachable.stderr, 'CLI error output');
+  });
+
+  it('appear in no webhook receiver answer, log line, table or published message', async () => {
+    const published: ChangesMessage[] = [];
+    const receive = createWebhookReceiver({
+      token: async () => SENTINEL_WEBHOOK_TOKEN,
+      sql: async () => db.sql,
+      log: capturingLog,
+      publisher: { publish: async (message) => void published.push(message) },
+    });
+    const [target] = await db.sql<{ workspace_id: number; emailbison_id: number; email: string }[]>`
+      select workspace_id, emailbison_id, email from sender_emails where status = 'Connected' and deleted_at is null limit 1
+    `;
+    const body = (type: string, status: string) =>
+      JSON.stringify({ event: { type }, data: { sender_email: { id: target.emailbison_id, email: target.email, status } } });
+    const answers = [
+      await receive({
+        method: 'POST',
+        path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/${target.workspace_id}`,
+        body: body('EMAIL_ACCOUNT_DISCONNECTED', 'Not connected'),
+      }),
+      await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/${target.workspace_id}`, body: '{not json' }),
+      await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}x/${target.workspace_id}`, body: '{}' }),
+      await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/999999`, body: body('EMAIL_ACCOUNT_REMOVED', 'x') }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 400, 404, 404]);
+    expect(published).toHaveLength(1);
+    expectNoSecret(JSON.stringify(answers), 'the webhook answers');
+    expectNoSecret(JSON.stringify(published), 'the published changes');
+    expectNoSecret(logLines.join('\n'), 'the log');
+    const tables = await db.sql`
+      select (select json_agg(c) from sender_email_changes c)::text as changes,
+             (select json_agg(p) from webhook_publish_state p)::text as publish_state,
+             (select json_agg(e) from sender_emails e)::text as accounts`;
+    expect(tables[0].changes).toContain('Not connected');
+    expectNoSecret(JSON.stringify(tables), 'the account and change tables');
   });
 
   it('appear in no error from a database that refuses the connection', async () => {

@@ -28,7 +28,8 @@ describe('npm run bench', () => {
     expect(parseBenchArgs(['--only', 'emailbison'])).toEqual({ writeReadme: false, only: 'emailbison' });
     expect(parseBenchArgs(['--only', 'cli'])).toEqual({ writeReadme: false, only: 'cli' });
     expect(parseBenchArgs(['--only', 'write'])).toEqual({ writeReadme: false, only: 'write' });
-    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(/--only takes one of emailbison, cli, write; got emailbisn/);
+    expect(parseBenchArgs(['--only', 'webhooks'])).toEqual({ writeReadme: false, only: 'webhooks' });
+    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(/--only takes one of emailbison, cli, write, webhooks; got emailbisn/);
     expect(() => parseBenchArgs(['--only'])).toThrow(/got nothing/);
     expect(() => parseBenchArgs(['--only', 'emailbison', '--write-readme'])).toThrow(/--write-readme needs the whole bench/);
   });

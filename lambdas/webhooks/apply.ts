@@ -1,0 +1,201 @@
+import type { Sql } from '../db/client';
+import type { AccountEvent, WebhookSenderEmail, WebhookTag } from './event';
+
+/*
+ * Applies one delivered account event to sender_emails, in one transaction with its change
+ * row (source 'webhook', delivery_key = sha256 of the raw body), so the row is current when
+ * the receiver answers. Invariants:
+ * - Idempotent: a delivery whose key already wrote a change row is a replay and changes
+ *   nothing; an event whose value the row already holds writes nothing either (so a sync
+ *   that saw it first and a webhook that comes after it record one change, not two).
+ * - Never older than stored: an event whose updated_at is before the row's
+ *   emailbison_updated_at leaves the row alone.
+ * - raw stays the REST item with the applied field patched, so the typed columns remain a
+ *   function of raw (lambdas/sync/upsert.ts compares raw).
+ * - webhook_changed_at is set on every applied change: a sync page fetched before it does
+ *   not undo it (the sync's side, 009).
+ * - Only this workspace's row (workspace_id, emailbison_id) is read or written.
+ * - Values as 009 records them: status text, removed true (false when a removed row comes
+ *   back), added the status it arrived with, tags their sorted names, warmup booleans.
+ */
+
+export type ApplyOutcome =
+  | { outcome: 'applied'; field: ChangeField; publishable: boolean }
+  | { outcome: 'unchanged' | 'replayed' | 'stale' }
+  | { outcome: 'ignored'; reason: string };
+
+export type ChangeField = 'status' | 'removed' | 'tags' | 'warmup_enabled' | 'added';
+
+interface StoredRow {
+  email: string;
+  status: string | null;
+  tags: { id: number | null; name: string; default?: boolean }[];
+  warmup_enabled: boolean | null;
+  deleted: boolean;
+  emailbison_updated_at: Date | null;
+}
+
+interface Change {
+  field: ChangeField;
+  oldValue: unknown;
+  newValue: unknown;
+}
+
+export async function applyAccountEvent(sql: Sql, workspaceId: number, deliveryKey: string, event: AccountEvent): Promise<ApplyOutcome> {
+  if (event.ignoredTaggable) return { outcome: 'ignored', reason: event.ignoredTaggable };
+  const account = event.senderEmail!;
+  return sql.begin(async (tx) => {
+    // One round trip: was this body applied before, and the account's row, locked until commit.
+    const [found] = await tx<(StoredRow & { replayed: boolean; stored: boolean })[]>`
+      select
+        exists (
+          select 1 from sender_email_changes
+          where source = 'webhook' and delivery_key = ${deliveryKey} and workspace_id = ${workspaceId}
+        ) as replayed,
+        se.emailbison_id is not null as stored,
+        se.email, se.status, se.tags, se.warmup_enabled, se.deleted_at is not null as deleted, se.emailbison_updated_at
+      from (select 1) as one
+      left join lateral (
+        select * from sender_emails where workspace_id = ${workspaceId} and emailbison_id = ${account.id} for update
+      ) as se on true
+    `;
+    if (found.replayed) return { outcome: 'replayed' } as const;
+    const row: StoredRow | undefined = found.stored ? found : undefined;
+    if (row && isOlder(account.updatedAt, row.emailbison_updated_at)) return { outcome: 'stale' } as const;
+    if (!row && event.type !== 'email_account_added') {
+      return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
+    }
+    const change = row
+      ? await changeStored(tx as unknown as Sql, workspaceId, event, row)
+      : await insertAdded(tx as unknown as Sql, workspaceId, account);
+    if (!change) return { outcome: 'unchanged' } as const;
+    const email = row?.email ?? account.email;
+    const [written] = await tx<{ id: number }[]>`
+      insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key)
+      values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::text::jsonb, ${json(change.newValue)}::text::jsonb,
+              'webhook', ${deliveryKey})
+      on conflict do nothing
+      returning id
+    `;
+    const publishable =
+      (change.field === 'removed' && change.newValue === true) || (change.field === 'status' && !isConnected(change.newValue));
+    if (written && publishable) {
+      await tx`
+        insert into webhook_publish_state (workspace_id, published_through_id)
+        values (${workspaceId}, ${written.id - 1})
+        on conflict (workspace_id) do nothing
+      `;
+    }
+    return { outcome: 'applied', field: change.field, publishable } as const;
+  });
+}
+
+async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, row: StoredRow): Promise<Change | undefined> {
+  const account = event.senderEmail!;
+  const where = sql`workspace_id = ${workspaceId} and emailbison_id = ${account.id}`;
+  const updatedAt = account.updatedAt;
+  const touched = sql`
+    webhook_changed_at = now(),
+    emailbison_updated_at = greatest(emailbison_updated_at, ${updatedAt}::timestamptz)
+  `;
+  switch (event.type) {
+    case 'email_account_disconnected':
+    case 'email_account_reconnected': {
+      const status = account.status ?? (event.type === 'email_account_reconnected' ? 'Connected' : 'Not connected');
+      if (row.status === status) return undefined;
+      await sql`
+        update sender_emails set status = ${status}, raw = raw || jsonb_build_object('status', ${status}::text), ${touched}
+        where ${where}
+      `;
+      return { field: 'status', oldValue: row.status, newValue: status };
+    }
+    case 'email_account_removed': {
+      if (row.deleted) return undefined;
+      await sql`update sender_emails set deleted_at = now(), ${touched} where ${where}`;
+      return { field: 'removed', oldValue: false, newValue: true };
+    }
+    case 'email_account_added': {
+      // A live row already holds it (the sync saw it first); a removed one comes back, recorded as the sync records it (009).
+      if (!row.deleted) return undefined;
+      await sql`update sender_emails set deleted_at = null, ${touched} where ${where}`;
+      return { field: 'removed', oldValue: true, newValue: false };
+    }
+    case 'tag_attached':
+    case 'tag_removed': {
+      const tags = nextTags(row.tags, event.tag!, event.type === 'tag_attached');
+      if (!tags) return undefined;
+      await sql`
+        update sender_emails set tags = ${json(tags)}::text::jsonb, raw = raw || jsonb_build_object('tags', ${json(tags)}::text::jsonb), ${touched}
+        where ${where}
+      `;
+      return { field: 'tags', oldValue: tagNames(row.tags), newValue: tagNames(tags) };
+    }
+    case 'warmup_disabled_receiving_bounces':
+    case 'warmup_disabled_causing_bounces': {
+      if (row.warmup_enabled === false) return undefined;
+      await sql`
+        update sender_emails set warmup_enabled = false, raw = raw || '{"warmup_enabled": false}'::jsonb, ${touched}
+        where ${where}
+      `;
+      return { field: 'warmup_enabled', oldValue: row.warmup_enabled, newValue: false };
+    }
+  }
+}
+
+/** An account EmailBison says was added and no row holds yet: stored from the delivery, in the REST row's names. */
+async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSenderEmail): Promise<Change> {
+  const raw = account.restFields;
+  const int = (key: string) => wholeOrNull(raw[key]);
+  const text = (key: string) => (typeof raw[key] === 'string' ? (raw[key] as string) : null);
+  const tags = Array.isArray(raw.tags) ? raw.tags : [];
+  await sql`
+    insert into sender_emails (
+      workspace_id, emailbison_id, email, name, email_signature, daily_limit, type, status, tags,
+      emails_sent_count, total_replied_count, unique_replied_count, total_opened_count, unique_opened_count,
+      bounced_count, unsubscribed_count, interested_leads_count, total_leads_contacted_count, warmup_enabled,
+      emailbison_created_at, emailbison_updated_at, raw, webhook_changed_at
+    ) values (
+      ${workspaceId}, ${account.id}, ${account.email!}, ${text('name')}, ${text('email_signature')}, ${int('daily_limit')},
+      ${text('type')}, ${account.status}, ${json(tags)}::text::jsonb,
+      ${int('emails_sent_count')}, ${int('total_replied_count')}, ${int('unique_replied_count')}, ${int('total_opened_count')},
+      ${int('unique_opened_count')}, ${int('bounced_count')}, ${int('unsubscribed_count')}, ${int('interested_leads_count')},
+      ${int('total_leads_contacted_count')}, ${typeof raw.warmup_enabled === 'boolean' ? raw.warmup_enabled : null},
+      ${timestampOrNull(raw.created_at)}::timestamptz, ${account.updatedAt}::timestamptz, ${json(raw)}::text::jsonb, now()
+    )
+  `;
+  return { field: 'added', oldValue: null, newValue: account.status };
+}
+
+/** The tags after the event, or undefined when they would not change. */
+function nextTags(current: StoredRow['tags'], tag: WebhookTag, attach: boolean): StoredRow['tags'] | undefined {
+  const same = (t: StoredRow['tags'][number]) => (tag.id !== null && t.id !== null ? t.id === tag.id : t.name === tag.name);
+  const present = current.some(same);
+  if (attach === present) return undefined;
+  return attach ? [...current, { id: tag.id, name: tag.name, default: false }] : current.filter((t) => !same(t));
+}
+
+/** Change rows hold tags as their sorted names (009). */
+function tagNames(tags: StoredRow['tags']): string[] {
+  return tags.map((tag) => tag.name).sort();
+}
+
+function isOlder(eventUpdatedAt: string | null, storedUpdatedAt: Date | null): boolean {
+  if (!eventUpdatedAt || !storedUpdatedAt) return false;
+  return Date.parse(eventUpdatedAt) < storedUpdatedAt.getTime();
+}
+
+function isConnected(status: unknown): boolean {
+  return typeof status === 'string' && status.trim().toLowerCase() === 'connected';
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value ?? null);
+}
+
+function wholeOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? value : null;
+}
+
+function timestampOrNull(value: unknown): string | null {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? value : null;
+}

@@ -1,0 +1,114 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import { buildApp, PROJECT_ROOT } from '../../infra/build-app';
+import { SyncFunctions } from '../../infra/functions';
+import { WebhookReceiver } from '../../infra/webhooks';
+import { tempDir } from '../helpers/cleanup';
+
+/* The webhook receiver's part of the template: a public Function URL, a retained token secret, its alarms and outputs. */
+
+type Json = any;
+
+const { stack } = buildApp({
+  context: { 'aws:cdk:bundling-stacks': [], 'sender-sync:migrateOnDeploy': true },
+  nag: false,
+  cloudFormationValidation: false,
+  outdir: tempDir('cdk.out-webhooks-'),
+});
+const template = Template.fromStack(stack);
+const resources = (type: string) => Object.entries(template.findResources(type)) as [string, Json][];
+const ref = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
+const receiverId = ref(stack.webhooks.fn);
+const tokenId = ref(stack.webhooks.tokenSecret);
+
+describe('the webhook receiver', () => {
+  it('is a Node.js 22 function behind a public Function URL (the token in the path is the credential)', () => {
+    const fn = template.toJSON().Resources[receiverId];
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 30 });
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      WEBHOOK_TOKEN_SECRET_ARN: { Ref: tokenId },
+      DATABASE_POOL_MAX: '1',
+      DATABASE_SECRET_ARN: expect.anything(),
+    });
+    expect(fn.Properties.Environment.Variables.CHANGES_TOPIC_ARN).toBeUndefined();
+    const urls = resources('AWS::Lambda::Url');
+    expect(urls).toHaveLength(1);
+    expect(urls[0][1].Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [receiverId, 'Arn'] } });
+  });
+
+  it('keeps a generated token secret when the stack goes, readable by the receiver alone', () => {
+    const secret = template.toJSON().Resources[tokenId];
+    expect([secret.DeletionPolicy, secret.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true, PasswordLength: 48 });
+    const readers = resources('AWS::IAM::Policy').filter(([, policy]) =>
+      policy.Properties.PolicyDocument.Statement.some((s: Json) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: tokenId })),
+    );
+    expect(readers.map(([, policy]) => policy.Properties.Roles)).toEqual([[{ Ref: ref(stack.webhooks.fn.role as never) }]]);
+  });
+
+  it('is created after the migrations are applied', () => {
+    const fn = template.toJSON().Resources[receiverId];
+    expect(fn.DependsOn.some((id: string) => id.startsWith('MigrationsTrigger'))).toBe(true);
+  });
+
+  it("alarms on the function's Errors and on the URL's 5xx answers (AWS/Lambda, FunctionName)", () => {
+    const alarms = resources('AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => alarm.Dimensions?.[0]?.Value?.Ref === receiverId);
+    expect(alarms.map((a) => [a.Namespace, a.MetricName, a.Statistic, a.Threshold, a.Period]).sort()).toEqual([
+      ['AWS/Lambda', 'Errors', 'Sum', 1, 300],
+      ['AWS/Lambda', 'Url5xxCount', 'Sum', 5, 300],
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: receiverId } }]);
+      expect(alarm.AlarmActions).toHaveLength(1);
+      expect(alarm.AlarmDescription.length).toBeGreaterThan(80);
+    }
+  });
+
+  it('outputs the URL without its token, the token secret, and the command that prints the full URL', () => {
+    const outputs = template.toJSON().Outputs as Record<string, Json>;
+    const find = (suffix: string) => Object.entries(outputs).find(([id]) => id.startsWith('Webhooks') && id.includes(suffix))![1];
+    const urlId = resources('AWS::Lambda::Url')[0][0];
+    expect(find('ReceiverUrl').Value).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+    expect(find('TokenSecretArn').Value).toEqual({ Ref: tokenId });
+    const command = JSON.stringify(find('FullUrlCommand').Value);
+    expect(command).toContain('emailbison/$(aws secretsmanager get-secret-value --secret-id ');
+    expect(command).toContain(tokenId);
+  });
+
+  it('publishes to the ChangesTopic it is given', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: tempDir('cdk.out-webhooks-scratch-') });
+    const scratch = new Stack(app, 'Scratch');
+    const secret = (id: string) => new secretsmanager.Secret(scratch, id);
+    const functions = new SyncFunctions(scratch, 'Functions', {
+      projectRoot: PROJECT_ROOT,
+      databaseSecret: secret('Db'),
+      apiKeysSecret: secret('Keys'),
+      jobName: 'job',
+      runTimeoutMinutes: 60,
+      syncBudgetSeconds: 600,
+      pageConcurrency: 3,
+      emailbisonPagination: 'auto',
+      emailbisonMaxRps: 3,
+      logLevel: 'INFO',
+      logRetentionDays: 30,
+      tracingEnabled: false,
+    });
+    const changesTopic = new sns.Topic(scratch, 'ChangesTopic');
+    const receiver = new WebhookReceiver(scratch, 'Webhooks', { functions, alarmTopic: new sns.Topic(scratch, 'Alarms'), changesTopic });
+    const scratchTemplate = Template.fromStack(scratch);
+    const topicId = scratch.resolve((changesTopic.node.defaultChild as unknown as { logicalId: string }).logicalId);
+    const fn =
+      scratchTemplate.toJSON().Resources[scratch.resolve((receiver.fn.node.defaultChild as unknown as { logicalId: string }).logicalId)];
+    expect(fn.Properties.Environment.Variables.CHANGES_TOPIC_ARN).toEqual({ Ref: topicId });
+    const publishes = Object.values(scratchTemplate.findResources('AWS::IAM::Policy')).flatMap((policy: Json) =>
+      policy.Properties.PolicyDocument.Statement.filter((s: Json) => s.Action === 'sns:Publish'),
+    );
+    expect(publishes).toEqual([expect.objectContaining({ Effect: 'Allow', Resource: { Ref: topicId } })]);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { silentLog } from '../../lambdas/runtime/deps';
+import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
+import { markWebhookChangesDigested, webhookChangesHighWater, type ChangesMessage } from '../../lambdas/webhooks/publish';
+import { upsertWorkspace } from '../../lambdas/workspaces/registry';
+import { createTestDatabase } from '../helpers/database';
+
+/*
+ * Webhook disconnections and removals reach the ChangesTopic batched: at most one message
+ * per workspace per window (3 s here, 5 minutes deployed), the rest sent by the first
+ * delivery after the window, or absorbed by Finalize job's digest.
+ */
+const db = await createTestDatabase();
+const TOKEN = 'publish-test-token';
+const WINDOW_SECONDS = 3;
+
+async function setup(name: string, emailbisonWorkspaceId: number, publish: (m: ChangesMessage) => Promise<void>) {
+  const workspace = await upsertWorkspace(db.sql, { name, baseUrl: 'http://sim.invalid', apiKeyRef: 'env:UNUSED', emailbisonWorkspaceId });
+  const receive = createWebhookReceiver({
+    token: async () => TOKEN,
+    sql: async () => db.sql,
+    log: silentLog,
+    publisher: { publish },
+    publishWindowSeconds: WINDOW_SECONDS,
+  });
+  let clock = Date.parse('2026-12-01T09:00:00Z');
+  const send = async (type: string, id: number, status?: string) => {
+    clock += 1000;
+    const answer = await receive({
+      method: 'POST',
+      path: `/emailbison/${TOKEN}/${workspace.id}`,
+      body: JSON.stringify({
+        event: { type, workspace_id: emailbisonWorkspaceId },
+        data: {
+          sender_email: { id, email: `inbox${id}@${name.toLowerCase()}.example`, status, updated_at: new Date(clock).toISOString() },
+        },
+      }),
+    });
+    expect(answer.status, answer.body).toBe(200);
+    return JSON.parse(answer.body);
+  };
+  for (let id = 1; id <= 60; id++) await send('EMAIL_ACCOUNT_ADDED', id, 'Connected');
+  return { send, workspace };
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('publishing webhook disconnections', () => {
+  it('sends the first at once, holds a burst to one message per window, and sends the rest with the first delivery after it', async () => {
+    const messages: ChangesMessage[] = [];
+    const a = await setup('Alpha', 8001, async (m) => void messages.push(m));
+    const b = await setup('Beta', 8002, async (m) => void messages.push(m));
+    expect(messages).toEqual([]);
+    await a.send('EMAIL_ACCOUNT_DISCONNECTED', 1, 'Not connected');
+    expect(messages).toHaveLength(1);
+    expect(messages[0].text).toContain('inbox1@alpha.example: Connected -> Not connected');
+    for (let id = 2; id <= 55; id++) await a.send('EMAIL_ACCOUNT_DISCONNECTED', id, 'Not connected');
+    await a.send('EMAIL_ACCOUNT_REMOVED', 56);
+    expect(messages).toHaveLength(1);
+    // Another workspace has its own window.
+    await b.send('EMAIL_ACCOUNT_DISCONNECTED', 1, 'Not connected');
+    expect(messages).toHaveLength(2);
+    expect(messages[1].subject).toBe('sender-sync: 1 disconnected in Beta');
+    await wait(WINDOW_SECONDS * 1000 + 200);
+    // A reconnect is not published, but its delivery flushes what waited.
+    await a.send('EMAIL_ACCOUNT_RECONNECTED', 57, 'Connected');
+    expect(messages).toHaveLength(3);
+    expect(messages[2].subject).toBe('sender-sync: 54 disconnected, 1 removed in Alpha');
+    expect(messages[2].text.split('\n')).toHaveLength(1 + 50 + 1);
+    expect(messages[2].text).toContain('... and 5 more');
+    expect(messages[2].text).not.toContain('inbox1@');
+    await wait(WINDOW_SECONDS * 1000 + 200);
+    await a.send('EMAIL_ACCOUNT_RECONNECTED', 58, 'Connected');
+    expect(messages).toHaveLength(3);
+  });
+
+  it('keeps items pending when the publish fails, and sends them on the next due delivery', async () => {
+    const messages: ChangesMessage[] = [];
+    let failing = true;
+    const g = await setup('Gamma', 8003, async (m) => {
+      if (failing) throw new Error('SNS is down');
+      messages.push(m);
+    });
+    await g.send('EMAIL_ACCOUNT_DISCONNECTED', 1, 'Not connected');
+    failing = false;
+    await g.send('EMAIL_ACCOUNT_DISCONNECTED', 2, 'Not connected');
+    expect(messages.map((m) => m.subject)).toEqual(['sender-sync: 2 disconnected in Gamma']);
+  });
+
+  it("counts what waited as told once Finalize job's digest named it", async () => {
+    const messages: ChangesMessage[] = [];
+    const d = await setup('Delta', 8004, async (m) => void messages.push(m));
+    await d.send('EMAIL_ACCOUNT_DISCONNECTED', 1, 'Not connected');
+    await d.send('EMAIL_ACCOUNT_DISCONNECTED', 2, 'Not connected');
+    expect(messages).toHaveLength(1);
+    await markWebhookChangesDigested(db.sql, await webhookChangesHighWater(db.sql));
+    await wait(WINDOW_SECONDS * 1000 + 200);
+    await d.send('EMAIL_ACCOUNT_RECONNECTED', 3, 'Connected');
+    expect(messages).toHaveLength(1);
+  });
+});
