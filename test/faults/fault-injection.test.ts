@@ -129,12 +129,12 @@ describe('fault injection through the local state machine', () => {
       .simple();
     let killed = 0;
     let stop = false;
-    // pg_stat_activity keeps the first 1 KB of a query: match the upsert by its first insert.
+    // pg_stat_activity keeps the first 1 KB of a query: match the upsert by its opening CTE.
     const killer = (async () => {
       while (!stop && killed === 0) {
         const rows = await admin`
           select pg_terminate_backend(pid) as done from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%insert into sender_emails as se%'`;
+          where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%with incoming as (%'`;
         killed += rows.filter((r) => r.done).length;
         await new Promise((r) => setTimeout(r, 5));
       }

@@ -34,7 +34,9 @@ describe('the webhook receiver', () => {
       DATABASE_POOL_MAX: '1',
       DATABASE_SECRET_ARN: expect.anything(),
     });
-    expect(fn.Properties.Environment.Variables.CHANGES_TOPIC_ARN).toBeUndefined();
+    // Disconnections and removals that arrive by webhook go to the ChangesTopic, batched.
+    const [[changesTopicId]] = resources('AWS::SNS::Topic').filter(([id]) => id.startsWith('ChangesTopic'));
+    expect(fn.Properties.Environment.Variables.CHANGES_TOPIC_ARN).toEqual({ Ref: changesTopicId });
     const urls = resources('AWS::Lambda::Url');
     expect(urls).toHaveLength(1);
     expect(urls[0][1].Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [receiverId, 'Arn'] } });

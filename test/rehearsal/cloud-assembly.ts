@@ -65,9 +65,15 @@ export function synthesizeStack(outdir: string, context: Record<string, unknown>
       .map(([logicalId]) => [logicalId, `arn:aws:secretsmanager:${REHEARSAL_REGION}:${REHEARSAL_ACCOUNT}:secret:${logicalId}-AbCdEf`]),
   );
   const functionArn = (logicalId: string) => `arn:aws:lambda:${REHEARSAL_REGION}:${REHEARSAL_ACCOUNT}:function:${logicalId}`;
+  // A topic's Ref is its ARN: the rehearsal's functions get one, and never reach SNS with it.
+  const topicArns = new Map(
+    resources
+      .filter(([, resource]) => resource.Type === 'AWS::SNS::Topic')
+      .map(([logicalId]) => [logicalId, `arn:aws:sns:${REHEARSAL_REGION}:${REHEARSAL_ACCOUNT}:${logicalId}`]),
+  );
   const ref: Resolve = (logicalId) => {
-    const arn = secretArns.get(logicalId);
-    if (!arn) throw new Error(`The rehearsal cannot resolve Ref ${logicalId}: only created secrets are known`);
+    const arn = secretArns.get(logicalId) ?? topicArns.get(logicalId);
+    if (!arn) throw new Error(`The rehearsal cannot resolve Ref ${logicalId}: only created secrets and topics are known`);
     return arn;
   };
 

@@ -38,6 +38,8 @@ let sim: EmailBisonSim;
 let secretsManager: SecretsManagerStandIn;
 let services: Map<string, LambdaService>;
 let databasePassword: string;
+/** The webhook receiver's token, as the stack's generated secret would hold it. */
+const WEBHOOK_TOKEN = `rehearsal-token-${Math.random().toString(36).slice(2)}`;
 let inFlight = 0;
 const tally = { completed: 0, partial: 0, markFailed: 0, aslValidator: 'not run' };
 const startedAt = Date.now();
@@ -111,6 +113,11 @@ beforeAll(async () => {
       }),
     },
     {
+      arn: functionOf('WebhookReceiver').environment.WEBHOOK_TOKEN_SECRET_ARN,
+      name: 'sender-sync/webhook-token',
+      value: WEBHOOK_TOKEN,
+    },
+    {
       arn: apiKeysSecretArn,
       name: 'sender-sync/api-keys',
       value: JSON.stringify(Object.fromEntries(sim.workspaces().map((w) => [w.name, w.apiKey]))),
@@ -131,6 +138,8 @@ beforeAll(async () => {
           AWS_SECRET_ACCESS_KEY: 'rehearsal-secret-access-key',
           AWS_SESSION_TOKEN: 'rehearsal-session-token',
           AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+          // No SNS here: a publish (the digest, the webhooks' news) fails at once and is logged, as when SNS refuses it.
+          AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:9',
         },
       }),
     ]),
@@ -150,7 +159,7 @@ afterAll(() => {
 describe('deploy rehearsal', () => {
   it('gives each function only its asset, with the runtime SDK resolvable and the project’s packages not', () => {
     expect(stack.functions.map((fn) => fn.constructPath.split('/').at(-2)).sort()).toEqual(
-      [...TASK_NAMES.map((task) => TASKS[task].constructId), 'Migrate'].sort(),
+      [...TASK_NAMES.map((task) => TASKS[task].constructId), 'Migrate', 'WebhookReceiver'].sort(),
     );
     for (const fn of stack.functions) {
       expect(fn.runtime, fn.logicalId).toBe('nodejs22.x');
@@ -303,6 +312,39 @@ describe('deploy rehearsal', () => {
     tally.markFailed += 1;
   });
 
+  it('answers a webhook delivery from a Function URL event: applied before the 200, 404 for a wrong token', async () => {
+    const [account] = await db.sql<{ workspace_id: number; emailbison_id: string; email: string }[]>`
+      select workspace_id, emailbison_id::text, email from sender_emails where status = 'Connected' and deleted_at is null order by id limit 1
+    `;
+    const urlEvent = (token: string) => {
+      const rawPath = `/emailbison/${token}/${account.workspace_id}`;
+      const body = JSON.stringify({
+        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', name: 'Email Account Disconnected' },
+        data: { sender_email: { id: Number(account.emailbison_id), email: account.email, status: 'Not connected' } },
+      });
+      return {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath,
+        rawQueryString: '',
+        headers: { 'content-type': 'application/json' },
+        requestContext: { http: { method: 'POST', path: rawPath } },
+        body: Buffer.from(body).toString('base64'),
+        isBase64Encoded: true,
+      };
+    };
+    const receiver = service('WebhookReceiver');
+    const applied = await receiver.invoke(urlEvent(WEBHOOK_TOKEN));
+    expect(applied).toMatchObject({ ok: true, result: { statusCode: 200 } });
+    const [row] = await db.sql<{ status: string }[]>`
+      select status from sender_emails where workspace_id = ${account.workspace_id} and emailbison_id = ${account.emailbison_id}
+    `;
+    expect(row.status).toBe('Not connected');
+    const wrong = await receiver.invoke(urlEvent(`${WEBHOOK_TOKEN}x`));
+    expect(wrong).toMatchObject({ ok: true, result: { statusCode: 404 } });
+    expect(receiver.logs()).not.toContain(WEBHOOK_TOKEN);
+  });
+
   it('runs every bundle on Node 22, warm containers reused, no key or password in any log', () => {
     const keys = sim.workspaces().map((w) => w.apiKey);
     for (const s of services.values()) {
@@ -312,7 +354,8 @@ describe('deploy rehearsal', () => {
         `${s.fn.logicalId} ran on ${[...s.nodeVersions]}`,
       ).toBe(true);
       const logs = s.logs();
-      for (const secret of [databasePassword, ...keys]) expect(logs.includes(secret), `a secret in ${s.fn.logicalId}'s logs`).toBe(false);
+      for (const secret of [databasePassword, WEBHOOK_TOKEN, ...keys])
+        expect(logs.includes(secret), `a secret in ${s.fn.logicalId}'s logs`).toBe(false);
     }
     const sync = service(TASKS.syncWorkspace.constructId);
     // The Map runs 3 iterations at once: at most a few containers, each serving many invocations.

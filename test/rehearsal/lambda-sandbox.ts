@@ -11,7 +11,7 @@ import type { SynthesizedFunction } from './cloud-assembly';
  * the Node.js runtime ships beside it (and nothing else), the environment the template
  * gives it, and a Node 22 process per warm container, started by a small runtime shim.
  *
- *   <sandbox>/node_modules/          the runtime's SDK: @aws-sdk/client-secrets-manager and its dependencies
+ *   <sandbox>/node_modules/          the runtime's SDK: @aws-sdk/client-secrets-manager, client-sns and their dependencies
  *   <sandbox>/runtime/shim.mjs       the runtime (lambda-runtime-shim.mjs)
  *   <sandbox>/task/<function>/       the cdk.out asset: index.mjs (+ migrations/)
  *
@@ -20,8 +20,12 @@ import type { SynthesizedFunction } from './cloud-assembly';
  */
 
 const SHIM = fileURLToPath(new URL('./lambda-runtime-shim.mjs', import.meta.url));
-/** The one package the bundles leave to the runtime (infra/functions.ts externalizes @aws-sdk/*). */
-const RUNTIME_SDK_ENTRY = '@aws-sdk/client-secrets-manager';
+/**
+ * The packages the bundles leave to the runtime (infra/functions.ts externalizes @aws-sdk/*;
+ * the Node 22 Lambda runtime ships the whole SDK v3): Secrets Manager for every function,
+ * SNS for the ones that publish account changes.
+ */
+const RUNTIME_SDK_ENTRIES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sns'];
 
 export type Node22 = { found: true; path: string; version: string } | { found: false; reason: string };
 
@@ -59,7 +63,7 @@ export function runtimeSdkPackages(projectRoot: string): string[] {
     const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     for (const dependency of Object.keys(pkg.dependencies ?? {})) walk(dependency, dir);
   };
-  walk(RUNTIME_SDK_ENTRY, projectRoot);
+  for (const entry of RUNTIME_SDK_ENTRIES) walk(entry, projectRoot);
   return [...found];
 }
 

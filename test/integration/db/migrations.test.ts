@@ -40,7 +40,7 @@ describe('migrations', () => {
       run('npm', ['run', '--silent', 'migrate', '--', '--json'], { env }),
       run('npm', ['run', '--silent', 'migrate', '--', '--json'], { env }),
     ]);
-    const results = both.map(({ stdout }) => JSON.parse(stdout.trim().split('\n').pop()!));
+    const results = both.map(({ stdout }) => JSON.parse(stdout));
     const files = (await readMigrations(MIGRATIONS_DIR)).map((m) => m.name);
     expect([...results[0].applied, ...results[1].applied].sort()).toEqual(files);
     expect(await appliedVersions(db.url)).toEqual(files);

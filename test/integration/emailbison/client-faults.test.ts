@@ -232,7 +232,9 @@ describe('upstream data that moves', () => {
     sim.setFaults(WORKSPACE, { emptyResponse: true });
     const { pages } = await readAll(simClient(sim, WORKSPACE));
 
-    expect(pages).toEqual([{ kind: 'page', mode: 'page', next: null, page: 1, lastPage: 1, total: 0, items: [], skipped: [] }]);
+    expect(pages).toEqual([
+      { kind: 'page', mode: 'page', fetchedAtMs: expect.any(Number), next: null, page: 1, lastPage: 1, total: 0, items: [], skipped: [] },
+    ]);
     expect(sim.truth(WORKSPACE).length).toBeGreaterThan(0);
   });
 

@@ -44,13 +44,27 @@ describe('listSenderEmails', () => {
   it('yields one empty page when asked to start past the last page', async () => {
     const { pages } = await readAll(simClient(sim, 'Acme Outbound'), { fromPage: 40 });
 
-    expect(pages).toEqual([{ kind: 'page', mode: 'page', next: null, page: 40, lastPage: 13, total: 187, items: [], skipped: [] }]);
+    expect(pages).toEqual([
+      {
+        kind: 'page',
+        mode: 'page',
+        fetchedAtMs: expect.any(Number),
+        next: null,
+        page: 40,
+        lastPage: 13,
+        total: 187,
+        items: [],
+        skipped: [],
+      },
+    ]);
   });
 
   it('yields one empty page for a workspace with no accounts', async () => {
     const { pages } = await readAll(simClient(sim, 'Quantum Leap Coaching'));
 
-    expect(pages).toEqual([{ kind: 'page', mode: 'page', next: null, page: 1, lastPage: 1, total: 0, items: [], skipped: [] }]);
+    expect(pages).toEqual([
+      { kind: 'page', mode: 'page', fetchedAtMs: expect.any(Number), next: null, page: 1, lastPage: 1, total: 0, items: [], skipped: [] },
+    ]);
   });
 
   it.each([1, 2, 3])('never has more than pageConcurrency=%i requests in flight, and uses them all', async (pageConcurrency) => {
