@@ -122,7 +122,7 @@ export class SenderSyncStack extends Stack {
 
     // The run digest: Finalize job publishes it when accounts disconnected or were removed (Mark failed, for a run that broke).
     for (const fn of [fns.tasks.finalizeJob, fns.tasks.markFailed]) {
-      changesTopic.topic.grantPublish(fn);
+      changesTopic.grantPublish(fn);
       for (const [name, value] of Object.entries(lambdaEnvironment({ changesTopicArn: changesTopic.topic.topicArn }))) {
         fn.addEnvironment(name, value);
       }

@@ -6,6 +6,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { publishOnly } from './notifications';
 import { lambdaEnvironment } from '../lambdas/config/settings';
 import { LAMBDA_NAMESPACE } from './alarms';
 import type { SyncFunctions } from './functions';
@@ -60,7 +61,7 @@ export class WebhookReceiver extends Construct {
       }),
     });
     this.tokenSecret.grantRead(this.fn);
-    props.changesTopic?.grantPublish(this.fn);
+    if (props.changesTopic) publishOnly(props.changesTopic, this.fn);
     this.url = this.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
     // AWS/Lambda, dimension FunctionName (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html):
