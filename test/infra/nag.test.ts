@@ -77,8 +77,9 @@ describe('cdk-nag AwsSolutions', () => {
 
   // `cdk synth` knows the account and region (CDK_DEFAULT_*): some grants only widen then,
   // e.g. CDK's topic.grantPublish on an alias-encrypted topic adds kms:* on key/*.
-  it('leaves no finding when synthesized for an account and region, as `cdk synth` does', () => {
-    const { findings } = synthWithNag({}, undefined, { account: '123456789012', region: 'us-east-1' });
+  it("leaves no finding when synthesized as `cdk synth` does: for an account and region, with cdk.json's context", () => {
+    const cdkJson = JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+    const { findings } = synthWithNag(cdkJson.context, undefined, { account: '123456789012', region: 'us-east-1' });
     expect(findings).toEqual([]);
   });
 
