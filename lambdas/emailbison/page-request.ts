@@ -183,11 +183,12 @@ export function sanitise(message: string | undefined, apiKey: string): string | 
   return text.length > MAX_UPSTREAM_MESSAGE ? `${text.slice(0, MAX_UPSTREAM_MESSAGE - 1)}…` : text;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseJson(text: string): unknown {
+/** An answer's body as JSON, or undefined when it is not (an HTML error page): never an error quoting upstream text. */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { EmailBisonAdminError } from '../errors';
 import { sharedDispatcher } from './dispatcher';
 import { EMAILBISON_CLIENT_DEFAULTS, resolveOptions } from './options';
-import { pageQuery, type WalkCursor } from './page-request';
+import { isRecord, pageQuery, parseJson, type WalkCursor } from './page-request';
 import { backoffMs, parseRetryAfterBody, parseRetryAfterHeader, type Sleep } from './retry';
 import { parsePage } from './schema';
 
@@ -162,16 +162,4 @@ function readWorkspace(item: unknown): InstanceWorkspace | undefined {
 
 function isRefusal(body: unknown): boolean {
   return isRecord(body) && (body.success === false || (isRecord(body.data) && body.data.success === false));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
