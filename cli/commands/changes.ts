@@ -1,7 +1,9 @@
 import type { Sql } from '../../lambdas/db/client';
-import { withCliContext } from '../context';
-import { EXIT, fail } from '../output';
+import { UsageError } from '../../lambdas/errors';
+import { withReadContext } from '../context';
+import { fail } from '../output';
 import { formatTime, table, truncateText } from '../table';
+import { plural } from '../words';
 
 /** One row of sender_email_changes as `changes --json` prints it (snake_case, one shape). */
 export interface ChangeRow {
@@ -42,16 +44,14 @@ export async function listChanges(sql: Sql, options: { sinceMs: number; workspac
 export async function changesCommand(options: { since?: string; workspaces?: string; json?: boolean }): Promise<void> {
   const since = options.since ?? '24h';
   const sinceMs = parseSince(since);
-  if (sinceMs === undefined) {
-    console.error(`sender-sync: --since takes a duration such as 30m, 24h or 7d; got "${since}"`);
-    process.exit(EXIT.usage);
-  }
+  if (sinceMs === undefined) fail(new UsageError(`--since takes a duration such as 30m, 24h or 7d; got "${since}"`));
   const workspaces = options.workspaces
     ?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  await withCliContext(async ({ db }) => {
-    const rows = await listChanges(db.sql, { sinceMs, workspaces });
+  // A read command: no migration, no write (a read-only transaction), its database named on stderr.
+  await withReadContext(async ({ db }) => {
+    const rows = await db.read((sql) => listChanges(sql, { sinceMs, workspaces }));
     // Keys are snake_case already; printJson's key conversion would reach into old_value/new_value, which are data.
     if (options.json) return console.log(JSON.stringify({ since, changes: rows }, null, 2));
     if (rows.length === 0) return console.log(`No account changed in the last ${since}.`);
@@ -69,7 +69,7 @@ export async function changesCommand(options: { since?: string; workspaces?: str
         ]),
       ),
     );
-    console.log(`\n${rows.length} change${rows.length === 1 ? '' : 's'} in the last ${since}.`);
+    console.log(`\n${plural(rows.length, 'change')} in the last ${since}.`);
   }).catch(fail);
 }
 
