@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_DIR = path.join(PROJECT_ROOT, 'dist');
-const ENTRY = 'cli/main.ts';
+const ENTRY = 'cli/entry.ts';
 const ENTRY_NAME = 'cli';
 const STAMP_NAME = 'cli.inputs.json';
 /** Bumped when the build itself changes in a way its inputs do not show. */
