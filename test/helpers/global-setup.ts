@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
+import { freshCliBundle } from '../../cli/bundle.mjs';
 import { createSql } from '../../lambdas/db/client';
 import { migrateFromDirectory } from '../../lambdas/db/migrate';
 import { type EmbeddedDatabase, isListening, LOCAL_STATE_DIR, startEmbeddedPostgres } from '../../local/embedded-postgres';
@@ -30,6 +31,10 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   delete process.env.DATABASE_URL;
+  // The CLI's tests run what users run: the bundle (dist/) through bin/sender-sync.mjs. Rebuilt here, once, when a source changed.
+  await freshCliBundle().catch((error: Error) => {
+    throw new Error(`The CLI bundle (dist/) could not be built; \`node cli/bundle.mjs\` shows why: ${error.message}`);
+  });
   const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
   const databasePrefix = `ss_test_${runId}_`;
   const template = `ss_template_${runId}`;
