@@ -24,7 +24,7 @@ import { benchWrite } from './write';
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
- * (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
+ * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook receiver's p50/p99 over 1,000 local
  * deliveries (issue 15), to latest-webhooks.json.
  */
@@ -61,7 +61,9 @@ try {
     figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
   }
   if (!options.only || options.only === 'cli') {
-    log('issue 14 item 6: read commands against node + postgres.js running one query; npm start to its first line and first request');
+    log(
+      'issue 14 item 6, issue 20 item 7: read commands (node bin/…, the linked bin on the PATH, npx) against node + postgres.js running one query; npm start to its first line and first request',
+    );
     figures.push(...(await benchCli(db.url, RUNS, log)));
   }
   if (options.only === 'write') {
