@@ -236,14 +236,13 @@ describe('trigger and status against the Step Functions stand-in (AWS_ENDPOINT_U
     expect(json(result)).toMatchObject({ execution: { status: 'FAILED', error: 'States.TaskFailed' }, job: null });
   });
 
-  bundleTest('trigger', '--wait with the stack database shows the job row the execution wrote', async () => {
+  /** trigger --wait with the stack's database: the test writes the job row, as the deployed Start job would. */
+  async function waitWithStackDatabase(database: Record<string, string>) {
     aws.onDescribe((execution) => {
-      if (execution.looks === 1) return;
-      finish(execution, { status: 'SUCCEEDED' });
+      if (execution.looks > 1) finish(execution, { status: 'SUCCEEDED' });
     });
     const before = aws.executions.size;
-    const started = cli(['trigger', '--wait', '--interval-seconds', '0.2', '--json'], { ...awsOnly(), DATABASE_URL: db.url });
-    // The deployed state machine's Start job writes the row: here the test does, once the execution exists.
+    const started = cli(['trigger', '--wait', '--interval-seconds', '0.2', '--json'], { ...awsOnly(), ...database });
     while (aws.executions.size === before) await new Promise((resolve) => setTimeout(resolve, 20));
     const [{ executionArn }] = [...aws.executions.values()].slice(-1);
     await db.sql`
@@ -252,6 +251,24 @@ describe('trigger and status against the Step Functions stand-in (AWS_ENDPOINT_U
     const result = await started;
     expect(result.code).toBe(0);
     expect(json(result)).toMatchObject({ execution_arn: executionArn, execution: { status: 'SUCCEEDED' }, job: { status: 'completed' } });
+    return result;
+  }
+
+  bundleTest('trigger', '--wait with DATABASE_URL shows the job row the execution wrote', async () => {
+    const result = await waitWithStackDatabase({ DATABASE_URL: db.url });
+    expect(result.stderr).toContain(`database: 127.0.0.1:5432/${db.name}`);
+  });
+
+  bundleTest('trigger', "--wait with DATABASE_SECRET_ARN reads the stack database's credentials from Secrets Manager", async () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sender-sync-db-AbCdEf';
+    const url = new URL(db.url);
+    aws.putSecret(
+      secretArn,
+      JSON.stringify({ username: url.username, password: 'unused-here', host: url.hostname, port: Number(url.port), dbname: db.name }),
+    );
+    const result = await waitWithStackDatabase({ DATABASE_SECRET_ARN: secretArn, DATABASE_SSL: 'disable' });
+    expect(result.stderr).toContain(`database: 127.0.0.1:5432/${db.name} (DATABASE_SECRET_ARN)`);
+    expect(result.stdout + result.stderr).not.toContain('unused-here');
   });
 
   bundleTest('status', "shows an AWS job's execution status, read from Step Functions", async () => {
