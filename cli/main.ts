@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, type HelpContext, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { invocation, seeHelp } from './invocation';
 
@@ -44,7 +44,24 @@ function wholeNumber(text: string): number {
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export const program = new Command()
+/** A group typed without a command (`sender-sync`, `sender-sync workspaces`) shows its help, as gh does: stdout, exit 0. */
+class SenderSyncCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new SenderSyncCommand(name);
+  }
+
+  override help(context?: HelpContext): never;
+  override help(cb: (text: string) => string): never;
+  override help(context?: HelpContext | ((text: string) => string)): never {
+    if (typeof context === 'object' && context.error) {
+      this.outputHelp();
+      process.exit(0);
+    }
+    return super.help(context as HelpContext);
+  }
+}
+
+export const program = new SenderSyncCommand()
   .name('sender-sync')
   .version(version, '-V, --version', 'print the version')
   .description(

@@ -329,6 +329,17 @@ describe('help and usage errors, for every command', () => {
     }
   });
 
+  it('a group typed without its command shows its help on stdout and exits 0, as gh does', async () => {
+    const groups = everyCommand.filter((command) => command.commands.length > 0);
+    expect(groups.map(commandPath)).toEqual(['sender-sync', 'sender-sync workspaces', 'sender-sync webhooks']);
+    const results = await Promise.all(groups.map((command) => cli(commandPath(command).split(' ').slice(1), {})));
+    for (const [i, result] of results.entries()) {
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(new RegExp(`^Usage: ${commandPath(groups[i])} \\[options\\] \\[command\\]\n`));
+    }
+  });
+
   it('an unknown option is one line and where the help is, exit 64, for every command', async () => {
     const results = await Promise.all(
       everyCommand.map((command) => cli([...commandPath(command).split(' ').slice(1), '--no-such-option'], {})),

@@ -6,7 +6,7 @@ import type { Sql } from '../../../lambdas/db/client';
 import { openDatabaseForReading } from '../../../local/database';
 import { tempDir } from '../../helpers/cleanup';
 import { cli } from '../../helpers/cli';
-import { createEmptyDatabase, createTestDatabase } from '../../helpers/database';
+import { createTestDatabase } from '../../helpers/database';
 
 /*
  * Issue 14, items 2 and 3: read commands read (no migration, no write, say which
@@ -14,12 +14,6 @@ import { createEmptyDatabase, createTestDatabase } from '../../helpers/database'
  * usage, one JSON value on stdout, status --exit-status, jobs).
  */
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const READ_COMMANDS = [['status'], ['missing'], ['accounts'], ['jobs'], ['check-keys']];
-
-async function publicTables(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ table_name: string }[]>`select table_name from information_schema.tables where table_schema = 'public'`;
-  return rows.map((r) => r.table_name);
-}
 
 async function insertJob(sql: Sql, job: { status: string; startedAt: string; accounts?: number; failed?: number }): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
