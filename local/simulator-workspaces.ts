@@ -9,6 +9,13 @@ import { writeLocalSecrets } from './secrets-file';
  */
 export const SIM_KEY_PREFIX = 'sim:';
 
+/** Where `npm run emailbison-sim` listens, and where simulated workspaces point between runs. */
+export const SIMULATOR_DEFAULT_PORT = 4010;
+
+export function simulatorUrl(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
 export async function registerSimulatorWorkspaces(
   sql: Sql,
   sim: EmailBisonSim,
@@ -53,4 +60,17 @@ export async function countRealWorkspaces(sql: Sql): Promise<number> {
 export async function deactivateSimulatorWorkspaces(sql: Sql): Promise<number> {
   const result = await sql`update workspaces set active = false where active and api_key_ref like ${SIM_REF_PATTERN}`;
   return result.count;
+}
+
+/** Re-points the simulated workspaces registered at `from` to `to`; returns how many. */
+export async function pointSimulatorWorkspacesAt(sql: Sql, target: { from: string; to: string }): Promise<number> {
+  const result = await sql`
+    update workspaces set base_url = ${target.to} where base_url = ${target.from} and api_key_ref like ${SIM_REF_PATTERN}
+  `;
+  return result.count;
+}
+
+/** Whether a workspace's key is a simulator's (registered by a local run, not by a person). */
+export function isSimulatorWorkspace(workspace: { apiKeyRef: string }): boolean {
+  return workspace.apiKeyRef.startsWith(`file:${SIM_KEY_PREFIX}`);
 }
