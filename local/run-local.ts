@@ -73,10 +73,12 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   // real workspace is registered, it is closed unused.
   const simulator = startSimulator(options.simulator);
   const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl }).catch(async (error) => {
-    await unusedSimulator();
-    throw error;
-  });
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir }).catch(
+    async (error) => {
+      await unusedSimulator();
+      throw error;
+    },
+  );
   let sim: EmailBisonSim | undefined;
   let lock: LocalRunLock | undefined;
   const executionName = randomUUID();
@@ -89,6 +91,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       onLost: () =>
         options.onNote?.('This run was silent for over a minute and another run took its lease over: its job is marked failed.'),
     });
+    if (db.adopted) options.onNote?.(db.adopted);
     if (lock.kind === 'held') return alreadyRunning(db, lock, options);
     if (lock.tookOver) options.onNote?.(describeTakeover(lock.tookOver));
     let workspaces = options.workspaces;
@@ -241,6 +244,5 @@ async function restSimulatorWorkspaces(db: LocalDatabase, sim: EmailBisonSim, op
   const resting = simulatorUrl(options.simulator?.port || SIMULATOR_DEFAULT_PORT);
   if (resting === sim.url) return;
   const moved = await pointSimulatorWorkspacesAt(db.sql, { from: sim.url, to: resting });
-  if (moved > 0)
-    options.onNote?.(`The simulated workspaces point at ${resting} again (\`npm run emailbison-sim\` serves them there).`);
+  if (moved > 0) options.onNote?.(`The simulated workspaces point at ${resting} again (\`npm run emailbison-sim\` serves them there).`);
 }

@@ -90,7 +90,7 @@ export async function takeLocalRunLock(sql: Sql, options: LocalRunLockOptions): 
           for update
         `;
         const why = lease ? deadBecause(lease, staleAfterMs) : undefined;
-        if (lease && !why) throw new Held(await heldBy(t, options, lease.execution_arn));
+        if (lease && !why) throw new Held(await heldBy(t, lease.execution_arn));
         dead = lease ? { holder: `pid ${lease.holder_pid} on ${lease.holder_host}`, why: why ?? '' } : undefined;
         await t`
           insert into local_run_lease (job_name, holder, holder_host, holder_boot_id, holder_pid, holder_started, execution_arn)
@@ -149,7 +149,7 @@ function deadBecause(lease: LeaseRow, staleAfterMs: number): string | undefined 
   return undefined;
 }
 
-async function heldBy(sql: Sql, options: LocalRunLockOptions, executionArn: string): Promise<Extract<LocalRunLock, { kind: 'held' }>> {
+async function heldBy(sql: Sql, executionArn: string): Promise<Extract<LocalRunLock, { kind: 'held' }>> {
   const [job] = await sql<{ id: string; age_seconds: number }[]>`
     select id, extract(epoch from now() - started_at)::int as age_seconds
     from polling_job_status where execution_arn = ${executionArn} and status = 'running'
