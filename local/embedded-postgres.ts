@@ -310,7 +310,12 @@ function stagedDataDir(requestedDataDir: string): string {
  * without creating anything: a read command reads an existing cluster or none.
  */
 export function embeddedClusterExists(requestedDataDir: string): boolean {
-  return [requestedDataDir, stagedDataDir(requestedDataDir)].some((dir) => existsSync(path.join(dir, 'PG_VERSION')));
+  return embeddedDataDirs(requestedDataDir).some((dir) => existsSync(path.join(dir, 'PG_VERSION')));
+}
+
+/** Where the cluster of a requested data directory may be: there, or (as root) under STAGE_ROOT. */
+export function embeddedDataDirs(requestedDataDir: string): string[] {
+  return [requestedDataDir, stagedDataDir(requestedDataDir)];
 }
 
 /**
