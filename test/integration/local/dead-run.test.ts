@@ -58,7 +58,10 @@ describe('a local run killed with kill -9', () => {
     expect(JSON.parse(next.stdout).status).toBe('completed');
     // Each said in one line.
     expect(next.stderr).toMatch(
-      new RegExp(`^The embedded Postgres a previous run left running \\(pid ${orphan}, port \\d+\\) is reused: it stops when this command ends\\.$`, 'm'),
+      new RegExp(
+        `^The embedded Postgres a previous run left running \\(pid ${orphan}, port \\d+\\) is reused: it stops when this command ends\\.$`,
+        'm',
+      ),
     );
     const takeover = next.stderr.split('\n').find((line) => line.startsWith('A previous local run'));
     expect(takeover).toMatch(
