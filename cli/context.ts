@@ -24,15 +24,17 @@ export interface ReadContext extends CliContext {
 export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
   if (invocation.readOnly) throw new Error(`\`${invocation.path}\` is a read command: it opens the database with openReadContext.`);
   const config = loadConfig(env);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
+  if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
 
 /** For the read commands (READ_COMMANDS in cli/main.ts): says on stderr which database it reads. */
 export async function openReadContext(env: Record<string, string | undefined> = process.env): Promise<ReadContext> {
   const config = loadConfig(env);
-  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl });
+  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
   console.error(`database: ${db.description}`);
+  if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
 

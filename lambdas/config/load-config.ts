@@ -22,6 +22,7 @@ export interface Config {
   databasePoolMax: number;
   apiKeysSecretArn?: string;
   localSecretsFile: string;
+  embeddedPostgresDir: string;
   secretsCacheTtlSeconds: number;
   jobName: string;
   runTimeoutMinutes: number;
