@@ -1,7 +1,6 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
-import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
+import { lazySecretsManager } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
 import { openDatabaseForReading, openLocalDatabase, type LocalDatabase, type ReadDatabase } from '../local/database';
 import { PROJECT_ROOT } from '../local/embedded-postgres';
@@ -40,15 +39,8 @@ export async function openReadContext(env: Record<string, string | undefined> = 
 
 function withSecrets<D extends LocalDatabase>(config: Config, db: D, env: Record<string, string | undefined>) {
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
-  let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
-    // Created (and the SDK loaded) on first use: local runs without AWS never build an AWS client.
-    secretsManager: {
-      send: async (command: Parameters<SecretsManagerClient['send']>[0]) => {
-        const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-        return (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command);
-      },
-    },
+    secretsManager: lazySecretsManager(),
     env,
     localSecretsFile: secretsFile,
     ttlSeconds: config.secretsCacheTtlSeconds,

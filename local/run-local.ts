@@ -4,6 +4,7 @@ import { loadConfig } from '../lambdas/config/load-config';
 import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
+import { lazySecretsManager } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
 import { createTaskHandlers, TASK_NAMES, TASKS } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
@@ -195,7 +196,13 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
   return {
     sql: db.sql,
     config,
-    secrets: createSecretResolver({ env: options.env, localSecretsFile: secretsFile, ttlSeconds: config.secretsCacheTtlSeconds }),
+    secrets: createSecretResolver({
+      // aws-sm: key references (keys stored with --store aws-sm) are read as the Lambdas read them.
+      secretsManager: lazySecretsManager(),
+      env: options.env,
+      localSecretsFile: secretsFile,
+      ttlSeconds: config.secretsCacheTtlSeconds,
+    }),
     log: options.log ?? silentLog,
     metrics: noMetrics,
     now: Date.now,

@@ -156,8 +156,8 @@ describe('every command, from the bundle', () => {
   });
 
   bundleTest('workspaces remove', 'deactivates a workspace', async () => {
-    // The one whose key is in Secrets Manager: a local run reads keys from the environment and the secrets file only.
-    const result = await cli(['workspaces', 'remove', simWorkspace(1).name], env);
+    // The CSV one: the run below then reads one key from the secrets file and one from Secrets Manager.
+    const result = await cli(['workspaces', 'remove', simWorkspace(2).name], env);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('deactivated');
   });
@@ -166,11 +166,15 @@ describe('every command, from the bundle', () => {
     'run',
     'syncs the registered workspaces through the state machine',
     async () => {
+      const secretReads = () => aws.calls.filter((call) => call.target === 'secretsmanager.GetSecretValue').length;
+      const before = secretReads();
       const result = await cli(['run', '--json'], env);
       expect(result.code).toBe(0);
       const { status, job } = json(result);
       expect(status).toBe('completed');
       expect(job.total_accounts_synced).toBe(12);
+      // The aws-sm: key reference is read as the Lambdas read it.
+      expect(secretReads()).toBeGreaterThan(before);
     },
     120_000,
   );
