@@ -57,6 +57,7 @@ export class SenderSyncStack extends Stack {
       pageConcurrency: config.pageConcurrency,
       emailbisonPagination: config.emailbisonPagination,
       emailbisonMaxRps: config.emailbisonMaxRps,
+      schedule: config.schedule,
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
       tracingEnabled: config.tracingEnabled,

@@ -16,3 +16,6 @@ alter table sender_email_changes add constraint sender_email_changes_field_check
 alter table polling_job_workspaces drop constraint polling_job_workspaces_status_check;
 alter table polling_job_workspaces add constraint polling_job_workspaces_status_check
   check (status in ('pending', 'running', 'synced', 'failed', 'skipped', 'deferred'));
+-- How many of the job's workspaces were deferred; workspaces_skipped counts them too, so
+-- processed + failed + skipped is still total_workspaces for the dashboard.
+alter table polling_job_status add column workspaces_deferred integer not null default 0;

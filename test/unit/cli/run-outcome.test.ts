@@ -19,6 +19,7 @@ function job(overrides: Partial<JobRecord>): JobRecord {
     workspacesSynced: 26,
     workspacesFailed: 0,
     workspacesSkipped: 0,
+    workspacesDeferred: 0,
     totalAccountsSynced: 4228,
     totalAccountsRemoved: 0,
     rateLimitWaitMs: 0,
