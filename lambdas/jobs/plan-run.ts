@@ -6,8 +6,8 @@
  * workspaces at the tail of a fixed order would never sync. So:
  * - the order is by the last successful sync, oldest first (never synced: first), ties by
  *   size, largest first (of three at a time, the last to finish is then a small one);
- * - each instance gets what fits in its share of the run (its requests at its cap), in that
- *   order, and at least its first workspace however large; the rest are deferred, and being
+ * - each instance gets what fits in the run (its requests at its cap), in that order up to
+ *   the first that does not fit, and at least its first workspace however large; the rest are deferred, and being
  *   the oldest they go first next run, so every workspace syncs within a few runs;
  * - instances are interleaved round-robin, so one instance's cap or outage never holds up
  *   another's workspaces behind it in the Map.
@@ -105,8 +105,9 @@ export function planRun(candidates: PlanCandidate[], limits: PlanLimits): RunPla
     for (const workspace of workspaces) {
       const requests = estimatedRequests(sizes.get(workspace.id)!);
       needed += requests;
-      // Fill the run in order; one that does not fit is deferred and the smaller ones after it still may fit.
-      if (planned === 0 || planned + requests <= budgetRequests) {
+      // Strictly in order: once one does not fit, the rest wait too, so no smaller workspace
+      // synced last run passes one deferred then (the run loses at most one workspace's time).
+      if (deferred.length === 0 && (planned === 0 || planned + requests <= budgetRequests)) {
         planned += requests;
         sync.push(workspace);
       } else {

@@ -549,7 +549,7 @@ describe('alarms', () => {
     ]);
   });
 
-  it("alarms while Start job defers workspaces, saying what the instance needs and what to raise (issue 22 item 6)", () => {
+  it('alarms while Start job defers workspaces, saying what the instance needs and what to raise (issue 22 item 6)', () => {
     const [alarm] = find('InstanceMinutesNeeded');
     expect(find('InstanceMinutesNeeded')).toHaveLength(1);
     expect(alarm).toMatchObject({
