@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../lambdas/config/load-config';
+import { finalizeJob } from '../../../lambdas/jobs/finalize-job';
 import { PLAN_HEADROOM, estimatedRequests } from '../../../lambdas/jobs/plan-run';
+import { startJob } from '../../../lambdas/jobs/start-job';
 import { noMetrics, silentLog, type TaskDeps } from '../../../lambdas/runtime/deps';
 import { createTaskHandlers, type TaskHandlers } from '../../../lambdas/tasks';
 import { runStateMachineLocally } from '../../../state-machine/local-runner';
@@ -99,10 +101,12 @@ describe('deferral and fairness at 1,000 workspaces (two instances, 3 req/s each
 
     const runs: Run[] = [];
     const syncedSince = new Set<number>();
+    let everyWithin: number | undefined;
     for (let i = 0; i < K; i++) {
       const run = await runOnce();
       runs.push(run);
       for (const id of run.synced) syncedSince.add(id);
+      if (everyWithin === undefined && syncedSince.size === COUNT) everyWithin = i + 1;
       // Ids only: 1,000 workspaces' largest state payload stays a few KB.
       expect(run.largestEventBytes).toBeLessThan(16 * 1024);
     }
@@ -160,7 +164,28 @@ describe('deferral and fairness at 1,000 workspaces (two instances, 3 req/s each
     }
     console.log(
       `deferral at ${COUNT} workspaces (700 + 300 on two instances, ${MAX_RPS} req/s, hourly): instance a needs ${neededMinutes.a} min, b ${neededMinutes.b} min; ` +
-        `runs synced ${runs.map((r) => r.synced.size).join(', ')}; every workspace within K = ${K} runs`,
+        `runs synced ${runs.map((r) => r.synced.size).join(', ')}; every workspace synced within ${everyWithin} runs (bound K = ${K})`,
     );
   }, 240_000);
+
+  it('replays Start job for the same execution with the same workspaces, the deferred ones left deferred', async () => {
+    const options = {
+      jobName: 'replay-check',
+      executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sync:replay',
+      runTimeoutMinutes: 120,
+      limits: { maxRps: 0.05, budgetSeconds: 3600 },
+    };
+    const first = await startJob(db.sql, options);
+    const again = await startJob(db.sql, options);
+    if (first.status !== 'started' || again.status !== 'started') throw new Error('not started');
+    expect(again.jobId).toBe(first.jobId);
+    expect(again.workspaces.map((w) => w.id)).toEqual(first.workspaces.map((w) => w.id));
+    const deferred = first.shortfalls.reduce((n, s) => n + s.deferred.length, 0);
+    expect(deferred).toBeGreaterThan(0);
+    const [{ n }] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from polling_job_workspaces where job_id = ${first.jobId} and status = 'deferred'
+    `;
+    expect(n).toBe(deferred);
+    expect((await finalizeJob(db.sql, first.jobId)).workspacesDeferred).toBe(deferred);
+  });
 });
