@@ -61,6 +61,20 @@ describe('the outcome line', () => {
     );
   });
 
+  it('says partial with the workspaces deferred to the next run apart from the skipped ones', () => {
+    const deferred = job({
+      status: 'partial',
+      totalWorkspaces: 1000,
+      workspacesSynced: 300,
+      workspacesSkipped: 700,
+      workspacesDeferred: 700,
+      totalAccountsSynced: 45_000,
+    });
+    expect(outcomeLine(outcome('partial', deferred))).toBe(
+      'partial: 0 of 1,000 workspaces failed, 700 deferred to the next run; 45,000 accounts synced',
+    );
+  });
+
   it('says partial with how many of how many failed, naming them in a person’s order', () => {
     const partial = job({ status: 'partial', workspacesSynced: 25, workspacesFailed: 1, totalAccountsSynced: 3963 });
     expect(outcomeLine(outcome('partial', partial, [row('Acme Outbound', 'synced'), row('Juniper Health', 'failed')]))).toBe(
