@@ -124,14 +124,18 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
 /**
  * What the plan weighs for each workspace: its instance, when it last synced and with how
  * many accounts (the latest synced row of another job: polling_job_workspaces_workspace_idx
- * walks each workspace's rows newest first), and the live accounts stored for it.
+ * walks each workspace's rows newest first), and for one never synced the live accounts
+ * stored for it (e.g. by a cut-over).
  */
 async function candidatesOf(sql: Sql, ids: number[], excludeJobId?: string): Promise<PlanCandidate[]> {
   const rows = await sql<
     { id: number; name: string; base_url: string; last_synced_at: Date | null; accounts_synced: number | null; stored: number }[]
   >`
     select w.id, w.name, w.base_url, last_sync.created_at as last_synced_at, last_sync.accounts_synced,
-      (select count(*)::int from sender_emails s where s.workspace_id = w.id and s.deleted_at is null) as stored
+      -- Counted only for a workspace never synced: the others have their last sync's count.
+      case when last_sync.created_at is null
+        then (select count(*)::int from sender_emails s where s.workspace_id = w.id and s.deleted_at is null)
+        else 0 end as stored
     from workspaces w
     left join lateral (
       select p.created_at, p.accounts_synced from polling_job_workspaces p
