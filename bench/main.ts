@@ -11,7 +11,7 @@ import { runPipeline } from './pipeline';
 import { readmeTable } from './readme-table';
 import { renderTable, verdict, type Figure } from './report';
 import { benchPaths, parseBenchArgs, saveResults } from './save-results';
-import { benchScale } from './scale';
+import { benchScale, benchScheduling } from './scale';
 import { startSimChild } from './sim-child';
 import { benchWebhooks } from './webhooks';
 import { benchWrite } from './write';
@@ -26,7 +26,8 @@ import { benchWrite } from './write';
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
  * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook receiver's p50/p99 over 1,000 local
- * deliveries (issue 15), to latest-webhooks.json.
+ * deliveries (issue 15), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
+ * (about a minute), to latest-scale.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -40,7 +41,7 @@ const db = await openBenchDatabase(process.env);
 const figures: Figure[] = [];
 try {
   log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
-  if (options.only !== 'cli') {
+  if (options.only !== 'cli' && options.only !== 'scale') {
     log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
     await warmUp();
   }
@@ -55,6 +56,12 @@ try {
     figures.push(...(await benchMemory(db.sql, db.url, RUNS, log)));
     log('item 6: 1,000 workspaces x 200 accounts');
     figures.push(...(await benchScale(db.sql, RUNS, log)));
+  }
+  if (!options.only || options.only === 'scale') {
+    log(
+      'issue 22 item 6: every workspace synced at 1,000 and 3,000 workspaces, one and two instances (real Start/Finalize job, simulated syncs)',
+    );
+    figures.push(...(await benchScheduling(db.sql, log)));
   }
   if (!options.only || options.only === 'emailbison') {
     log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');

@@ -13,12 +13,12 @@ export interface BenchOptions {
   /**
    * `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json;
    * `--only cli`: issue 14's start-up; `--only write`: only item 4, the write path (history on);
-   * `--only webhooks`: issue 15's receiver latency.
+   * `--only webhooks`: issue 15's receiver latency; `--only scale`: issue 22's scheduling figures.
    */
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison', 'cli', 'write', 'webhooks'] as const;
+export const BENCH_GROUPS = ['emailbison', 'cli', 'write', 'webhooks', 'scale'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {

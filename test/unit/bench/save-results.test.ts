@@ -30,7 +30,10 @@ describe('npm run bench', () => {
     expect(parseBenchArgs(['--only', 'cli'])).toEqual({ writeReadme: false, only: 'cli' });
     expect(parseBenchArgs(['--only', 'write'])).toEqual({ writeReadme: false, only: 'write' });
     expect(parseBenchArgs(['--only', 'webhooks'])).toEqual({ writeReadme: false, only: 'webhooks' });
-    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(/--only takes one of emailbison, cli, write, webhooks; got emailbisn/);
+    expect(parseBenchArgs(['--only', 'scale'])).toEqual({ writeReadme: false, only: 'scale' });
+    expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(
+      /--only takes one of emailbison, cli, write, webhooks, scale; got emailbisn/,
+    );
     expect(() => parseBenchArgs(['--only'])).toThrow(/got nothing/);
     expect(() => parseBenchArgs(['--only', 'emailbison', '--write-docs'])).toThrow(/--write-docs needs the whole bench/);
   });
