@@ -64,7 +64,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   // real workspace is registered, it is closed unused.
   const simulator = startSimulator(options.simulator);
   const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl }).catch(async (error) => {
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, part: 'run', config }).catch(async (error) => {
     await unusedSimulator();
     throw error;
   });
