@@ -21,15 +21,17 @@ export interface ReadContext extends CliContext {
 
 export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
   const config = loadConfig(env);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, config });
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir, config });
+  if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
 
 /** For `status`, `missing`, `accounts`, `jobs`, `check-keys`: says on stderr which database it reads. */
 export async function openReadContext(env: Record<string, string | undefined> = process.env): Promise<ReadContext> {
   const config = loadConfig(env);
-  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, config });
+  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir, config });
   console.error(`database: ${db.description}`);
+  if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
 

@@ -76,6 +76,10 @@ export const ERROR_CATALOGUE = {
   MalformedWebhookError: { code: 'SS_WEBHOOK_MALFORMED', retried: false },
   /** EmailBison refused or failed a /api/webhook-url request. */
   WebhookSubscriptionError: { code: 'SS_WEBHOOK_SUBSCRIPTION', retried: false },
+
+  // Local runs (the CLI; no state machine task raises them)
+  /** Simulated workspaces point at a simulator nobody runs: `npm run emailbison-sim` starts it. */
+  SimulatorNotRunningError: { code: 'SS_SIMULATOR_NOT_RUNNING', retried: false },
 } as const satisfies Record<string, { code: `SS_${string}`; retried: boolean }>;
 
 export type ErrorName = keyof typeof ERROR_CATALOGUE;
@@ -361,6 +365,7 @@ export class EmailBisonAdminError extends SenderSyncError<'EmailBisonAdminError'
 /** Says what is wrong with the delivery, never quoting its body. */
 export class MalformedWebhookError extends withMessage('MalformedWebhookError') {}
 export class WebhookSubscriptionError extends withMessage('WebhookSubscriptionError') {}
+export class SimulatorNotRunningError extends withMessage('SimulatorNotRunningError') {}
 
 function describeWorkspace(workspace: { id?: number; name?: string }): string {
   if (workspace.name !== undefined) return workspace.id === undefined ? `"${workspace.name}"` : `"${workspace.name}", id ${workspace.id}`;

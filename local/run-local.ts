@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig } from '../lambdas/config/load-config';
 import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
@@ -6,13 +7,21 @@ import type { RunEvent } from '../lambdas/runtime/run-events';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
 import { createTaskHandlers, TASK_NAMES, TASKS } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
+import { localExecutionArn } from '../state-machine/asl';
 import type { LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
-import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
+import { PROJECT_ROOT } from './embedded-postgres';
 import { describeInterruption, stoppableHandlers } from './interruption';
 import { localRequestCap } from './request-cap';
-import { type LocalRunLock, takeLocalRunLock } from './run-lock';
-import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
+import { describeTakeover, type LocalRunLock, takeLocalRunLock } from './run-lock';
+import {
+  countRealWorkspaces,
+  deactivateSimulatorWorkspaces,
+  pointSimulatorWorkspacesAt,
+  registerSimulatorWorkspaces,
+  SIMULATOR_DEFAULT_PORT,
+  simulatorUrl,
+} from './simulator-workspaces';
 
 /**
  * `npm start`: the state machine the stack deploys, executed on this machine with the
@@ -64,16 +73,30 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   // real workspace is registered, it is closed unused.
   const simulator = startSimulator(options.simulator);
   const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, part: 'run', config }).catch(async (error) => {
+  const db = await openLocalDatabase({
+    databaseUrl: config.databaseUrl,
+    embeddedDataDir: config.embeddedPostgresDir,
+    part: 'run',
+    config,
+  }).catch(async (error) => {
     await unusedSimulator();
     throw error;
   });
   let sim: EmailBisonSim | undefined;
   let lock: LocalRunLock | undefined;
+  const executionName = randomUUID();
   try {
     // Before anything is touched (registry rows, the secrets file, a simulator): a second run changes nothing.
-    lock = await takeLocalRunLock(db.sql, config);
+    lock = await takeLocalRunLock(db.sql, {
+      jobName: config.jobName,
+      runTimeoutMinutes: config.runTimeoutMinutes,
+      executionArn: localExecutionArn(executionName),
+      onLost: () =>
+        options.onNote?.('This run was silent for over a minute and another run took its lease over: its job is marked failed.'),
+    });
+    if (db.adopted) options.onNote?.(db.adopted);
     if (lock.kind === 'held') return alreadyRunning(db, lock, options);
+    if (lock.tookOver) options.onNote?.(describeTakeover(lock.tookOver));
     let workspaces = options.workspaces;
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
@@ -104,6 +127,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     const { runStateMachineLocally } = await runner;
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
+      executionName,
       handlers,
       instantRetries: options.instantRetries,
       signal: options.signal,
@@ -140,6 +164,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     };
   } finally {
     await (sim ? sim.close() : unusedSimulator());
+    if (sim && lock?.kind === 'taken') await restSimulatorWorkspaces(db, sim, options);
     if (lock?.kind === 'taken') await lock.release();
     await db.close();
   }
@@ -199,19 +224,28 @@ function describeSimulatedInstance(instance: SimulatedInstance): string {
 }
 
 function startSimulator(simulator: LocalRunOptions['simulator']): Promise<EmailBisonSim> {
-  const starting = (async () =>
-    startEmailBisonSim({
-      ...simulator?.instance,
-      scenario: simulator?.scenario ?? 'seed-2025',
-      port: await simulatorPort(simulator?.port),
-      latencyMs: simulator?.latencyMs,
-    }))();
+  const start = (port: number) =>
+    startEmailBisonSim({ ...simulator?.instance, scenario: simulator?.scenario ?? 'seed-2025', port, latencyMs: simulator?.latencyMs });
+  // Bound, not checked and then bound: 4010 taken (`npm run emailbison-sim`, another run) leaves this run any free port.
+  const starting =
+    simulator?.port !== undefined
+      ? start(simulator.port)
+      : start(SIMULATOR_DEFAULT_PORT).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EADDRINUSE') throw error;
+          return start(0);
+        });
   starting.catch(() => {}); // Reported where it is awaited, if the simulator is used.
   return starting;
 }
 
-/** The simulator's usual port (4010) when free, so `check-keys` after a run finds it with `npm run emailbison-sim`. */
-async function simulatorPort(requested: number | undefined): Promise<number> {
-  if (requested !== undefined) return requested;
-  return (await isListening('127.0.0.1', 4010, 200)) ? freePort() : 4010;
+/**
+ * Between runs the simulated workspaces point at the simulator's usual address
+ * (http://127.0.0.1:4010, or --sim-port's), where `npm run emailbison-sim` serves the same
+ * workspaces and keys: never at a port that closed with this run.
+ */
+async function restSimulatorWorkspaces(db: LocalDatabase, sim: EmailBisonSim, options: LocalRunOptions): Promise<void> {
+  const resting = simulatorUrl(options.simulator?.port || SIMULATOR_DEFAULT_PORT);
+  if (resting === sim.url) return;
+  const moved = await pointSimulatorWorkspacesAt(db.sql, { from: sim.url, to: resting });
+  if (moved > 0) options.onNote?.(`The simulated workspaces point at ${resting} again (\`npm run emailbison-sim\` serves them there).`);
 }

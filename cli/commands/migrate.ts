@@ -6,7 +6,13 @@ import { fail, printJson } from '../output';
 export async function migrateCommand(options: { json?: boolean }): Promise<void> {
   try {
     const config = loadConfig(process.env);
-    const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, migrate: false, part: 'migrate', config });
+    const db = await openLocalDatabase({
+      databaseUrl: config.databaseUrl,
+      embeddedDataDir: config.embeddedPostgresDir,
+      migrate: false,
+      part: 'migrate',
+      config,
+    });
     try {
       const log = options.json ? undefined : (line: string) => console.log(line);
       const result = await migrateFromDirectory(db.sql, undefined, log, migrationLockOptions(config));

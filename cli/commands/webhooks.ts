@@ -9,6 +9,7 @@ import { ensureSubscription, listSubscriptions, SUBSCRIPTION_NAME, type EnsureOu
 import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
+import { requireSimulator } from '../../local/simulator-workspaces';
 import { openCliContext, withCliContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
@@ -49,9 +50,9 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
     );
   }
   await withCliContext(async (context) => {
+    const workspaces = await chosenWorkspaces(context, options.workspaces);
     const token = await webhookToken(context, { create: true });
     const base = options.url!.replace(/\/+$/, '').replace(/\/emailbison(\/.*)?$/, '');
-    const workspaces = await chosenWorkspaces(context, options.workspaces);
     const results: { workspace: Workspace; result?: EnsureOutcome; error?: string }[] = [];
     for (const workspace of workspaces) {
       const url = `${base}/emailbison/${token}/${workspace.id}`;
@@ -154,6 +155,10 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     const server = await startLocalReceiver(receive, { port, host: options.host });
     // The one place the token is shown: this terminal. Register with it, or point the simulator at it.
     console.log(`${server.url}/emailbison/${token}`);
+    // Nothing delivers to it from simulated workspaces while their simulator is down: say so, and serve anyway.
+    await requireSimulator(await listWorkspaces(context.db.sql, { activeOnly: true })).catch((error: Error) =>
+      console.error(error.message),
+    );
     console.error(
       `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Ctrl-C to stop`,
     );
@@ -175,14 +180,19 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
 
 async function chosenWorkspaces(context: CliContext, names: string | undefined): Promise<Workspace[]> {
   const all = await listWorkspaces(context.db.sql, { activeOnly: true });
-  if (!names) return all;
+  if (!names) {
+    await requireSimulator(all);
+    return all;
+  }
   const wanted = names
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
   const unknown = wanted.filter((name) => !all.some((w) => w.name === name));
   if (unknown.length > 0) throw new UsageError(`No active workspace named ${unknown.map((n) => `"${n}"`).join(', ')}.`);
-  return all.filter((w) => wanted.includes(w.name));
+  const chosen = all.filter((w) => wanted.includes(w.name));
+  await requireSimulator(chosen);
+  return chosen;
 }
 
 /** The ChangesTopic when CHANGES_TOPIC_ARN is set; otherwise the message is shown on standard error. */

@@ -33,6 +33,7 @@ export interface Config {
   migrationLockAttempts: number;
   apiKeysSecretArn?: string;
   localSecretsFile: string;
+  embeddedPostgresDir: string;
   secretsCacheTtlSeconds: number;
   jobName: string;
   runTimeoutMinutes: number;

@@ -136,6 +136,12 @@ export const SETTINGS = {
     parse: text,
     describe: 'the local secrets file',
   },
+  embeddedPostgresDir: {
+    env: 'EMBEDDED_POSTGRES_DIR',
+    default: '.sender-sync/postgres',
+    parse: text,
+    describe: "the embedded Postgres's data directory (local runs without DATABASE_URL), relative to the project",
+  },
   secretsCacheTtlSeconds: {
     env: 'SECRETS_CACHE_TTL_SECONDS',
     default: 300,
