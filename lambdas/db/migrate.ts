@@ -74,23 +74,29 @@ export async function migrate(
   log: (line: string) => void = () => {},
   lock: MigrationLockOptions = {},
 ): Promise<MigrationResult> {
-  // Every file already applied as it is (each start of a local run): one query, not a transaction per file.
-  const recorded = await recordedChecksums(sql);
+  // Every file already applied as it is (each start of a local run): one read, not a transaction per file.
+  const recorded = await withLockRetries(sql, 'Reading schema_migrations', lock, log, recordedChecksums);
   if (recorded && migrations.every((migration) => recorded.get(migration.version) === migration.checksum)) {
     return { applied: [], alreadyApplied: migrations.length };
   }
-  await sql`
-    create table if not exists schema_migrations (
-      version integer primary key,
-      name text not null,
-      checksum text not null,
-      applied_at timestamptz not null default now()
-    )
-  `.catch(ignoreConcurrentCreate);
+  await withLockRetries(
+    sql,
+    'Creating schema_migrations',
+    lock,
+    log,
+    (tx) => tx`
+      create table if not exists schema_migrations (
+        version integer primary key,
+        name text not null,
+        checksum text not null,
+        applied_at timestamptz not null default now()
+      )
+    `,
+  ).catch(ignoreConcurrentCreate);
 
   const result: MigrationResult = { applied: [], alreadyApplied: 0 };
   for (const migration of migrations) {
-    const applied = await withLockRetries(sql, migration, lock, log, (tx) => applyOne(tx, migration));
+    const applied = await withLockRetries(sql, `Migration ${migration.name}`, lock, log, (tx) => applyOne(tx, migration));
     if (applied) {
       result.applied.push(migration.name);
       log(`applied ${migration.name}`);
@@ -126,9 +132,10 @@ async function applyOne(tx: Sql, migration: Migration): Promise<boolean> {
 
 const LOCK_NOT_AVAILABLE = '55P03';
 
+/** `work` in a transaction whose locks wait at most the lock timeout; `what` names it in the error ("Migration 012_x.sql"). */
 async function withLockRetries<T>(
   sql: Sql,
-  migration: Migration,
+  what: string,
   lock: MigrationLockOptions,
   log: (line: string) => void,
   work: (tx: Sql) => Promise<T>,
@@ -151,13 +158,13 @@ async function withLockRetries<T>(
       const blockers = await watcher.stop();
       if (attempt >= attempts) {
         throw new MigrationBlockedError(
-          `Migration ${migration.name} waited ${lockTimeoutMs} ms for a lock ${attempts === 1 ? 'once' : `${attempts} times`} and gave up: ` +
+          `${what} waited ${lockTimeoutMs} ms for a lock ${attempts === 1 ? 'once' : `${attempts} times`} and gave up: ` +
             `blocked by ${describeBlockers(blockers)}. Nothing of it was applied; the code already deployed keeps running ` +
             'on the schema it has (migrations keep it compatible). Run the migration again (deploy again) once that session is done.',
           { cause: error },
         );
       }
-      log(`${migration.name}: no lock within ${lockTimeoutMs} ms (blocked by ${describeBlockers(blockers)}); trying again`);
+      log(`${what}: no lock within ${lockTimeoutMs} ms (blocked by ${describeBlockers(blockers)}); trying again`);
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
     } finally {
       await watcher.stop();
@@ -232,14 +239,11 @@ function checksumOf(text: string): string {
 }
 
 /** version → checksum of the applied migrations; undefined before the first (no schema_migrations table). */
-async function recordedChecksums(sql: Sql): Promise<Map<number, string> | undefined> {
-  try {
-    const rows = await sql<{ version: number; checksum: string }[]>`select version, checksum from schema_migrations`;
-    return new Map(rows.map((row) => [row.version, row.checksum]));
-  } catch (error) {
-    if ((error as { code?: string }).code === '42P01') return undefined;
-    throw error;
-  }
+async function recordedChecksums(tx: Sql): Promise<Map<number, string> | undefined> {
+  const [{ exists }] = await tx<{ exists: boolean }[]>`select to_regclass('schema_migrations') is not null as exists`;
+  if (!exists) return undefined;
+  const rows = await tx<{ version: number; checksum: string }[]>`select version, checksum from schema_migrations`;
+  return new Map(rows.map((row) => [row.version, row.checksum]));
 }
 
 /** Two runners racing on `create table if not exists` can collide on the type's unique index. */
