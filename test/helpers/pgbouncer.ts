@@ -22,6 +22,8 @@ export interface PgBouncer {
   url(database: string, user?: string): string;
   port: number;
   log(): string;
+  /** Stops it and starts it again on the same port: every client connection is closed and must open (and log in) anew. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,12 @@ export interface PgBouncerOptions {
   poolMode?: 'transaction' | 'session' | 'statement';
   /** Server connections per database and user. */
   poolSize?: number;
+  /**
+   * `trust` (default): no passwords. `password`: clients log in with their Postgres password
+   * (SCRAM), which PgBouncer reads from pg_shadow as they log in (auth_query), so an
+   * `ALTER ROLE ... PASSWORD` takes effect at once, as on Supabase's pooler.
+   */
+  auth?: 'trust' | 'password';
 }
 
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
@@ -43,8 +51,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   if (asUser) chmodSync(dir, 0o777);
   const users = ['postgres', ...(options.users ?? [])];
   writeFileSync(path.join(dir, 'userlist.txt'), users.map((user) => `"${user}" ""\n`).join(''));
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+  const launch = async (port: number) => {
     const config = path.join(dir, 'pgbouncer.ini');
     writeFileSync(
       config,
@@ -55,7 +62,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
         'listen_addr = 127.0.0.1',
         `listen_port = ${port}`,
         'unix_socket_dir =',
-        'auth_type = trust',
+        ...(options.auth === 'password'
+          ? ['auth_type = scram-sha-256', 'auth_user = postgres', 'auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename=$1']
+          : ['auth_type = trust']),
         `auth_file = ${path.join(dir, 'userlist.txt')}`,
         `pool_mode = ${options.poolMode ?? 'transaction'}`,
         'max_client_conn = 500',
@@ -75,25 +84,35 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const listening = await untilListening(port, exited);
-    const log = () => {
-      try {
-        return readFileSync(path.join(dir, 'pgbouncer.log'), 'utf8');
-      } catch {
-        return stderr;
-      }
-    };
-    if (!listening) {
-      // Another process took the port between our probe and PgBouncer's bind: pick another.
-      if (attempt < 3 && /Address already in use/i.test(log() + stderr)) continue;
-      throw new Error(`PgBouncer did not start: ${(stderr || log()).trim().split('\n').slice(-3).join(' | ')}`);
+    return { listening, stderr: () => stderr, stop: () => stopChild(child, exited) };
+  };
+  const log = () => {
+    try {
+      return readFileSync(path.join(dir, 'pgbouncer.log'), 'utf8');
+    } catch {
+      return '';
     }
-    const stop = () => stopChild(child, exited);
-    atFileEnd(stop);
+  };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let running = await launch(port);
+    if (!running.listening) {
+      await running.stop();
+      // Another process took the port between our probe and PgBouncer's bind: pick another.
+      if (attempt < 3 && /Address already in use/i.test(log() + running.stderr())) continue;
+      throw new Error(`PgBouncer did not start: ${(running.stderr() || log()).trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    atFileEnd(() => running.stop());
     return {
       port,
       url: (database, user = 'postgres') => `postgres://${user}@127.0.0.1:${port}/${database}`,
       log,
-      stop,
+      async restart() {
+        await running.stop();
+        running = await launch(port);
+        if (!running.listening) throw new Error(`PgBouncer did not start again on port ${port}: ${running.stderr() || log()}`);
+      },
+      stop: () => running.stop(),
     };
   }
 }
