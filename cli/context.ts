@@ -1,6 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
+import type { DatabasePart } from '../lambdas/config/settings';
 import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
 import { openDatabaseForReading, openLocalDatabase, type LocalDatabase, type ReadDatabase } from '../local/database';
@@ -19,9 +20,19 @@ export interface ReadContext extends CliContext {
   db: ReadDatabase;
 }
 
-export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
+/** `part`: whose sessions these are (application_name, timeouts); `maxConnections` below LOCAL_DATABASE_POOL_MAX. */
+export async function openCliContext(
+  env: Record<string, string | undefined> = process.env,
+  options: { part?: DatabasePart; maxConnections?: number } = {},
+): Promise<CliContext> {
   const config = loadConfig(env);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir, config });
+  const db = await openLocalDatabase({
+    databaseUrl: config.databaseUrl,
+    embeddedDataDir: config.embeddedPostgresDir,
+    config,
+    part: options.part,
+    max: options.maxConnections === undefined ? undefined : Math.min(options.maxConnections, config.localDatabasePoolMax),
+  });
   if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }

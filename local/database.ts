@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { checkConnection, createSql, describeDatabaseUrl, sslModeFromUrl, type Sql } from '../lambdas/db/client';
 import type { Config } from '../lambdas/config/load-config';
-import { DATABASE_PARTS, type DatabasePart } from '../lambdas/config/settings';
+import { DATABASE_PARTS, type DatabasePart, SETTINGS } from '../lambdas/config/settings';
 import { migrateFromDirectory } from '../lambdas/db/migrate';
 import { partTimeouts } from '../lambdas/db/part';
 import { SchemaMissingError } from '../lambdas/errors';
@@ -33,6 +33,8 @@ export async function openLocalDatabase(options: {
   part?: DatabasePart;
   /** The pool mode, the timeouts and the migrations' lock bounds (loadConfig); absent: the defaults. */
   config?: DatabaseConnectionConfig;
+  /** At most this many connections; default LOCAL_DATABASE_POOL_MAX. */
+  max?: number;
 }): Promise<LocalDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let url = options.databaseUrl;
@@ -48,7 +50,7 @@ export async function openLocalDatabase(options: {
   const sql = createSql({
     url,
     ssl: sslModeFromUrl(url),
-    max: 10,
+    max: options.max ?? config.localDatabasePoolMax ?? SETTINGS.localDatabasePoolMax.default,
     poolMode: config.databasePoolMode,
     timeouts: partTimeouts(config, part),
     applicationName: DATABASE_PARTS[part].applicationName,
@@ -77,7 +79,12 @@ export async function openLocalDatabase(options: {
 export type DatabaseConnectionConfig = Partial<
   Pick<
     Config,
-    'databasePoolMode' | 'databaseStatementTimeoutMs' | 'databaseLockTimeoutMs' | 'migrationLockTimeoutMs' | 'migrationLockAttempts'
+    | 'databasePoolMode'
+    | 'databaseStatementTimeoutMs'
+    | 'databaseLockTimeoutMs'
+    | 'migrationLockTimeoutMs'
+    | 'migrationLockAttempts'
+    | 'localDatabasePoolMax'
   >
 >;
 

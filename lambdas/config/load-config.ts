@@ -29,6 +29,7 @@ export interface Config {
   databaseName?: string;
   databasePrepare: boolean;
   databasePoolMax: number;
+  localDatabasePoolMax: number;
   migrationLockTimeoutMs: number;
   migrationLockAttempts: number;
   apiKeysSecretArn?: string;

@@ -115,6 +115,13 @@ export const SETTINGS = {
   },
   databasePrepare: { env: 'DATABASE_PREPARE', default: false, parse: bool, describe: 'prepared statements (off for poolers)' },
   databasePoolMax: { env: 'DATABASE_POOL_MAX', default: 3, parse: integer(1, 100), describe: 'connections per process' },
+  // The CLI and a local run (all the sync's tasks in one process); `webhooks serve` takes at most 3 of them.
+  localDatabasePoolMax: {
+    env: 'LOCAL_DATABASE_POOL_MAX',
+    default: 10,
+    parse: integer(2, 100),
+    describe: 'connections of a local run or a CLI command',
+  },
   // A migration waits this long for each lock, then tries again (MIGRATION_LOCK_ATTEMPTS in all), then fails
   // naming the session in its way: a deploy meeting a busy database fails in seconds, not at the migrate Lambda's timeout.
   migrationLockTimeoutMs: {

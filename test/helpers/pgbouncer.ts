@@ -9,7 +9,10 @@ import { atFileEnd, tempDir } from './cleanup';
  * the shape of Supabase's port-6543 pooler. Debian's `pgbouncer` package (.ci/run installs
  * it); where it is absent, `PGBOUNCER_MISSING` says so and the tests that need it skip.
  */
-const CANDIDATES = [process.env.PGBOUNCER_BIN, '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'];
+/** PGBOUNCER_BIN, when set, is the only one tried (PGBOUNCER_BIN=none shows the skip). */
+const CANDIDATES = process.env.PGBOUNCER_BIN
+  ? [process.env.PGBOUNCER_BIN]
+  : ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'];
 
 export const PGBOUNCER_BINARY = CANDIDATES.find((file) => file && isExecutable(file));
 /** The one line a skipped test shows, or undefined when PgBouncer is here. */
