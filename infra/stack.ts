@@ -50,8 +50,7 @@ export class SenderSyncStack extends Stack {
         port: config.databasePort,
         name: config.databaseName,
         caBundle: config.databaseCaBundle,
-        // auto (the default) is what the Lambdas assume unset: the template names a mode only when one is chosen.
-        poolMode: config.databasePoolMode === 'auto' ? undefined : config.databasePoolMode,
+        poolMode: config.databasePoolMode,
       },
       jobName: config.jobName,
       runTimeoutMinutes: config.runTimeoutMinutes,
