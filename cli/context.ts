@@ -6,6 +6,7 @@ import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
 import { openDatabaseForReading, openLocalDatabase, type LocalDatabase, type ReadDatabase } from '../local/database';
 import { PROJECT_ROOT } from '../local/embedded-postgres';
+import { invocation } from './invocation';
 
 /** What a CLI command works with: config from the environment, the database, the secret resolver. */
 export interface CliContext {
@@ -20,11 +21,15 @@ export interface ReadContext extends CliContext {
   db: ReadDatabase;
 }
 
-/** `part`: whose sessions these are (application_name, timeouts); `maxConnections` below LOCAL_DATABASE_POOL_MAX. */
+/**
+ * Migrates the database (creating the embedded one) before use: never for a read command (READ_COMMANDS).
+ * `part`: whose sessions these are (application_name, timeouts); `maxConnections` below LOCAL_DATABASE_POOL_MAX.
+ */
 export async function openCliContext(
   env: Record<string, string | undefined> = process.env,
   options: { part?: DatabasePart; maxConnections?: number } = {},
 ): Promise<CliContext> {
+  if (invocation.readOnly) throw new Error(`\`${invocation.path}\` is a read command: it opens the database with openReadContext.`);
   const config = loadConfig(env);
   const db = await openLocalDatabase({
     databaseUrl: config.databaseUrl,
@@ -37,7 +42,7 @@ export async function openCliContext(
   return withSecrets(config, db, env);
 }
 
-/** For `status`, `missing`, `accounts`, `jobs`, `check-keys`: says on stderr which database it reads. */
+/** For the read commands (READ_COMMANDS in cli/main.ts): says on stderr which database it reads. */
 export async function openReadContext(env: Record<string, string | undefined> = process.env): Promise<ReadContext> {
   const config = loadConfig(env);
   const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir, config });

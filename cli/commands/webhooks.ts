@@ -10,7 +10,7 @@ import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
 import { requireSimulator } from '../../local/simulator-workspaces';
-import { openCliContext, withCliContext, type CliContext } from '../context';
+import { openCliContext, withCliContext, withReadContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
 
@@ -89,7 +89,7 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
 }
 
 export async function listWebhooksCommand(options: { workspaces?: string; json?: boolean }): Promise<void> {
-  await withCliContext(async (context) => {
+  await withReadContext(async (context) => {
     const token = await webhookToken(context, { create: false }).catch(() => undefined);
     const rows: Record<string, unknown>[] = [];
     for (const workspace of await chosenWorkspaces(context, options.workspaces)) {
