@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from '../../../lambdas/db/client';
 import { partTimeouts } from '../../../lambdas/db/part';
@@ -98,6 +99,27 @@ describe.skipIf(PGBOUNCER_MISSING !== undefined)(
       expect(changes.code).toBe(0);
       expect(changes.stderr).toContain(`database: 127.0.0.1:${bouncer.port}/${db.name}`);
       expect(JSON.parse(changes.stdout)).toBeTypeOf('object');
+    });
+
+    it('refuses a timeout sent at startup, and takes the timeouts sender-sync sets in each transaction', async () => {
+      const startup = postgres(bouncer.url(db.name), { max: 1, onnotice: () => {}, connection: { statement_timeout: 1000 } });
+      await expect(startup`select 1`).rejects.toThrow(/unsupported startup parameter/);
+      await startup.end({ timeout: 1 });
+      const sql = createSql({ url: bouncer.url(db.name), poolMode: 'transaction', timeouts: partTimeouts({}, 'sync'), max: 2 });
+      try {
+        const inside = await sql.begin(
+          (tx) => tx<{ statement: string; lock: string; app: string }[]>`
+        select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock,
+               current_setting('application_name') as app
+      `,
+        );
+        expect(inside).toEqual([{ statement: '2min', lock: '10s', app: 'sender-sync' }]);
+        const impatient = createSql({ url: bouncer.url(db.name), poolMode: 'transaction', timeouts: { statementTimeoutMs: 100 }, max: 1 });
+        await expect(impatient.begin((tx) => tx`select pg_sleep(2)`)).rejects.toMatchObject({ code: '57014' });
+        await impatient.end({ timeout: 1 });
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
     });
 
     it('applies a webhook through the pooler (the receiver apply path)', async () => {
