@@ -8,6 +8,7 @@ import path from 'node:path';
 import postgresClient from 'postgres';
 import { setTimeout as delay } from 'node:timers/promises';
 import { lockDirectory } from './directory-lock';
+import { isAlive } from './process-identity';
 import { joinUsers, leaveUsers, otherUsers, usersDir } from './embedded-users';
 
 /**
@@ -402,13 +403,9 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+/** A zombie (a server that exited, its parent a dead run's adopter yet to reap it) counts as gone. */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isAlive({ pid });
 }
 
 /**

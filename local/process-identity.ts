@@ -31,8 +31,10 @@ export function isAlive(identity: Pick<ProcessIdentity, 'pid' | 'started'>): boo
     // EPERM: it exists, as another user's process.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const started = startTimeOf(identity.pid);
-  return identity.started === undefined || started === undefined || started === identity.started;
+  const stat = statOf(identity.pid);
+  // A zombie (killed, not yet reaped by its parent) still answers kill(pid, 0): it is dead.
+  if (stat && (stat.state === 'Z' || stat.state === 'X')) return false;
+  return identity.started === undefined || stat === undefined || stat.started === identity.started;
 }
 
 let cachedBootId: string | undefined | null = null;
@@ -47,11 +49,16 @@ function bootId(): string | undefined {
   return cachedBootId;
 }
 
-/** Field 22 of /proc/<pid>/stat (clock ticks after boot); the fields are counted after the name's closing parenthesis. */
 function startTimeOf(pid: number): string | undefined {
+  return statOf(pid)?.started;
+}
+
+/** Fields 3 (state) and 22 (start time, clock ticks after boot) of /proc/<pid>/stat, counted after the name's closing parenthesis. */
+function statOf(pid: number): { state: string; started: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], started: fields[19] };
   } catch {
     return undefined;
   }

@@ -164,8 +164,10 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     };
   } finally {
     await (sim ? sim.close() : unusedSimulator());
-    if (sim && lock?.kind === 'taken') await restSimulatorWorkspaces(db, sim, options);
-    if (lock?.kind === 'taken') await lock.release();
+    // Neither may hide the run's own error or keep the database open: a lease not given back
+    // is taken over by the next run at once (this process will be gone), or after a minute.
+    if (sim && lock?.kind === 'taken') await restSimulatorWorkspaces(db, sim, options).catch(() => {});
+    if (lock?.kind === 'taken') await lock.release().catch(() => {});
     await db.close();
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../lambdas/db/client';
 import { failRunningJob } from '../lambdas/jobs/finalize-job';
+import { DEAD_LOCAL_RUN_REASON, LOCAL_RUN_DEAD_AFTER_SECONDS } from '../lambdas/jobs/local-runs';
 import { LOCAL_EXECUTION_ARN_PREFIX } from '../state-machine/asl';
 import { isAlive, isOnThisMachine, thisProcess, type ProcessIdentity } from './process-identity';
 
@@ -35,10 +36,10 @@ export interface DeadRun {
   failedJobIds: string[];
 }
 
-export const DEAD_RUN_REASON = 'the local run stopped without finishing';
+export const DEAD_RUN_REASON = DEAD_LOCAL_RUN_REASON;
 export const HEARTBEAT_MS = 10_000;
-/** Six heartbeats missed: a run this silent is dead (a laptop asleep a minute loses its lease). */
-export const STALE_AFTER_MS = 60_000;
+/** Six heartbeats missed: a run this silent is dead (Start job reads the same age: lambdas/jobs/local-runs.ts). */
+export const STALE_AFTER_MS = LOCAL_RUN_DEAD_AFTER_SECONDS * 1000;
 
 export interface LocalRunLockOptions {
   jobName: string;

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../lambdas/config/load-config';
 import { spawn } from 'node:child_process';
 import { openDatabaseForReading } from '../../local/database';
 import { EXIT, fail } from '../output';
@@ -9,8 +10,10 @@ import { EXIT, fail } from '../output';
  */
 export async function psqlCommand(args: string[]): Promise<void> {
   try {
-    const db = await openDatabaseForReading({ databaseUrl: process.env.DATABASE_URL });
+    const config = loadConfig(process.env);
+    const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
     console.error(`database: ${db.description}`);
+    if (db.adopted) console.error(db.adopted);
     const url = new URL(db.url);
     const password = decodeURIComponent(url.password);
     url.password = '';

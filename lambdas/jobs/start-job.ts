@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client';
 import { WorkspaceNotFoundError } from '../errors';
+import { DEAD_LOCAL_RUN_REASON, LOCAL_EXECUTION_ARN_PATTERN, LOCAL_RUN_DEAD_AFTER_SECONDS } from './local-runs';
 import type { PlannedWorkspace, WorkspaceRef } from '../workspaces/ref';
 
 export type StartJobResult =
@@ -37,12 +38,26 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
       }
     }
 
-    const [running] = await tx<{ id: string; age_seconds: number }[]>`
-      select id, extract(epoch from now() - started_at)::int as age_seconds
-      from polling_job_status
+    // A local run's job whose run holds no live lease (killed, its heartbeat stopped) is a dead run's, however young.
+    const [running] = await tx<{ id: string; age_seconds: number; dead_local_run: boolean }[]>`
+      select id, extract(epoch from now() - started_at)::int as age_seconds,
+        execution_arn like ${LOCAL_EXECUTION_ARN_PATTERN} and not exists (
+          select 1 from local_run_lease l
+          where l.execution_arn = j.execution_arn and l.heartbeat_at > now() - make_interval(secs => ${LOCAL_RUN_DEAD_AFTER_SECONDS})
+        ) as dead_local_run
+      from polling_job_status j
       where job_name = ${options.jobName} and status = 'running'
     `;
-    if (running) {
+    if (running?.dead_local_run) {
+      await tx`
+        update polling_job_status
+        set status = 'failed',
+            completed_at = now(),
+            duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+            error_message = ${DEAD_LOCAL_RUN_REASON}
+        where id = ${running.id}
+      `;
+    } else if (running) {
       if (running.age_seconds < options.runTimeoutMinutes * 60) {
         return { status: 'already_running', runningJobId: running.id, runningForSeconds: running.age_seconds };
       }

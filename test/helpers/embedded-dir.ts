@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { embeddedDataDirs } from '../../local/embedded-postgres';
+import { isAlive } from '../../local/process-identity';
 import { atFileEnd, tempDir } from './cleanup';
 
 /**
@@ -43,11 +44,7 @@ export function freshEmbeddedDir(prefix: string): EmbeddedDir {
   return { env: { EMBEDDED_POSTGRES_DIR: requested, SENDER_SYNC_SECRETS_FILE: path.join(dir, 'secrets.json') }, serverPid };
 }
 
+/** Running (a zombie is not). */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isAlive({ pid });
 }

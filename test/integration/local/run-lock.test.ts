@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSql } from '../../../lambdas/db/client';
+import { startJob } from '../../../lambdas/jobs/start-job';
 import { thisProcess } from '../../../local/process-identity';
 import { DEAD_RUN_REASON, describeTakeover, type LocalRunLock, takeLocalRunLock } from '../../../local/run-lock';
 import { localExecutionArn } from '../../../state-machine/asl';
@@ -139,5 +140,24 @@ describe('the local run lease', () => {
     await release(lock); // deletes only its own lease: the other run's stays
     expect(await db.sql`select count(*)::int as n from local_run_lease`).toEqual([{ n: 1 }]);
     await db.sql`delete from local_run_lease`;
+  });
+
+  it("lets Start job (a trigger on AWS too) pass a dead local run's running job at once, and refuses while the local run lives", async () => {
+    const options = lockOptions();
+    const lock = await takeLocalRunLock(db.sql, options);
+    const jobId = await runningJob(options.executionArn);
+    const start = () =>
+      startJob(db.sql, { jobName, runTimeoutMinutes: 120, executionArn: `arn:aws:states:eu-west-1:1:execution:s:${randomUUID()}` });
+    // Alive: its lease beats.
+    expect(await start()).toMatchObject({ status: 'already_running', runningJobId: jobId });
+    // Silent for over a minute: dead, though its job is one minute old (the run timeout is two hours).
+    await db.sql`update local_run_lease set heartbeat_at = now() - interval '61 seconds'`;
+    const started = await start();
+    expect(started.status).toBe('started');
+    expect(await db.sql`select status, error_message from polling_job_status where id = ${jobId}`).toEqual([
+      { status: 'failed', error_message: DEAD_RUN_REASON },
+    ]);
+    await release(lock);
+    if (started.status === 'started') await db.sql`update polling_job_status set status = 'completed' where id = ${started.jobId}`;
   });
 });
