@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
+import type { DatabasePart } from '../lambdas/config/settings';
 import { lazySecretsManager } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
 import { openDatabaseForReading, openLocalDatabase, type LocalDatabase, type ReadDatabase } from '../local/database';
@@ -19,11 +20,23 @@ export interface ReadContext extends CliContext {
   db: ReadDatabase;
 }
 
-/** Migrates the database (creating the embedded one) before use: never for a read command (READ_COMMANDS). */
-export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
+/**
+ * Migrates the database (creating the embedded one) before use: never for a read command (READ_COMMANDS).
+ * `part`: whose sessions these are (application_name, timeouts); `maxConnections` below LOCAL_DATABASE_POOL_MAX.
+ */
+export async function openCliContext(
+  env: Record<string, string | undefined> = process.env,
+  options: { part?: DatabasePart; maxConnections?: number } = {},
+): Promise<CliContext> {
   if (invocation.readOnly) throw new Error(`\`${invocation.path}\` is a read command: it opens the database with openReadContext.`);
   const config = loadConfig(env);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
+  const db = await openLocalDatabase({
+    databaseUrl: config.databaseUrl,
+    embeddedDataDir: config.embeddedPostgresDir,
+    config,
+    part: options.part,
+    max: options.maxConnections === undefined ? undefined : Math.min(options.maxConnections, config.localDatabasePoolMax),
+  });
   if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
@@ -31,7 +44,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
 /** For the read commands (READ_COMMANDS in cli/main.ts): says on stderr which database it reads. */
 export async function openReadContext(env: Record<string, string | undefined> = process.env): Promise<ReadContext> {
   const config = loadConfig(env);
-  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
+  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir, config });
   console.error(`database: ${db.description}`);
   if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);

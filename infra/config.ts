@@ -2,6 +2,7 @@ import type { SslMode } from '../lambdas/db/client';
 import {
   SETTINGS,
   type ContextSettingName,
+  type DatabasePoolModeSetting,
   type EmailBisonPagination,
   type LogLevel,
   type Setting,
@@ -39,6 +40,8 @@ export interface StackConfig {
   databaseHost?: string;
   databasePort?: number;
   databaseName?: string;
+  /** auto, session or transaction: how the Lambdas treat their connections (lambdas/db/pool-mode.ts). */
+  databasePoolMode: DatabasePoolModeSetting;
   /** `rds`: the Lambda runtime's Amazon CAs; otherwise a PEM file relative to the repository root, shipped with the Lambdas. */
   databaseCaBundle?: string;
   /** Customer-managed KMS key of the imported secrets: the functions that read them may decrypt with it. */
@@ -138,6 +141,7 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     databaseHost: read('databaseHost'),
     databasePort: read('databasePort'),
     databaseName: read('databaseName'),
+    databasePoolMode: read('databasePoolMode')!,
     databaseCaBundle,
     secretsKmsKeyArn,
     alarmEmail: read('alarmEmail'),

@@ -9,7 +9,14 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { SslMode } from '../lambdas/db/client';
 import { StackConfigError } from '../lambdas/errors';
-import { lambdaEnvironment, METRICS_NAMESPACE, SERVICE_NAME, type EmailBisonPagination, type LogLevel } from '../lambdas/config/settings';
+import {
+  lambdaEnvironment,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  type DatabasePoolModeSetting,
+  type EmailBisonPagination,
+  type LogLevel,
+} from '../lambdas/config/settings';
 import { TASKS, TASK_NAMES, type TaskName } from '../lambdas/tasks';
 import { NODE_OPTIONS, SYNC_NODE_OPTIONS } from './node-options';
 
@@ -20,7 +27,7 @@ export interface SyncFunctionsProps {
   apiKeysSecret: secretsmanager.ISecret;
   network?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
   /** Where Postgres is and how it is verified (CDK context), over what the database secret says. */
-  database?: { ssl?: SslMode; host?: string; port?: number; name?: string; caBundle?: string };
+  database?: { ssl?: SslMode; host?: string; port?: number; name?: string; caBundle?: string; poolMode?: DatabasePoolModeSetting };
   jobName: string;
   runTimeoutMinutes: number;
   syncBudgetSeconds: number;
@@ -83,6 +90,7 @@ export class SyncFunctions extends Construct {
         databaseHost: database.host,
         databasePort: database.port,
         databaseName: database.name,
+        databasePoolMode: database.poolMode,
         databaseCaFile: caBundle?.lambdaPath,
         jobName: props.jobName,
         runTimeoutMinutes: props.runTimeoutMinutes,

@@ -50,6 +50,7 @@ export class SenderSyncStack extends Stack {
         port: config.databasePort,
         name: config.databaseName,
         caBundle: config.databaseCaBundle,
+        poolMode: config.databasePoolMode,
       },
       jobName: config.jobName,
       runTimeoutMinutes: config.runTimeoutMinutes,

@@ -47,6 +47,8 @@ export const ERROR_CATALOGUE = {
   DatabaseUnavailableError: { code: 'SS_DATABASE_UNAVAILABLE', retried: true },
   /** A misnamed, duplicated or edited migration file stays so until someone fixes it. */
   MigrationError: { code: 'SS_MIGRATION', retried: false },
+  /** A migration waited out its lock timeout on every attempt: another session holds what it must lock. */
+  MigrationBlockedError: { code: 'SS_MIGRATION_BLOCKED', retried: false },
   /** A read found no sender-sync schema (no schema_migrations): it migrates nothing, so it reads nothing. */
   SchemaMissingError: { code: 'SS_SCHEMA_MISSING', retried: false },
 
@@ -181,6 +183,7 @@ export class SecretUnavailableError extends withMessage('SecretUnavailableError'
 export class DatabaseConfigError extends withMessage('DatabaseConfigError') {}
 export class DatabaseUnavailableError extends withMessage('DatabaseUnavailableError') {}
 export class MigrationError extends withMessage('MigrationError') {}
+export class MigrationBlockedError extends withMessage('MigrationBlockedError') {}
 export class SchemaMissingError extends withMessage('SchemaMissingError') {}
 
 // EmailBison: one class per thing a caller does differently. Every message names the

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { checkConnection, createSql, describeDatabaseUrl, sslModeFromUrl, type Sql } from '../lambdas/db/client';
+import type { Config } from '../lambdas/config/load-config';
+import { DATABASE_PARTS, type DatabasePart, SETTINGS } from '../lambdas/config/settings';
 import { migrateFromDirectory } from '../lambdas/db/migrate';
+import { partTimeouts } from '../lambdas/db/part';
 import { SchemaMissingError } from '../lambdas/errors';
 import { embeddedClusterExists, LOCAL_STATE_DIR, PROJECT_ROOT, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
 
@@ -26,6 +29,12 @@ export async function openLocalDatabase(options: {
   migrate?: boolean;
   /** Default .sender-sync/postgres. */
   embeddedDataDir?: string;
+  /** Which part of sender-sync opens it (its application_name and transaction timeouts); default cli. */
+  part?: DatabasePart;
+  /** The pool mode, the timeouts and the migrations' lock bounds (loadConfig); absent: the defaults. */
+  config?: DatabaseConnectionConfig;
+  /** At most this many connections; default LOCAL_DATABASE_POOL_MAX. */
+  max?: number;
 }): Promise<LocalDatabase> {
   let embedded: EmbeddedDatabase | undefined;
   let url = options.databaseUrl;
@@ -36,10 +45,19 @@ export async function openLocalDatabase(options: {
     });
     url = embedded.url;
   }
-  const sql = createSql({ url, ssl: sslModeFromUrl(url), max: 10 });
+  const part = options.part ?? 'cli';
+  const config = options.config ?? {};
+  const sql = createSql({
+    url,
+    ssl: sslModeFromUrl(url),
+    max: options.max ?? config.localDatabasePoolMax ?? SETTINGS.localDatabasePoolMax.default,
+    poolMode: config.databasePoolMode,
+    timeouts: partTimeouts(config, part),
+    applicationName: DATABASE_PARTS[part].applicationName,
+  });
   try {
     await untilReady(() => checkConnection(sql, embedded ? 'the embedded server' : `${describeDatabaseUrl(url)} (DATABASE_URL)`));
-    if (options.migrate !== false) await migrateFromDirectory(sql, undefined, options.onLog);
+    if (options.migrate !== false) await migrateFromDirectory(sql, undefined, options.onLog, migrationLockOptions(config));
   } catch (error) {
     await sql.end({ timeout: 1 });
     await embedded?.stop();
@@ -58,6 +76,22 @@ export async function openLocalDatabase(options: {
   };
 }
 
+export type DatabaseConnectionConfig = Partial<
+  Pick<
+    Config,
+    | 'databasePoolMode'
+    | 'databaseStatementTimeoutMs'
+    | 'databaseLockTimeoutMs'
+    | 'migrationLockTimeoutMs'
+    | 'migrationLockAttempts'
+    | 'localDatabasePoolMax'
+  >
+>;
+
+export function migrationLockOptions(config: DatabaseConnectionConfig) {
+  return { lockTimeoutMs: config.migrationLockTimeoutMs, attempts: config.migrationLockAttempts };
+}
+
 /** A database opened to read: never migrated, never created; `read` runs work in a read-only transaction. */
 export interface ReadDatabase extends LocalDatabase {
   /** Which database this is, without credentials: `host:port/name`, or `embedded Postgres (.sender-sync/postgres)`. */
@@ -72,14 +106,23 @@ export interface ReadDatabase extends LocalDatabase {
  * session setting: on a transaction pooler (Supabase's 6543, PgBouncer) a session SET
  * would stay on a server connection other clients then write through.
  */
-export async function openDatabaseForReading(options: { databaseUrl?: string; embeddedDataDir?: string }): Promise<ReadDatabase> {
+export async function openDatabaseForReading(options: {
+  databaseUrl?: string;
+  embeddedDataDir?: string;
+  config?: DatabaseConnectionConfig;
+}): Promise<ReadDatabase> {
   const dataDir = path.resolve(PROJECT_ROOT, options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres'));
   if (!options.databaseUrl && !embeddedClusterExists(dataDir)) {
     throw new SchemaMissingError(
       `The embedded Postgres (${displayPath(dataDir)}) does not exist yet: nothing to read. \`npm start\` creates it, or set DATABASE_URL.`,
     );
   }
-  const db = await openLocalDatabase({ databaseUrl: options.databaseUrl, migrate: false, embeddedDataDir: dataDir });
+  const db = await openLocalDatabase({
+    databaseUrl: options.databaseUrl,
+    migrate: false,
+    embeddedDataDir: dataDir,
+    config: options.config,
+  });
   return asReadDatabase(
     db,
     db.embedded ? `embedded Postgres (${db.embeddedDataDir ?? displayPath(dataDir)})` : describeDatabaseUrl(db.url),

@@ -74,12 +74,15 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   // real workspace is registered, it is closed unused.
   const simulator = startSimulator(options.simulator);
   const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir }).catch(
-    async (error) => {
-      await unusedSimulator();
-      throw error;
-    },
-  );
+  const db = await openLocalDatabase({
+    databaseUrl: config.databaseUrl,
+    embeddedDataDir: config.embeddedPostgresDir,
+    part: 'run',
+    config,
+  }).catch(async (error) => {
+    await unusedSimulator();
+    throw error;
+  });
   let sim: EmailBisonSim | undefined;
   let lock: LocalRunLock | undefined;
   const executionName = randomUUID();

@@ -1,7 +1,9 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig, type Config } from '../../lambdas/config/load-config';
+import { DATABASE_PARTS } from '../../lambdas/config/settings';
 import { createSql, type DatabaseSecret } from '../../lambdas/db/client';
+import { partTimeouts, secretPassword } from '../../lambdas/db/part';
 import { describeError, UsageError } from '../../lambdas/errors';
 import { findJobByExecution, jobColumns, jobWorkspaces, type JobRecord } from '../../lambdas/jobs/read-job';
 import { awsClientOptions } from '../../lambdas/runtime/aws-sdk';
@@ -140,7 +142,7 @@ function exitCodeOf(execution: Exclude<Execution, { unavailable: string }>, job:
 async function openStackDatabase(config: Config, note: (line: string) => void): Promise<ReadDatabase | undefined> {
   try {
     if (config.databaseUrl) {
-      const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
+      const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir, config });
       note(`database: ${db.description}`);
       return db;
     }
@@ -150,9 +152,20 @@ async function openStackDatabase(config: Config, note: (line: string) => void): 
         ttlSeconds: 0,
         secretsManager: new SecretsManagerClient(regionalOptions(config.databaseSecretArn)),
       });
-      const secret = await secrets.resolveJson<DatabaseSecret>(`aws-sm:${config.databaseSecretArn}`, 'database credentials');
+      const reference = `aws-sm:${config.databaseSecretArn}`;
+      const secret = await secrets.resolveJson<DatabaseSecret>(reference, 'database credentials');
       const target = { host: config.databaseHost, port: config.databasePort, database: config.databaseName };
-      const sql = createSql({ secret, target, ssl: config.databaseSsl, prepare: config.databasePrepare, max: 2 });
+      const sql = createSql({
+        secret,
+        target,
+        ssl: config.databaseSsl,
+        prepare: config.databasePrepare,
+        poolMode: config.databasePoolMode,
+        timeouts: partTimeouts(config, 'cli'),
+        applicationName: DATABASE_PARTS.cli.applicationName,
+        password: secretPassword(secrets, reference, note),
+        max: 2,
+      });
       const host = target.host ?? secret.host ?? '?';
       const description = `${host}:${target.port ?? secret.port ?? 5432}/${target.database ?? secret.dbname ?? secret.database ?? 'postgres'}`;
       const db = await asReadDatabase({ url: '', embedded: false, sql, close: () => sql.end({ timeout: 5 }) }, description);

@@ -143,7 +143,8 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
   const port = options.port === undefined ? 4011 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(new UsageError(`--port must be a port number, got "${options.port}".`));
   try {
-    const context = await openCliContext();
+    // A receiver's deliveries are short transactions: 3 connections answer a burst in turn.
+    const context = await openCliContext(process.env, { part: 'webhook', maxConnections: 3 });
     const token = await webhookToken(context, { create: true });
     const log = stderrLog(context.config.logLevel);
     const receive = createWebhookReceiver({

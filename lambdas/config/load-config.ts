@@ -1,6 +1,13 @@
 import { ConfigError } from '../errors';
 import type { SslMode } from '../db/client';
-import { SETTINGS, type EmailBisonPagination, type EnvSettingName, type LogLevel, type Setting } from './settings';
+import {
+  SETTINGS,
+  type DatabasePoolModeSetting,
+  type EmailBisonPagination,
+  type EnvSettingName,
+  type LogLevel,
+  type Setting,
+} from './settings';
 
 /**
  * What a Lambda, the CLI or the local runner is configured with, read from the
@@ -14,12 +21,17 @@ export interface Config {
   databaseSsl?: SslMode;
   databaseCaFile?: string;
   databaseConnectTimeoutSeconds: number;
-  databaseStatementTimeoutMs: number;
+  databaseStatementTimeoutMs?: number;
+  databaseLockTimeoutMs?: number;
+  databasePoolMode: DatabasePoolModeSetting;
   databaseHost?: string;
   databasePort?: number;
   databaseName?: string;
   databasePrepare: boolean;
   databasePoolMax: number;
+  localDatabasePoolMax: number;
+  migrationLockTimeoutMs: number;
+  migrationLockAttempts: number;
   apiKeysSecretArn?: string;
   localSecretsFile: string;
   embeddedPostgresDir: string;

@@ -84,6 +84,7 @@ const oneOf =
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type EmailBisonPagination = 'auto' | 'page' | 'cursor';
+export type DatabasePoolModeSetting = 'auto' | 'session' | 'transaction';
 
 // CloudWatch Logs accepts only these retention periods.
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -103,15 +104,41 @@ export const SETTINGS = {
     parse: integer(1, 120),
     describe: 'Postgres connect timeout',
   },
-  // Sent as a startup parameter, which transaction poolers (PgBouncer, Supabase on 6543) may refuse: off by default.
+  // SET LOCAL in every transaction (never a startup parameter, which transaction poolers refuse).
+  // Unset: each part's own (DATABASE_PARTS below); 0: the server's.
   databaseStatementTimeoutMs: {
     env: 'DATABASE_STATEMENT_TIMEOUT_MS',
-    default: 0,
     parse: integer(0, 3_600_000),
-    describe: "statement_timeout of each connection (0: the server's)",
+    describe: "statement_timeout of each transaction (unset: the part's, 0: the server's)",
+  },
+  databaseLockTimeoutMs: {
+    env: 'DATABASE_LOCK_TIMEOUT_MS',
+    parse: integer(0, 3_600_000),
+    describe: "lock_timeout of each transaction (unset: the part's, 0: the server's)",
   },
   databasePrepare: { env: 'DATABASE_PREPARE', default: false, parse: bool, describe: 'prepared statements (off for poolers)' },
   databasePoolMax: { env: 'DATABASE_POOL_MAX', default: 3, parse: integer(1, 100), describe: 'connections per process' },
+  // The CLI and a local run (all the sync's tasks in one process); `webhooks serve` takes at most 3 of them.
+  localDatabasePoolMax: {
+    env: 'LOCAL_DATABASE_POOL_MAX',
+    default: 10,
+    parse: integer(2, 100),
+    describe: 'connections of a local run or a CLI command',
+  },
+  // A migration waits this long for each lock, then tries again (MIGRATION_LOCK_ATTEMPTS in all), then fails
+  // naming the session in its way: a deploy meeting a busy database fails in seconds, not at the migrate Lambda's timeout.
+  migrationLockTimeoutMs: {
+    env: 'MIGRATION_LOCK_TIMEOUT_MS',
+    default: 5_000,
+    parse: integer(100, 60_000),
+    describe: 'how long a migration waits for a lock per attempt',
+  },
+  migrationLockAttempts: {
+    env: 'MIGRATION_LOCK_ATTEMPTS',
+    default: 3,
+    parse: integer(1, 10),
+    describe: 'attempts of a migration that meets a lock',
+  },
   apiKeysSecretArn: { env: 'API_KEYS_SECRET_ARN', parse: text, describe: 'the API-keys secret' },
   localSecretsFile: {
     env: 'SENDER_SYNC_SECRETS_FILE',
@@ -164,6 +191,14 @@ export const SETTINGS = {
     describe: "Postgres port (overrides the secret's)",
   },
   databaseName: { env: 'DATABASE_NAME', context: 'databaseName', parse: text, describe: "Postgres database (overrides the secret's)" },
+  // auto: transaction on port 6543 or a pooler's host name, else session (lambdas/db/pool-mode.ts).
+  databasePoolMode: {
+    env: 'DATABASE_POOL_MODE',
+    context: 'databasePoolMode',
+    default: 'auto' as DatabasePoolModeSetting,
+    parse: oneOf<DatabasePoolModeSetting>('auto', 'session', 'transaction'),
+    describe: 'how Postgres is reached: auto, session or transaction (a transaction pooler)',
+  },
   jobName: {
     env: 'JOB_NAME',
     context: 'jobName',
@@ -307,6 +342,27 @@ export const SETTINGS = {
   awsConnectTimeoutMs: { default: 3_000, parse: integer(1, 60_000), describe: 'AWS SDK TCP/TLS connect timeout' },
   awsRequestTimeoutMs: { default: 10_000, parse: integer(1, 120_000), describe: 'AWS SDK wait for a response' },
 } satisfies Record<string, Setting<unknown>>;
+
+/**
+ * Each part of sender-sync that opens Postgres connections: the application_name its
+ * sessions show (pg_stat_activity, and a blocked migration's message) and the timeouts
+ * set in each of its transactions unless DATABASE_STATEMENT_TIMEOUT_MS / DATABASE_LOCK_TIMEOUT_MS
+ * say otherwise. A sync's biggest statement writes UPSERT_BATCH_SIZE rows (well under a
+ * second); a webhook answers its sender within seconds; a migration's statements may
+ * rebuild an index, so only its lock wait is bounded (MIGRATION_LOCK_TIMEOUT_MS).
+ */
+export const DATABASE_PARTS = {
+  sync: { applicationName: 'sender-sync:sync', statementTimeoutMs: 120_000, lockTimeoutMs: 10_000 },
+  'start-job': { applicationName: 'sender-sync:start-job', statementTimeoutMs: 60_000, lockTimeoutMs: 10_000 },
+  'finalize-job': { applicationName: 'sender-sync:finalize-job', statementTimeoutMs: 120_000, lockTimeoutMs: 10_000 },
+  'mark-failed': { applicationName: 'sender-sync:mark-failed', statementTimeoutMs: 60_000, lockTimeoutMs: 10_000 },
+  webhook: { applicationName: 'sender-sync:webhook', statementTimeoutMs: 10_000, lockTimeoutMs: 5_000 },
+  migrate: { applicationName: 'sender-sync:migrate', statementTimeoutMs: 0, lockTimeoutMs: 0 },
+  /** A local run (`sender-sync run`, `npm start`): the sync's tasks in one process. */
+  run: { applicationName: 'sender-sync:run', statementTimeoutMs: 120_000, lockTimeoutMs: 10_000 },
+  cli: { applicationName: 'sender-sync:cli', statementTimeoutMs: 60_000, lockTimeoutMs: 10_000 },
+} satisfies Record<string, { applicationName: string; statementTimeoutMs: number; lockTimeoutMs: number }>;
+export type DatabasePart = keyof typeof DATABASE_PARTS;
 
 export type SettingName = keyof typeof SETTINGS;
 export type SettingValue<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]['parse']>;

@@ -1,7 +1,8 @@
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
-import { SETTINGS } from '../config/settings';
+import { type DatabasePoolModeSetting, SETTINGS } from '../config/settings';
 import { DatabaseConfigError, DatabaseUnavailableError } from '../errors';
+import { poolModeOptions, resolvePoolMode, type PoolMode } from './pool-mode';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
@@ -30,14 +31,35 @@ export interface DatabaseOptions {
   ca?: string;
   /** Where Postgres is, over what the secret says (an RDS-managed secret says nothing of it). */
   target?: { host?: string; port?: number; database?: string };
-  /** Transaction poolers (Supabase on 6543, PgBouncer) reject prepared statements. */
+  /** Transaction poolers (Supabase on 6543, PgBouncer) reject prepared statements: ignored in transaction mode. */
   prepare?: boolean;
+  /** Default auto (lambdas/db/pool-mode.ts). */
+  poolMode?: DatabasePoolModeSetting;
   max?: number;
   idleTimeoutSeconds?: number;
   connectTimeoutSeconds?: number;
-  /** statement_timeout of each connection, sent at startup; 0 or absent: the server's own. */
-  statementTimeoutMs?: number;
+  /** Set in each transaction (`SET LOCAL`), never at startup, where poolers refuse them; 0 or absent: the server's. */
+  timeouts?: TransactionTimeouts;
   applicationName?: string;
+  /** A password that can change (a rotated secret): read whenever a connection opens, over the secret's or the URL's. */
+  password?: PasswordSource;
+}
+
+export interface TransactionTimeouts {
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Where a rotating password comes from. `read` is called as each connection opens (a
+ * cached secret, so cheap); when the server answers 28P01 (password authentication
+ * failed), `refresh` drops the cached one and the same connection opens again, once,
+ * with what `read` then returns; `refreshed` is told when that retry got in.
+ */
+export interface PasswordSource {
+  read(): Promise<string>;
+  refresh(): void;
+  refreshed?(): void;
 }
 
 /** One round trip, so a wrong URL or a down server is reported where it is configured, with a cause a person can act on. */
@@ -69,24 +91,58 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 export function createSql(options: DatabaseOptions): Sql {
   const target = connectionTarget(options);
   const ssl = options.ssl ?? (isLocal(target.host) ? 'disable' : 'require');
-  const statementTimeout = options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {};
-  return postgres({
+  const mode = resolvePoolMode(options.poolMode, target.host, target.port);
+  const passwordSource = options.password;
+  const sql = postgres({
     host: target.host,
     port: target.port,
     database: target.database,
     username: target.username,
-    password: target.password,
+    password: passwordSource ? () => passwordSource.read() : target.password,
     ssl: sslOptions(ssl, target.host, options.ca),
-    prepare: options.prepare ?? false,
+    ...poolModeOptions(mode, options.prepare),
     max: options.max ?? SETTINGS.databasePoolMax.default,
     idle_timeout: options.idleTimeoutSeconds ?? 20,
     connect_timeout: options.connectTimeoutSeconds ?? SETTINGS.databaseConnectTimeoutSeconds.default,
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? 'sender-sync', ...statementTimeout },
+    // application_name is the one startup parameter every pooler passes on (PgBouncer, Supavisor, RDS Proxy).
+    connection: { application_name: options.applicationName ?? 'sender-sync' },
+    // Options of patches/postgres+3.4.9.patch: a 28P01 while opening asks for the password again, once.
+    ...(passwordSource ? { onauthfailure: () => passwordSource.refresh(), onreauthenticated: () => passwordSource.refreshed?.() } : {}),
     // bigint ids come back as numbers: EmailBison ids fit in 2^53.
     // int8 (ids, count(*)) as numbers: every value sender-sync stores fits in 2^53.
     types: { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
-  }) as unknown as Sql;
+  } as unknown as postgres.Options<Record<string, postgres.PostgresType>>) as unknown as Sql;
+  return withTransactionTimeouts(Object.assign(sql, { poolMode: mode }), options.timeouts);
+}
+
+/** The pool mode a client was built for (transaction: one query in flight per connection). */
+export function poolModeOf(sql: Sql): PoolMode | undefined {
+  return (sql as Sql & { poolMode?: PoolMode }).poolMode;
+}
+
+/**
+ * Every `sql.begin` first sets its timeouts for that transaction only (`set_config(..., true)`
+ * is SET LOCAL): through a transaction pooler a session SET would stay on a server
+ * connection other clients then use, and a startup parameter is refused. One statement,
+ * with bound parameters (the workaround supabase/supabase#50082 gives for Supavisor).
+ */
+function withTransactionTimeouts(sql: Sql, timeouts: TransactionTimeouts | undefined): Sql {
+  const statementMs = timeouts?.statementTimeoutMs ?? 0;
+  const lockMs = timeouts?.lockTimeoutMs ?? 0;
+  if (statementMs === 0 && lockMs === 0) return sql;
+  const begin = sql.begin.bind(sql) as (options: string, work: (tx: postgres.TransactionSql) => unknown) => Promise<unknown>;
+  const timed = (options: unknown, work?: unknown) => {
+    const [mode, fn] = (typeof options === 'function' ? ['', options] : [options ?? '', work]) as [string, (tx: unknown) => unknown];
+    return begin(mode, async (tx) => {
+      await tx`
+        select set_config('statement_timeout', ${String(statementMs)}, true),
+               set_config('lock_timeout', ${String(lockMs)}, true)
+      `;
+      return fn(tx);
+    });
+  };
+  return Object.assign(sql, { begin: timed as Sql['begin'] });
 }
 
 interface Target {

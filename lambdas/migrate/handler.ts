@@ -4,7 +4,7 @@ import { migrateFromDirectory, type MigrationResult } from '../db/migrate';
 import { describeError, ERROR_CATALOGUE, errorCode } from '../errors';
 import { createLambdaRuntime } from '../runtime/production';
 
-const runtime = createLambdaRuntime();
+const runtime = createLambdaRuntime(process.env, { part: 'migrate' });
 
 /** What the deploy's trigger gets back: `skipped` says why nothing was applied. */
 export type MigrateResult = MigrationResult & { skipped?: string };
@@ -24,7 +24,10 @@ export const handler = async (_event: unknown, context?: Context): Promise<Migra
     return { applied: [], alreadyApplied: 0, skipped: deps };
   }
   const directory = path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'migrations');
-  const result = await migrateFromDirectory(deps.sql, directory, (line) => deps.log.info(line));
+  const result = await migrateFromDirectory(deps.sql, directory, (line) => deps.log.info(line), {
+    lockTimeoutMs: deps.config.migrationLockTimeoutMs,
+    attempts: deps.config.migrationLockAttempts,
+  });
   deps.log.info('migrations done', { applied: result.applied, alreadyApplied: result.alreadyApplied });
   return result;
 };

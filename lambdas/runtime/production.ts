@@ -4,8 +4,24 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config/load-config';
-import { DEFERRED_METRIC, METRICS_NAMESPACE, NEEDED_MINUTES_METRIC, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../config/settings';
-import { createSql, isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE, type DatabaseSecret, type Sql } from '../db/client';
+import {
+  DATABASE_PARTS,
+  type DatabasePart,
+  DEFERRED_METRIC,
+  METRICS_NAMESPACE,
+  NEEDED_MINUTES_METRIC,
+  NOT_CONFIGURED_METRIC,
+  SERVICE_NAME,
+} from '../config/settings';
+import {
+  createSql,
+  type DatabaseOptions,
+  isSupabaseDirectHost,
+  SUPABASE_DIRECT_HOST_ADVICE,
+  type DatabaseSecret,
+  type Sql,
+} from '../db/client';
+import { partTimeouts, secretPassword } from '../db/part';
 import { ConfigError, DatabaseConfigError, ERROR_CATALOGUE, errorCode } from '../errors';
 import { isPlaceholderDatabaseSecret, notConfigured } from '../db/placeholder';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
@@ -29,6 +45,8 @@ export interface LambdaRuntimeOptions {
    * given the ChangesTopic's ARN; the other handlers leave it out, so their bundles carry no SNS client.
    */
   changesPublisher?: (topicArn: string) => ChangesPublisher;
+  /** Which part this Lambda is: its sessions' application_name and its transactions' timeouts. Default sync. */
+  part?: DatabasePart;
 }
 
 export function createLambdaRuntime(
@@ -53,7 +71,7 @@ export function createLambdaRuntime(
     logger,
     metrics,
     async deps(context?: Context) {
-      sql ??= connect(config, secrets, log).catch((error) => {
+      sql ??= connect(config, secrets, log, options.part ?? 'sync').catch((error) => {
         sql = undefined;
         throw error;
       });
@@ -73,23 +91,27 @@ export function createLambdaRuntime(
   };
 }
 
-async function connect(config: Config, secrets: SecretResolver, log: TaskLog): Promise<Sql> {
-  const common = {
+async function connect(config: Config, secrets: SecretResolver, log: TaskLog, part: DatabasePart): Promise<Sql> {
+  const common: DatabaseOptions = {
     ssl: config.databaseSsl,
     ca: config.databaseCaFile ? await readCaFile(config.databaseCaFile) : undefined,
     prepare: config.databasePrepare,
+    poolMode: config.databasePoolMode,
     max: config.databasePoolMax,
     connectTimeoutSeconds: config.databaseConnectTimeoutSeconds,
-    statementTimeoutMs: config.databaseStatementTimeoutMs,
-    applicationName: 'sender-sync-lambda',
+    timeouts: partTimeouts(config, part),
+    applicationName: DATABASE_PARTS[part].applicationName,
   };
   if (config.databaseSecretArn) {
-    const secret = await secrets.resolveJson<DatabaseSecret>(`aws-sm:${config.databaseSecretArn}`, 'database credentials');
+    const reference = `aws-sm:${config.databaseSecretArn}`;
+    const secret = await secrets.resolveJson<DatabaseSecret>(reference, 'database credentials');
     if (isPlaceholderDatabaseSecret(secret)) throw notConfigured(config.databaseSecretArn);
     const target = { host: config.databaseHost, port: config.databasePort, database: config.databaseName };
     const host = target.host ?? secret.host;
     if (host && isSupabaseDirectHost(host)) log.warn(SUPABASE_DIRECT_HOST_ADVICE, { host });
-    return createSql({ ...common, secret, target });
+    // A warm container outlives a rotation (RDS rotates every 7 days): each new connection reads the secret (cached).
+    const password = secretPassword(secrets, reference, (message) => log.info(message));
+    return createSql({ ...common, secret, target, password });
   }
   if (config.databaseUrl) return createSql({ ...common, url: config.databaseUrl });
   throw new ConfigError('No database configured: set DATABASE_SECRET_ARN (or DATABASE_URL).');

@@ -26,6 +26,8 @@ export interface SecretResolver {
   resolve(reference: string, purpose: string): Promise<string>;
   /** A JSON secret (e.g. the database credentials) as an object. */
   resolveJson<T>(reference: string, purpose: string): Promise<T>;
+  /** Drops the cached value behind a reference (e.g. a password the server just refused): the next resolve reads it afresh. */
+  forget(reference: string): void;
   clear(): void;
 }
 
@@ -94,6 +96,10 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
       } catch {
         throw new SecretUnavailableError(`The ${purpose} (${reference}) is not valid JSON.`);
       }
+    },
+    forget(reference: string) {
+      const { source, id } = parseSecretReference(reference);
+      cache.delete(`${source}:${id}`);
     },
     clear: () => cache.clear(),
   };

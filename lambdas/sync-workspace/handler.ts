@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { createLambdaRuntime, invoke } from '../runtime/production';
 import { createSyncWorkspaceTask, type SyncWorkspaceEvent } from './task';
 
-const runtime = createLambdaRuntime();
+const runtime = createLambdaRuntime(process.env, { part: 'sync' });
 
 // Once per cold start: the heap limit V8 got, whichever way the runtime's bootstrap treated
 // NODE_OPTIONS' --max-old-space-size (README, "Memory").

@@ -15,7 +15,7 @@ import { createWebhookReceiver } from './receive';
  * is answered 404 even while Postgres is down (which answers 503).
  */
 const config = loadConfig(process.env);
-const runtime = createLambdaRuntime();
+const runtime = createLambdaRuntime(process.env, { part: 'webhook' });
 const tokenSecretArn = config.webhookTokenSecretArn;
 const secrets = createSecretResolver({
   secretsManager: new SecretsManagerClient(awsClientOptions()),

@@ -20,6 +20,7 @@ describe('readStackConfig', () => {
       databaseHost: undefined,
       databasePort: undefined,
       databaseName: undefined,
+      databasePoolMode: 'auto',
       databaseCaBundle: undefined,
       secretsKmsKeyArn: undefined,
       alarmEmail: undefined,

@@ -58,6 +58,7 @@ const NON_DEFAULT = {
   'sender-sync:databaseHost': 'db.abc123.eu-west-1.rds.amazonaws.com',
   'sender-sync:databasePort': '6432',
   'sender-sync:databaseName': 'sync',
+  'sender-sync:databasePoolMode': 'SESSION',
 };
 
 describe('the environment the stack gives each Lambda', () => {

@@ -27,11 +27,23 @@ describe('Postgres connection bounds', () => {
     await expect(sql`select 1`).rejects.toMatchObject({ code: 'CONNECT_TIMEOUT' });
   }, 30_000);
 
-  it('ends a statement that runs past DATABASE_STATEMENT_TIMEOUT_MS', async () => {
+  it('ends a statement of a transaction that runs past its statement timeout, set for that transaction only', async () => {
     const db = await createEmptyDatabase();
-    const sql = createSql({ url: db.url, ssl: 'disable', max: 1, statementTimeoutMs: 200 });
+    const sql = createSql({ url: db.url, ssl: 'disable', max: 1, timeouts: { statementTimeoutMs: 200, lockTimeoutMs: 300 } });
     opened.push(sql);
-    expect((await sql<{ statement_timeout: string }[]>`show statement_timeout`)[0].statement_timeout).toBe('200ms');
-    await expect(sql`select pg_sleep(5)`).rejects.toMatchObject({ code: '57014' });
+    const inside = await sql.begin(
+      (tx) => tx<{ statement: string; lock: string }[]>`
+      select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock
+    `,
+    );
+    expect(inside).toEqual([{ statement: '200ms', lock: '300ms' }]);
+    await expect(sql.begin((tx) => tx`select pg_sleep(5)`)).rejects.toMatchObject({ code: '57014' });
+    // SET LOCAL: nothing stays on the connection (through a transaction pooler it would reach another client).
+    expect((await sql<{ statement_timeout: string }[]>`show statement_timeout`)[0].statement_timeout).toBe('0');
+    // Nor is anything sent at startup, where PgBouncer refuses unknown parameters.
+    const [{ application_name }] = await sql<
+      { application_name: string }[]
+    >`select current_setting('application_name') as application_name`;
+    expect(application_name).toBe('sender-sync');
   }, 30_000);
 });

@@ -18,7 +18,7 @@ function depsRecordingMetrics(finished: JobRecord[]): TaskDeps {
   return {
     sql: db.sql,
     config: loadConfig({ DATABASE_URL: 'postgres://unused' }),
-    secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, clear() {} },
+    secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, forget() {}, clear() {} },
     log: silentLog,
     metrics: { ...noMetrics, runFinished: (summary) => finished.push(summary) },
     now: Date.now,

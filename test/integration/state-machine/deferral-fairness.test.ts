@@ -47,7 +47,7 @@ describe('deferral and fairness at 1,000 workspaces (two instances, 3 req/s each
     const deps: TaskDeps = {
       sql: db.sql,
       config: loadConfig({ DATABASE_URL: 'postgres://unused', EMAILBISON_MAX_RPS: String(MAX_RPS), SYNC_SCHEDULE: 'rate(1 hour)' }),
-      secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, clear() {} },
+      secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, forget() {}, clear() {} },
       log: silentLog,
       metrics: noMetrics,
       now: Date.now,

@@ -25,7 +25,7 @@ describe('state payloads at 1,000 workspaces', () => {
     const deps: TaskDeps = {
       sql: db.sql,
       config: loadConfig({ DATABASE_URL: 'postgres://unused' }),
-      secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, clear() {} },
+      secrets: { resolve: async () => 'unused', resolveJson: async () => ({}) as never, forget() {}, clear() {} },
       log: silentLog,
       metrics: noMetrics,
       now: Date.now,
