@@ -42,10 +42,12 @@ describe('the local run lease', () => {
 
   it('outlives the connection that took it: a row, not a session (a transaction pooler may hand each statement another connection)', async () => {
     const other = createSql({ url: db.url, ssl: 'disable', max: 1 });
+    const [{ pid }] = await other<{ pid: number }[]>`select pg_backend_pid() as pid`;
     const lock = await takeLocalRunLock(other, lockOptions());
     expect(lock.kind).toBe('taken');
-    // Every server connection the taker used is closed; the lease stays until released.
-    await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+    // The taker's one server connection is closed; the lease stays until released. (Only that one:
+    // terminating this file's own pooled connections made its next queries fail CONNECTION_CLOSED.)
+    await db.sql`select pg_terminate_backend(${pid})`;
     expect((await takeLocalRunLock(db.sql, lockOptions())).kind).toBe('held');
     await release(lock); // on a new connection of the same pool
     expect(await db.sql`select * from local_run_lease`).toEqual([]);
