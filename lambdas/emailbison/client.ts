@@ -79,7 +79,8 @@ export interface EmailBisonClient {
    * coming back with items. Cursor mode: one request at a time, each with the previous
    * page's next_cursor. With `pagination: auto`, a cursor answer to a page request or a 422
    * past the page cap yields a `restart` and the walk begins again in cursor mode (and a
-   * page answer to the first cursor request, again in page mode). Breaking out of the loop
+   * page answer to the first cursor request, again in page mode). The cap is known by its status
+   * alone (page-request.ts): 422 on any page, any other 4xx but 401/403/408/429 past page 1. Breaking out of the loop
    * aborts the requests in flight.
    */
   listSenderEmails(options?: ListOptions): AsyncGenerator<WalkStep>;
@@ -114,6 +115,8 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     dispatcher: options.dispatcher ?? sharedDispatcher(origin, limits),
     headersTimeoutMs: limits.headersTimeoutMs,
     bodyTimeoutMs: limits.bodyTimeoutMs,
+    maxResponseBytes: limits.maxResponseBytes,
+    requestTimeoutMs: limits.requestTimeoutMs,
   };
 
   /**
@@ -161,7 +164,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       return { ...result, breakerOpen };
     }
     await budget.recordSuccess();
-    if (result.rateLimit) await budget.observeRemaining(result.rateLimit.limit, result.rateLimit.remaining);
+    if (result.rateLimit) await budget.observeRemaining(result.rateLimit.remaining, result.rateLimit.resetInMs);
     return result;
   }
 
@@ -235,7 +238,8 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
           parsed = await ahead.get(page)!;
         } catch (error) {
           if (errorCode(error) === 'SS_EMAILBISON_PAGE_CAP' && pagination === 'auto') {
-            return { to: 'cursor', reason: `EmailBison refused page ${page} past its page-depth cap (HTTP 422)` };
+            const status = (error as { status?: number }).status ?? 422;
+            return { to: 'cursor', reason: `EmailBison refused page ${page} past its page-depth cap (HTTP ${status})` };
           }
           throw error;
         }

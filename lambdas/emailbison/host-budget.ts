@@ -32,11 +32,6 @@ export interface HostBudgetOptions {
   /** How long an open breaker fails every sync of the host fast. Default 300 000 (5 minutes). */
   breakerOpenMs?: number;
   /**
-   * X-RateLimit-Remaining at or below this share of X-RateLimit-Limit (at least 1 request)
-   * charges an extra token per response: see `observeRemaining`. Default 0.05; 0 = off.
-   */
-  lowRemainingFraction?: number;
-  /**
    * How far ahead a request may reserve its slot, then sleep locally until it. Default one
    * interval (1000/maxRps), at least 100 ms. A pause set meanwhile does not stop the
    * requests already holding a slot: at most about this many ms of them go out.
@@ -61,8 +56,11 @@ export interface HostBudget {
   acquire(signal?: AbortSignal): Promise<number | undefined>;
   /** A 429's Retry-After: every sync of the host waits until then (a longer pause already set wins). */
   pause(seconds: number, reason: string): Promise<void>;
-  /** A response's X-RateLimit-Limit / -Remaining; slows the host down when the window is nearly spent. */
-  observeRemaining(limit: number, remaining: number): Promise<void>;
+  /**
+   * A response's X-RateLimit-Remaining, and when its window resets if the answer said: holds the
+   * host only while what is left is smaller than what it would send before the reset.
+   */
+  observeRemaining(remaining: number, resetInMs?: number): Promise<void>;
   /** A request could not reach the host (refused, connect or headers timeout, DNS). */
   recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }>;
   /** A request got an HTTP answer. No statement unless failures were seen since the last success. */
@@ -75,7 +73,6 @@ export const HOST_BUDGET_DEFAULTS = {
   burst: 1,
   breakerThreshold: 3,
   breakerOpenMs: 300_000,
-  lowRemainingFraction: 0.05,
   maxPauseSeconds: 600,
 } as const;
 
@@ -115,7 +112,6 @@ function resolveSettings(options: HostBudgetOptions): Settings {
   if (!(Number.isInteger(settings.breakerThreshold) && settings.breakerThreshold >= 1))
     wrong.push('breakerThreshold must be a whole number >= 1');
   if (!(Number.isFinite(settings.breakerOpenMs) && settings.breakerOpenMs >= 0)) wrong.push('breakerOpenMs must be a number >= 0');
-  if (!(settings.lowRemainingFraction >= 0 && settings.lowRemainingFraction < 1)) wrong.push('lowRemainingFraction must be in [0, 1)');
   if (!(Number.isFinite(settings.reserveAheadMs) && settings.reserveAheadMs >= 0)) wrong.push('reserveAheadMs must be a number >= 0');
   if (!(Number.isFinite(settings.maxPauseSeconds) && settings.maxPauseSeconds >= 0)) wrong.push('maxPauseSeconds must be a number >= 0');
   if (wrong.length > 0) {
@@ -254,27 +250,9 @@ function sharedBudget(settings: Settings): HostBudget {
     rowEnsured = true;
   }
 
-  /*
-   * Slowing down before the limit. Laravel's limiter counts fixed windows and says how much
-   * of the current one is left (X-RateLimit-Remaining), but not when it ends: only a 429
-   * tells that, through Retry-After, and `pause` then holds every sync of the host until
-   * exactly then. So this does not guess the window's end. While the window is nearly
-   * spent (remaining at most `lowRemainingFraction` of the limit, and at least at 1), each
-   * such response costs the host one extra token: the shared rate halves until the window
-   * resets and Remaining climbs again. The instance is shared with the agency's other tools,
-   * and this leaves them the last few requests of a window we would otherwise take.
-   * The price when the cap already fits the instance's limit exactly: about that share of
-   * each window at half rate (5% by default), hence a small default; 0 turns it off.
-   */
-  async function observeRemaining(limit: number, remaining: number): Promise<void> {
-    if (settings.lowRemainingFraction === 0) return;
-    if (!(Number.isFinite(limit) && limit > 0 && Number.isFinite(remaining) && remaining >= 0)) return;
-    if (remaining > Math.max(1, Math.ceil(limit * settings.lowRemainingFraction))) return;
-    await sql`
-      update emailbison_host_budget
-      set tokens = tokens - 1, updated_at = clock_timestamp()
-      where host = ${host}
-    `;
+  async function observeRemaining(remaining: number, resetInMs?: number): Promise<void> {
+    const seconds = holdBeforeReset(settings.maxRps, remaining, resetInMs);
+    if (seconds > 0) await pause(seconds, `X-RateLimit-Remaining ${remaining} until the window resets (workspace "${workspace}")`);
   }
 
   async function recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }> {
@@ -337,6 +315,11 @@ function uncappedBudget(settings: Settings): HostBudget {
   let breaker = { untilMs: 0, consecutiveFailures: 0 };
   let waitedMs = 0;
 
+  async function pause(seconds: number, reason: string): Promise<void> {
+    pausedUntilMs = Math.max(pausedUntilMs, now() + clampPause(seconds, settings.maxPauseSeconds) * 1000);
+    await shared.pause(seconds, reason);
+  }
+
   return {
     host,
     async acquire(signal?: AbortSignal) {
@@ -352,12 +335,11 @@ function uncappedBudget(settings: Settings): HostBudget {
         waitedMs += waitMs;
       }
     },
-    async pause(seconds, reason) {
-      pausedUntilMs = Math.max(pausedUntilMs, now() + clampPause(seconds, settings.maxPauseSeconds) * 1000);
-      await shared.pause(seconds, reason);
-    },
-    async observeRemaining() {
-      // No cap, nothing to slow: the 429 that follows a spent window still pauses the host.
+    pause,
+    async observeRemaining(remaining, resetInMs) {
+      // No cap: nothing to slow, except a window already spent whose reset the answer told.
+      const seconds = holdBeforeReset(Infinity, remaining, resetInMs);
+      if (seconds > 0) await pause(seconds, `X-RateLimit-Remaining ${remaining} until the window resets (workspace "${workspace}")`);
     },
     async recordConnectionFailure() {
       const result = await shared.recordConnectionFailure();
@@ -372,6 +354,28 @@ function uncappedBudget(settings: Settings): HostBudget {
       return waitedMs;
     },
   };
+}
+
+/**
+ * Slowing down only when it is needed (issue 22: the old rule, an extra token per answer once
+ * Remaining fell under 5% of the limit, halved the rate exactly when the cap matched the
+ * instance's limit: 1.29x the floor). The host sends at most `rate` a second; before the window
+ * resets in `resetInMs` it would send about rate x that. Only when Remaining is smaller does it
+ * wait, and only as long as it must: until the Remaining requests, sent at the full rate, end at
+ * the reset (with Remaining 0, until the reset). Returns that wait in seconds, 0 for none.
+ *
+ * Laravel's limiter says when its window resets only on its 429 (Retry-After, X-RateLimit-Reset),
+ * so on its other answers `resetInMs` is unknown and nothing is known to be smaller: the host
+ * goes on at its cap, which at the instance's own rate spends each window as it resets. Should a
+ * window still run out (another tool of the agency on the same instance), that one 429's
+ * Retry-After pauses every sync of the host until exactly the reset (client.ts).
+ */
+export function holdBeforeReset(rate: number, remaining: number, resetInMs: number | undefined): number {
+  if (resetInMs === undefined || !(resetInMs > 0) || !(remaining >= 0) || !(rate > 0)) return 0;
+  // No cap: what is left goes at once, and only a spent window holds the host.
+  if (!Number.isFinite(rate)) return remaining === 0 ? resetInMs / 1000 : 0;
+  if (remaining >= rate * (resetInMs / 1000)) return 0;
+  return Math.max(0, resetInMs / 1000 - remaining / rate);
 }
 
 function clampPause(seconds: number, maxSeconds: number): number {
