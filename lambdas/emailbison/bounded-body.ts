@@ -15,7 +15,7 @@ export const MAX_ERROR_BODY_BYTES = 16 * 1024;
 export interface BodyRead {
   text: string;
   bytes: number;
-  /** The body went on past `maxBytes`: `text` holds its first `maxBytes`, the rest was never read. */
+  /** The body went on past `maxBytes`: `text` holds at most its first MAX_ERROR_BODY_BYTES, the rest was never read. */
   overflowed: boolean;
 }
 
@@ -29,10 +29,11 @@ export async function readBody(
   for await (const chunk of body) {
     const buffer = chunk as Buffer;
     if (progress.bytes + buffer.length > maxBytes) {
-      chunks.push(buffer.subarray(0, maxBytes - progress.bytes));
-      progress.bytes = maxBytes;
       body.destroy();
-      return { text: Buffer.concat(chunks).toString('utf8'), bytes: maxBytes, overflowed: true };
+      // What went past the cap is never a page: keep only enough of it to quote.
+      const head = Buffer.concat([...chunks, buffer], Math.min(maxBytes, MAX_ERROR_BODY_BYTES));
+      progress.bytes = maxBytes;
+      return { text: head.toString('utf8'), bytes: maxBytes, overflowed: true };
     }
     chunks.push(buffer);
     progress.bytes += buffer.length;
