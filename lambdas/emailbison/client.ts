@@ -134,7 +134,9 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       await budget?.acquire(signal);
       counts.requests += 1;
       const fetchedAtMs = Date.now();
-      const result = await observed(requestPage(context, request, page, signal), signal);
+      // On the database's clock, as the host budget keeps its windows.
+      const sentAtMs = fetchedAtMs + (budget?.clockOffsetMs ?? 0);
+      const result = await observed(requestPage(context, request, page, signal), signal, sentAtMs);
       if (result.outcome === 'page') return { ...result.page, fetchedAtMs };
       // The breaker just opened: the next acquire fails fast, naming the host.
       if (result.breakerOpen && attempt < limits.maxAttempts) continue;
@@ -149,7 +151,11 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
    * cannot be reached counts towards its breaker; any HTTP answer (an error thrown for a
    * 401 or a 404 included) is a success; the limiter's headers slow the host down.
    */
-  async function observed(request: Promise<PageAttempt>, signal: AbortSignal): Promise<PageAttempt & { breakerOpen?: boolean }> {
+  async function observed(
+    request: Promise<PageAttempt>,
+    signal: AbortSignal,
+    sentAtMs: number,
+  ): Promise<PageAttempt & { breakerOpen?: boolean }> {
     let result: PageAttempt;
     try {
       result = await request;
@@ -164,7 +170,10 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       return { ...result, breakerOpen };
     }
     await budget.recordSuccess();
-    if (result.rateLimit) await budget.observeRemaining(result.rateLimit.remaining, result.rateLimit.resetInMs);
+    if (result.rateLimit) {
+      const { limit, remaining, resetInMs } = result.rateLimit;
+      await budget.observeRemaining(remaining, resetInMs, { limit, sentAtMs });
+    }
     return result;
   }
 

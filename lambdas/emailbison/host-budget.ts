@@ -58,9 +58,13 @@ export interface HostBudget {
   pause(seconds: number, reason: string): Promise<void>;
   /**
    * A response's X-RateLimit-Remaining, and when its window resets if the answer said: holds the
-   * host only while what is left is smaller than what it would send before the reset.
+   * host only while what is left is smaller than what it would send before the reset. `sent`:
+   * the window's size (X-RateLimit-Limit) and when the request went out (database clock, see
+   * `clockOffsetMs`), from which the budget learns when a window opened and so when it ends.
    */
-  observeRemaining(remaining: number, resetInMs?: number): Promise<void>;
+  observeRemaining(remaining: number, resetInMs?: number, sent?: { limit: number; sentAtMs: number }): Promise<void>;
+  /** The database's clock minus this process's (ms), as of the last slot taken; 0 before any. */
+  readonly clockOffsetMs: number;
   /** A request could not reach the host (refused, connect or headers timeout, DNS). */
   recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }>;
   /** A request got an HTTP answer. No statement unless failures were seen since the last success. */
@@ -145,6 +149,7 @@ function sharedBudget(settings: Settings): HostBudget {
   // otherwise recordSuccess costs nothing and a request stays at one statement.
   let failuresSeen = false;
   let waitedMs = 0;
+  let clockOffsetMs = 0;
 
   // Tokens in the bucket at the statement's time `c.at`, refilled at this caller's rate since
   // refilled_at. Not clamped at 0 elapsed: refilled_at can lie ahead (a reserved slot, see
@@ -213,6 +218,8 @@ function sharedBudget(settings: Settings): HostBudget {
       if (!rowEnsured) await ensureRow();
       const granted = await take();
       if (granted) {
+        // The slot is `delay_ms` after the statement's answer on both clocks.
+        clockOffsetMs = granted.at_ms - (Date.now() + granted.delay_ms);
         failuresSeen ||= granted.consecutive_failures > 0;
         if (granted.delay_ms > 0) {
           await sleepOrAbort(sleep, granted.delay_ms, signal);
@@ -250,9 +257,36 @@ function sharedBudget(settings: Settings): HostBudget {
     rowEnsured = true;
   }
 
-  async function observeRemaining(remaining: number, resetInMs?: number): Promise<void> {
-    const seconds = holdBeforeReset(settings.maxRps, remaining, resetInMs);
-    if (seconds > 0) await pause(seconds, `X-RateLimit-Remaining ${remaining} until the window resets (workspace "${workspace}")`);
+  async function observeRemaining(remaining: number, resetInMs?: number, sent?: { limit: number; sentAtMs: number }): Promise<void> {
+    if (resetInMs !== undefined) {
+      const seconds = holdBeforeReset(settings.maxRps, remaining, resetInMs);
+      if (seconds > 0) await pause(seconds, `X-RateLimit-Remaining ${remaining} until the window resets (workspace "${workspace}")`);
+      return;
+    }
+    if (!sent || !(Number.isInteger(sent.limit) && sent.limit >= 1) || !Number.isFinite(sent.sentAtMs)) return;
+    // This request opened the instance's window: it ends one window (limit / rate) after it arrived.
+    if (remaining === sent.limit - 1) {
+      await sql`
+        update emailbison_host_budget set window_opened_at = to_timestamp(${sent.sentAtMs / 1000}::float8)
+        where host = ${host}
+      `;
+    }
+    // The window is spent: what the host would send before it ends is refused, so it sends nothing
+    // until then. At exactly the instance's rate that is the next slot anyway; it matters when the
+    // window opened late (a send, or the instance, lagging) and the schedule has not caught up.
+    if (remaining === 0) {
+      const windowSeconds = sent.limit / settings.maxRps;
+      const endsAfterSeconds = windowSeconds * (1 + SEND_JITTER_MARGIN);
+      await sql`
+        update emailbison_host_budget as b set
+          paused_until = greatest(b.paused_until, b.window_opened_at + make_interval(secs => ${endsAfterSeconds}::float8)),
+          pause_reason = ${`X-RateLimit-Remaining 0 until the window resets (workspace "${workspace}")`},
+          updated_at = clock_timestamp()
+        where b.host = ${host}
+          and b.window_opened_at > clock_timestamp() - make_interval(secs => ${windowSeconds}::float8)
+          and b.window_opened_at + make_interval(secs => ${endsAfterSeconds}::float8) > b.paused_until
+      `;
+    }
   }
 
   async function recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }> {
@@ -298,6 +332,9 @@ function sharedBudget(settings: Settings): HostBudget {
     recordSuccess,
     get waitedMs() {
       return waitedMs;
+    },
+    get clockOffsetMs() {
+      return clockOffsetMs;
     },
   };
 }
@@ -352,6 +389,9 @@ function uncappedBudget(settings: Settings): HostBudget {
     },
     get waitedMs() {
       return waitedMs;
+    },
+    get clockOffsetMs() {
+      return 0;
     },
   };
 }
