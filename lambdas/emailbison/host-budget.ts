@@ -32,8 +32,10 @@ export interface HostBudgetOptions {
   /** How long an open breaker fails every sync of the host fast. Default 300 000 (5 minutes). */
   breakerOpenMs?: number;
   /**
-   * How far ahead a request may reserve its slot, then sleep locally until it. Default one
-   * interval (1000/maxRps), at least 100 ms. A pause set meanwhile does not stop the
+   * How far ahead a request may reserve its slot, then sleep locally until it. Default 100 ms:
+   * far more than the statement's round trip it hides, and short enough that a pause set by an
+   * answer to the request before (a 429, a spent window, see `observeRemaining`) still holds
+   * the next one at any rate up to 10 a second. A pause set meanwhile does not stop the
    * requests already holding a slot: at most about this many ms of them go out.
    */
   reserveAheadMs?: number;
@@ -87,6 +89,9 @@ export function instanceHost(baseUrl: string): string {
   return new URL(baseUrl).host.toLowerCase();
 }
 
+/** See HostBudgetOptions.reserveAheadMs. */
+const RESERVE_AHEAD_MS = 100;
+
 /** Waits longer than this are taken in slices, so a breaker opened meanwhile is seen within one. */
 const MAX_WAIT_SLICE_MS = 5_000;
 
@@ -107,7 +112,7 @@ function resolveSettings(options: HostBudgetOptions): Settings {
     host: options.host,
     workspace: options.workspace,
     maxRps: options.maxRps,
-    reserveAheadMs: options.reserveAheadMs ?? (options.maxRps > 0 ? Math.max(100, 1000 / options.maxRps) : 0),
+    reserveAheadMs: options.reserveAheadMs ?? (options.maxRps > 0 ? RESERVE_AHEAD_MS : 0),
   };
   const wrong: string[] = [];
   if (!settings.host?.trim()) wrong.push('host must not be empty');
