@@ -22,7 +22,7 @@ import { benchWrite } from './write';
  * target, written to bench/results/latest.json; with --write-docs also to
  * bench/results/readme.json and, from it, to docs/performance.md's table
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
- * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
+ * `npm run bench -- --only emailbison`: issue 12's figures alone (about 6 minutes; 12a at 5 req/s, issue 22), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
  * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook receiver's p50/p99 over 1,000 local

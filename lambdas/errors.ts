@@ -62,12 +62,19 @@ export const ERROR_CATALOGUE = {
   UnexpectedResponseError: { code: 'SS_EMAILBISON_UNEXPECTED_RESPONSE', retried: false },
   /** 403 "does not match the workspace", or GET /api/users names another workspace. */
   KeyBoundElsewhereError: { code: 'SS_EMAILBISON_KEY_BOUND_ELSEWHERE', retried: false },
-  /** HTTP 200 with `success: false`. */
-  EmailBisonRefusedError: { code: 'SS_EMAILBISON_REFUSED', retried: false },
   /** The instance's breaker is open: a retry within minutes finds it open still. */
   EmailBisonUnreachableError: { code: 'SS_EMAILBISON_UNREACHABLE', retried: false },
-  /** Page mode's depth cap (422): only cursor pagination reads further. */
+  /**
+   * Page mode refused a page (422, or another 4xx past page 1): only cursor pagination reads
+   * further. Decided by the status alone; the body (Laravel's, HTML, none) only adds words.
+   */
   PageCapReachedError: { code: 'SS_EMAILBISON_PAGE_CAP', retried: false },
+  /** An answer larger than EMAILBISON_MAX_RESPONSE_BYTES: abandoned; a new attempt resumes from the saved cursor. */
+  ResponseTooLargeError: { code: 'SS_EMAILBISON_RESPONSE_TOO_LARGE', retried: true },
+  /** A request that took longer than EMAILBISON_REQUEST_TIMEOUT_MS in all (a trickling body): as above. */
+  ResponseTimeoutError: { code: 'SS_EMAILBISON_RESPONSE_TIMEOUT', retried: true },
+  /** A walk that does not end (a cursor cycle, pages that bring no new account): a retry walks the same loop. */
+  EndlessWalkError: { code: 'SS_EMAILBISON_ENDLESS_WALK', retried: false },
   /** A super-admin request (list workspaces, mint a key) failed: the CLI stops, a person looks. */
   EmailBisonAdminError: { code: 'SS_EMAILBISON_ADMIN_REQUEST_FAILED', retried: false },
 
@@ -193,11 +200,12 @@ export class SchemaMissingError extends withMessage('SchemaMissingError') {}
 export class RejectedApiKeyError extends SenderSyncError<'RejectedApiKeyError'> {
   readonly status: number;
 
-  constructor(details: { workspace: string; status: number }) {
+  /** `said`: EmailBison's own words as the thrower sanitised them (emailbison/page-request.ts), only ever to enrich. */
+  constructor(details: { workspace: string; status: number; said?: string }) {
     super(
       'RejectedApiKeyError',
-      `EmailBison rejected the API key of workspace "${details.workspace}" (HTTP ${details.status}); ` +
-        "check that the stored key is the workspace's current api-user key",
+      `EmailBison rejected the API key of workspace "${details.workspace}" (HTTP ${details.status}${details.said ? `: ${details.said}` : ''}); ` +
+        "check that the stored key is the workspace's current api-user key, minted for this workspace",
       { workspace: details.workspace },
     );
     this.status = details.status;
@@ -283,28 +291,6 @@ export class KeyBoundElsewhereError extends SenderSyncError<'KeyBoundElsewhereEr
   }
 }
 
-/**
- * HTTP 200 with `success: false`: EmailBison declined. Its message is repeated only as the
- * thrower sanitised it (one line, bounded, the key redacted: see emailbison/page-request.ts).
- */
-export class EmailBisonRefusedError extends SenderSyncError<'EmailBisonRefusedError'> {
-  readonly path: string;
-  /** EmailBison's own words, sanitised; undefined when it gave none. */
-  readonly upstreamMessage?: string;
-
-  constructor(details: { workspace: string; path: string; page?: number; message?: string }) {
-    const page = details.page === undefined ? '' : ` page ${details.page} of`;
-    const said = details.message ? `: "${details.message}"` : '';
-    super(
-      'EmailBisonRefusedError',
-      `EmailBison refused${page} ${details.path} for workspace "${details.workspace}" (HTTP 200 with success: false)${said}`,
-      { workspace: details.workspace },
-    );
-    this.path = details.path;
-    this.upstreamMessage = details.message;
-  }
-}
-
 /** The instance's breaker is open after repeated connection failures: every workspace on that host waits for the next run. */
 export class EmailBisonUnreachableError extends SenderSyncError<'EmailBisonUnreachableError'> {
   /** The instance (host and port), never a key. */
@@ -325,19 +311,92 @@ export class EmailBisonUnreachableError extends SenderSyncError<'EmailBisonUnrea
   }
 }
 
-/** Page mode answered 422 past its depth cap: the workspace is too big to read by page number. */
+/**
+ * Page mode refused a page (HTTP 422, or another 4xx past page 1): past the instance's page-depth
+ * cap, whatever its body said, so only cursor pagination reads further.
+ */
 export class PageCapReachedError extends SenderSyncError<'PageCapReachedError'> {
   readonly page: number;
+  readonly status: number;
 
-  constructor(details: { workspace: string; page: number }) {
+  constructor(details: { workspace: string; page: number; status?: number; said?: string }) {
+    const status = details.status ?? 422;
     super(
       'PageCapReachedError',
-      `EmailBison refused page ${details.page} of workspace "${details.workspace}" in page mode (HTTP 422: past the instance's page-depth cap); ` +
-        'read it with cursor pagination (EMAILBISON_PAGINATION=auto or cursor)',
+      `EmailBison refused page ${details.page} of workspace "${details.workspace}" in page mode (HTTP ${status}${details.said ? `: ${details.said}` : ''}); ` +
+        'taken as its page-depth cap: read it with cursor pagination (EMAILBISON_PAGINATION=auto or cursor)',
       { workspace: details.workspace },
     );
     this.page = details.page;
+    this.status = status;
   }
+}
+
+/** Which request an answer that went past a bound answered. */
+export interface ResponseLimit {
+  workspace: string;
+  /** The page asked for (in cursor mode, its place in the walk); undefined for a request that is not a page. */
+  page?: number;
+  /** What was asked, e.g. GET /api/sender-emails. */
+  request: string;
+}
+
+/** The answer grew past EMAILBISON_MAX_RESPONSE_BYTES: it was abandoned mid-body, the connection closed. */
+export class ResponseTooLargeError extends SenderSyncError<'ResponseTooLargeError'> {
+  readonly page?: number;
+  readonly limitBytes: number;
+
+  constructor(details: ResponseLimit & { limitBytes: number; status: number }) {
+    super(
+      'ResponseTooLargeError',
+      `EmailBison's answer to ${details.request}${details.page === undefined ? '' : ` (page ${details.page})`} for workspace "${details.workspace}" ` +
+        `(HTTP ${details.status}) went past ${formatBytes(details.limitBytes)} (EMAILBISON_MAX_RESPONSE_BYTES): abandoned unread; a page of 15 accounts is about 10 KB`,
+      { workspace: details.workspace },
+    );
+    this.page = details.page;
+    this.limitBytes = details.limitBytes;
+  }
+}
+
+/** The request took longer than EMAILBISON_REQUEST_TIMEOUT_MS in all (headers and a body that kept trickling). */
+export class ResponseTimeoutError extends SenderSyncError<'ResponseTimeoutError'> {
+  readonly page?: number;
+  readonly limitMs: number;
+
+  constructor(details: ResponseLimit & { limitMs: number; bytesRead: number }) {
+    super(
+      'ResponseTimeoutError',
+      `EmailBison's answer to ${details.request}${details.page === undefined ? '' : ` (page ${details.page})`} for workspace "${details.workspace}" ` +
+        `did not end within ${details.limitMs} ms (EMAILBISON_REQUEST_TIMEOUT_MS; ${formatBytes(details.bytesRead)} read): abandoned`,
+      { workspace: details.workspace },
+    );
+    this.page = details.page;
+    this.limitMs = details.limitMs;
+  }
+}
+
+/**
+ * A walk of a workspace's pages that would not end: `what` says what EmailBison did (a
+ * cursor that came back, pages that brought no new account). Nothing is marked removed.
+ */
+export class EndlessWalkError extends SenderSyncError<'EndlessWalkError'> {
+  readonly pages: number;
+
+  constructor(details: { workspace: string; what: string; pages: number }) {
+    super(
+      'EndlessWalkError',
+      `The walk of workspace "${details.workspace}" would not end: ${details.what} (${details.pages} page(s) read in this invocation); ` +
+        'stopped, nothing marked removed; the next run walks it again from the top',
+      { workspace: details.workspace },
+    );
+    this.pages = details.pages;
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} bytes`;
 }
 
 /**

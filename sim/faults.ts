@@ -34,6 +34,8 @@ export interface SimFaults {
   invalidItemField?: 'email' | 'id';
   /** Every request with the workspace's key is answered 401. */
   rejectKey?: boolean;
+  /** Page mode only: requests for `page` and beyond answer `status` (an instance refusing deep pages, whatever the body). */
+  refusePagesFrom?: { page: number; status: number };
   /** Every page from `page` on answers `status`, `times` times per page (default: always). */
   failFromPage?: { page: number; status: number; times?: number };
   /** Once `afterRequests` sender-email requests have been answered: add and remove accounts. */
@@ -50,6 +52,15 @@ export interface SimFaults {
    * "502 Bad Gateway" page by default) to the next `times` requests of any route (default: every one).
    */
   htmlErrorPage?: { status?: number; times?: number };
+  /** Sender-email requests answered HTTP 200 with a JSON body that never ends (as fast as the client reads). */
+  endlessBody?: boolean;
+  /** Sender-email requests answered HTTP 200 with a body that sends one byte every this many ms, forever. */
+  trickleBodyMs?: number;
+  /**
+   * Cursor mode: page N+1's next_cursor is page 1's, so the walk's cursors go round a cycle of
+   * length N (1: the same cursor again; 2: A, B, A, ...). The workspace needs more than N+1 pages.
+   */
+  cursorCycle?: number;
 }
 
 export type FaultResponse =
@@ -58,7 +69,9 @@ export type FaultResponse =
   | { kind: 'status'; status: number }
   | { kind: 'malformed' }
   | { kind: 'missingMeta' }
-  | { kind: 'successFalse'; message: string };
+  | { kind: 'successFalse'; message: string }
+  | { kind: 'endless' }
+  | { kind: 'trickle'; intervalMs: number };
 
 export interface FaultDecision {
   /** Hold the request this long first (Infinity: until the client disconnects). */
@@ -88,12 +101,14 @@ export class WorkspaceFaults {
     return { add: drift.add ?? 0, remove: drift.remove ?? 0 };
   }
 
-  decide(page: number): FaultDecision {
+  decide(page: number, mode: 'page' | 'cursor' = 'page'): FaultDecision {
     const f = this.faults;
     let holdMs = 0;
     if ((f.hangPages?.includes(page) && this.#take('hang', page, f.hangTimes)) || chance(this.random, f.hangFraction ?? 0)) {
       holdMs = f.hangMs ?? Infinity;
     }
+    const refuse = this.faults.refusePagesFrom;
+    if (refuse && mode === 'page' && page >= refuse.page) return { holdMs, response: { kind: 'status', status: refuse.status } };
     return { holdMs, response: this.#response(page) };
   }
 
@@ -109,6 +124,8 @@ export class WorkspaceFaults {
     if (f.successFalse && this.#take('successFalse', 0, f.successFalse.times)) {
       return { kind: 'successFalse', message: f.successFalse.message ?? 'Something went wrong, please try again.' };
     }
+    if (f.endlessBody) return { kind: 'endless' };
+    if (f.trickleBodyMs !== undefined) return { kind: 'trickle', intervalMs: f.trickleBodyMs };
     if (f.failFromPage && page >= f.failFromPage.page && this.#take('fail', page, f.failFromPage.times)) {
       return { kind: 'status', status: f.failFromPage.status };
     }

@@ -8,6 +8,10 @@ import type { SimRequest } from './request-log';
 import type { SimDelivery, SimSubscription } from './webhooks';
 import type { ScenarioSpec } from './scenarios';
 
+export type PageCapAnswer = 'laravel' | 'message' | 'html' | 'empty';
+
+export const PAGE_CAP_ANSWERS: readonly PageCapAnswer[] = ['laravel', 'message', 'html', 'empty'];
+
 /** What startEmailBisonSim takes and returns: the simulator's whole surface for tests and tools. */
 
 export type SimLatency = number | { minMs: number; maxMs: number };
@@ -42,8 +46,8 @@ export interface EmailBisonSim {
    * mode, so request N+1 is the first in `mode` (an instance switching modes mid-walk).
    */
   setPagination(mode: PaginationMode, options?: { afterRequests?: number }): void;
-  /** Page mode answers 422 for `page` > cap; undefined lifts the cap. */
-  setPageCap(cap: number | undefined): void;
+  /** Page mode answers 422 for `page` > cap, in the shape given (default: as it was); undefined lifts the cap. */
+  setPageCap(cap: number | undefined, answer?: PageCapAnswer): void;
   /** Replaces the instance's limiter (a fresh window); undefined turns it off. */
   setRateLimit(rate: SimRateLimit | undefined): void;
   /** false: `GET /api/users` answers 404, as on an instance that does not serve it. */
@@ -120,6 +124,12 @@ export interface SimOptions {
    * cursors) for `page` greater than this. Default: no cap. Cursor mode is never capped.
    */
   pageCap?: number;
+  /**
+   * How the cap's 422 reads (its real body is documented nowhere): `laravel` (default)
+   * `{ message, errors: { page: [...] } }`; `message` `{ message }` alone; `html` an HTML page;
+   * `empty` no body at all. A client must know the cap by its status.
+   */
+  pageCapAnswer?: PageCapAnswer;
   /**
    * One fixed-window limiter for the whole instance (every workspace and key together), as
    * Laravel's ThrottleRequests: answers carry `X-RateLimit-Limit` / `X-RateLimit-Remaining`; past

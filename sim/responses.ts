@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { SimWorkspace } from './data';
 import type { FaultResponse } from './faults';
+import type { PageCapAnswer } from './options';
 import { hex, randomFor } from './random';
 
 /** EmailBison's answers other than a page, each as the instance sends it. */
@@ -79,6 +80,21 @@ export function pageCapExceeded(cap: number) {
   return { message, errors: { page: [message] } };
 }
 
+/** The cap's 422 in one of the shapes an instance might give it (SimOptions.pageCapAnswer). */
+export function sendPageCapExceeded(res: ServerResponse, cap: number, answer: PageCapAnswer): void {
+  const laravel = pageCapExceeded(cap);
+  if (answer === 'laravel') send(res, 422, laravel);
+  else if (answer === 'message') send(res, 422, { message: laravel.message });
+  else if (answer === 'html') {
+    const html = `<!DOCTYPE html>\n<html><head><title>Unprocessable Content</title></head><body><h1>422</h1><p>${laravel.message}</p></body></html>\n`;
+    res.writeHead(422, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(html) });
+    res.end(html);
+  } else {
+    res.writeHead(422, { 'content-length': '0' });
+    res.end();
+  }
+}
+
 /** Laravel's validation answer for a cursor it cannot decode (only with `invalidCursor: 'reject'`). */
 export function invalidCursorBody() {
   const message = 'The cursor is invalid.';
@@ -121,4 +137,38 @@ export function userResource(workspace: SimWorkspace, seed: number) {
 export function workspaceSecrets(workspace: SimWorkspace, seed: number): string[] {
   const { api_token, webhook_secret, smtp_password } = userResource(workspace, seed).workspace;
   return [api_token, webhook_secret, smtp_password];
+}
+
+/**
+ * HTTP 200 and a JSON body that never ends: the same account, over and over, as fast as the
+ * client takes it (the writes wait for the socket to drain, so the simulator holds no more than
+ * one chunk). Ends when the client hangs up or the simulator closes.
+ */
+export async function sendEndlessBody(res: ServerResponse, item: unknown): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.from(`${JSON.stringify(item)},`.repeat(64));
+  res.write('{"data":[');
+  while (!res.destroyed && !res.writableEnded) {
+    if (!res.write(chunk))
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+  }
+}
+
+/** HTTP 200 and a body that sends one byte every `intervalMs`, forever: never idle long enough for a body timeout. */
+export function sendTricklingBody(res: ServerResponse, intervalMs: number): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{');
+  const timer = setInterval(() => {
+    if (res.destroyed || res.writableEnded) return clearInterval(timer);
+    res.write(' ');
+  }, intervalMs);
+  res.on('close', () => clearInterval(timer));
 }

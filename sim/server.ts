@@ -21,10 +21,12 @@ import { intBetween, randomFor } from './random';
 import { monotonicNowMs, RequestLog, type SimRequest } from './request-log';
 import {
   invalidCursorBody,
-  pageCapExceeded,
   recordNotFound,
   send,
+  sendEndlessBody,
   sendHtmlError,
+  sendPageCapExceeded,
+  sendTricklingBody,
   sendRateLimitedFault,
   sendThrottled,
   successFalse,
@@ -49,8 +51,9 @@ export type { MintedToken, TokenMintFailure } from './admin';
 export type { SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
 
-import type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
-export type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
+import { PAGE_CAP_ANSWERS, type EmailBisonSim, type PageCapAnswer, type SimLatency, type SimOptions, type SimUnreachable } from './options';
+export type { EmailBisonSim, PageCapAnswer, SimLatency, SimOptions, SimUnreachable } from './options';
+export { PAGE_CAP_ANSWERS } from './options';
 
 export { PAGE_SIZE } from './pagination';
 
@@ -70,6 +73,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   let pagination: PaginationMode = checkedMode(options.pagination ?? 'page');
   let pendingSwitch: { remaining: number; to: PaginationMode } | undefined;
   let pageCap = checkedCap(options.pageCap);
+  let pageCapAnswer = checkedCapAnswer(options.pageCapAnswer ?? 'laravel');
   let limiter = options.rateLimit ? new FixedWindowLimiter(options.rateLimit, now) : undefined;
   let invalidCursor = options.invalidCursor ?? 'first-page';
   let usersRoute = options.usersRoute ?? true;
@@ -238,7 +242,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     const mode = answerMode(paginationForThisRequest(), url.searchParams);
     entry.pagination = mode;
     const page = pageParameter(url.searchParams.get('page'));
-    if (mode === 'page' && pageCap !== undefined && page > pageCap) return send(res, 422, pageCapExceeded(pageCap));
+    if (mode === 'page' && pageCap !== undefined && page > pageCap) return sendPageCapExceeded(res, pageCap, pageCapAnswer);
     const rawCursor = url.searchParams.get('cursor');
     const cursor = mode === 'cursor' && rawCursor ? decodeCursor(rawCursor) : undefined;
     if (mode === 'cursor' && rawCursor && !cursor && invalidCursor === 'reject') return send(res, 422, invalidCursorBody());
@@ -251,7 +255,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     }
     const size = honourPerPage ? perPageParameter(url.searchParams.get('per_page')) : PAGE_SIZE;
     const ordinal = mode === 'page' ? page : cursorPageOrdinal(workspace.accounts, cursor, size);
-    const decision = state?.decide(ordinal) ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
+    const decision = state?.decide(ordinal, mode) ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
     await hold(decision.holdMs, res);
     if (gone(res)) return;
     const response = decision.response;
@@ -259,6 +263,13 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       const accounts = state?.faults.emptyResponse ? [] : workspace.accounts;
       const path = `${baseUrl(req)}/api/sender-emails`;
       const served = mode === 'page' ? pageBody(accounts, page, path, size) : cursorBody(accounts, cursor, path, size);
+      const cycle = state?.faults.cursorCycle;
+      if (mode === 'cursor' && cycle !== undefined && ordinal === cycle + 1 && 'next_cursor' in served.meta) {
+        // Back to where page 1 pointed: the cursors go round (SimFaults.cursorCycle).
+        const back = cursorBody(accounts, undefined, path, size).meta.next_cursor;
+        const data = served.data.map((account) => (state ? state.present(account) : account));
+        return { data, links: { ...served.links, next: `${path}?cursor=${back}` }, meta: { ...served.meta, next_cursor: back } };
+      }
       return { ...served, data: served.data.map((account) => (state ? state.present(account) : account)) };
     };
     switch (response.kind) {
@@ -275,6 +286,10 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         const { meta: _meta, ...withoutMeta } = body();
         return send(res, 200, withoutMeta);
       }
+      case 'endless':
+        return sendEndlessBody(res, workspace.accounts[0] ?? { id: 1 });
+      case 'trickle':
+        return sendTricklingBody(res, response.intervalMs);
       case 'ok':
         return send(res, 200, body());
     }
@@ -376,8 +391,9 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         throw new Error(`setPagination: afterRequests must be a whole number, got ${afterRequests}`);
       pendingSwitch = { remaining: afterRequests, to: mode };
     },
-    setPageCap(cap) {
+    setPageCap(cap, answer) {
       pageCap = checkedCap(cap);
+      if (answer !== undefined) pageCapAnswer = checkedCapAnswer(answer);
     },
     setRateLimit(rate) {
       limiter = rate ? new FixedWindowLimiter(rate, now) : undefined;
@@ -426,6 +442,11 @@ function checkedMode(mode: PaginationMode): PaginationMode {
 function checkedCap(cap: number | undefined): number | undefined {
   if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) throw new Error(`page cap must be a whole number >= 1, got ${cap}`);
   return cap;
+}
+
+function checkedCapAnswer(answer: PageCapAnswer): PageCapAnswer {
+  if (!PAGE_CAP_ANSWERS.includes(answer)) throw new Error(`unknown page cap answer "${answer}"; known: ${PAGE_CAP_ANSWERS.join(', ')}`);
+  return answer;
 }
 
 function resolveSpec(options: SimOptions): ScenarioSpec {

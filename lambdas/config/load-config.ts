@@ -42,6 +42,9 @@ export interface Config {
   pageConcurrency: number;
   maxAttempts: number;
   maxRetryWaitMs: number;
+  maxResponseBytes: number;
+  requestTimeoutMs: number;
+  maxStalePages: number;
   batchSize: number;
   webhookTokenSecretArn?: string;
   /** The ChangesTopic: Finalize job publishes the run digest there. */

@@ -165,6 +165,27 @@ export const SETTINGS = {
     parse: integer(0, 600_000),
     describe: 'cap on one wait (Retry-After included)',
   },
+  // Bounds on what one EmailBison answer may cost (issue 22): a page of 15 accounts is about 10 KB, so 8 MiB is
+  // hundreds of pages' worth; the time cap ends a body that trickles just fast enough to dodge the idle timeout.
+  maxResponseBytes: {
+    env: 'EMAILBISON_MAX_RESPONSE_BYTES',
+    default: 8 * 1024 * 1024,
+    parse: integer(65_536, 256 * 1024 * 1024),
+    describe: 'largest EmailBison answer read, in bytes',
+  },
+  requestTimeoutMs: {
+    env: 'EMAILBISON_REQUEST_TIMEOUT_MS',
+    default: 60_000,
+    parse: integer(1_000, 600_000),
+    describe: 'time one EmailBison request may take, headers and body',
+  },
+  // A walk whose pages bring no account it has not seen, this many in a row, is going nowhere (a loop upstream).
+  maxStalePages: {
+    env: 'EMAILBISON_MAX_STALE_PAGES',
+    default: 20,
+    parse: integer(2, 10_000),
+    describe: 'pages in a row with no new account before a walk is failed',
+  },
   // Set by the stack on Finalize job: where the run digest of disconnected and removed accounts goes.
   changesTopicArn: {
     env: 'CHANGES_TOPIC_ARN',

@@ -79,7 +79,8 @@ export interface EmailBisonClient {
    * coming back with items. Cursor mode: one request at a time, each with the previous
    * page's next_cursor. With `pagination: auto`, a cursor answer to a page request or a 422
    * past the page cap yields a `restart` and the walk begins again in cursor mode (and a
-   * page answer to the first cursor request, again in page mode). Breaking out of the loop
+   * page answer to the first cursor request, again in page mode). The cap is known by its status
+   * alone (page-request.ts): 422 on any page, any other 4xx but 401/403/408/429 past page 1. Breaking out of the loop
    * aborts the requests in flight.
    */
   listSenderEmails(options?: ListOptions): AsyncGenerator<WalkStep>;
@@ -114,6 +115,8 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     dispatcher: options.dispatcher ?? sharedDispatcher(origin, limits),
     headersTimeoutMs: limits.headersTimeoutMs,
     bodyTimeoutMs: limits.bodyTimeoutMs,
+    maxResponseBytes: limits.maxResponseBytes,
+    requestTimeoutMs: limits.requestTimeoutMs,
   };
 
   /**
@@ -131,7 +134,9 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       await budget?.acquire(signal);
       counts.requests += 1;
       const fetchedAtMs = Date.now();
-      const result = await observed(requestPage(context, request, page, signal), signal);
+      // On the database's clock, as the host budget keeps its windows.
+      const sentAtMs = fetchedAtMs + (budget?.clockOffsetMs ?? 0);
+      const result = await observed(requestPage(context, request, page, signal), signal, sentAtMs);
       if (result.outcome === 'page') return { ...result.page, fetchedAtMs };
       // The breaker just opened: the next acquire fails fast, naming the host.
       if (result.breakerOpen && attempt < limits.maxAttempts) continue;
@@ -146,7 +151,11 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
    * cannot be reached counts towards its breaker; any HTTP answer (an error thrown for a
    * 401 or a 404 included) is a success; the limiter's headers slow the host down.
    */
-  async function observed(request: Promise<PageAttempt>, signal: AbortSignal): Promise<PageAttempt & { breakerOpen?: boolean }> {
+  async function observed(
+    request: Promise<PageAttempt>,
+    signal: AbortSignal,
+    sentAtMs: number,
+  ): Promise<PageAttempt & { breakerOpen?: boolean }> {
     let result: PageAttempt;
     try {
       result = await request;
@@ -161,7 +170,10 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
       return { ...result, breakerOpen };
     }
     await budget.recordSuccess();
-    if (result.rateLimit) await budget.observeRemaining(result.rateLimit.limit, result.rateLimit.remaining);
+    if (result.rateLimit) {
+      const { limit, remaining, resetInMs } = result.rateLimit;
+      await budget.observeRemaining(remaining, resetInMs, { limit, sentAtMs });
+    }
     return result;
   }
 
@@ -235,7 +247,8 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
           parsed = await ahead.get(page)!;
         } catch (error) {
           if (errorCode(error) === 'SS_EMAILBISON_PAGE_CAP' && pagination === 'auto') {
-            return { to: 'cursor', reason: `EmailBison refused page ${page} past its page-depth cap (HTTP 422)` };
+            const status = (error as { status?: number }).status ?? 422;
+            return { to: 'cursor', reason: `EmailBison refused page ${page} past its page-depth cap (HTTP ${status})` };
           }
           throw error;
         }

@@ -32,13 +32,10 @@ export interface HostBudgetOptions {
   /** How long an open breaker fails every sync of the host fast. Default 300 000 (5 minutes). */
   breakerOpenMs?: number;
   /**
-   * X-RateLimit-Remaining at or below this share of X-RateLimit-Limit (at least 1 request)
-   * charges an extra token per response: see `observeRemaining`. Default 0.05; 0 = off.
-   */
-  lowRemainingFraction?: number;
-  /**
-   * How far ahead a request may reserve its slot, then sleep locally until it. Default one
-   * interval (1000/maxRps), at least 100 ms. A pause set meanwhile does not stop the
+   * How far ahead a request may reserve its slot, then sleep locally until it. Default 100 ms:
+   * far more than the statement's round trip it hides, and short enough that a pause set by an
+   * answer to the request before (a 429, a spent window, see `observeRemaining`) still holds
+   * the next one at any rate up to 10 a second. A pause set meanwhile does not stop the
    * requests already holding a slot: at most about this many ms of them go out.
    */
   reserveAheadMs?: number;
@@ -61,8 +58,15 @@ export interface HostBudget {
   acquire(signal?: AbortSignal): Promise<number | undefined>;
   /** A 429's Retry-After: every sync of the host waits until then (a longer pause already set wins). */
   pause(seconds: number, reason: string): Promise<void>;
-  /** A response's X-RateLimit-Limit / -Remaining; slows the host down when the window is nearly spent. */
-  observeRemaining(limit: number, remaining: number): Promise<void>;
+  /**
+   * A response's X-RateLimit-Remaining, and when its window resets if the answer said: holds the
+   * host only while what is left is smaller than what it would send before the reset. `sent`:
+   * the window's size (X-RateLimit-Limit) and when the request went out (database clock, see
+   * `clockOffsetMs`), from which the budget learns when a window opened and so when it ends.
+   */
+  observeRemaining(remaining: number, resetInMs?: number, sent?: { limit: number; sentAtMs: number }): Promise<void>;
+  /** The database's clock minus this process's (ms), as of the last slot taken; 0 before any. */
+  readonly clockOffsetMs: number;
   /** A request could not reach the host (refused, connect or headers timeout, DNS). */
   recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }>;
   /** A request got an HTTP answer. No statement unless failures were seen since the last success. */
@@ -75,7 +79,6 @@ export const HOST_BUDGET_DEFAULTS = {
   burst: 1,
   breakerThreshold: 3,
   breakerOpenMs: 300_000,
-  lowRemainingFraction: 0.05,
   maxPauseSeconds: 600,
 } as const;
 
@@ -85,6 +88,9 @@ export { EmailBisonUnreachableError };
 export function instanceHost(baseUrl: string): string {
   return new URL(baseUrl).host.toLowerCase();
 }
+
+/** See HostBudgetOptions.reserveAheadMs. */
+const RESERVE_AHEAD_MS = 100;
 
 /** Waits longer than this are taken in slices, so a breaker opened meanwhile is seen within one. */
 const MAX_WAIT_SLICE_MS = 5_000;
@@ -106,7 +112,7 @@ function resolveSettings(options: HostBudgetOptions): Settings {
     host: options.host,
     workspace: options.workspace,
     maxRps: options.maxRps,
-    reserveAheadMs: options.reserveAheadMs ?? (options.maxRps > 0 ? Math.max(100, 1000 / options.maxRps) : 0),
+    reserveAheadMs: options.reserveAheadMs ?? (options.maxRps > 0 ? RESERVE_AHEAD_MS : 0),
   };
   const wrong: string[] = [];
   if (!settings.host?.trim()) wrong.push('host must not be empty');
@@ -115,7 +121,6 @@ function resolveSettings(options: HostBudgetOptions): Settings {
   if (!(Number.isInteger(settings.breakerThreshold) && settings.breakerThreshold >= 1))
     wrong.push('breakerThreshold must be a whole number >= 1');
   if (!(Number.isFinite(settings.breakerOpenMs) && settings.breakerOpenMs >= 0)) wrong.push('breakerOpenMs must be a number >= 0');
-  if (!(settings.lowRemainingFraction >= 0 && settings.lowRemainingFraction < 1)) wrong.push('lowRemainingFraction must be in [0, 1)');
   if (!(Number.isFinite(settings.reserveAheadMs) && settings.reserveAheadMs >= 0)) wrong.push('reserveAheadMs must be a number >= 0');
   if (!(Number.isFinite(settings.maxPauseSeconds) && settings.maxPauseSeconds >= 0)) wrong.push('maxPauseSeconds must be a number >= 0');
   if (wrong.length > 0) {
@@ -149,6 +154,7 @@ function sharedBudget(settings: Settings): HostBudget {
   // otherwise recordSuccess costs nothing and a request stays at one statement.
   let failuresSeen = false;
   let waitedMs = 0;
+  let clockOffsetMs = 0;
 
   // Tokens in the bucket at the statement's time `c.at`, refilled at this caller's rate since
   // refilled_at. Not clamped at 0 elapsed: refilled_at can lie ahead (a reserved slot, see
@@ -217,6 +223,8 @@ function sharedBudget(settings: Settings): HostBudget {
       if (!rowEnsured) await ensureRow();
       const granted = await take();
       if (granted) {
+        // The slot is `delay_ms` after the statement's answer on both clocks.
+        clockOffsetMs = granted.at_ms - (Date.now() + granted.delay_ms);
         failuresSeen ||= granted.consecutive_failures > 0;
         if (granted.delay_ms > 0) {
           await sleepOrAbort(sleep, granted.delay_ms, signal);
@@ -254,27 +262,36 @@ function sharedBudget(settings: Settings): HostBudget {
     rowEnsured = true;
   }
 
-  /*
-   * Slowing down before the limit. Laravel's limiter counts fixed windows and says how much
-   * of the current one is left (X-RateLimit-Remaining), but not when it ends: only a 429
-   * tells that, through Retry-After, and `pause` then holds every sync of the host until
-   * exactly then. So this does not guess the window's end. While the window is nearly
-   * spent (remaining at most `lowRemainingFraction` of the limit, and at least at 1), each
-   * such response costs the host one extra token: the shared rate halves until the window
-   * resets and Remaining climbs again. The instance is shared with the agency's other tools,
-   * and this leaves them the last few requests of a window we would otherwise take.
-   * The price when the cap already fits the instance's limit exactly: about that share of
-   * each window at half rate (5% by default), hence a small default; 0 turns it off.
-   */
-  async function observeRemaining(limit: number, remaining: number): Promise<void> {
-    if (settings.lowRemainingFraction === 0) return;
-    if (!(Number.isFinite(limit) && limit > 0 && Number.isFinite(remaining) && remaining >= 0)) return;
-    if (remaining > Math.max(1, Math.ceil(limit * settings.lowRemainingFraction))) return;
-    await sql`
-      update emailbison_host_budget
-      set tokens = tokens - 1, updated_at = clock_timestamp()
-      where host = ${host}
-    `;
+  async function observeRemaining(remaining: number, resetInMs?: number, sent?: { limit: number; sentAtMs: number }): Promise<void> {
+    if (resetInMs !== undefined) {
+      const seconds = holdBeforeReset(settings.maxRps, remaining, resetInMs);
+      if (seconds > 0) await pause(seconds, `X-RateLimit-Remaining ${remaining} until the window resets (workspace "${workspace}")`);
+      return;
+    }
+    if (!sent || !(Number.isInteger(sent.limit) && sent.limit >= 1) || !Number.isFinite(sent.sentAtMs)) return;
+    // This request opened the instance's window: it ends one window (limit / rate) after it arrived.
+    if (remaining === sent.limit - 1) {
+      await sql`
+        update emailbison_host_budget set window_opened_at = to_timestamp(${sent.sentAtMs / 1000}::float8)
+        where host = ${host}
+      `;
+    }
+    // The window is spent: what the host would send before it ends is refused, so it sends nothing
+    // until then. At exactly the instance's rate that is the next slot anyway; it matters when the
+    // window opened late (a send, or the instance, lagging) and the schedule has not caught up.
+    if (remaining === 0) {
+      const windowSeconds = sent.limit / settings.maxRps;
+      const endsAfterSeconds = windowSeconds * (1 + SEND_JITTER_MARGIN);
+      await sql`
+        update emailbison_host_budget as b set
+          paused_until = greatest(b.paused_until, b.window_opened_at + make_interval(secs => ${endsAfterSeconds}::float8)),
+          pause_reason = ${`X-RateLimit-Remaining 0 until the window resets (workspace "${workspace}")`},
+          updated_at = clock_timestamp()
+        where b.host = ${host}
+          and b.window_opened_at > clock_timestamp() - make_interval(secs => ${windowSeconds}::float8)
+          and b.window_opened_at + make_interval(secs => ${endsAfterSeconds}::float8) > b.paused_until
+      `;
+    }
   }
 
   async function recordConnectionFailure(): Promise<{ consecutiveFailures: number; breakerOpen: boolean }> {
@@ -321,6 +338,9 @@ function sharedBudget(settings: Settings): HostBudget {
     get waitedMs() {
       return waitedMs;
     },
+    get clockOffsetMs() {
+      return clockOffsetMs;
+    },
   };
 }
 
@@ -337,6 +357,11 @@ function uncappedBudget(settings: Settings): HostBudget {
   let breaker = { untilMs: 0, consecutiveFailures: 0 };
   let waitedMs = 0;
 
+  async function pause(seconds: number, reason: string): Promise<void> {
+    pausedUntilMs = Math.max(pausedUntilMs, now() + clampPause(seconds, settings.maxPauseSeconds) * 1000);
+    await shared.pause(seconds, reason);
+  }
+
   return {
     host,
     async acquire(signal?: AbortSignal) {
@@ -352,12 +377,11 @@ function uncappedBudget(settings: Settings): HostBudget {
         waitedMs += waitMs;
       }
     },
-    async pause(seconds, reason) {
-      pausedUntilMs = Math.max(pausedUntilMs, now() + clampPause(seconds, settings.maxPauseSeconds) * 1000);
-      await shared.pause(seconds, reason);
-    },
-    async observeRemaining() {
-      // No cap, nothing to slow: the 429 that follows a spent window still pauses the host.
+    pause,
+    async observeRemaining(remaining, resetInMs) {
+      // No cap: nothing to slow, except a window already spent whose reset the answer told.
+      const seconds = holdBeforeReset(Infinity, remaining, resetInMs);
+      if (seconds > 0) await pause(seconds, `X-RateLimit-Remaining ${remaining} until the window resets (workspace "${workspace}")`);
     },
     async recordConnectionFailure() {
       const result = await shared.recordConnectionFailure();
@@ -371,7 +395,32 @@ function uncappedBudget(settings: Settings): HostBudget {
     get waitedMs() {
       return waitedMs;
     },
+    get clockOffsetMs() {
+      return 0;
+    },
   };
+}
+
+/**
+ * Slowing down only when it is needed (issue 22: the old rule, an extra token per answer once
+ * Remaining fell under 5% of the limit, halved the rate exactly when the cap matched the
+ * instance's limit: 1.29x the floor). The host sends at most `rate` a second; before the window
+ * resets in `resetInMs` it would send about rate x that. Only when Remaining is smaller does it
+ * wait, and only as long as it must: until the Remaining requests, sent at the full rate, end at
+ * the reset (with Remaining 0, until the reset). Returns that wait in seconds, 0 for none.
+ *
+ * Laravel's limiter says when its window resets only on its 429 (Retry-After, X-RateLimit-Reset),
+ * so on its other answers `resetInMs` is unknown and nothing is known to be smaller: the host
+ * goes on at its cap, which at the instance's own rate spends each window as it resets. Should a
+ * window still run out (another tool of the agency on the same instance), that one 429's
+ * Retry-After pauses every sync of the host until exactly the reset (client.ts).
+ */
+export function holdBeforeReset(rate: number, remaining: number, resetInMs: number | undefined): number {
+  if (resetInMs === undefined || !(resetInMs > 0) || !(remaining >= 0) || !(rate > 0)) return 0;
+  // No cap: what is left goes at once, and only a spent window holds the host.
+  if (!Number.isFinite(rate)) return remaining === 0 ? resetInMs / 1000 : 0;
+  if (remaining >= rate * (resetInMs / 1000)) return 0;
+  return Math.max(0, resetInMs / 1000 - remaining / rate);
 }
 
 function clampPause(seconds: number, maxSeconds: number): number {

@@ -1,7 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { RejectedApiKeyError } from '../errors';
+import { MAX_ERROR_BODY_BYTES, readBody, requestDeadline } from './bounded-body';
 import { sharedDispatcher } from './dispatcher';
+import { parseJson } from './page-request';
 import type { HostBudget } from './host-budget';
 import { resolveOptions } from './options';
 import { backoffMs, isConnectionFailure, parseRetryAfterBody, parseRetryAfterHeader, type Sleep } from './retry';
@@ -74,29 +76,38 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
     let status: number;
     let headers: Dispatcher.ResponseData['headers'];
     let body: unknown;
+    let overflowed: boolean;
+    // Bounded as the sync's pages are (bounded-body.ts): the answer is one user and its workspace.
+    const deadline = requestDeadline(signal, limits.requestTimeoutMs);
     try {
       const response = await dispatcher.request({
         origin,
         path: `${basePath}${USERS_PATH}`,
         method: 'GET',
         headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-        signal,
+        signal: deadline.signal,
         headersTimeout: limits.headersTimeoutMs,
         bodyTimeout: limits.bodyTimeoutMs,
       });
       status = response.statusCode;
       headers = response.headers;
-      body = await response.body.json().catch(() => undefined);
+      const read = await readBody(response.body, status >= 200 && status <= 299 ? limits.maxResponseBytes : MAX_ERROR_BODY_BYTES);
+      overflowed = read.overflowed;
+      body = parseJson(read.text);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       lastStatus = undefined;
       const code = (error as { code?: unknown })?.code;
-      last = `could not reach ${origin} (${typeof code === 'string' ? code : 'network error'})`;
+      last = deadline.expired
+        ? `GET ${USERS_PATH} took longer than ${limits.requestTimeoutMs} ms in all`
+        : `could not reach ${origin} (${typeof code === 'string' ? code : 'network error'})`;
       if (budget && isConnectionFailure(error)) {
         const { breakerOpen } = await budget.recordConnectionFailure();
         if (breakerOpen) await budget.acquire(signal); // throws EmailBisonUnreachableError, naming the host
       }
       continue;
+    } finally {
+      deadline.dispose();
     }
     await budget?.recordSuccess();
     if (status === 401) throw new RejectedApiKeyError({ workspace, status });
@@ -112,6 +123,7 @@ export async function checkKeyBinding(options: CheckKeyBindingOptions): Promise<
       continue;
     }
     if (status < 200 || status > 299) return { status: 'unknown', reason: `GET ${USERS_PATH} answered HTTP ${status}` };
+    if (overflowed) return { status: 'unknown', reason: `GET ${USERS_PATH} answered more than ${limits.maxResponseBytes} bytes` };
     return readBinding(body);
   }
   const reason = `${last} (${maxAttempts} attempt(s))`;

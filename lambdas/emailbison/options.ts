@@ -31,6 +31,18 @@ export interface EmailBisonClientOptions {
   headersTimeoutMs?: number;
   /** Time the response body may stall between chunks. Default 30 000. */
   bodyTimeoutMs?: number;
+  /**
+   * Largest answer read, in bytes (EMAILBISON_MAX_RESPONSE_BYTES, default 8 MiB). A page past it is
+   * abandoned (the connection closed) and fails with ResponseTooLargeError; an error answer is read
+   * only far enough to quote it.
+   */
+  maxResponseBytes?: number;
+  /**
+   * Time one request may take from sending to the body's last byte (EMAILBISON_REQUEST_TIMEOUT_MS,
+   * default 60 000). The headers and body timeouts catch stalls only; this ends a body that keeps
+   * trickling. Past it the request fails with ResponseTimeoutError.
+   */
+  requestTimeoutMs?: number;
   /** Transport; default: a keep-alive pool per origin, shared across clients. */
   dispatcher?: Dispatcher;
   /** How the client waits (backoff, Retry-After); tests pass a scaled-down one. Must reject when the signal aborts. */
@@ -54,6 +66,8 @@ const LIMIT_SETTINGS = {
   connectTimeoutMs: SETTINGS.connectTimeoutMs,
   headersTimeoutMs: SETTINGS.headersTimeoutMs,
   bodyTimeoutMs: SETTINGS.bodyTimeoutMs,
+  maxResponseBytes: SETTINGS.maxResponseBytes,
+  requestTimeoutMs: SETTINGS.requestTimeoutMs,
 };
 
 export type ClientLimits = { -readonly [K in keyof typeof LIMIT_SETTINGS]: number };

@@ -3,12 +3,13 @@ import type { Dispatcher } from 'undici';
 import {
   redactSecrets,
   BaseUrlNotFoundError,
-  EmailBisonRefusedError,
-  KeyBoundElsewhereError,
   PageCapReachedError,
   RejectedApiKeyError,
+  ResponseTimeoutError,
+  ResponseTooLargeError,
   UnexpectedResponseError,
 } from '../errors';
+import { MAX_ERROR_BODY_BYTES, readBody, requestDeadline, type BodyRead } from './bounded-body';
 import { parseRetryAfterBody, parseRetryAfterHeader } from './retry';
 import { parsePage, type ParsedPage } from './schema';
 
@@ -20,6 +21,10 @@ export interface PageRequestContext {
   dispatcher: Dispatcher;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** A page's body past this many bytes fails the request (ResponseTooLargeError). */
+  maxResponseBytes: number;
+  /** The request's whole time, headers and body (ResponseTimeoutError). */
+  requestTimeoutMs: number;
 }
 
 /**
@@ -36,17 +41,27 @@ export type PageAttempt =
   | { outcome: 'unavailable'; failure: string; status?: number; retryAfterMs?: number; cause?: unknown; rateLimit?: RateLimitHeaders }
   | { outcome: 'malformed'; failure: string; rateLimit?: RateLimitHeaders };
 
-/** Laravel's limiter headers: the window's size and what is left of it (no reset time outside a 429). */
+/**
+ * Laravel's limiter headers: the window's size and what is left of it, and when it resets where
+ * the answer says (Laravel: only on a 429; other limiters on every answer).
+ */
 export interface RateLimitHeaders {
   limit: number;
   remaining: number;
+  /** Milliseconds from the answer to the window's reset, from X-RateLimit-Reset. */
+  resetInMs?: number;
 }
 
-/** X-RateLimit-Limit / -Remaining when both are whole numbers, else undefined. */
-export function parseRateLimitHeaders(headers: Dispatcher.ResponseData['headers']): RateLimitHeaders | undefined {
+/** X-RateLimit-Limit / -Remaining when both are whole numbers, else undefined; X-RateLimit-Reset when it reads. */
+export function parseRateLimitHeaders(headers: Dispatcher.ResponseData['headers'], nowMs = Date.now()): RateLimitHeaders | undefined {
   const limit = wholeNumber(headers['x-ratelimit-limit']);
   const remaining = wholeNumber(headers['x-ratelimit-remaining']);
-  return limit === undefined || remaining === undefined ? undefined : { limit, remaining };
+  if (limit === undefined || remaining === undefined) return undefined;
+  const reset = wholeNumber(headers['x-ratelimit-reset']);
+  if (reset === undefined) return { limit, remaining };
+  // A Unix time (Laravel, GitHub) or, below a billion, seconds from now (the IETF draft's RateLimit-Reset).
+  const resetInMs = reset > 1e9 ? reset * 1000 - nowMs : reset * 1000;
+  return { limit, remaining, resetInMs: Math.max(0, resetInMs) };
 }
 
 function wholeNumber(value: string | string[] | undefined): number | undefined {
@@ -90,52 +105,95 @@ async function requestPageOnce(
 ): Promise<PageAttempt> {
   const path = `${context.basePath}${SENDER_EMAILS_PATH}`;
   const { workspace } = context;
+  const deadline = requestDeadline(signal, context.requestTimeoutMs);
+  const progress = { bytes: 0 };
   let status: number;
   let headers: Dispatcher.ResponseData['headers'];
-  let text: string;
+  let read: BodyRead;
   try {
     const response = await context.dispatcher.request({
       origin: context.origin,
       path: `${path}${pageQuery(request)}`,
       method: 'GET',
       headers: { authorization: `Bearer ${context.apiKey}`, accept: 'application/json' },
-      signal,
+      signal: deadline.signal,
       headersTimeout: context.headersTimeoutMs,
       bodyTimeout: context.bodyTimeoutMs,
     });
     status = response.statusCode;
     headers = response.headers;
     seen.rateLimit = parseRateLimitHeaders(headers);
-    text = await response.body.text();
+    const isAnswer = status >= 200 && status <= 299;
+    read = await readBody(response.body, isAnswer ? context.maxResponseBytes : MAX_ERROR_BODY_BYTES, progress);
   } catch (error) {
     if (signal.aborted) throw signal.reason;
+    if (deadline.expired) {
+      throw new ResponseTimeoutError({
+        workspace,
+        page,
+        request: `GET ${SENDER_EMAILS_PATH}`,
+        limitMs: context.requestTimeoutMs,
+        bytesRead: progress.bytes,
+      });
+    }
     return { outcome: 'unavailable', failure: describeTransportError(error, context), cause: error };
+  } finally {
+    deadline.dispose();
   }
+  if (read.overflowed && status >= 200 && status <= 299) {
+    throw new ResponseTooLargeError({
+      workspace,
+      page,
+      request: `GET ${SENDER_EMAILS_PATH}`,
+      limitBytes: context.maxResponseBytes,
+      status,
+    });
+  }
+  return judgeAnswer(context, request, page, { status, headers, text: read.text });
+}
 
-  // A 404 is the instance (or its proxy) saying the path does not exist, whatever the body's format.
-  if (status === 404) throw new BaseUrlNotFoundError({ workspace, origin: context.origin, path });
-  // A proxy's error page in front of the instance says nothing about the key or the request.
-  if (isHtml(headers, text)) return { outcome: 'unavailable', failure: `an HTML error page (HTTP ${status})`, status };
-  const body = parseJson(text);
-  if (status === 401) throw new RejectedApiKeyError({ workspace, status });
-  if (status === 403) {
-    if (/does not match the workspace/i.test(upstreamMessage(body) ?? '')) throw new KeyBoundElsewhereError({ workspace, status });
-    throw new RejectedApiKeyError({ workspace, status });
-  }
+/**
+ * What an answer means, decided by its status and by what was asked, never by a guessed body
+ * (DESIGN.md, "No error body is a contract"): EmailBison's page-cap 422 has been seen as
+ * Laravel's `errors`, as `message` alone, as an HTML page and empty. The body only adds its
+ * words to the message (sanitised), and for a 429 or 5xx how long to wait.
+ * - 401, 403: the key (not retried). A 403 may mean the key is bound to another workspace;
+ *   the binding check (GET /api/users, key-binding.ts) is what says so, not this body.
+ * - 408, 429, 5xx: retried here.
+ * - page mode, 422 on any page or any other 4xx past page 1 (page 1 answered, so key and path
+ *   are good): the page-depth cap; with EMAILBISON_PAGINATION=auto the walk goes on in cursors.
+ * - 404: the base URL; any other non-2xx: UnexpectedResponseError (not retried).
+ * - 2xx: a page, or malformed (retried) whatever else it holds (`success: false` included).
+ */
+function judgeAnswer(
+  context: PageRequestContext,
+  request: WalkCursor,
+  page: number,
+  answer: { status: number; headers: Dispatcher.ResponseData['headers']; text: string },
+): PageAttempt {
+  const { workspace, apiKey } = context;
+  const { status, headers, text } = answer;
+  const path = `${context.basePath}${SENDER_EMAILS_PATH}`;
+  const html = isHtml(headers, text);
+  const body = html ? undefined : parseJson(text);
+  const said = html ? 'an HTML page' : sanitise(upstreamMessage(body), apiKey);
+
+  if (status === 401 || status === 403) throw new RejectedApiKeyError({ workspace, status, said });
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(body));
-    return { outcome: 'unavailable', failure: status === 429 ? 'HTTP 429 (rate limited)' : `HTTP ${status}`, status, retryAfterMs };
+    const failure = html ? `an HTML error page (HTTP ${status})` : status === 429 ? 'HTTP 429 (rate limited)' : `HTTP ${status}`;
+    return { outcome: 'unavailable', failure, status, retryAfterMs };
   }
-  if (status === 422 && request.mode === 'page' && isPageRuleViolation(body))
-    throw new PageCapReachedError({ workspace, page: request.page });
+  if (request.mode === 'page' && status >= 400 && status <= 499 && (status === 422 || request.page > 1)) {
+    throw new PageCapReachedError({ workspace, page: request.page, status, said });
+  }
+  if (status === 404) throw new BaseUrlNotFoundError({ workspace, origin: context.origin, path });
   if (status < 200 || status > 299) throw new UnexpectedResponseError({ workspace, page, status });
 
+  if (html) return { outcome: 'malformed', failure: 'an HTML page, not JSON' };
   if (body === undefined) return { outcome: 'malformed', failure: 'the body is not valid JSON' };
-  if (isRefusal(body)) {
-    throw new EmailBisonRefusedError({ workspace, path, page, message: sanitise(upstreamMessage(body), context.apiKey) });
-  }
   const parsed = parsePage(body);
-  if (!parsed.ok) return { outcome: 'malformed', failure: parsed.problem };
+  if (!parsed.ok) return { outcome: 'malformed', failure: `${parsed.problem}${said ? ` (EmailBison said: "${said}")` : ''}` };
   const served = parsed.page;
   if (request.mode === 'page' && served.mode === 'page' && served.currentPage !== request.page) {
     return { outcome: 'malformed', failure: `meta.current_page is ${served.currentPage}, not the page asked for` };
@@ -145,7 +203,7 @@ async function requestPageOnce(
       return { outcome: 'malformed', failure: 'meta.next_cursor points back at the page asked for' };
     }
     // A cursor is stored and travels in the state machine's payload: never one that carries the key.
-    if (served.nextCursor.includes(context.apiKey)) return { outcome: 'malformed', failure: 'meta.next_cursor carries the API key' };
+    if (served.nextCursor.includes(apiKey)) return { outcome: 'malformed', failure: 'meta.next_cursor carries the API key' };
   }
   return { outcome: 'page', page: served };
 }
@@ -156,18 +214,7 @@ function isHtml(headers: Dispatcher.ResponseData['headers'], text: string): bool
   return /text\/html/i.test(contentType) || text.trimStart().startsWith('<');
 }
 
-/** Laravel's validation answer naming the `page` field: page mode's depth cap. */
-function isPageRuleViolation(body: unknown): boolean {
-  if (!isRecord(body) || !isRecord(body.errors)) return false;
-  return 'page' in body.errors;
-}
-
-/** HTTP 200 with `success: false`, at the top level or (EmailBison's usual shape) under `data`. */
-function isRefusal(body: unknown): boolean {
-  if (!isRecord(body)) return false;
-  return body.success === false || (isRecord(body.data) && body.data.success === false);
-}
-
+/** EmailBison's `message` (top level, or under `data` as its 403/404 put it): words for a message, never a decision. */
 function upstreamMessage(body: unknown): string | undefined {
   if (!isRecord(body)) return undefined;
   const message = isRecord(body.data) && typeof body.data.message === 'string' ? body.data.message : body.message;

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { EmailBisonAdminError } from '../errors';
+import { MAX_ERROR_BODY_BYTES, readBody, requestDeadline } from './bounded-body';
 import { sharedDispatcher } from './dispatcher';
 import { EMAILBISON_CLIENT_DEFAULTS, resolveOptions } from './options';
 import { isRecord, pageQuery, parseJson, type WalkCursor } from './page-request';
@@ -50,8 +51,10 @@ export async function listInstanceWorkspaces(options: AdminOptions): Promise<Ins
       break;
     }
     const parsed = parsePage(body);
-    if (!parsed.ok)
-      throw adminError(options, 'GET', ADMIN_WORKSPACES_PATH, { lastFailure: `not a page of workspaces (${parsed.problem})` });
+    if (!parsed.ok) {
+      const problem = `${parsed.problem}${saysUnsuccessful(body) ? ', success: false' : ''}`;
+      throw adminError(options, 'GET', ADMIN_WORKSPACES_PATH, { lastFailure: `not a page of workspaces (${problem})` });
+    }
     for (const item of parsed.page.data) {
       const workspace = readWorkspace(item);
       if (workspace) found.set(workspace.id, workspace);
@@ -81,7 +84,10 @@ export async function mintWorkspaceKey(options: AdminOptions, workspace: Instanc
   const data = isRecord(body) && isRecord(body.data) ? body.data : body;
   const token = isRecord(data) ? data.plain_text_token : undefined;
   if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) {
-    throw adminError(options, 'POST', path, { lastFailure: 'the answer has no usable plain_text_token', workspace: workspace.name });
+    throw adminError(options, 'POST', path, {
+      lastFailure: `the answer has no usable plain_text_token${saysUnsuccessful(body) ? ' (success: false)' : ''}`,
+      workspace: workspace.name,
+    });
   }
   return token;
 }
@@ -102,6 +108,9 @@ async function adminRequest(options: AdminOptions, method: 'GET' | 'POST', pathA
     let status: number;
     let headers: Dispatcher.ResponseData['headers'];
     let text: string;
+    let overflowed: boolean;
+    // Bounded as the sync's pages are (bounded-body.ts).
+    const deadline = requestDeadline(new AbortController().signal, limits.requestTimeoutMs);
     try {
       const response = await dispatcher.request({
         origin,
@@ -113,25 +122,35 @@ async function adminRequest(options: AdminOptions, method: 'GET' | 'POST', pathA
           ...(json === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: json === undefined ? undefined : JSON.stringify(json),
+        signal: deadline.signal,
         headersTimeout: limits.headersTimeoutMs,
         bodyTimeout: limits.bodyTimeoutMs,
       });
       status = response.statusCode;
       headers = response.headers;
-      text = await response.body.text();
+      const read = await readBody(response.body, status >= 200 && status <= 299 ? limits.maxResponseBytes : MAX_ERROR_BODY_BYTES);
+      text = read.text;
+      overflowed = read.overflowed;
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
-      lastFailure = `could not reach it (${typeof code === 'string' ? code : 'network error'})`;
+      lastFailure = deadline.expired
+        ? `no complete answer within ${limits.requestTimeoutMs} ms`
+        : `could not reach it (${typeof code === 'string' ? code : 'network error'})`;
       lastStatus = undefined;
       // A POST that may have reached the instance is not sent again (see mintWorkspaceKey).
       if (method === 'POST') break;
       await sleep(backoffMs(attempt, { ...EMAILBISON_CLIENT_DEFAULTS, random: Math.random }));
       continue;
+    } finally {
+      deadline.dispose();
     }
+    // Decided by the status and by what was asked (the callers check the page or the token): a body
+    // saying `success: false` only adds those words to the failure.
     const body = parseJson(text);
-    if (status >= 200 && status <= 299 && body !== undefined && !isRefusal(body)) return body;
+    const ok = status >= 200 && status <= 299;
+    if (ok && !overflowed && body !== undefined) return body;
     lastStatus = status;
-    lastFailure = status >= 200 && status <= 299 ? (body === undefined ? 'the body is not JSON' : 'success: false') : '';
+    lastFailure = !ok ? '' : overflowed ? `the answer is larger than ${limits.maxResponseBytes} bytes` : 'the body is not JSON';
     const retryable = status === 429 || (method === 'GET' && status >= 500);
     if (!retryable) break;
     const retryAfterMs = parseRetryAfterHeader(headers['retry-after'], Date.now()) ?? parseRetryAfterBody(body);
@@ -160,6 +179,7 @@ function readWorkspace(item: unknown): InstanceWorkspace | undefined {
   return { id, name: item.name };
 }
 
-function isRefusal(body: unknown): boolean {
+/** The answer says `success: false` (EmailBison's way of failing some calls): words for a failure, never a decision. */
+function saysUnsuccessful(body: unknown): boolean {
   return isRecord(body) && (body.success === false || (isRecord(body.data) && body.data.success === false));
 }

@@ -15,7 +15,12 @@ export interface TaskDeps {
   metrics: RunMetrics;
   now: () => number;
   /** Local runs and tests point the EmailBison client elsewhere or speed its waits up. */
-  emailbison?: Partial<Pick<EmailBisonClientOptions, 'dispatcher' | 'sleep' | 'baseBackoffMs' | 'headersTimeoutMs' | 'bodyTimeoutMs'>>;
+  emailbison?: Partial<
+    Pick<
+      EmailBisonClientOptions,
+      'dispatcher' | 'sleep' | 'baseBackoffMs' | 'headersTimeoutMs' | 'bodyTimeoutMs' | 'maxResponseBytes' | 'requestTimeoutMs'
+    >
+  >;
   /** What happens in the run, for a person watching a local run (run-events.ts); unset in the Lambdas. */
   onEvent?: (event: RunEvent) => void;
   /** Aborted when a local run is interrupted: a sync stops at its next page boundary, as at its deadline. */

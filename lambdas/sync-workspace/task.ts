@@ -57,6 +57,8 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         pageConcurrency: deps.config.pageConcurrency,
         maxAttempts: deps.config.maxAttempts,
         maxRetryWaitMs: deps.config.maxRetryWaitMs,
+        maxResponseBytes: deps.config.maxResponseBytes,
+        requestTimeoutMs: deps.config.requestTimeoutMs,
         ...deps.emailbison,
         hostBudget,
       });
@@ -86,6 +88,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
           now: deps.now,
           secrets: [apiKey],
           pagination: deps.config.emailbisonPagination,
+          maxStalePages: deps.config.maxStalePages,
           onProgress,
           onLeaseHeld,
           beforeWalk,

@@ -56,7 +56,7 @@ export async function claimWorkspace(sql: Sql, holder: LeaseHolder, leaseMs: num
       and j.id = w.job_id and j.status = 'running'
       and (w.lease_id is null or w.lease_id = ${leaseId} or w.lease_expires_at <= now())
     returning w.status, w.accounts_synced, w.invocations - 1 as invocations, w.cursor, w.cursor_token, w.walk_mode, w.totals_seen,
-      w.last_page, w.walk_pages, w.walk_items, w.walk_mixed,
+      w.last_page, w.walk_pages, w.walk_items, w.walk_mixed, w.walk_cycle,
       (select pagination_mode from workspaces where id = ${workspaceId}) as pagination_mode
   `;
   if (row) return { kind: 'claimed', progress: row };
@@ -100,6 +100,7 @@ export async function saveCheckpoint(sql: Sql, holder: LeaseHolder, checkpoint: 
       walk_pages = ${checkpoint.walkPages},
       walk_items = ${checkpoint.walkItems},
       walk_mixed = ${checkpoint.walkMixed},
+      walk_cycle = ${checkpoint.walkCycle === null ? null : sql.json({ ...checkpoint.walkCycle })},
       last_page = ${checkpoint.lastPage},
       totals_seen = ${checkpoint.totalsSeen}::int[],
       accounts_written = w.accounts_written + ${checkpoint.accountsWritten},

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql } from '../db/client';
-import type { EmailBisonPagination } from '../config/settings';
+import { type EmailBisonPagination, SETTINGS } from '../config/settings';
 import type { EmailBisonClient } from '../emailbison/client';
 import { describeError, errorCode, redactSecrets } from '../errors';
 import type { WorkspaceRef } from '../workspaces/ref';
@@ -53,6 +53,8 @@ export interface SyncWorkspaceDeps {
    * starts in the mode the workspace last learned (workspaces.pagination_mode), else in page mode.
    */
   pagination?: EmailBisonPagination;
+  /** EMAILBISON_MAX_STALE_PAGES: pages in a row with no new account before the walk is failed (walk-guard.ts). */
+  maxStalePages?: number;
 }
 
 export interface SyncWorkspaceResult {
@@ -138,7 +140,10 @@ async function walkWorkspace(
 
   const pagination = deps.pagination ?? 'auto';
   const startMode: WalkMode = pagination === 'auto' ? (progress.pagination_mode ?? 'page') : pagination;
-  const walk = new WalkState(progress, client.stats, startMode);
+  const walk = new WalkState(progress, client.stats, startMode, {
+    workspace: workspace.name,
+    maxStalePages: deps.maxStalePages ?? SETTINGS.maxStalePages.default,
+  });
   // Writes overlap the paging: a batch is written (with the cursor past it) while the next pages are read.
   const writer = new BatchWriter(sql, { jobId, workspaceId: workspace.id });
   // The first invocation's key binding check runs alongside the first pages; nothing is

@@ -1,5 +1,6 @@
 import type { ClientStats, SenderEmail, SenderEmailPage, WalkCursor } from '../emailbison/client';
 import type { UpsertResult } from './upsert';
+import { type CycleState, WalkGuard } from './walk-guard';
 
 export type { WalkCursor } from '../emailbison/client';
 export type WalkMode = WalkCursor['mode'];
@@ -17,6 +18,8 @@ export interface SavedWalk {
   walk_pages?: number;
   walk_items?: number;
   walk_mixed?: boolean;
+  /** Cursor mode: where the cycle detection stood (walk-guard.ts). */
+  walk_cycle?: CycleState | null;
 }
 
 /** What one checkpoint adds to the workspace's row. */
@@ -29,6 +32,8 @@ export interface Checkpoint {
   walkPages: number;
   walkItems: number;
   walkMixed: boolean;
+  /** Cursor mode: where the cycle detection stands; null in page mode. */
+  walkCycle: CycleState | null;
   /** Rows written since the last saved checkpoint. */
   accountsWritten: number;
   warnings: string[];
@@ -66,9 +71,19 @@ export class WalkState {
   private warnings: string[] = [];
   private unsavedWritten = 0;
   private statsAtSave: ClientStats;
+  /** Fails the walk that would not end (walk-guard.ts). */
+  private readonly guard: WalkGuard;
 
-  /** `startMode`: where a fresh walk starts; a saved walk resumes in its own mode. */
-  constructor(saved: SavedWalk, stats: ClientStats, startMode: WalkMode = 'page') {
+  /**
+   * `startMode`: where a fresh walk starts; a saved walk resumes in its own mode. `guard`: the
+   * workspace's name and EMAILBISON_MAX_STALE_PAGES, for the rules that end a walk.
+   */
+  constructor(
+    saved: SavedWalk,
+    stats: ClientStats,
+    startMode: WalkMode = 'page',
+    guard: { workspace: string; maxStalePages: number } = { workspace: '(unnamed)', maxStalePages: 20 },
+  ) {
     this.totalsSeen = new Set(saved.totals_seen);
     this.lastPage = saved.last_page ?? 0;
     this.cursor = savedCursor(saved) ?? walkStart(startMode);
@@ -76,6 +91,7 @@ export class WalkState {
     this.walkItems = saved.walk_items ?? 0;
     this.mixed = saved.walk_mixed ?? false;
     this.statsAtSave = { ...stats };
+    this.guard = new WalkGuard(guard.workspace, guard.maxStalePages, this.cursor.mode === 'cursor' ? saved.walk_cycle : null);
   }
 
   get mode(): WalkMode {
@@ -102,6 +118,8 @@ export class WalkState {
     this.pagesLeft = page.next !== null;
     // Page mode keeps counting past the last page, as a finished page walk always has.
     this.cursor = page.next ?? (page.mode === 'page' ? { mode: 'page', page: page.page + 1 } : { mode: 'cursor', token: null });
+    // Last: the page's accounts are real and are written all the same when the walk fails here.
+    this.guard.observe(page);
   }
 
   /**
@@ -116,6 +134,7 @@ export class WalkState {
         : `reading in ${mode} pagination: ${reason}`,
     );
     this.cursor = walkStart(mode);
+    this.guard.reset();
     this.totalsSeen = new Set();
     this.lastPage = 0;
     this.walkPages = 0;
@@ -162,6 +181,7 @@ export class WalkState {
       walkPages: this.walkPages,
       walkItems: this.walkItems,
       walkMixed: this.mixed,
+      walkCycle: this.mode === 'cursor' ? this.guard.cycleState : null,
       accountsWritten: this.unsavedWritten,
       warnings: this.warnings.splice(0),
       stats: {

@@ -1,7 +1,7 @@
 import { countingDispatcher } from '../helpers/map-run';
 import { expect, it } from 'vitest';
 import type { TaskDeps } from '../../lambdas/runtime/deps';
-import type { SimRequest } from '../../sim/server';
+import { PAGE_CAP_ANSWERS, type SimRequest } from '../../sim/server';
 import { busiestWindow, countBy } from '../../sim/request-windows';
 import type { FaultHarness } from './harness';
 
@@ -17,7 +17,7 @@ import type { FaultHarness } from './harness';
  */
 
 /** How many scenarios this module counts into the summary (the suite checks the total). */
-export const EMAILBISON_SCENARIOS = 12;
+export const EMAILBISON_SCENARIOS = 20;
 
 /** The instance's fixed window for the throttled scenario: high, so the suite stays fast. */
 const INSTANCE_LIMIT = { requests: 50, windowSeconds: 1 };
@@ -235,7 +235,7 @@ export function emailbisonScenarios(h: FaultHarness): void {
     }
   });
 
-  it("HTTP 200 with success: false fails that workspace only, named with EmailBison's message", async () => {
+  it("HTTP 200 with success: false is no page: retried as malformed, then fails that workspace only, with EmailBison's message", async () => {
     await scenario(
       () => {
         sim().setFaults('Kestrel Ventures', { successFalse: { message: 'This workspace has been suspended.' } });
@@ -245,7 +245,7 @@ export function emailbisonScenarios(h: FaultHarness): void {
       {
         status: 'partial',
         failed: ['Kestrel Ventures'],
-        warnings: [/^Kestrel Ventures: failed: EmailBisonRefusedError: .*This workspace has been suspended\./],
+        warnings: [/^Kestrel Ventures: failed: MalformedPageError: .*EmailBison said: "This workspace has been suspended\."/],
       },
     );
   });
@@ -308,6 +308,108 @@ export function emailbisonScenarios(h: FaultHarness): void {
       await sim().setUnreachable(false);
       await forgetBreaker(h);
     }
+  });
+
+  // Issue 22 item 1: the page cap known by its status alone. Its real body is documented nowhere.
+  for (const answer of PAGE_CAP_ANSWERS) {
+    it(`page mode capped past page 10, the 422 answered ${answer === 'empty' ? 'with no body' : `with ${answer === 'laravel' ? "Laravel's errors" : answer === 'message' ? 'a message alone' : 'an HTML page'}`}: every account arrives through cursors`, async () => {
+      sim().clearRequestLog();
+      try {
+        const { job } = await scenario(
+          async () => {
+            // Every workspace starts in page mode, as on a first run.
+            await h.world.deps.sql`update workspaces set pagination_mode = null`;
+            sim().setPageCap(10, answer);
+            sim().addAccounts('Northbeam Recruiting', 2);
+            sim().updateAccounts('Tidewater Consulting', 9);
+          },
+          {
+            status: 'completed',
+            warningsEach:
+              /^(Acme Outbound|Northbeam Recruiting|Tidewater Consulting): (restarted the walk in cursor pagination after 10 page\(s\): EmailBison refused page 11 past its page-depth cap \(HTTP 422\)|nothing marked removed: .*mixed modes)/,
+          },
+        );
+        expect(job.warnings, 'each workspace past 10 pages restarted once and removed nothing').toHaveLength(6);
+        expect(
+          sim()
+            .requestLog()
+            .filter((r) => r.status === 422).length,
+          'the cap was hit',
+        ).toBeGreaterThan(0);
+      } finally {
+        restoreInstance();
+      }
+    });
+  }
+
+  // Issue 22 item 3: walks that end. Tidewater (433 accounts, 29 cursor pages) loops; the others complete.
+  for (const length of [2, 5]) {
+    it(`a cursor cycle of length ${length}: that workspace fails within seconds, saying what EmailBison did; the others complete`, async () => {
+      sim().clearRequestLog();
+      const started = performance.now();
+      try {
+        const { job } = await scenario(
+          () => {
+            sim().setPagination('cursor-only');
+            sim().setFaults('Tidewater Consulting', { cursorCycle: length });
+            sim().updateAccounts('Acme Outbound', 6);
+          },
+          {
+            status: 'partial',
+            failed: ['Tidewater Consulting'],
+            // Workspaces that learn cursor mode now say so; Tidewater says what EmailBison did.
+            warningsEach: /^([^:]+: reading in cursor pagination: |Tidewater Consulting: failed: EndlessWalkError: )/,
+          },
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const failure = (job.warnings as string[]).find((w) => w.startsWith('Tidewater Consulting: failed: '));
+        expect(failure).toMatch(
+          new RegExp(
+            `would not end: cursor cycle: cursor "[^"]+" returned again after ${length} page\\(s\\) \\(\\d+ page\\(s\\) read in this invocation\\); stopped, nothing marked removed`,
+          ),
+        );
+        const tidewater = listRequests(sim().requestLog()).filter((r) => r.workspace === 'Tidewater Consulting');
+        expect(tidewater.length, 'requests of the looping workspace').toBeLessThan(4 * (length + 2));
+        expect(seconds, 'the run ended within seconds').toBeLessThan(15);
+      } finally {
+        restoreInstance();
+      }
+    });
+  }
+
+  // Issue 22 item 2: bounded answers through the pipeline (the memory figure: bounded-answers.test.ts, in a child process).
+  it('an endless 200 body: that workspace fails with ResponseTooLargeError after its retries; the others complete', async () => {
+    await scenario(
+      () => {
+        sim().setFaults('Kestrel Ventures', { endlessBody: true });
+        sim().updateAccounts('Acme Outbound', 5);
+      },
+      {
+        status: 'partial',
+        failed: ['Kestrel Ventures'],
+        warnings: [
+          /^Kestrel Ventures: failed: ResponseTooLargeError: .*\(page 1\) for workspace "Kestrel Ventures" \(HTTP 200\) went past 8 MiB/,
+        ],
+      },
+    );
+  });
+
+  it('a body trickling just under the idle timeout: that workspace fails with ResponseTimeoutError within the request cap; the others complete', async () => {
+    const started = performance.now();
+    await scenario(
+      () => {
+        sim().setFaults('Kestrel Ventures', { trickleBodyMs: 700 });
+        sim().updateAccounts('Northbeam Recruiting', 5);
+      },
+      {
+        status: 'partial',
+        failed: ['Kestrel Ventures'],
+        warnings: [/^Kestrel Ventures: failed: ResponseTimeoutError: .*did not end within 2000 ms/],
+      },
+      { deps: { ...h.world.deps, emailbison: { ...h.world.deps.emailbison, bodyTimeoutMs: 1_000, requestTimeoutMs: 2_000 } } },
+    );
+    // Each of the state machine's attempts at Kestrel ends at the 2 s cap, never at the 1 s idle timeout.
+    expect((performance.now() - started) / 1000).toBeLessThan(30);
   });
 }
 

@@ -44,13 +44,16 @@ describe('the error catalogue', () => {
       'SecretUnavailableError',
       'MigrationError',
       'KeyBoundElsewhereError',
-      'EmailBisonRefusedError',
       'EmailBisonUnreachableError',
       'PageCapReachedError',
+      'EndlessWalkError',
     ]) {
       expect(NOT_RETRIED_ERRORS).toContain(name);
     }
     expect(NOT_RETRIED_ERRORS).not.toContain('EmailBisonUnavailableError');
+    // An answer past the byte or time cap: a new attempt resumes from the saved cursor.
+    expect(NOT_RETRIED_ERRORS).not.toContain('ResponseTooLargeError');
+    expect(NOT_RETRIED_ERRORS).not.toContain('ResponseTimeoutError');
     expect(NOT_RETRIED_ERRORS).not.toContain('DatabaseUnavailableError');
   });
 

@@ -148,11 +148,21 @@ describe('server errors', () => {
   });
 
   it('does not retry a 4xx it cannot fix', async () => {
-    sim.setFaults(WORKSPACE, { failFromPage: { page: 2, status: 422 } });
+    sim.setFaults(WORKSPACE, { failFromPage: { page: 1, status: 400 } });
     const client = simClient(sim, WORKSPACE, { pageConcurrency: 1 });
     const { error } = await readAll(client);
 
-    expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'SS_EMAILBISON_UNEXPECTED_RESPONSE', status: 422, page: 2 });
+    expect(error).toMatchObject({ name: 'UnexpectedResponseError', code: 'SS_EMAILBISON_UNEXPECTED_RESPONSE', status: 400, page: 1 });
+    expect(client.stats).toMatchObject({ requests: 1, retries: 0 });
+  });
+
+  it('takes a 422 past page 1 as the page cap, whatever its body: with EMAILBISON_PAGINATION=page it fails there, not retried', async () => {
+    sim.setFaults(WORKSPACE, { failFromPage: { page: 2, status: 422 } });
+    const client = simClient(sim, WORKSPACE, { pageConcurrency: 1, pagination: 'page' });
+    const { error } = await readAll(client);
+
+    expect(error).toMatchObject({ name: 'PageCapReachedError', code: 'SS_EMAILBISON_PAGE_CAP', status: 422, page: 2 });
+    expect((error as Error).message).toContain('(HTTP 422: Server Error)');
     expect(client.stats).toMatchObject({ requests: 2, retries: 0 });
   });
 });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEmailBisonClient } from '../../../lambdas/emailbison/client';
+import { PAGE_CAP_ANSWERS } from '../../../sim/server';
 import { idsOf, readAll, seedSim, simClient } from './fixtures';
 
 const sim = await seedSim();
@@ -72,16 +73,41 @@ describe('both pagination modes', () => {
     expect(new Set(ids).size).toBe(433);
   });
 
-  it('restarts in cursor mode when page mode refuses a page past its cap (422)', async () => {
+  for (const answer of PAGE_CAP_ANSWERS) {
+    it(`restarts in cursor mode when page mode refuses a page past its cap (422, body: ${answer})`, async () => {
+      sim.setPagination('page');
+      sim.setPageCap(3, answer);
+      try {
+        const { pages, restarts, error } = await readAll(simClient(sim, WS));
+        expect(error).toBeUndefined();
+        expect(restarts).toEqual([
+          { kind: 'restart', mode: 'cursor', reason: 'EmailBison refused page 4 past its page-depth cap (HTTP 422)' },
+        ]);
+        expect(pages.filter((page) => page.mode === 'page').map((page) => page.page)).toEqual([1, 2, 3]);
+        const cursorIds = pages.filter((page) => page.mode === 'cursor').flatMap((page) => page.items.map((item) => item.id));
+        expect(sorted(cursorIds)).toEqual(idsOf(sim.truth(WS)));
+      } finally {
+        sim.setPageCap(undefined, 'laravel');
+      }
+    });
+  }
+
+  it('restarts in cursor mode on another 4xx past page 1 (400, 404, 410), whatever the body; the same on page 1 fails the workspace', async () => {
     sim.setPagination('page');
-    sim.setPageCap(3);
-    const { pages, restarts, error } = await readAll(simClient(sim, WS));
-    expect(error).toBeUndefined();
-    expect(restarts).toEqual([{ kind: 'restart', mode: 'cursor', reason: 'EmailBison refused page 4 past its page-depth cap (HTTP 422)' }]);
-    expect(pages.filter((page) => page.mode === 'page').map((page) => page.page)).toEqual([1, 2, 3]);
-    const cursorIds = pages.filter((page) => page.mode === 'cursor').flatMap((page) => page.items.map((item) => item.id));
-    expect(sorted(cursorIds)).toEqual(idsOf(sim.truth(WS)));
-    sim.setPageCap(undefined);
+    for (const status of [400, 404, 410]) {
+      sim.setFaults(WS, { refusePagesFrom: { page: 5, status } });
+      const { restarts, ids, error } = await readAll(simClient(sim, WS));
+      expect(error, `HTTP ${status}`).toBeUndefined();
+      expect(restarts).toEqual([
+        { kind: 'restart', mode: 'cursor', reason: `EmailBison refused page 5 past its page-depth cap (HTTP ${status})` },
+      ]);
+      expect(new Set(ids).size).toBe(433);
+    }
+    sim.setFaults(WS, { refusePagesFrom: { page: 1, status: 400 } });
+    expect((await readAll(simClient(sim, WS))).error).toMatchObject({ name: 'UnexpectedResponseError', status: 400, page: 1 });
+    sim.setFaults(WS, { refusePagesFrom: { page: 1, status: 422 } });
+    expect((await readAll(simClient(sim, WS))).restarts).toHaveLength(1);
+    sim.clearFaults();
   });
 
   it('with EMAILBISON_PAGINATION=page, fails on the cap with PageCapReachedError, naming the workspace', async () => {
@@ -104,18 +130,18 @@ describe('both pagination modes', () => {
 });
 
 describe("EmailBison's errors", () => {
-  it('answers 200 success:false with EmailBisonRefusedError carrying its message, sanitised and without the key', async () => {
+  it('answers 200 success:false as a malformed page (retried), with its message, sanitised and without the key', async () => {
     sim.setPagination('page');
     const key = sim.workspaces().find((w) => w.name === WS)!.apiKey;
     sim.setFaults(WS, { successFalse: { message: `Workspace suspended.\nkey=${key} ${'x'.repeat(400)}` } });
-    const { error } = await readAll(simClient(sim, WS));
-    expect(error).toMatchObject({ name: 'EmailBisonRefusedError', code: 'SS_EMAILBISON_REFUSED', workspace: WS });
+    const { error } = await readAll(simClient(sim, WS, { maxAttempts: 2 }));
+    expect(error).toMatchObject({ name: 'MalformedPageError', code: 'SS_EMAILBISON_MALFORMED_PAGE', workspace: WS });
     const message = (error as Error).message;
     expect(message).toContain(`workspace "${WS}"`);
-    expect(message).toContain('Workspace suspended. key=[redacted]');
+    expect(message).toContain('EmailBison said: "Workspace suspended. key=[redacted]');
     expect(message).not.toContain(key);
-    expect(message.length).toBeLessThan(400);
-    expect(sim.counters(WS).requests).toBe(1);
+    expect(message.length).toBeLessThan(500);
+    expect(sim.counters(WS).requests).toBe(2);
   });
 
   it('retries an HTML error page as unavailable, then gives up with EmailBisonUnavailableError', async () => {
@@ -145,7 +171,7 @@ describe('a 403 saying the key does not match the workspace', () => {
   let server: Server;
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('is KeyBoundElsewhereError, not retried, naming the workspace and never the key', async () => {
+  it('is RejectedApiKeyError by its status (the binding check names the workspace), not retried, with its words and never the key', async () => {
     let requests = 0;
     server = createServer((_req, res) => {
       requests += 1;
@@ -165,12 +191,13 @@ describe('a 403 saying the key does not match the workspace', () => {
     });
     const { error } = await readAll(client);
     expect(error).toMatchObject({
-      name: 'KeyBoundElsewhereError',
-      code: 'SS_EMAILBISON_KEY_BOUND_ELSEWHERE',
+      name: 'RejectedApiKeyError',
+      code: 'SS_EMAILBISON_KEY_REJECTED',
       status: 403,
       workspace: 'Acme Outbound',
     });
     expect((error as Error).message).toContain('"Acme Outbound"');
+    expect((error as Error).message).toContain('does not match the workspace');
     expect((error as Error).message).not.toContain(key);
     expect(requests).toBe(1);
   });

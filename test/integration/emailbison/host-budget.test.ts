@@ -3,6 +3,7 @@ import { createSql, type Sql } from '../../../lambdas/db/client';
 import {
   createHostBudget,
   EmailBisonUnreachableError,
+  holdBeforeReset,
   instanceHost,
   type HostBudgetOptions,
 } from '../../../lambdas/emailbison/host-budget';
@@ -126,19 +127,34 @@ describe('HostBudget: one request rate per EmailBison instance, shared through P
     await expect(waiting.acquire(AbortSignal.abort(reason))).rejects.toBe(reason);
   }, 10_000);
 
-  it('charges an extra token for a response whose X-RateLimit-Remaining is nearly spent, and nothing otherwise', async () => {
+  it('spends X-RateLimit-Remaining at the full rate, and holds the host only when it is smaller than what it would send before the reset', async () => {
     const host = 'remaining.example.com';
-    const lambda = budget({ host, maxRps: 1 });
+    const lambda = budget({ host, maxRps: 5 });
     await lambda.acquire();
-    const tokens = (await row(host)).tokens;
-    await lambda.observeRemaining(100, 6); // above 5% of 100: no statement needed
-    expect((await row(host)).tokens).toBe(tokens);
-    await lambda.observeRemaining(100, 5);
-    expect((await row(host)).tokens).toBe(tokens - 1);
-    await lambda.observeRemaining(10, 1); // 5% of 10 rounds up to 1 request
-    expect((await row(host)).tokens).toBe(tokens - 2);
-    await lambda.observeRemaining(Number.NaN, 0); // no header: nothing to go on
-    expect((await row(host)).tokens).toBe(tokens - 2);
+    const pausedMs = async () => {
+      const [found] = await db.sql<{ ms: number }[]>`
+        select case when paused_until > clock_timestamp() then extract(epoch from paused_until - clock_timestamp()) * 1000 else 0 end::float8 as ms
+        from emailbison_host_budget where host = ${host}`;
+      return found.ms;
+    };
+    await lambda.observeRemaining(1); // no reset time (Laravel's answers but its 429): nothing is known to be smaller
+    await lambda.observeRemaining(0);
+    expect(await pausedMs()).toBe(0);
+    await lambda.observeRemaining(5, 1_000); // 5 left, 5 a second for 1 s: enough
+    expect(await pausedMs()).toBe(0);
+    await lambda.observeRemaining(2, 1_000); // 2 left would be spent in 0.4 s: wait 0.6 s, then send them
+    expect(await pausedMs()).toBeGreaterThan(450);
+    expect(await pausedMs()).toBeLessThanOrEqual(600);
+    expect((await row(host)).pause_reason).toMatch(/^X-RateLimit-Remaining 2 until the window resets \(workspace "Acme"\)$/);
+  });
+
+  it('holdBeforeReset: the wait that makes what is left last until the reset', () => {
+    expect(holdBeforeReset(5, 5, 1_000)).toBe(0);
+    expect(holdBeforeReset(5, 0, 1_000)).toBe(1);
+    expect(holdBeforeReset(5, 2, 1_000)).toBeCloseTo(0.6);
+    expect(holdBeforeReset(5, 0, undefined)).toBe(0);
+    expect(holdBeforeReset(Infinity, 0, 2_000)).toBe(2);
+    expect(holdBeforeReset(Infinity, 3, 2_000)).toBe(0);
   });
 });
 
@@ -203,7 +219,7 @@ describe('HostBudget without a cap (maxRps 0)', () => {
     await closed.end(); // any statement on it would reject
     const uncapped = createHostBudget({ sql: closed, host: 'uncapped.example.com', workspace: 'Acme', maxRps: 0 });
     for (let i = 0; i < 100; i++) expect(await uncapped.acquire()).toBeUndefined();
-    await uncapped.observeRemaining(100, 0);
+    await uncapped.observeRemaining(0);
     await uncapped.recordSuccess();
   });
 

@@ -88,6 +88,7 @@ describe('WalkState', () => {
       walkPages: 1,
       walkItems: 3,
       walkMixed: false,
+      walkCycle: null,
       accountsWritten: 3,
       warnings: ['skipped an invalid item on page 1: email is missing'],
       stats: { pages: 1, requests: 2, retries: 1, skippedItems: 0, rateLimitWaitMs: 250.5 },
