@@ -4,10 +4,12 @@
 -- workspace's digest in one statement (claimed_until, claim_id), commits, publishes, then
 -- records it or releases the claim. A claim whose holder died expires at claimed_until.
 --
--- digest_due_at: when the workspace's pending webhook changes are next to be sent (a short
--- gather after the first, so a burst goes out as one message, and never earlier than the
--- window after the previous message). Null when nothing waits.
+-- digest_due_at: when the workspace's pending webhook changes are next to be sent: once no
+-- new one came for a short gather (so a burst goes out as one message), at most a few
+-- gathers after the first (gather_started_at), and never earlier than the window after the
+-- previous message. Null when nothing waits.
 alter table webhook_publish_state
   add column digest_due_at timestamptz,
+  add column gather_started_at timestamptz,
   add column claimed_until timestamptz,
   add column claim_id uuid;

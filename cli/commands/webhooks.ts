@@ -166,7 +166,7 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
       log,
       publisher: changesPublisher(context.config.changesTopicArn),
       timing: { gatherSeconds: context.config.webhookDigestGatherSeconds },
-      scheduleTick: (delaySeconds) => intake!.queue.send({ kind: 'tick' }, { delaySeconds }),
+      scheduleTick: (workspaceId, delaySeconds) => intake!.queue.send({ kind: 'tick', workspaceId }, { delaySeconds }),
     });
     intake = startLocalIntake(applier, { log, workers: SERVE_WORKERS });
     const server = await startLocalReceiver(createWebhookReceiver({ token: async () => token, queue: intake.queue, log }), {

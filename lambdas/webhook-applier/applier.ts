@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import { describeError } from '../errors';
 import type { TaskLog } from '../runtime/deps';
-import { publishDueWebhookChanges, type ChangesPublisher, type DigestTiming } from '../webhooks/publish';
+import { digestDueLater, publishDueWebhookChanges, type ChangesPublisher, type DigestTiming } from '../webhooks/publish';
 import { applyBatch, type BatchItem, type BatchOutcome } from './apply-batch';
 
 /*
@@ -17,8 +17,8 @@ export interface ApplierDeps {
   /** The ChangesTopic; absent: no digest is sent here (Finalize job's run digest names the changes). */
   publisher?: ChangesPublisher;
   timing?: DigestTiming;
-  /** Wakes the applier in `delaySeconds` (a delayed SQS message, a timer): a digest falls due then. */
-  scheduleTick?(delaySeconds: number): Promise<void>;
+  /** Wakes the applier in `delaySeconds` (a delayed SQS message, a timer): the workspace's digest falls due then. */
+  scheduleTick?(workspaceId: number, delaySeconds: number): Promise<void>;
   now?: () => number;
 }
 
@@ -41,13 +41,19 @@ export function createWebhookApplier(deps: ApplierDeps): WebhookApplier {
       for (const { workspace, error } of step.errors) {
         deps.log.error('webhook changes not published (they stay pending, due again in a minute)', { workspace, error: describeError(error) });
       }
+      // A tick that came before its digest's time (more changes moved it): the next tick, for the new time.
+      for (const workspaceId of new Set(outcome.ticks)) {
+        const at = await digestDueLater(deps.sql, workspaceId);
+        if (at) due.push({ workspaceId, at });
+      }
     } catch (error) {
       deps.log.error('webhook digest step failed (the changes stay pending)', { error: describeError(error) });
     }
     if (deps.scheduleTick) {
-      const delays = new Set(due.map((at) => Math.min(MAX_TICK_DELAY_SECONDS, Math.max(0, Math.ceil((at.getTime() - now()) / 1000)))));
-      for (const delaySeconds of delays) {
-        await deps.scheduleTick(delaySeconds).catch((error: unknown) =>
+      const ticks = new Map(due.map(({ workspaceId, at }) => [workspaceId, at]));
+      for (const [workspaceId, at] of ticks) {
+        const delaySeconds = Math.min(MAX_TICK_DELAY_SECONDS, Math.max(0, Math.ceil((at.getTime() - now()) / 1000)));
+        await deps.scheduleTick(workspaceId, delaySeconds).catch((error: unknown) =>
           deps.log.warn('digest tick not scheduled (the next delivery or run sends the digest)', { error: describeError(error) }),
         );
       }

@@ -29,7 +29,7 @@ export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBa
     log: deps.log,
     publisher,
     timing: { gatherSeconds: config.webhookDigestGatherSeconds },
-    scheduleTick: ticks && ((delaySeconds) => ticks.send({ kind: 'tick' }, { delaySeconds })),
+    scheduleTick: ticks && ((workspaceId, delaySeconds) => ticks.send({ kind: 'tick', workspaceId }, { delaySeconds })),
   });
   const outcome = await applier(event.Records.map((record) => ({ id: record.messageId, body: record.body })));
   return { batchItemFailures: outcome.failed.map((itemIdentifier) => ({ itemIdentifier })) };

@@ -18,6 +18,8 @@ export interface QueuedDelivery {
 
 export interface DigestTick {
   kind: 'tick';
+  /** The workspace whose digest falls due. */
+  workspaceId: number;
 }
 
 export type IntakeMessage = QueuedDelivery | DigestTick;
@@ -46,9 +48,13 @@ export function decodeIntakeMessage(text: string): IntakeMessage | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const message = parsed as Record<string, unknown>;
-  if (message.kind === 'tick') return { kind: 'tick' };
-  if (message.kind !== 'delivery' || typeof message.body !== 'string' || typeof message.receivedAt !== 'string') return undefined;
   const workspaceId = message.workspaceId;
-  if (workspaceId !== null && !(typeof workspaceId === 'number' && Number.isSafeInteger(workspaceId) && workspaceId > 0)) return undefined;
+  if (message.kind === 'tick') return isId(workspaceId) ? { kind: 'tick', workspaceId } : undefined;
+  if (message.kind !== 'delivery' || typeof message.body !== 'string' || typeof message.receivedAt !== 'string') return undefined;
+  if (workspaceId !== null && !isId(workspaceId)) return undefined;
   return { kind: 'delivery', workspaceId, body: Buffer.from(message.body, 'base64').toString('utf8'), receivedAt: message.receivedAt };
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }

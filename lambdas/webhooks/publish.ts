@@ -7,11 +7,12 @@ import type { Sql } from '../db/client';
  * deliveries in a minute, and the people subscribed want one message saying so, not hundreds.
  *
  * The pending items are the webhook change rows after webhook_publish_state's pointer
- * (010). The applier that writes a workspace's first pending item sets its digest_due_at
- * (014): a short gather (so a burst goes out as one message), never earlier than the window
- * after the previous message; it then schedules a tick for that time (a delayed SQS message
- * on AWS, a timer in `webhooks serve`), so the digest goes out even if no other delivery
- * comes. Should it never go out, Finalize job's digest names the items (it counts every
+ * (010). Each pending item moves its workspace's digest_due_at (014): the digest goes out
+ * once no new item came for a short gather (a burst goes out as one message), at most
+ * MAX_GATHERS gathers after the first, never earlier than the window after the previous
+ * message. The applier that makes a workspace's digest due schedules a tick for it (a
+ * delayed SQS message on AWS, a timer in `webhooks serve`); a tick that finds the time moved
+ * later schedules the next, so the digest goes out even if no other delivery comes. Should it never go out, Finalize job's digest names the items (it counts every
  * change row since the previous run, webhooks included) and markWebhookChangesDigested
  * advances the pointers, so nothing waits longer than a run and nothing is told twice.
  *
@@ -24,8 +25,10 @@ import type { Sql } from '../db/client';
  */
 
 export const PUBLISH_WINDOW_SECONDS = 300;
-/** From a workspace's first pending change to its digest: a burst of deliveries goes out as one message. */
+/** A workspace's digest waits until no new change came for this long: a burst of deliveries goes out as one message. */
 export const DIGEST_GATHER_SECONDS = 10;
+/** ...but no longer than this many gathers after its first pending change. */
+const MAX_GATHERS = 6;
 /** How long a claim holds: longer than any publish takes (the SNS client times out in seconds). */
 const CLAIM_SECONDS = 120;
 /** After a failed publish, the items are due again this much later. */
@@ -55,20 +58,36 @@ export interface DigestTiming {
 }
 
 /**
- * In the transaction that wrote a workspace's publishable change: makes its digest due
- * (gather, window), unless it already is. Returns the due time when this call set it (the
+ * In the transaction that wrote a workspace's publishable change: moves its digest's due
+ * time (gather, cap, window). Returns the due time when the digest was not due before (the
  * caller schedules a tick for it once the transaction commits), else undefined.
  */
 export async function markDigestDue(tx: Sql, workspaceId: number, firstChangeId: number, timing: DigestTiming = {}): Promise<Date | undefined> {
   const gather = timing.gatherSeconds ?? DIGEST_GATHER_SECONDS;
   const window = timing.windowSeconds ?? PUBLISH_WINDOW_SECONDS;
-  const [row] = await tx<{ digest_due_at: Date }[]>`
-    insert into webhook_publish_state as s (workspace_id, published_through_id, digest_due_at)
-    values (${workspaceId}, ${firstChangeId - 1}, now() + make_interval(secs => ${gather}))
-    on conflict (workspace_id) do update
-      set digest_due_at = greatest(now() + make_interval(secs => ${gather}), s.last_published_at + make_interval(secs => ${window}))
-      where s.digest_due_at is null
-    returning digest_due_at
+  const [row] = await tx<{ digest_due_at: Date; previous: Date | null }[]>`
+    with previous as (
+      select digest_due_at from webhook_publish_state where workspace_id = ${workspaceId} for update
+    ), moved as (
+      insert into webhook_publish_state as s (workspace_id, published_through_id, digest_due_at, gather_started_at)
+      values (${workspaceId}, ${firstChangeId - 1}, now() + make_interval(secs => ${gather}), now())
+      on conflict (workspace_id) do update
+        set gather_started_at = coalesce(s.gather_started_at, now()),
+            digest_due_at = greatest(
+              least(now() + make_interval(secs => ${gather}), coalesce(s.gather_started_at, now()) + make_interval(secs => ${gather * MAX_GATHERS})),
+              s.last_published_at + make_interval(secs => ${window})
+            )
+      returning s.digest_due_at
+    )
+    select moved.digest_due_at, (select digest_due_at from previous) as previous from moved
+  `;
+  return row.previous === null ? row.digest_due_at : undefined;
+}
+
+/** The due time of a workspace's digest when it is still to come (a tick that came early schedules the next for it). */
+export async function digestDueLater(sql: Sql, workspaceId: number): Promise<Date | undefined> {
+  const [row] = await sql<{ digest_due_at: Date }[]>`
+    select digest_due_at from webhook_publish_state where workspace_id = ${workspaceId} and digest_due_at > now()
   `;
   return row?.digest_due_at;
 }
@@ -78,7 +97,7 @@ export interface DigestStepResult {
   items: number;
   failed: number;
   /** Due times this step set (more items came while it published, or a publish failed): schedule a tick for each. */
-  dueAt: Date[];
+  dueAt: { workspaceId: number; at: Date }[];
   /** Sizes in bytes of the messages sent. */
   bytes: number[];
   /** The publishes that failed (their items stay pending): the caller logs them. */
@@ -112,7 +131,7 @@ export async function publishDueWebhookChanges(sql: Sql, publisher: ChangesPubli
     `;
     if (pending.length === 0) {
       await sql`
-        update webhook_publish_state set digest_due_at = null, claimed_until = null, claim_id = null
+        update webhook_publish_state set digest_due_at = null, gather_started_at = null, claimed_until = null, claim_id = null
         where workspace_id = ${workspace_id} and claim_id = ${claimId}
       `;
       continue;
@@ -128,7 +147,7 @@ export async function publishDueWebhookChanges(sql: Sql, publisher: ChangesPubli
         where workspace_id = ${workspace_id} and claim_id = ${claimId}
         returning digest_due_at
       `;
-      if (released) result.dueAt.push(released.digest_due_at);
+      if (released) result.dueAt.push({ workspaceId: workspace_id, at: released.digest_due_at });
       result.errors.push({ workspace: claim.name, error });
       continue;
     }
@@ -136,6 +155,7 @@ export async function publishDueWebhookChanges(sql: Sql, publisher: ChangesPubli
     const [recorded] = await sql<{ digest_due_at: Date | null }[]>`
       update webhook_publish_state s
       set published_through_id = greatest(s.published_through_id, ${through}), last_published_at = now(), claimed_until = null, claim_id = null,
+          gather_started_at = null,
           digest_due_at = case
             when exists (
               select 1 from sender_email_changes c
@@ -145,7 +165,7 @@ export async function publishDueWebhookChanges(sql: Sql, publisher: ChangesPubli
       where s.workspace_id = ${workspace_id} and s.claim_id = ${claimId}
       returning s.digest_due_at
     `;
-    if (recorded?.digest_due_at) result.dueAt.push(recorded.digest_due_at);
+    if (recorded?.digest_due_at) result.dueAt.push({ workspaceId: workspace_id, at: recorded.digest_due_at });
     result.messages += 1;
     result.items += pending.length;
     result.bytes.push(Buffer.byteLength(message.subject) + Buffer.byteLength(message.text));
