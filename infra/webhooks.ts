@@ -176,7 +176,8 @@ export class WebhookReceiver extends Construct {
     // AWS/SQS, dimension QueueName (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
     alarm('IntakeDeadLettersVisible', {
       ...breaching,
-      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: 0,
       metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       alarmDescription: `A webhook delivery failed ${MAX_RECEIVE_COUNT} times and waits in the dead-letter queue (the applier's log says why). Redrive it to the intake queue once fixed (aws sqs start-message-move-task); the next hourly sync repairs the account meanwhile.`,
     });

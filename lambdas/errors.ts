@@ -363,9 +363,9 @@ export class WebhookSubscriptionError extends withMessage('WebhookSubscriptionEr
 /** retryAfterSeconds: what the receiver's 503 tells the sender in Retry-After. */
 export class IntakeUnavailableError extends SenderSyncError<'IntakeUnavailableError'> {
   readonly retryAfterSeconds: number;
-  constructor(message: string, options: SenderSyncErrorOptions & { retryAfterSeconds: number }) {
+  constructor(message: string, options: SenderSyncErrorOptions & { retryAfterSeconds?: number } = {}) {
     super('IntakeUnavailableError', message, options);
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 5;
   }
 }
 

@@ -124,7 +124,13 @@ describe('the webhook applier', () => {
       .map(([, alarm]) => alarm.Properties)
       .filter((alarm) => alarm.Namespace === 'AWS/SQS' && JSON.stringify(alarm.Dimensions).includes(deadLettersId));
     expect(alarms).toEqual([
-      expect.objectContaining({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmActions: [expect.anything()] }),
+      expect.objectContaining({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [expect.anything()],
+      }),
     ]);
     expect(alarms[0].Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLettersId, 'QueueName'] } }]);
   });
