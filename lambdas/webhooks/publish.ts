@@ -55,6 +55,8 @@ export interface PendingChange {
 export interface DigestTiming {
   windowSeconds?: number;
   gatherSeconds?: number;
+  /** After a failed publish, the items are due again this much later (default RETRY_SECONDS). */
+  retrySeconds?: number;
 }
 
 /**
@@ -143,7 +145,7 @@ export async function publishDueWebhookChanges(sql: Sql, publisher: ChangesPubli
       result.failed += 1;
       const [released] = await sql<{ digest_due_at: Date }[]>`
         update webhook_publish_state
-        set claimed_until = null, claim_id = null, digest_due_at = now() + make_interval(secs => ${RETRY_SECONDS})
+        set claimed_until = null, claim_id = null, digest_due_at = now() + make_interval(secs => ${timing.retrySeconds ?? RETRY_SECONDS})
         where workspace_id = ${workspace_id} and claim_id = ${claimId}
         returning digest_due_at
       `;
