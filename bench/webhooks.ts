@@ -55,7 +55,12 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
   }
   const body = (set: number, w: number, a: number) =>
     JSON.stringify({
-      event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', name: 'Email Account Disconnected', instance_url: 'http://bench.invalid', workspace_id: 990_100 + w },
+      event: {
+        type: 'EMAIL_ACCOUNT_DISCONNECTED',
+        name: 'Email Account Disconnected',
+        instance_url: 'http://bench.invalid',
+        workspace_id: 990_100 + w,
+      },
       data: {
         sender_email: {
           id: accountId(set, w, a),
@@ -65,7 +70,8 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
         },
       },
     });
-  const each = (set: number) => workspaces.flatMap((_, w) => Array.from({ length: ACCOUNTS_EACH }, (_, a) => ({ w, body: body(set, w, a) })));
+  const each = (set: number) =>
+    workspaces.flatMap((_, w) => Array.from({ length: ACCOUNTS_EACH }, (_, a) => ({ w, body: body(set, w, a) })));
 
   let published = 0;
   const applier = createWebhookApplier({ sql, log: silentLog, publisher: { publish: async () => void (published += 1) } });
@@ -82,7 +88,11 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
         while (next < posts.length) {
           const { w, body: text } = posts[next++];
           const started = performance.now();
-          const response = await request(`${receiver.url}/emailbison/${token}/${workspaces[w]}`, { method: 'POST', body: text, dispatcher: agent });
+          const response = await request(`${receiver.url}/emailbison/${token}/${workspaces[w]}`, {
+            method: 'POST',
+            body: text,
+            dispatcher: agent,
+          });
           await response.body.dump();
           if (response.statusCode !== 200) throw new Error(`webhook bench: a delivery answered ${response.statusCode}`);
           latencies.push(performance.now() - started);
@@ -110,7 +120,8 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
       { log: silentLog },
     );
     const directPerSecond = EVENTS / ((performance.now() - directStarted) / 1000);
-    if (direct.failed.length > 0 || direct.tally.applied !== EVENTS) throw new Error(`webhook bench: direct batch ${JSON.stringify(direct.tally)}`);
+    if (direct.failed.length > 0 || direct.tally.applied !== EVENTS)
+      throw new Error(`webhook bench: direct batch ${JSON.stringify(direct.tally)}`);
     const [{ changes }] = await sql<{ changes: number }[]>`
       select count(*)::int as changes from sender_email_changes where source = 'webhook' and field = 'status' and workspace_id = any(${workspaces})
     `;
@@ -135,7 +146,14 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
         note: burstNote,
       },
       { section: SECTION, name: 'applier events/s through the queue', value: queuedPerSecond, unit: 'events/s', runs: 1, note: applyNote },
-      { section: SECTION, name: 'applier events/s in one batch, directly', value: directPerSecond, unit: 'events/s', runs: 1, note: applyNote },
+      {
+        section: SECTION,
+        name: 'applier events/s in one batch, directly',
+        value: directPerSecond,
+        unit: 'events/s',
+        runs: 1,
+        note: applyNote,
+      },
       {
         section: SECTION,
         name: 'applier through the queue / one batch directly',

@@ -128,7 +128,9 @@ export function startLocalIntake(applier: WebhookApplier, options: LocalIntakeOp
         const body = encodeIntakeMessage(message);
         if (items.length >= maxQueued || queuedBytes + body.length > maxQueuedBytes) {
           refusedFull += 1;
-          throw new IntakeUnavailableError(`The local intake queue is full (${items.length} deliveries waiting).`, { retryAfterSeconds: 5 });
+          throw new IntakeUnavailableError(`The local intake queue is full (${items.length} deliveries waiting).`, {
+            retryAfterSeconds: 5,
+          });
         }
         accepted += 1;
         push({ id: randomUUID(), body, attempts: 0 });

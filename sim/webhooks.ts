@@ -108,7 +108,9 @@ export class SimWebhooks {
       const body = JSON.stringify(deliveredBody(type, workspace, account, this.instanceUrl()));
       const targets: { target: 'global' | number; url: string }[] = [
         ...(this.globalUrl ? [{ target: 'global' as const, url: this.globalUrl }] : []),
-        ...(this.#subscriptions.get(workspace.name) ?? []).filter((s) => s.events.includes(type)).map((s) => ({ target: s.id, url: s.url })),
+        ...(this.#subscriptions.get(workspace.name) ?? [])
+          .filter((s) => s.events.includes(type))
+          .map((s) => ({ target: s.id, url: s.url })),
       ];
       return targets.flatMap((target) => Array.from({ length: copies }, () => ({ ...target, type, account, workspace, body })));
     });
@@ -135,7 +137,15 @@ export class SimWebhooks {
           },
           () => 0,
         );
-        made[index] = { type, accountId: account.id, workspace: workspace.name, target, status, body, latencyMs: performance.now() - started };
+        made[index] = {
+          type,
+          accountId: account.id,
+          workspace: workspace.name,
+          target,
+          status,
+          body,
+          latencyMs: performance.now() - started,
+        };
       }
     };
     await Promise.all(Array.from({ length: Math.min(posts.length, concurrency) }, sender));

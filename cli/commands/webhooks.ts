@@ -182,12 +182,16 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     const stop = () => {
       if (stopping) {
         const { queued, applying } = intake!.stats();
-        console.error(`stopped before applying ${queued} queued deliveries (${applying} batches were running): EmailBison's retries or the next sync bring them`);
+        console.error(
+          `stopped before applying ${queued} queued deliveries (${applying} batches were running): EmailBison's retries or the next sync bring them`,
+        );
         process.exit(1);
       }
       stopping = true;
       const { queued, applying } = intake!.stats();
-      console.error(`stopping: no new deliveries; applying the ${queued} queued (and ${applying} running batches) first (Ctrl-C again to stop now)`);
+      console.error(
+        `stopping: no new deliveries; applying the ${queued} queued (and ${applying} running batches) first (Ctrl-C again to stop now)`,
+      );
       server
         .close()
         .then(() => intake!.drain())

@@ -140,7 +140,8 @@ export const SETTINGS = {
   // Storage-first intake (issue 19): the receiver sends each accepted delivery to this SQS queue; the applier sends digest ticks to it.
   webhookQueueUrl: {
     env: 'WEBHOOK_QUEUE_URL',
-    parse: matching(/^https:\/\/\S+$/, 'the URL of an SQS queue (https://sqs.<region>.amazonaws.com/<account>/<name>)'),
+    // http too: the deploy rehearsal's SQS stand-in is a local server.
+    parse: matching(/^https?:\/\/\S+$/, 'the URL of an SQS queue (https://sqs.<region>.amazonaws.com/<account>/<name>)'),
     describe: 'the webhook intake queue (SQS)',
   },
   // From a workspace's first pending webhook change to its digest: a burst of deliveries goes out as one message.

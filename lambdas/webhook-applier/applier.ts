@@ -39,7 +39,10 @@ export function createWebhookApplier(deps: ApplierDeps): WebhookApplier {
       due.push(...step.dueAt);
       if (step.messages > 0) deps.log.info('webhook changes published', { messages: step.messages, items: step.items, bytes: step.bytes });
       for (const { workspace, error } of step.errors) {
-        deps.log.error('webhook changes not published (they stay pending, due again in a minute)', { workspace, error: describeError(error) });
+        deps.log.error('webhook changes not published (they stay pending, due again in a minute)', {
+          workspace,
+          error: describeError(error),
+        });
       }
       // A tick that came before its digest's time (more changes moved it): the next tick, for the new time.
       for (const workspaceId of new Set(outcome.ticks)) {
@@ -53,9 +56,11 @@ export function createWebhookApplier(deps: ApplierDeps): WebhookApplier {
       const ticks = new Map(due.map(({ workspaceId, at }) => [workspaceId, at]));
       for (const [workspaceId, at] of ticks) {
         const delaySeconds = Math.min(MAX_TICK_DELAY_SECONDS, Math.max(0, Math.ceil((at.getTime() - now()) / 1000)));
-        await deps.scheduleTick(workspaceId, delaySeconds).catch((error: unknown) =>
-          deps.log.warn('digest tick not scheduled (the next delivery or run sends the digest)', { error: describeError(error) }),
-        );
+        await deps
+          .scheduleTick(workspaceId, delaySeconds)
+          .catch((error: unknown) =>
+            deps.log.warn('digest tick not scheduled (the next delivery or run sends the digest)', { error: describeError(error) }),
+          );
       }
     }
     return outcome;

@@ -127,7 +127,12 @@ async function attempt(
       if (delivery.pathWorkspaceId !== null && route.found) routes.set(delivery.pathWorkspaceId, route);
       if (route.found) routed.push({ ...delivery, workspaceId: route.workspaceId });
       else {
-        log.warn('webhook delivery refused', { problem: route.problem, reason: route.reason, type: delivery.event.type, deliveryKey: delivery.key });
+        log.warn('webhook delivery refused', {
+          problem: route.problem,
+          reason: route.reason,
+          type: delivery.event.type,
+          deliveryKey: delivery.key,
+        });
         applied.refused = (applied.refused ?? 0) + 1;
       }
     }
@@ -141,7 +146,11 @@ async function attempt(
         outcome = options.savepoints ? await tx.savepoint(apply) : await apply(tx);
       } catch (error) {
         if (!options.savepoints) throw new DeliveryFailed('a delivery failed', { cause: error });
-        log.error('webhook delivery not applied (retried)', { error: describeError(error), type: delivery.event.type, deliveryKey: delivery.key });
+        log.error('webhook delivery not applied (retried)', {
+          error: describeError(error),
+          type: delivery.event.type,
+          deliveryKey: delivery.key,
+        });
         failed.push(delivery.id);
         continue;
       }

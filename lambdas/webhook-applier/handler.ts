@@ -18,7 +18,9 @@ import { createWebhookApplier, type WebhookApplier } from './applier';
 const config = loadConfig(process.env);
 const runtime = createLambdaRuntime(process.env);
 const sns = config.changesTopicArn ? snsPublisher(config.changesTopicArn) : undefined;
-const publisher: ChangesPublisher | undefined = sns && { publish: (message) => sns.publish({ subject: message.subject, message: message.text }) };
+const publisher: ChangesPublisher | undefined = sns && {
+  publish: (message) => sns.publish({ subject: message.subject, message: message.text }),
+};
 const ticks = config.webhookQueueUrl ? sqsIntakeQueue(new SQSClient(awsClientOptions()), config.webhookQueueUrl) : undefined;
 let applier: WebhookApplier | undefined;
 

@@ -95,14 +95,19 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       event = validateDelivery(text);
     } catch (error) {
       // The error says what is wrong with the shape; the body itself is never logged.
-      deps.log.warn('webhook delivery refused: malformed', { error: describeError(error), deliveryKey: deliveryKey(body), bytes: body.length });
+      deps.log.warn('webhook delivery refused: malformed', {
+        error: describeError(error),
+        deliveryKey: deliveryKey(body),
+        bytes: body.length,
+      });
       return answer(400, { message: error instanceof Error ? error.message : 'Bad Request' });
     }
 
     try {
       await deps.queue.send({ kind: 'delivery', workspaceId: token.workspaceId, body: text, receivedAt: new Date(now()).toISOString() });
     } catch (error) {
-      const retryAfterSeconds = errorCode(error) === ERROR_CATALOGUE.IntakeUnavailableError.code ? (error as { retryAfterSeconds: number }).retryAfterSeconds : 5;
+      const retryAfterSeconds =
+        errorCode(error) === ERROR_CATALOGUE.IntakeUnavailableError.code ? (error as { retryAfterSeconds: number }).retryAfterSeconds : 5;
       deps.log.error('webhook delivery not accepted: the intake queue is unavailable', { error: describeError(error), type: event.type });
       return answer(503, { message: 'Service Unavailable' }, { 'retry-after': String(retryAfterSeconds) });
     }

@@ -88,9 +88,7 @@ export async function applyAccountEventIn(tx: Sql, workspaceId: number, delivery
   if (!row && event.type !== 'email_account_added') {
     return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
   }
-  const change = row
-    ? await changeStored(tx, workspaceId, event, row)
-    : await insertAdded(tx, workspaceId, account);
+  const change = row ? await changeStored(tx, workspaceId, event, row) : await insertAdded(tx, workspaceId, account);
   if (!change) return { outcome: 'unchanged' } as const;
   const email = row?.email ?? account.email;
   const [written] = await tx<{ id: number }[]>`

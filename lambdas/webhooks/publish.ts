@@ -64,7 +64,12 @@ export interface DigestTiming {
  * time (gather, cap, window). Returns the due time when the digest was not due before (the
  * caller schedules a tick for it once the transaction commits), else undefined.
  */
-export async function markDigestDue(tx: Sql, workspaceId: number, firstChangeId: number, timing: DigestTiming = {}): Promise<Date | undefined> {
+export async function markDigestDue(
+  tx: Sql,
+  workspaceId: number,
+  firstChangeId: number,
+  timing: DigestTiming = {},
+): Promise<Date | undefined> {
   const gather = timing.gatherSeconds ?? DIGEST_GATHER_SECONDS;
   const window = timing.windowSeconds ?? PUBLISH_WINDOW_SECONDS;
   const [row] = await tx<{ digest_due_at: Date; previous: Date | null }[]>`
@@ -107,7 +112,11 @@ export interface DigestStepResult {
 }
 
 /** Publishes each due workspace's pending items, one message each, holding no transaction or lock while publishing. */
-export async function publishDueWebhookChanges(sql: Sql, publisher: ChangesPublisher, timing: DigestTiming = {}): Promise<DigestStepResult> {
+export async function publishDueWebhookChanges(
+  sql: Sql,
+  publisher: ChangesPublisher,
+  timing: DigestTiming = {},
+): Promise<DigestStepResult> {
   const window = timing.windowSeconds ?? PUBLISH_WINDOW_SECONDS;
   const result: DigestStepResult = { messages: 0, items: 0, failed: 0, dueAt: [], bytes: [], errors: [] };
   const due = await sql<{ workspace_id: number }[]>`

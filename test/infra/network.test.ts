@@ -33,7 +33,8 @@ type Json = any;
 const functions = (template: Template): Json[] =>
   Object.values(template.findResources('AWS::Lambda::Function')).filter(
     (fn: Json) =>
-      String(fn.Properties.Description ?? '').startsWith('sender-sync:') && fn.Properties.Environment.Variables.DATABASE_SECRET_ARN !== undefined,
+      String(fn.Properties.Description ?? '').startsWith('sender-sync:') &&
+      fn.Properties.Environment.Variables.DATABASE_SECRET_ARN !== undefined,
   );
 
 describe('a VPC deploy', () => {

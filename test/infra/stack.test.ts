@@ -191,7 +191,9 @@ describe('the functions', () => {
     expect(fns).toHaveLength(7);
     const receiverId = logicalId(byDefault.stack, byDefault.stack.webhooks.fn);
     const receiver = fns.find(([id]) => id === receiverId)![1];
-    expect(Object.keys(receiver.Properties.Environment.Variables).filter((name) => /^(DATABASE_|JOB_NAME|RUN_TIMEOUT)/.test(name))).toEqual([]);
+    expect(Object.keys(receiver.Properties.Environment.Variables).filter((name) => /^(DATABASE_|JOB_NAME|RUN_TIMEOUT)/.test(name))).toEqual(
+      [],
+    );
     for (const [id, fn] of fns.filter(([candidate]) => candidate !== receiverId)) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -577,7 +579,9 @@ describe('alarms', () => {
       find('Errors')
         .map((alarm) => alarm.Dimensions[0].Value.Ref)
         .sort(),
-    ).toEqual([logicalId(stack, stack.functions.migrate), logicalId(stack, stack.webhooks.fn), logicalId(stack, stack.webhooks.applier)].sort());
+    ).toEqual(
+      [logicalId(stack, stack.functions.migrate), logicalId(stack, stack.webhooks.fn), logicalId(stack, stack.webhooks.applier)].sort(),
+    );
     const fns = stack.functions.all;
     for (const metricName of ['Throttles']) {
       const found = find(metricName);

@@ -38,7 +38,10 @@ describe('the webhook receiver', () => {
   it('is a Node.js 22 function behind a public Function URL (the token in the path is the credential)', () => {
     const fn = template.toJSON().Resources[receiverId];
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 30 });
-    expect(fn.Properties.Environment.Variables).toMatchObject({ WEBHOOK_TOKEN_SECRET_ARN: { Ref: tokenId }, WEBHOOK_QUEUE_URL: { Ref: queueId } });
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      WEBHOOK_TOKEN_SECRET_ARN: { Ref: tokenId },
+      WEBHOOK_QUEUE_URL: { Ref: queueId },
+    });
     const urls = resources('AWS::Lambda::Url');
     expect(urls).toHaveLength(1);
     expect(urls[0][1].Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [receiverId, 'Arn'] } });
@@ -54,7 +57,11 @@ describe('the webhook receiver', () => {
     const statements = statementsOf({ Ref: ref(stack.webhooks.fn.role as never) });
     expect(JSON.stringify(statements)).not.toContain(databaseSecretId);
     expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Allow', Action: expect.arrayContaining(['sqs:SendMessage']), Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: expect.arrayContaining(['sqs:SendMessage']),
+        Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      }),
     );
     expect(JSON.stringify(statements)).not.toMatch(/sqs:ReceiveMessage|sns:Publish/);
   });
@@ -66,7 +73,10 @@ describe('the webhook receiver', () => {
       cloudFormationValidation: false,
       outdir: tempDir('cdk.out-webhooks-reserved-'),
     });
-    const fn = Template.fromStack(reserved).toJSON().Resources[reserved.resolve((reserved.webhooks.fn.node.defaultChild as never as { logicalId: string }).logicalId)];
+    const fn =
+      Template.fromStack(reserved).toJSON().Resources[
+        reserved.resolve((reserved.webhooks.fn.node.defaultChild as never as { logicalId: string }).logicalId)
+      ];
     expect(fn.Properties.ReservedConcurrentExecutions).toBe(20);
   });
 });
@@ -203,7 +213,9 @@ describe('the webhook token', () => {
     const scratchTemplate = Template.fromStack(scratch);
     const topicId = scratch.resolve((changesTopic.node.defaultChild as unknown as { logicalId: string }).logicalId);
     const fn =
-      scratchTemplate.toJSON().Resources[scratch.resolve((receiver.applier.node.defaultChild as unknown as { logicalId: string }).logicalId)];
+      scratchTemplate.toJSON().Resources[
+        scratch.resolve((receiver.applier.node.defaultChild as unknown as { logicalId: string }).logicalId)
+      ];
     expect(fn.Properties.Environment.Variables.CHANGES_TOPIC_ARN).toEqual({ Ref: topicId });
     const publishes = Object.values(scratchTemplate.findResources('AWS::IAM::Policy')).flatMap((policy: Json) =>
       policy.Properties.PolicyDocument.Statement.filter((s: Json) => s.Action === 'sns:Publish'),
