@@ -31,6 +31,8 @@ const ASL_VALIDATOR_BIN = path.join(PROJECT_ROOT, 'node_modules', 'asl-validator
 const ASL_VALIDATOR_VERSION = (createRequire(import.meta.url)('asl-validator/package.json') as { version: string }).version;
 const REVOKED_WORKSPACE = 'Dunmore Legal';
 const PARTIAL_RUN_WORKSPACES = ['Acme Outbound', REVOKED_WORKSPACE, 'Vértice Labs'];
+/** Accounts the rehearsal's bad day disconnects (each delivered twice), as the mass-disconnection fault scenario does. */
+const BAD_DAY_ACCOUNTS = 2_000;
 
 let stack: SynthesizedStack;
 let sandbox: Sandbox;
@@ -323,7 +325,7 @@ describe('deploy rehearsal', () => {
 
   it('queues webhook deliveries through the receiver bundle (no database), and the applier bundle applies them from the SQS event', async () => {
     const accounts = await db.sql<{ workspace_id: number; emailbison_id: string; email: string }[]>`
-      select workspace_id, emailbison_id::text, email from sender_emails where status = 'Connected' and deleted_at is null order by id limit 20
+      select workspace_id, emailbison_id::text, email from sender_emails where status = 'Connected' and deleted_at is null order by id limit ${BAD_DAY_ACCOUNTS}
     `;
     const urlEvent = (token: string, account: (typeof accounts)[number]) => {
       const rawPath = `/emailbison/${token}/${account.workspace_id}`;
@@ -343,12 +345,24 @@ describe('deploy rehearsal', () => {
       };
     };
     const receiver = service('WebhookReceiver');
-    // A small bad day: 20 disconnections, each delivered twice, 4 receivers at a time (each is a Node process here).
+    // The bad day: 2,000 disconnections, each delivered twice, 8 receiver containers at a time (each is a Node process here).
+    expect(accounts).toHaveLength(BAD_DAY_ACCOUNTS);
     const events = accounts.flatMap((account) => [urlEvent(WEBHOOK_TOKEN, account), urlEvent(WEBHOOK_TOKEN, account)]);
-    const answers: unknown[] = [];
-    for (let i = 0; i < events.length; i += 4)
-      answers.push(...(await Promise.all(events.slice(i, i + 4).map((event) => receiver.invoke(event)))));
-    expect(answers.every((answer) => (answer as { ok: boolean; result?: { statusCode: number } }).result?.statusCode === 200)).toBe(true);
+    const latencies: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < events.length) {
+          const event = events[next++];
+          const started = performance.now();
+          const answer = await receiver.invoke(event);
+          latencies.push(performance.now() - started);
+          expect(answer).toMatchObject({ ok: true, result: { statusCode: 200 } });
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.ceil(0.99 * latencies.length) - 1];
     expect(await receiver.invoke(urlEvent(`${WEBHOOK_TOKEN}x`, accounts[0]))).toMatchObject({ ok: true, result: { statusCode: 404 } });
     const queued = sqs.take();
     expect(queued).toHaveLength(events.length);
@@ -356,8 +370,24 @@ describe('deploy rehearsal', () => {
     // The receiver's environment names no database: it never opened one.
     expect(Object.keys(functionOf('WebhookReceiver').environment).filter((name) => name.startsWith('DATABASE_'))).toEqual([]);
 
-    // The event source mapping: batches of 10, at most 2 applier invocations at once.
+    // The event source mapping: batches of 10, at most 2 applier invocations at once; the connections counted meanwhile.
     const applier = service('WebhookApplier');
+    const lambdaConnections = async () => {
+      const [{ n }] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'sender-sync-lambda'
+      `;
+      return n;
+    };
+    const connectionsBefore = await lambdaConnections();
+    let peakConnections = connectionsBefore;
+    let applying = true;
+    const sampling = (async () => {
+      while (applying) {
+        peakConnections = Math.max(peakConnections, await lambdaConnections());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const applyStarted = performance.now();
     const batches: (typeof queued)[] = [];
     for (let i = 0; i < queued.length; i += 10) batches.push(queued.slice(i, i + 10));
     const sqsRecord = (message: (typeof queued)[number]) => ({
@@ -375,6 +405,18 @@ describe('deploy rehearsal', () => {
       const outcomes = await Promise.all(batches.slice(i, i + 2).map((batch) => applier.invoke({ Records: batch.map(sqsRecord) })));
       for (const outcome of outcomes) expect(outcome).toEqual({ ok: true, result: { batchItemFailures: [] } });
     }
+    const applyMs = performance.now() - applyStarted;
+    applying = false;
+    await sampling;
+    console.log(
+      `rehearsal bad day: ${events.length} deliveries through the receiver bundle (8 at a time), p99 ${p99.toFixed(0)} ms; ` +
+        `${batches.length} SQS batches applied by the applier bundle (2 at a time) in ${Math.round(applyMs)} ms; ` +
+        `Lambda connections ${connectionsBefore} before, ${peakConnections} at most while applying; applier containers ${applier.coldStarts}`,
+    );
+    expect(p99).toBeLessThan(1000);
+    // The receivers opened none; the appliers at most one each, two at once.
+    expect(applier.coldStarts).toBeLessThanOrEqual(2);
+    expect(peakConnections - connectionsBefore).toBeLessThanOrEqual(2);
     const [{ disconnected, rows }] = await db.sql<{ disconnected: number; rows: number }[]>`
       select
         (select count(*)::int from sender_emails se where se.status = 'Not connected'
