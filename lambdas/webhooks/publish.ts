@@ -60,8 +60,8 @@ export interface DigestTiming {
 }
 
 /**
- * In the transaction that wrote a workspace's publishable change: moves its digest's due
- * time (gather, cap, window). Returns the due time when the digest was not due before (the
+ * In the transaction that wrote a workspace's publishable changes (firstChangeId: the
+ * lowest it wrote): moves its digest's due time (gather, cap, window). Returns the due time when the digest was not due before (the
  * caller schedules a tick for it once the transaction commits), else undefined.
  */
 export async function markDigestDue(
@@ -79,7 +79,11 @@ export async function markDigestDue(
       insert into webhook_publish_state as s (workspace_id, published_through_id, digest_due_at, gather_started_at)
       values (${workspaceId}, ${firstChangeId - 1}, now() + make_interval(secs => ${gather}), now())
       on conflict (workspace_id) do update
-        set gather_started_at = coalesce(s.gather_started_at, now()),
+        -- Change ids are taken at insert, commits come in any order: a change committed after the pointer
+        -- passed its id would never be told. Lowering the pointer to it tells it, and at worst names again
+        -- a change a concurrent digest already named (told twice rather than never).
+        set published_through_id = least(s.published_through_id, ${firstChangeId - 1}),
+            gather_started_at = coalesce(s.gather_started_at, now()),
             digest_due_at = greatest(
               least(now() + make_interval(secs => ${gather}), coalesce(s.gather_started_at, now()) + make_interval(secs => ${gather * MAX_GATHERS})),
               s.last_published_at + make_interval(secs => ${window})
