@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,8 @@ import { median, type Figure } from './report';
  * run) is timed to its first line of output and to the first request reaching the
  * simulator it starts (bench/startup-probe.mjs reports that from inside the process),
  * against the project's embedded Postgres, initialised but not running, as a developer
- * finds it.
+ * finds it. Issue 20 item 7: `sender-sync status` as the README's quickstart puts it on the
+ * PATH (`npm link --ignore-scripts`, here into a prefix of its own), and through `npx`.
  */
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const BIN = path.join(ROOT, 'bin/sender-sync.mjs');
@@ -39,7 +40,7 @@ export async function benchCli(databaseUrl: string, startRuns: number, log: (lin
   await expectOk(timed(process.execPath, [BIN, '--help'], env), 'sender-sync --help');
   log('  a first sync into the bench database, so status has a job to show');
   await expectOk(timed(process.execPath, [BIN, 'run', '--sim-port', '0'], env), 'sender-sync run');
-  return [...(await benchReadCommands(env, log)), ...(await benchStart(startRuns, log))];
+  return [...(await benchReadCommands(env, log)), ...(await benchOnPath(env, log)), ...(await benchStart(startRuns, log))];
 }
 
 async function benchReadCommands(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Figure[]> {
@@ -87,6 +88,67 @@ async function benchReadCommands(env: NodeJS.ProcessEnv, log: (line: string) => 
     );
   }
   return figures;
+}
+
+/** `sender-sync status` from the PATH (the linked bin, as the quickstart sets it up) and through npx, against the floor. */
+async function benchOnPath(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Figure[]> {
+  // npm link into a prefix of the bench's own: the machine's global prefix is left as it is.
+  const prefix = mkdtempSync(path.join(os.tmpdir(), 'ss-bench-link-'));
+  const linkEnv = { ...env, npm_config_prefix: prefix, PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:${env.PATH}` };
+  const floor: number[] = [];
+  const linked: number[] = [];
+  const npx: number[] = [];
+  try {
+    execFileSync('npm', ['link', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ROOT, env: linkEnv, stdio: 'ignore' });
+    const bin = path.join(prefix, 'bin', 'sender-sync');
+    await expectOk(timed(bin, ['status'], linkEnv), 'sender-sync status (linked)');
+    await expectOk(timed('npx', ['sender-sync', 'status'], linkEnv), 'npx sender-sync status');
+    for (let run = 1; run <= READ_RUNS; run += 1) {
+      floor.push((await expectOk(timed(process.execPath, [FLOOR], env), 'the floor query')).ms);
+      linked.push((await expectOk(timed(bin, ['status'], linkEnv), 'sender-sync status (linked)')).ms);
+      npx.push((await expectOk(timed('npx', ['sender-sync', 'status'], linkEnv), 'npx sender-sync status')).ms);
+      log(
+        `  run ${run}/${READ_RUNS}: floor ${Math.round(floor.at(-1)!)} ms, sender-sync status ${Math.round(linked.at(-1)!)} ms, npx ${Math.round(npx.at(-1)!)} ms`,
+      );
+    }
+  } finally {
+    // Removes the links (the prefix's bin and lib/node_modules entries), never what they point to.
+    rmSync(prefix, { recursive: true, force: true });
+  }
+  const section = '20.7 sender-sync on the PATH';
+  const ratio = linked.map((ms, i) => ms / floor[i]);
+  const added = npx.map((ms, i) => ms - linked[i]);
+  return [
+    {
+      section,
+      name: 'sender-sync status (npm link)',
+      value: median(linked),
+      unit: 'ms',
+      runs: READ_RUNS,
+      samples: linked,
+      note: 'the bin `npm link --ignore-scripts` puts on the PATH (a prefix of its own here), run as a person types it',
+    },
+    {
+      section,
+      name: 'sender-sync status / floor',
+      value: median(ratio),
+      unit: 'x',
+      runs: READ_RUNS,
+      samples: ratio,
+      target: { op: '<=', value: READ_TARGET, text: `<= ${READ_TARGET}x` },
+      note: 'over node + postgres.js running one query (bench/floor-query.mjs), run by run (interleaved)',
+    },
+    { section, name: 'npx sender-sync status', value: median(npx), unit: 'ms', runs: READ_RUNS, samples: npx },
+    {
+      section,
+      name: 'what npx adds',
+      value: median(added),
+      unit: 'ms',
+      runs: READ_RUNS,
+      samples: added,
+      note: "npx sender-sync status minus the linked bin's time, run by run: npm's own start-up",
+    },
+  ];
 }
 
 async function benchStart(runs: number, log: (line: string) => void): Promise<Figure[]> {

@@ -11,7 +11,7 @@ import { runPipeline } from './pipeline';
 import { readmeTable } from './readme-table';
 import { renderTable, verdict, type Figure } from './report';
 import { benchPaths, parseBenchArgs, saveResults } from './save-results';
-import { benchScale } from './scale';
+import { benchScale, benchScheduling } from './scale';
 import { startSimChild } from './sim-child';
 import { benchWebhooks } from './webhooks';
 import { benchWrite } from './write';
@@ -19,14 +19,15 @@ import { benchWrite } from './write';
 /*
  * `npm run bench`: every figure of issue 7 item 1 and issue 12 item 8, each the median of
  * RUNS runs (ratios taken run by run in the same process), printed as a table with its
- * target, written to bench/results/latest.json; with --write-readme also to
- * bench/results/readme.json and, from it, to README.md's performance table
+ * target, written to bench/results/latest.json; with --write-docs also to
+ * bench/results/readme.json and, from it, to docs/performance.md's table
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
- * (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
+ * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook intake's p50/p99 over 2,000 concurrent
- * deliveries and the applier's events/s (issue 19), to latest-webhooks.json.
+ * deliveries and the applier's events/s (issue 19), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
+ * (about a minute), to latest-scale.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -40,7 +41,7 @@ const db = await openBenchDatabase(process.env);
 const figures: Figure[] = [];
 try {
   log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
-  if (options.only !== 'cli') {
+  if (options.only !== 'cli' && options.only !== 'scale') {
     log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
     await warmUp();
   }
@@ -56,12 +57,20 @@ try {
     log('item 6: 1,000 workspaces x 200 accounts');
     figures.push(...(await benchScale(db.sql, RUNS, log)));
   }
+  if (!options.only || options.only === 'scale') {
+    log(
+      'issue 22 item 6: every workspace synced at 1,000 and 3,000 workspaces, one and two instances (real Start/Finalize job, simulated syncs)',
+    );
+    figures.push(...(await benchScheduling(db.sql, log)));
+  }
   if (!options.only || options.only === 'emailbison') {
     log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
     figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
   }
   if (!options.only || options.only === 'cli') {
-    log('issue 14 item 6: read commands against node + postgres.js running one query; npm start to its first line and first request');
+    log(
+      'issue 14 item 6, issue 20 item 7: read commands (node bin/…, the linked bin on the PATH, npx) against node + postgres.js running one query; npm start to its first line and first request',
+    );
     figures.push(...(await benchCli(db.url, RUNS, log)));
   }
   if (options.only === 'write') {
@@ -81,11 +90,11 @@ try {
   );
   const elapsedSeconds = Math.round((Date.now() - started) / 1000);
   const results = await resultsJson(elapsedSeconds);
-  if (!options.only) log(`\nThe README's table from this run:\n\n${readmeTable(results)}\n`);
+  if (!options.only) log(`\nThe performance table (docs/performance.md) from this run:\n\n${readmeTable(results)}\n`);
   const written = saveResults(results, options, PATHS);
   log(`bench took ${elapsedSeconds} s; wrote ${written.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
   if (!options.writeReadme && !options.only)
-    log('README.md left as it is (npm run bench -- --write-readme rewrites its table from this run)');
+    log('docs/performance.md left as it is (npm run bench -- --write-docs rewrites its table from this run)');
 } finally {
   await db.close();
 }

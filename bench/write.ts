@@ -51,12 +51,98 @@ export async function benchWrite(sql: Sql, url: string, log: (line: string) => v
       );
       figures.push(...writeFigures(size.label, n, size.runs, samples));
     }
+    figures.push(...(await benchChurnProbe(sql, log)));
   } finally {
     await copySql.end({ timeout: 5 });
     await sql`drop table if exists bench_raw_copy`;
     await clearAccounts(sql);
   }
   return figures;
+}
+
+/*
+ * Id churn (issue 22 item 5): once a workspace has completed a sync, each new id is probed for
+ * an account of the same email (removed, or not seen by the walk) that it re-adds. The probe
+ * reads the workspace's rows once per batch that brings new ids (no index on lower(email):
+ * 003 dropped it for the write path). Measured on a stored workspace of 48,000 accounts:
+ * 2,000 new ids before its first completed sync (no probe), after it (probed, no match), and
+ * 2,000 of its removed accounts back under new ids (probed, each a 'readded' row).
+ */
+async function benchChurnProbe(sql: Sql, log: (line: string) => void): Promise<Figure[]> {
+  const all = accountsOf('grid:1:50000');
+  const stored = all.slice(0, 48_000);
+  const fresh = all.slice(48_000);
+  const runs = 3;
+  const samples = { unprobed: [] as number[], probed: [] as number[], readded: [] as number[] };
+  for (let run = 1; run <= runs; run++) {
+    await clearAccounts(sql);
+    const workspaceId = await benchWorkspace(sql, `bench churn ${run}`);
+    await writeLikeTheSync(sql, workspaceId, stored);
+    samples.unprobed.push(await timed(() => writeLikeTheSync(sql, workspaceId, fresh)));
+    await sql`delete from sender_emails where workspace_id = ${workspaceId} and emailbison_id = any(${fresh.map((a) => a.id)}::bigint[])`;
+    const [job] = await sql<{ id: string }[]>`
+      insert into polling_job_status (job_name, status, completed_at) values ('bench-churn', 'completed', now()) returning id
+    `;
+    try {
+      await sql`
+        insert into polling_job_workspaces (job_id, workspace_id, workspace_name, status)
+        values (${job.id}, ${workspaceId}, 'bench churn', 'synced')
+      `;
+      samples.probed.push(await timed(() => writeLikeTheSync(sql, workspaceId, fresh)));
+      const back = stored.slice(0, 2000);
+      await sql`update sender_emails set deleted_at = now() where workspace_id = ${workspaceId} and emailbison_id = any(${back.map((a) => a.id)}::bigint[])`;
+      samples.readded.push(
+        await timed(() =>
+          writeLikeTheSync(
+            sql,
+            workspaceId,
+            back.map((a) => ({ ...a, id: a.id + 10_000_000 })),
+          ),
+        ),
+      );
+      const [{ n }] = await sql<{ n: number }[]>`
+        select count(*)::int as n from sender_email_changes where workspace_id = ${workspaceId} and field = 'readded'
+      `;
+      if (n !== back.length) throw new Error(`churn bench: ${n} readded rows for ${back.length} accounts back under new ids`);
+    } finally {
+      await sql`delete from polling_job_status where id = ${job.id}`;
+    }
+  }
+  await clearAccounts(sql);
+  log(
+    `  id churn, 2,000 new ids into 48,000 stored: before a completed sync ${median(samples.unprobed).toFixed(1)} ms, ` +
+      `after (probed) ${median(samples.probed).toFixed(1)} ms, 2,000 re-added ${median(samples.readded).toFixed(1)} ms`,
+  );
+  const section = '4 write, id churn';
+  const ratio = samples.probed.map((ms, i) => ms / samples.unprobed[i]);
+  return [
+    {
+      section,
+      name: '2,000 new ids, no completed sync (no probe)',
+      value: median(samples.unprobed),
+      unit: 'ms',
+      runs,
+      samples: samples.unprobed,
+    },
+    {
+      section,
+      name: '2,000 new ids after a completed sync (probed)',
+      value: median(samples.probed),
+      unit: 'ms',
+      runs,
+      samples: samples.probed,
+      note: `${median(ratio).toFixed(2)}x the unprobed write; a workspace of 48,000 stored accounts, batches of ${CONFIG.batchSize}`,
+    },
+    {
+      section,
+      name: '2,000 removed accounts back under new ids',
+      value: median(samples.readded),
+      unit: 'ms',
+      runs,
+      samples: samples.readded,
+      note: "each a 'readded' change row (old id -> new id)",
+    },
+  ];
 }
 
 type CopySql = postgres.Sql<Record<string, never>>;

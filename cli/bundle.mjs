@@ -15,11 +15,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_DIR = path.join(PROJECT_ROOT, 'dist');
-const ENTRY = 'cli/main.ts';
+const ENTRY = 'cli/entry.ts';
 const ENTRY_NAME = 'cli';
 const STAMP_NAME = 'cli.inputs.json';
 /** Bumped when the build itself changes in a way its inputs do not show. */
-const BUILD_VERSION = 1;
+const BUILD_VERSION = 2;
 /** Stays beside the bundle: npm ci rewrites node_modules/.package-lock.json, so a new dependency tree rebuilds. */
 const EXTRA_INPUTS = ['cli/bundle.mjs', 'node_modules/.package-lock.json'];
 
@@ -74,11 +74,12 @@ export async function buildCliBundle(outdir = BUNDLE_DIR) {
     keepNames: true,
     external: EXTERNAL,
     banner: { js: REQUIRE_SHIM },
-    plugins: [moduleUrls(outdir)],
+    plugins: [moduleUrls(outdir), commonJsDynamicImports()],
     metafile: true,
     write: false,
     logLevel: 'error',
   });
+  checkDynamicImports(result.metafile);
   mkdirSync(outdir, { recursive: true });
   const entry = path.join(outdir, `${ENTRY_NAME}.mjs`);
   // Chunks first, the entry last: a process reading the entry finds every chunk it names.
@@ -118,6 +119,66 @@ function moduleUrls(outdir) {
       });
     },
   };
+}
+
+/**
+ * In a split ESM bundle esbuild gives a dynamic import() of a CommonJS module only a default
+ * export (evanw/esbuild#3245), where node also gives its named exports: `const { SFNClient } =
+ * await import('@aws-sdk/client-sfn')` got undefined, and `trigger` failed with "SFNClient is
+ * not a constructor". Each such import goes through a small ES module that re-exports the
+ * names node gives (read by requiring the module here, at build time); checkDynamicImports
+ * fails the build on any that still reaches a CommonJS module.
+ */
+function commonJsDynamicImports() {
+  const namespace = 'commonjs-named-exports';
+  return {
+    name: namespace,
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === namespace) return undefined;
+        const { resolveDir, importer, kind } = args;
+        const resolved = await build.resolve(args.path, { resolveDir, importer, kind, pluginData: namespace });
+        if (resolved.errors.length > 0 || resolved.external || !isCommonJs(resolved.path)) return undefined;
+        let names;
+        try {
+          names = Object.keys(createRequire(resolved.path)(resolved.path));
+        } catch {
+          // Not loadable by node as it is (ES module syntax in a .js file, for bundlers only): esbuild reads it as ESM.
+          return undefined;
+        }
+        return { path: resolved.path, namespace, pluginData: names.filter((name) => /^[A-Za-z_$][\w$]*$/.test(name)) };
+      });
+      build.onLoad({ filter: /.*/, namespace }, (args) => {
+        const names = ['default', ...args.pluginData.filter((name) => name !== 'default')];
+        const contents = `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};`;
+        return { contents, loader: 'js', resolveDir: path.dirname(args.path) };
+      });
+    },
+  };
+}
+
+/** As node decides: .cjs, or .js under a package.json that does not say "type": "module". */
+function isCommonJs(file) {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).type !== 'module';
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+  }
+  return true;
+}
+
+/** A chunk loaded by import() whose module is CommonJS would expose only `default` (see commonJsDynamicImports). */
+function checkDynamicImports(metafile) {
+  const broken = Object.values(metafile.outputs)
+    .filter((output) => output.entryPoint && output.entryPoint !== ENTRY && metafile.inputs[output.entryPoint]?.format === 'cjs')
+    .map((output) => output.entryPoint);
+  if (broken.length > 0) {
+    throw new Error(`import() of CommonJS module(s) would expose only a default export in the bundle: ${broken.join(', ')}`);
+  }
 }
 
 /** Size and mtime, and the content's hash (read only when size or mtime moved). */

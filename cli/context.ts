@@ -1,10 +1,10 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lambdas/config/load-config';
-import { awsClientOptions } from '../lambdas/runtime/aws-sdk';
+import { lazySecretsManager } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver, type SecretResolver } from '../lambdas/secrets/resolve';
 import { openDatabaseForReading, openLocalDatabase, type LocalDatabase, type ReadDatabase } from '../local/database';
 import { PROJECT_ROOT } from '../local/embedded-postgres';
+import { invocation } from './invocation';
 
 /** What a CLI command works with: config from the environment, the database, the secret resolver. */
 export interface CliContext {
@@ -19,31 +19,28 @@ export interface ReadContext extends CliContext {
   db: ReadDatabase;
 }
 
+/** Migrates the database (creating the embedded one) before use: never for a read command (READ_COMMANDS). */
 export async function openCliContext(env: Record<string, string | undefined> = process.env): Promise<CliContext> {
+  if (invocation.readOnly) throw new Error(`\`${invocation.path}\` is a read command: it opens the database with openReadContext.`);
   const config = loadConfig(env);
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl });
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
+  if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
 
-/** For `status`, `missing`, `accounts`, `jobs`, `check-keys`: says on stderr which database it reads. */
+/** For the read commands (READ_COMMANDS in cli/main.ts): says on stderr which database it reads. */
 export async function openReadContext(env: Record<string, string | undefined> = process.env): Promise<ReadContext> {
   const config = loadConfig(env);
-  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl });
+  const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
   console.error(`database: ${db.description}`);
+  if (db.adopted) console.error(db.adopted);
   return withSecrets(config, db, env);
 }
 
 function withSecrets<D extends LocalDatabase>(config: Config, db: D, env: Record<string, string | undefined>) {
   const secretsFile = path.resolve(PROJECT_ROOT, config.localSecretsFile);
-  let secretsManager: SecretsManagerClient | undefined;
   const secrets = createSecretResolver({
-    // Created (and the SDK loaded) on first use: local runs without AWS never build an AWS client.
-    secretsManager: {
-      send: async (command: Parameters<SecretsManagerClient['send']>[0]) => {
-        const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-        return (secretsManager ??= new SecretsManagerClient(awsClientOptions())).send(command);
-      },
-    },
+    secretsManager: lazySecretsManager(),
     env,
     localSecretsFile: secretsFile,
     ttlSeconds: config.secretsCacheTtlSeconds,

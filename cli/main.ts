@@ -1,16 +1,32 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, type HelpContext, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { invocation, seeHelp } from './invocation';
+
+/*
+ * The program: every command, its options and help. cli/entry.ts runs it (the bundle's
+ * entry); tests import it to enumerate the commands.
+ */
+
+/**
+ * Read commands never migrate, never write (read-only transactions) and never create the
+ * embedded Postgres; on a database without the schema they say so in one line. One list:
+ * cli/context.ts refuses to open the database to write for any of them.
+ */
+export const READ_COMMANDS = [
+  'status',
+  'jobs',
+  'missing',
+  'accounts',
+  'changes',
+  'check-keys',
+  'workspaces list',
+  'webhooks list',
+] as const;
 
 /** Commands load their modules when run: `status` need not load the CDK that `run` synthesizes with. */
 function lazy<M extends Record<string, unknown>>(load: () => Promise<M>, name: keyof M & string) {
   return async (...args: unknown[]) => ((await load())[name] as (...a: unknown[]) => Promise<void>)(...args);
 }
-
-// `sender-sync status | head` closes the pipe early: that is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
 
 /** A command's help ends with a note (its exit codes, its --json shape) and one example: what a person would type first. */
 const example = (line: string, note?: string) => `${note ? `\n${note}` : ''}\nExample:\n  $ ${line}`;
@@ -28,12 +44,29 @@ function wholeNumber(text: string): number {
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const program = new Command()
+/** A group typed without a command (`sender-sync`, `sender-sync workspaces`) shows its help, as gh does: stdout, exit 0. */
+class SenderSyncCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new SenderSyncCommand(name);
+  }
+
+  override help(context?: HelpContext): never;
+  override help(cb: (text: string) => string): never;
+  override help(context?: HelpContext | ((text: string) => string)): never {
+    if (typeof context === 'object' && context.error) {
+      this.outputHelp();
+      process.exit(0);
+    }
+    return super.help(context as HelpContext);
+  }
+}
+
+export const program = new SenderSyncCommand()
   .name('sender-sync')
   .version(version, '-V, --version', 'print the version')
   .description(
     'Keep a Postgres copy of every EmailBison sender account.\nDatabase: DATABASE_URL, else the embedded Postgres under .sender-sync/.\n' +
-      'Read commands (status, jobs, missing, accounts, check-keys) never migrate or write, and say on stderr which database they read.\n' +
+      `Read commands (${READ_COMMANDS.join(', ')}) never migrate or write, and say on stderr which database they read.\n` +
       '--json: one JSON value on stdout, snake_case keys; notes and progress go to stderr.',
   )
   .addHelpText(
@@ -42,9 +75,12 @@ const program = new Command()
       '64 usage (an unknown command, option, value or workspace), 130 interrupted.' +
       example('sender-sync run --json | jq .job.status'),
   )
-  .showHelpAfterError()
   // Commander exits 1 on a usage error, as a crash would: scripts tell them apart by 64 (EX_USAGE, as gh and dbt).
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 64));
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 64))
+  .hook('preAction', (_program, command) => {
+    invocation.path = commandPath(command);
+    invocation.readOnly = (READ_COMMANDS as readonly string[]).includes(invocation.path.replace(/^sender-sync /, ''));
+  });
 
 program
   .command('run')
@@ -77,17 +113,19 @@ program
       example('sender-sync run --workspaces "Acme Outbound,Juniper Health"'),
     ].join('\n'),
   )
-  .action(
-    lazy(() => {
-      // A first line at once (stderr: stdout may be --json): Postgres, the simulator and the runner take a moment to start.
-      process.stderr.write(
-        `starting: ${process.env.DATABASE_URL ? 'Postgres (DATABASE_URL)' : 'embedded Postgres'}, simulator, state machine…\n`,
-      );
-      return import('./commands/run');
-    }, 'runCommand'),
-  );
+  .action(async (options) => {
+    (await import('./sim-flags')).checkRunFlags(options);
+    // A first line at once (stderr: stdout may be --json): Postgres, the simulator and the runner take a moment to start.
+    process.stderr.write(
+      `starting: ${process.env.DATABASE_URL ? 'Postgres (DATABASE_URL)' : 'embedded Postgres'}, simulator, state machine…\n`,
+    );
+    return (await import('./commands/run')).runCommand(options);
+  });
 
-const workspaces = program.command('workspaces').description('the registry of EmailBison workspaces to sync');
+const workspaces = program
+  .command('workspaces')
+  .description('the registry of EmailBison workspaces to sync')
+  .addHelpText('after', example('sender-sync workspaces list --all'));
 workspaces
   .command('add <name>')
   .description('register (or update) a workspace; the key goes to a secret store, never to Postgres')
@@ -138,7 +176,8 @@ workspaces
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    '\nThe super-admin key is used for this run only: never stored or printed. Exit 1 when a mint fails (every key\nminted before it is stored and registered), 2 when a new key reads another workspace.\nExample: pbpaste | sender-sync workspaces discover --base-url https://send.example.com --mint-keys',
+    '\nThe super-admin key is used for this run only: never stored or printed. Exit 1 when a mint fails (every key\nminted before it is stored and registered), 2 when a new key reads another workspace.' +
+      example('pbpaste | sender-sync workspaces discover --base-url https://send.example.com --mint-keys'),
   )
   .action(lazy(() => import('./commands/discover'), 'discoverWorkspacesCommand'));
 
@@ -219,7 +258,10 @@ program
   )
   .action(lazy(() => import('./commands/reports'), 'accountsCommand'));
 
-const webhooks = program.command('webhooks').description('EmailBison webhooks: account status within a minute, between syncs');
+const webhooks = program
+  .command('webhooks')
+  .description('EmailBison webhooks: account status within a minute, between syncs')
+  .addHelpText('after', example('sender-sync webhooks list'));
 webhooks
   .command('register')
   .description("create or update each workspace's EmailBison subscription (/api/webhook-url) to the eight account events")
@@ -228,7 +270,8 @@ webhooks
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    "\nEach subscription posts to <url>/emailbison/<token>/<workspace id>; the token is the stack's secret\n(WEBHOOK_TOKEN_SECRET_ARN) or the local one, and is never printed. Idempotent. Exit 2 when a workspace failed.",
+    "\nEach subscription posts to <url>/emailbison/<token>/<workspace id>; the token is the stack's secret\n(WEBHOOK_TOKEN_SECRET_ARN) or the local one, and is never printed. Idempotent. Exit 2 when a workspace failed." +
+      example('sender-sync webhooks register --url https://abc123.execute-api.eu-west-1.amazonaws.com'),
   )
   .action(lazy(() => import('./commands/webhooks'), 'registerWebhooksCommand'));
 webhooks
@@ -236,6 +279,7 @@ webhooks
   .description("each workspace's EmailBison webhook subscriptions (the token hidden)")
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('sender-sync webhooks list --workspaces "Acme Outbound"'))
   .action(lazy(() => import('./commands/webhooks'), 'listWebhooksCommand'));
 webhooks
   .command('serve')
@@ -244,6 +288,7 @@ webhooks
   )
   .option('--port <port>', 'port to listen on (0: any free one)', '4011')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .addHelpText('after', example('sender-sync webhooks serve --port 0'))
   .action(lazy(() => import('./commands/webhooks'), 'serveWebhooksCommand'));
 
 program
@@ -252,6 +297,7 @@ program
   .option('--since <duration>', 'how far back: 30m, 24h, 7d', '24h')
   .option('--workspaces <names>', 'comma-separated workspace names (default: all)')
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('sender-sync changes --since 7d --workspaces "Acme Outbound"'))
   .action(lazy(() => import('./commands/changes'), 'changesCommand'));
 
 program
@@ -261,4 +307,41 @@ program
   .addHelpText('after', example('DATABASE_URL=postgres://… sender-sync migrate', '--json: {applied: [...], already_applied}.'))
   .action(lazy(() => import('./commands/migrate'), 'migrateCommand'));
 
-await program.parseAsync(process.argv);
+program
+  .command('psql')
+  .description('open psql on the database the CLI reads: DATABASE_URL, else the embedded Postgres (read commands never write; psql can)')
+  .argument('[psql-args...]', 'passed to psql after the connection, e.g. -c "select 1"')
+  .allowUnknownOption()
+  .addHelpText(
+    'after',
+    '\nNeeds the psql client (apt-get install postgresql-client). The embedded Postgres is stopped when psql exits,\nunless a run is using it.' +
+      example(`sender-sync psql -c "select status, total_accounts_synced from polling_job_status order by started_at desc limit 3"`),
+  )
+  .action(lazy(() => import('./commands/psql'), 'psqlCommand'));
+
+/** Every command of the program, groups too, depth first. */
+export function allCommands(command: Command = program): Command[] {
+  return command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
+}
+
+/** `sender-sync workspaces add`: the words a person types. */
+export function commandPath(command: Command): string {
+  return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
+}
+
+/**
+ * A usage error is one line and where the help is (the whole help after it was 40-odd lines
+ * the error scrolled away in): `sender-sync: unknown option '--colour' (did you mean --color?)`.
+ */
+function usageError(message: string, command: Command): string {
+  const line = message
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*\(Did you mean (.*)\)$/s, ' (did you mean $1)')
+    .replace(/\s+/g, ' ');
+  return `sender-sync: ${line}\n${seeHelp(commandPath(command))}\n`;
+}
+
+for (const command of [program, ...allCommands()]) {
+  command.configureOutput({ outputError: (message, write) => write(usageError(message, command)) });
+}

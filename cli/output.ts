@@ -1,7 +1,8 @@
 import { describeError, errorCode } from '../lambdas/errors';
+import { seeHelp } from './invocation';
 
 /**
- * Exit codes, for scripts: one table for every command (the README's CLI section and
+ * Exit codes, for scripts: one table for every command (docs/operations.md's CLI section and
  * `sender-sync --help` say the same). 64 is sysexits' EX_USAGE, as gh and dbt use it.
  */
 export const EXIT = { completed: 0, error: 1, partial: 2, failed: 3, alreadyRunning: 4, usage: 64, interrupted: 130 } as const;
@@ -9,10 +10,13 @@ export const EXIT = { completed: 0, error: 1, partial: 2, failed: 3, alreadyRunn
 /** What a person typed wrong: a flag's value, a workspace name that is not registered. */
 const USAGE_ERRORS = new Set(['SS_USAGE', 'SS_WORKSPACE_NOT_FOUND']);
 
-/** Prints a one-line error a person can act on and exits non-zero; never a stack for known errors. A usage error exits 64. */
+/**
+ * Prints a one-line error a person can act on and exits non-zero; never a stack for known
+ * errors. A usage error exits 64, its line followed by where the command's help is.
+ */
 export function fail(error: unknown, exitCode: number = EXIT.error): never {
   if (USAGE_ERRORS.has(errorCode(error) ?? '')) {
-    console.error(`sender-sync: ${describeError(error).replace(/^\w+Error: /, '')}`);
+    console.error(`sender-sync: ${describeError(error).replace(/^\w+Error: /, '')}\n${seeHelp()}`);
     process.exit(EXIT.usage);
   }
   console.error(`sender-sync: ${describeError(error)}`);

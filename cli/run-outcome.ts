@@ -31,7 +31,10 @@ export function outcomeLine(outcome: OutcomeSummary, c?: Colors): string {
   }
   const failedNames = failedWorkspaces(outcome.workspaces);
   const named = failedNames.length > 0 ? ` (${nameSome(failedNames)})` : '';
-  const skipped = job.workspacesSkipped > 0 ? `, ${formatCount(job.workspacesSkipped)} skipped` : '';
+  const notReached = job.workspacesSkipped - job.workspacesDeferred;
+  const skipped =
+    (notReached > 0 ? `, ${formatCount(notReached)} skipped` : '') +
+    (job.workspacesDeferred > 0 ? `, ${formatCount(job.workspacesDeferred)} deferred to the next run` : '');
   if (outcome.status === 'partial') {
     return paint(
       'partial',

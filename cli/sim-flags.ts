@@ -1,6 +1,7 @@
 import { UsageError } from '../lambdas/errors';
 import type { SimulatedInstance } from '../local/run-local';
 import { PAGINATION_MODES, type PaginationMode } from '../sim/pagination';
+import { fail } from './output';
 
 /**
  * `run`'s flags for the built-in simulator's instance behaviour: the same knobs as
@@ -38,6 +39,17 @@ export function parseSimFlags(flags: SimFlags): SimulatedInstance {
   if (flags.simUnreachable !== undefined)
     instance.unreachable = oneOf('--sim-unreachable', flags.simUnreachable, ['hang', 'refuse'] as const);
   return instance;
+}
+
+/** `run`'s flag values, checked before anything starts: a wrong one exits 64 with its line alone (no progress line before it). */
+export function checkRunFlags(flags: SimFlags & { latencyMs?: string; simPort?: string }): void {
+  try {
+    parseSimFlags(flags);
+    if (flags.latencyMs !== undefined) wholeNumber('--latency-ms', flags.latencyMs);
+    if (flags.simPort !== undefined) wholeNumber('--sim-port', flags.simPort);
+  } catch (error) {
+    fail(error);
+  }
 }
 
 export function wholeNumber(flag: string, text: string, min = 0): number {

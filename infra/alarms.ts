@@ -6,7 +6,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { UndeliveredQueue } from './events';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../lambdas/config/settings';
+import { METRICS_NAMESPACE, NEEDED_MINUTES_METRIC, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../lambdas/config/settings';
 
 /*
  * Metric names, namespaces and dimensions are written out here rather than taken from
@@ -44,6 +44,8 @@ export interface SyncAlarmsProps {
   topic: sns.ITopic;
   executionTimeAlarmMinutes: number;
   noSuccessAlarmHours: number;
+  /** EMAILBISON_MAX_RPS, as the deferral alarm's text says it. */
+  emailbisonMaxRps: number;
 }
 
 /** Every alarm notifies the topic; each says what it means and what to do. */
@@ -153,6 +155,21 @@ export class SyncAlarms extends Construct {
       alarmDescription:
         `Runs started in each of the last ${props.noSuccessAlarmHours} h and none completed, so the dashboard's data is getting old. ` +
         'Check the latest executions and polling_job_status rows (failed or partial, and why). Quiet while no run starts (schedule disabled).',
+    });
+    // Start job's plan (lambdas/jobs/plan-run.ts): the minutes the slowest instance that had
+    // workspaces deferred needs at its cap, 0 when none was. One value per run and IGNORE:
+    // one notification while deferrals last; the first run that defers nothing clears it.
+    add('WorkspacesDeferred', {
+      metric: senderSync(NEEDED_MINUTES_METRIC, 'Maximum', Duration.hours(1)),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      alarmDescription:
+        `sender-sync deferred workspaces to the next run: this instance needs N min at ${props.emailbisonMaxRps} req/s: raise EMAILBISON_MAX_RPS or the interval ` +
+        "(N is this alarm's datapoint, InstanceMinutesNeeded; the run may take the smaller of the schedule's interval and the run timeout). " +
+        'polling_job_status.warnings of the latest job names the instance and its deferred workspaces; they sync first in the next run, so each still syncs every few runs. ' +
+        `Raise sender-sync:emailbisonMaxRps only as far as the instance allows (the agency's other tools share it), or lengthen sender-sync:schedule.`,
     });
     // Holds one state for as long as the secret stays unfilled: one notification, however
     // many hourly runs meet the placeholder (missing data keeps the state; Start job's 0 clears it).

@@ -27,6 +27,8 @@ export interface SyncFunctionsProps {
   pageConcurrency: number;
   emailbisonPagination: EmailBisonPagination;
   emailbisonMaxRps: number;
+  /** The EventBridge schedule expression: Start job plans each run within its interval. */
+  schedule: string;
   logLevel: LogLevel;
   logRetentionDays: number;
   tracingEnabled: boolean;
@@ -147,6 +149,8 @@ export class SyncFunctions extends Construct {
 
     // What a task needs beyond the common settings; a task not named here needs nothing more.
     const taskOptions: Partial<Record<TaskName, FunctionOptions>> = {
+      // The plan (lambdas/jobs/plan-run.ts): each instance's workspaces at the request cap, within the schedule's interval.
+      startJob: { environment: lambdaEnvironment({ emailbisonMaxRps: props.emailbisonMaxRps, schedule: props.schedule }) },
       syncWorkspace: {
         memorySize: 1024,
         environment: {

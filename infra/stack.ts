@@ -57,6 +57,7 @@ export class SenderSyncStack extends Stack {
       pageConcurrency: config.pageConcurrency,
       emailbisonPagination: config.emailbisonPagination,
       emailbisonMaxRps: config.emailbisonMaxRps,
+      schedule: config.schedule,
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
       tracingEnabled: config.tracingEnabled,
@@ -120,6 +121,7 @@ export class SenderSyncStack extends Stack {
       queues: [schedule.undelivered, recorder.undelivered, recorder.unhandled],
       executionTimeAlarmMinutes: config.executionTimeAlarmMinutes,
       noSuccessAlarmHours: config.noSuccessAlarmHours,
+      emailbisonMaxRps: config.emailbisonMaxRps,
     });
 
     // The run digest: Finalize job publishes it when accounts disconnected or were removed (Mark failed, for a run that broke).

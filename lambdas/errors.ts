@@ -76,6 +76,10 @@ export const ERROR_CATALOGUE = {
   WebhookSubscriptionError: { code: 'SS_WEBHOOK_SUBSCRIPTION', retried: false },
   /** The intake queue cannot take a delivery now (SQS unreachable, or `webhooks serve`'s queue full): answered 503, EmailBison retries. */
   IntakeUnavailableError: { code: 'SS_WEBHOOK_INTAKE_UNAVAILABLE', retried: false },
+
+  // Local runs (the CLI; no state machine task raises them)
+  /** Simulated workspaces point at a simulator nobody runs: `npm run emailbison-sim` starts it. */
+  SimulatorNotRunningError: { code: 'SS_SIMULATOR_NOT_RUNNING', retried: false },
 } as const satisfies Record<string, { code: `SS_${string}`; retried: boolean }>;
 
 export type ErrorName = keyof typeof ERROR_CATALOGUE;
@@ -368,6 +372,7 @@ export class IntakeUnavailableError extends SenderSyncError<'IntakeUnavailableEr
     this.retryAfterSeconds = options.retryAfterSeconds ?? 5;
   }
 }
+export class SimulatorNotRunningError extends withMessage('SimulatorNotRunningError') {}
 
 function describeWorkspace(workspace: { id?: number; name?: string }): string {
   if (workspace.name !== undefined) return workspace.id === undefined ? `"${workspace.name}"` : `"${workspace.name}", id ${workspace.id}`;

@@ -6,13 +6,16 @@ import { embeddedClusterExists, LOCAL_STATE_DIR, PROJECT_ROOT, startEmbeddedPost
 
 /**
  * The database a local run uses: DATABASE_URL when set, else the embedded Postgres
- * under .sender-sync/postgres (kept between runs, so a second run sees the first's rows).
+ * under .sender-sync/postgres (EMBEDDED_POSTGRES_DIR; kept between runs, so a second run
+ * sees the first's rows).
  */
 export interface LocalDatabase {
   url: string;
   embedded: boolean;
   /** The embedded server's data directory (relative to the project when inside it). */
   embeddedDataDir?: string;
+  /** One line when the embedded server was left running by a process that died, and is reused (and stopped on close). */
+  adopted?: string;
   sql: Sql;
   close(): Promise<void>;
 }
@@ -28,7 +31,7 @@ export async function openLocalDatabase(options: {
   let url = options.databaseUrl;
   if (!url) {
     embedded = await startEmbeddedPostgres({
-      dataDir: options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres'),
+      dataDir: path.resolve(PROJECT_ROOT, options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres')),
       persistent: true,
     });
     url = embedded.url;
@@ -46,6 +49,7 @@ export async function openLocalDatabase(options: {
     url,
     embedded: embedded !== undefined,
     embeddedDataDir: embedded ? displayPath(embedded.dataDir) : undefined,
+    adopted: embedded?.adopted,
     sql,
     async close() {
       await sql.end({ timeout: 5 });
@@ -69,7 +73,7 @@ export interface ReadDatabase extends LocalDatabase {
  * would stay on a server connection other clients then write through.
  */
 export async function openDatabaseForReading(options: { databaseUrl?: string; embeddedDataDir?: string }): Promise<ReadDatabase> {
-  const dataDir = options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres');
+  const dataDir = path.resolve(PROJECT_ROOT, options.embeddedDataDir ?? path.join(LOCAL_STATE_DIR, 'postgres'));
   if (!options.databaseUrl && !embeddedClusterExists(dataDir)) {
     throw new SchemaMissingError(
       `The embedded Postgres (${displayPath(dataDir)}) does not exist yet: nothing to read. \`npm start\` creates it, or set DATABASE_URL.`,

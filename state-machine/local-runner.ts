@@ -4,16 +4,15 @@ import type { TaskHandlers, TaskName } from '../lambdas/tasks';
 import {
   GENERATED_DEFINITION,
   GENERATED_MAP_CONCURRENCY,
-  LOCAL_ACCOUNT,
-  LOCAL_REGION,
   LOCAL_STATE_MACHINE_ARN,
   LOCAL_STATE_MACHINE_NAME,
   findLocallyIgnoredFeatures,
+  localExecutionArn,
   type AslDefinition,
 } from './asl';
 import { TASK_OF_STATE } from './states';
 
-export { findLocallyIgnoredFeatures, type AslDefinition } from './asl';
+export { findLocallyIgnoredFeatures, localExecutionArn, type AslDefinition } from './asl';
 
 /*
  * Runs the ASL the stack deploys with aws-local-stepfunctions, each Task state calling an
@@ -76,10 +75,6 @@ export interface LocalRunOptions {
   signal?: AbortSignal;
   /** A definition to run instead of the synthesized one (tests). */
   definition?: AslDefinition;
-}
-
-export function localExecutionArn(executionName: string): string {
-  return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${LOCAL_STATE_MACHINE_NAME}:${executionName}`;
 }
 
 export async function runStateMachineLocally(options: LocalRunOptions): Promise<LocalRunResult> {

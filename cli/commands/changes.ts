@@ -55,6 +55,7 @@ export async function changesCommand(options: { since?: string; workspaces?: str
     // Keys are snake_case already; printJson's key conversion would reach into old_value/new_value, which are data.
     if (options.json) return console.log(JSON.stringify({ since, changes: rows }, null, 2));
     if (rows.length === 0) return console.log(`No account changed in the last ${since}.`);
+    // A 'readded' row (id churn, 012) is one account under its email: "re-added", old id → new id.
     console.log(
       table(
         ['observed', 'workspace', 'account', 'field', 'old', 'new', 'source'],
@@ -62,9 +63,9 @@ export async function changesCommand(options: { since?: string; workspaces?: str
           formatTime(r.observed_at),
           r.workspace,
           r.email ?? String(r.emailbison_id),
-          r.field,
-          truncateText(shown(r.old_value), 40),
-          truncateText(shown(r.new_value), 40),
+          r.field === 'readded' ? 're-added' : r.field,
+          truncateText(r.field === 'readded' ? `id ${shown(r.old_value)}` : shown(r.old_value), 40),
+          truncateText(r.field === 'readded' ? `id ${shown(r.new_value)}` : shown(r.new_value), 40),
           r.source,
         ]),
       ),

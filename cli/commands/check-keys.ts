@@ -3,6 +3,7 @@ import { checkKeyBinding, type KeyBinding } from '../../lambdas/emailbison/key-b
 import { errorCode, redactSecrets } from '../../lambdas/errors';
 import { findBindingConflicts, type BindingConflict } from '../../lambdas/workspaces/binding';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
+import { requireSimulator } from '../../local/simulator-workspaces';
 import { withReadContext, type CliContext } from '../context';
 import { fail, printJson } from '../output';
 import { table } from '../table';
@@ -28,6 +29,7 @@ export interface KeyCheck {
  */
 export async function checkKeys(context: CliContext, options: { concurrency?: number } = {}): Promise<KeyCheck[]> {
   const workspaces = await listWorkspaces(context.db.sql, { activeOnly: true });
+  await requireSimulator(workspaces);
   const results: KeyCheck[] = new Array(workspaces.length);
   let next = 0;
   const worker = async () => {

@@ -150,6 +150,7 @@ export function jobSummaryLines(job: JobRecord, execution?: { status: string } |
     `  workspaces_processed   ${job.workspacesSynced}`,
     `  workspaces_failed      ${job.workspacesFailed}`,
     `  workspaces_skipped     ${job.workspacesSkipped}`,
+    ...(job.workspacesDeferred > 0 ? [`  workspaces_deferred    ${job.workspacesDeferred} (of the skipped)`] : []),
     `  total_accounts_synced  ${job.totalAccountsSynced}`,
     `  total_accounts_removed ${job.totalAccountsRemoved}`,
     `  error_message          ${job.errorMessage ?? ''}`,

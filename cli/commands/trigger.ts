@@ -140,7 +140,7 @@ function exitCodeOf(execution: Exclude<Execution, { unavailable: string }>, job:
 async function openStackDatabase(config: Config, note: (line: string) => void): Promise<ReadDatabase | undefined> {
   try {
     if (config.databaseUrl) {
-      const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl });
+      const db = await openDatabaseForReading({ databaseUrl: config.databaseUrl, embeddedDataDir: config.embeddedPostgresDir });
       note(`database: ${db.description}`);
       return db;
     }

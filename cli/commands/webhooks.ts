@@ -12,7 +12,8 @@ import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { startLocalIntake, type LocalIntake } from '../../local/intake-queue';
 import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
-import { openCliContext, withCliContext, type CliContext } from '../context';
+import { requireSimulator } from '../../local/simulator-workspaces';
+import { openCliContext, withCliContext, withReadContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
 
@@ -52,9 +53,9 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
     );
   }
   await withCliContext(async (context) => {
+    const workspaces = await chosenWorkspaces(context, options.workspaces);
     const token = await webhookToken(context, { create: true });
     const base = options.url!.replace(/\/+$/, '').replace(/\/emailbison(\/.*)?$/, '');
-    const workspaces = await chosenWorkspaces(context, options.workspaces);
     const results: { workspace: Workspace; result?: EnsureOutcome; error?: string }[] = [];
     for (const workspace of workspaces) {
       const url = `${base}/emailbison/${token}/${workspace.id}`;
@@ -91,7 +92,7 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
 }
 
 export async function listWebhooksCommand(options: { workspaces?: string; json?: boolean }): Promise<void> {
-  await withCliContext(async (context) => {
+  await withReadContext(async (context) => {
     const token = await webhookToken(context, { create: false }).catch(() => undefined);
     const rows: Record<string, unknown>[] = [];
     for (const workspace of await chosenWorkspaces(context, options.workspaces)) {
@@ -175,6 +176,10 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     });
     // The one place the token is shown: this terminal. Register with it, or point the simulator at it.
     console.log(`${server.url}/emailbison/${token}`);
+    // Nothing delivers to it from simulated workspaces while their simulator is down: say so, and serve anyway.
+    await requireSimulator(await listWorkspaces(context.db.sql, { activeOnly: true })).catch((error: Error) =>
+      console.error(error.message),
+    );
     console.error(
       `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Deliveries are accepted at once and applied in the background (${SERVE_CONNECTIONS} database connections at most). Ctrl-C to stop: what was accepted is applied first`,
     );
@@ -212,14 +217,19 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
 
 async function chosenWorkspaces(context: CliContext, names: string | undefined): Promise<Workspace[]> {
   const all = await listWorkspaces(context.db.sql, { activeOnly: true });
-  if (!names) return all;
+  if (!names) {
+    await requireSimulator(all);
+    return all;
+  }
   const wanted = names
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
   const unknown = wanted.filter((name) => !all.some((w) => w.name === name));
   if (unknown.length > 0) throw new UsageError(`No active workspace named ${unknown.map((n) => `"${n}"`).join(', ')}.`);
-  return all.filter((w) => wanted.includes(w.name));
+  const chosen = all.filter((w) => wanted.includes(w.name));
+  await requireSimulator(chosen);
+  return chosen;
 }
 
 /** The ChangesTopic when CHANGES_TOPIC_ARN is set; otherwise the message is shown on standard error. */

@@ -13,7 +13,7 @@ import {
 } from '../../lambdas/workspaces/registry';
 import { apiKeyProblem, baseUrlProblem, workspaceNameProblem } from '../../lambdas/workspaces/validate';
 import { bindingRefusals, checkBindings, describeBound, type BindingCandidate, type CheckedBinding } from '../bindings';
-import { withCliContext, type CliContext } from '../context';
+import { withCliContext, withReadContext, type CliContext } from '../context';
 import { readWorkspaceFile } from '../import-file';
 import { describeStore, withApiKeysStored, type KeyStore } from '../key-store';
 import { fail, printJson } from '../output';
@@ -136,8 +136,8 @@ function workspaceJson(workspace: Workspace): WorkspaceJson {
 }
 
 export async function listWorkspacesCommand(options: { json?: boolean; all?: boolean }): Promise<void> {
-  await withCliContext(async ({ db }) => {
-    const workspaces = sortByName(await listWorkspaces(db.sql, { activeOnly: !options.all }), (w) => w.name);
+  await withReadContext(async ({ db }) => {
+    const workspaces = sortByName(await db.read((sql) => listWorkspaces(sql, { activeOnly: !options.all })), (w) => w.name);
     if (options.json) return printJson(workspaces.map(workspaceJson));
     if (workspaces.length === 0)
       return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');

@@ -22,6 +22,7 @@ export interface Config {
   databasePoolMax: number;
   apiKeysSecretArn?: string;
   localSecretsFile: string;
+  embeddedPostgresDir: string;
   secretsCacheTtlSeconds: number;
   jobName: string;
   runTimeoutMinutes: number;
@@ -41,6 +42,8 @@ export interface Config {
   emailbisonPagination: EmailBisonPagination;
   /** Consumed by the EmailBison client (next issue). 0 = no cap. */
   emailbisonMaxRps: number;
+  /** The EventBridge schedule: Start job defers what its interval cannot hold at the request cap. */
+  schedule: string;
 }
 
 // Compile-time: every Config key is a setting with an env var of its type, and every env setting is in Config.

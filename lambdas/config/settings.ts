@@ -15,6 +15,9 @@ export const SERVICE_NAME = 'sender-sync';
 export const METRICS_NAMESPACE = 'SenderSync';
 /** 1 when a Lambda found the database secret still holding the stack's placeholder, 0 when Start job found it filled in. */
 export const NOT_CONFIGURED_METRIC = 'NotConfigured';
+/** Start job: workspaces deferred to the next run, and the minutes the slowest such instance needs at its cap (lambdas/jobs/plan-run.ts). */
+export const DEFERRED_METRIC = 'WorkspacesDeferred';
+export const NEEDED_MINUTES_METRIC = 'InstanceMinutesNeeded';
 
 /** Turns an environment string or a context value into the setting's value; throws an Error saying what it must be. */
 export type Parser<T> = (raw: unknown) => T;
@@ -115,6 +118,12 @@ export const SETTINGS = {
     default: '.sender-sync/secrets.json',
     parse: text,
     describe: 'the local secrets file',
+  },
+  embeddedPostgresDir: {
+    env: 'EMBEDDED_POSTGRES_DIR',
+    default: '.sender-sync/postgres',
+    parse: text,
+    describe: "the embedded Postgres's data directory (local runs without DATABASE_URL), relative to the project",
   },
   secretsCacheTtlSeconds: {
     env: 'SECRETS_CACHE_TTL_SECONDS',
@@ -225,7 +234,9 @@ export const SETTINGS = {
   },
 
   // Read by the stack only.
+  // Start job reads it too: a run plans to finish within the interval (lambdas/jobs/plan-run.ts).
   schedule: {
+    env: 'SYNC_SCHEDULE',
     context: 'schedule',
     default: 'rate(1 hour)',
     parse: matching(/^(rate|cron)\(.+\)$/, 'rate(...) or cron(...)'),

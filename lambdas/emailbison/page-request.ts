@@ -1,3 +1,4 @@
+import { describeNetworkError, networkErrorCode } from './network-error';
 import type { Dispatcher } from 'undici';
 import {
   redactSecrets,
@@ -205,7 +206,7 @@ function maxDefined(a: number | undefined, b: number | undefined): number | unde
 
 /** A fixed description from the error's code: transport messages can carry upstream text. */
 function describeTransportError(error: unknown, context: PageRequestContext): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+  const code = networkErrorCode(error);
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return `could not connect to ${context.origin} in time (${code})`;
@@ -218,9 +219,7 @@ function describeTransportError(error: unknown, context: PageRequestContext): st
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return `could not resolve the host of ${context.origin} (${code})`;
-    case undefined:
-      return `network error (${error instanceof Error ? error.name : typeof error})`;
     default:
-      return `network error (${code})`;
+      return `${context.origin}: ${describeNetworkError(error)}`;
   }
 }

@@ -44,6 +44,7 @@ export async function finalizeRunningJob(
           workspaces_processed = ${outcome.synced},
           workspaces_failed = ${outcome.failed},
           workspaces_skipped = ${outcome.skipped},
+          workspaces_deferred = ${outcome.deferred},
           total_accounts_synced = ${outcome.accountsSynced},
           total_accounts_removed = ${outcome.accountsRemoved},
           warnings = ${outcome.warnings}::text[],

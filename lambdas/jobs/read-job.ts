@@ -22,7 +22,9 @@ export interface JobRecord {
   /** workspaces_processed: the workspaces that synced. */
   workspacesSynced: number;
   workspacesFailed: number;
+  /** Not synced: deferred to the next run by Start job's plan; also counted in workspacesSkipped. */
   workspacesSkipped: number;
+  workspacesDeferred: number;
   totalAccountsSynced: number;
   totalAccountsRemoved: number;
   /** Summed over the job's workspaces. */
@@ -99,6 +101,7 @@ export function jobColumns(job: JobRecord) {
     workspaces_processed: job.workspacesSynced,
     workspaces_failed: job.workspacesFailed,
     workspaces_skipped: job.workspacesSkipped,
+    workspaces_deferred: job.workspacesDeferred,
     total_accounts_synced: job.totalAccountsSynced,
     total_accounts_removed: job.totalAccountsRemoved,
     rate_limit_wait_ms: job.rateLimitWaitMs,
@@ -115,7 +118,7 @@ function selectJobs(sql: Sql, where: ReturnType<Sql>): Promise<JobRecord[]> {
            j.execution_arn as "executionArn", j.started_at as "startedAt", j.completed_at as "completedAt",
            j.duration_ms as "durationMs", j.total_workspaces as "totalWorkspaces",
            j.workspaces_processed as "workspacesSynced", j.workspaces_failed as "workspacesFailed",
-           j.workspaces_skipped as "workspacesSkipped", j.total_accounts_synced as "totalAccountsSynced",
+           j.workspaces_skipped as "workspacesSkipped", j.workspaces_deferred as "workspacesDeferred", j.total_accounts_synced as "totalAccountsSynced",
            j.total_accounts_removed as "totalAccountsRemoved",
            coalesce((select sum(w.rate_limit_wait_ms) from polling_job_workspaces w where w.job_id = j.id), 0)::int as "rateLimitWaitMs",
            coalesce(j.warnings, '{}') as warnings, j.error_message as "errorMessage"

@@ -71,11 +71,20 @@ const CONNECTED = 'connected';
 /**
  * Counts each workspace's accounts disconnected, reconnected, added and removed in its
  * window onto its polling_job_workspaces row, and their sums onto polling_job_status.
- * An account counts once per kind however often it changed.
+ * An account counts once per kind however often it changed; one re-added under a new id
+ * (a 'readded' row) counts as neither added nor removed.
  */
 export async function recordRunChanges(sql: Sql, jobId: string): Promise<ChangeCounts> {
   await sql`
-    with changes as (${windowedChanges(sql, jobId)}),
+    with windowed as (${windowedChanges(sql, jobId)}),
+    -- An account re-added under a new id (012) is neither removed nor added: one account.
+    changes as (
+      select c.* from windowed c
+      where not (c.field = 'removed' and exists (
+        select from windowed r
+        where r.field = 'readded' and r.workspace_id = c.workspace_id and r.old_value = to_jsonb(c.emailbison_id)
+      ))
+    ),
     counts as (
       select workspace_id,
         count(distinct emailbison_id) filter (where field = 'status'

@@ -1,9 +1,12 @@
 import type { Sql } from '../db/client';
+import { instanceHost } from '../emailbison/host-budget';
 import { WorkspaceNotFoundError } from '../errors';
+import { DEAD_LOCAL_RUN_REASON, LOCAL_EXECUTION_ARN_PATTERN, LOCAL_RUN_DEAD_AFTER_SECONDS } from './local-runs';
 import type { PlannedWorkspace, WorkspaceRef } from '../workspaces/ref';
+import { byLastSync, type InstanceShortfall, interleaveByHost, type PlanCandidate, type PlanLimits, planRun } from './plan-run';
 
 export type StartJobResult =
-  | { status: 'started'; jobId: string; workspaces: PlannedWorkspace[] }
+  | { status: 'started'; jobId: string; workspaces: PlannedWorkspace[]; shortfalls: InstanceShortfall[] }
   | { status: 'already_running'; runningJobId: string; runningForSeconds: number };
 
 export interface StartJobOptions {
@@ -12,14 +15,20 @@ export interface StartJobOptions {
   executionArn?: string;
   triggerSource?: string;
   runTimeoutMinutes: number;
+  /**
+   * The request cap and the time a run may take: workspaces that do not fit are deferred
+   * (plan-run.ts). Not for a run of named workspaces: it syncs what was asked. Absent: no cap.
+   */
+  limits?: PlanLimits;
 }
 
 /**
  * Takes the single-flight lock (at most one `running` row per job name, which the
  * database enforces), fails a stale `running` row left by a run that died, and
- * creates the job and its per-workspace rows. Returns ids and names only: keys never
- * travel through the state machine. Replaying it for the same execution returns the
- * job it already created.
+ * creates the job and its per-workspace rows: `pending` for the workspaces the run syncs,
+ * in the Map's order (plan-run.ts), `deferred` (with the reason) for those its instance's
+ * cap leaves to the next run. Returns ids and names only: keys never travel through the
+ * state machine. Replaying it for the same execution returns the job it already created.
  */
 export async function startJob(sql: Sql, options: StartJobOptions): Promise<StartJobResult> {
   return sql.begin(async (tx) => {
@@ -30,19 +39,36 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
         select id, status from polling_job_status where execution_arn = ${options.executionArn}
       `;
       if (mine) {
-        const ids = (await tx<{ id: number }[]>`select workspace_id as id from polling_job_workspaces where job_id = ${mine.id}`).map(
-          (w) => w.id,
-        );
-        return { status: 'started', jobId: mine.id, workspaces: await largestFirst(tx as unknown as Sql, ids, mine.id) };
+        const ids = (
+          await tx<{ id: number }[]>`
+            select workspace_id as id from polling_job_workspaces where job_id = ${mine.id} and status <> 'deferred'
+          `
+        ).map((w) => w.id);
+        const again = interleaveByHost((await candidatesOf(tx as unknown as Sql, ids, mine.id)).sort(byLastSync));
+        return { status: 'started', jobId: mine.id, workspaces: again.map(planned), shortfalls: [] };
       }
     }
 
-    const [running] = await tx<{ id: string; age_seconds: number }[]>`
-      select id, extract(epoch from now() - started_at)::int as age_seconds
-      from polling_job_status
+    // A local run's job whose run holds no live lease (killed, its heartbeat stopped) is a dead run's, however young.
+    const [running] = await tx<{ id: string; age_seconds: number; dead_local_run: boolean }[]>`
+      select id, extract(epoch from now() - started_at)::int as age_seconds,
+        execution_arn like ${LOCAL_EXECUTION_ARN_PATTERN} and not exists (
+          select 1 from local_run_lease l
+          where l.execution_arn = j.execution_arn and l.heartbeat_at > now() - make_interval(secs => ${LOCAL_RUN_DEAD_AFTER_SECONDS})
+        ) as dead_local_run
+      from polling_job_status j
       where job_name = ${options.jobName} and status = 'running'
     `;
-    if (running) {
+    if (running?.dead_local_run) {
+      await tx`
+        update polling_job_status
+        set status = 'failed',
+            completed_at = now(),
+            duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+            error_message = ${DEAD_LOCAL_RUN_REASON}
+        where id = ${running.id}
+      `;
+    } else if (running) {
       if (running.age_seconds < options.runTimeoutMinutes * 60) {
         return { status: 'already_running', runningJobId: running.id, runningForSeconds: running.age_seconds };
       }
@@ -56,26 +82,36 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
       `;
     }
 
-    const workspaces = await selectWorkspaces(tx as unknown as Sql, options.workspaceNames);
+    const candidates = await selectWorkspaces(tx as unknown as Sql, options.workspaceNames);
+    const plan =
+      options.workspaceNames || !options.limits
+        ? { sync: interleaveByHost(candidates.sort(byLastSync)), shortfalls: [] }
+        : planRun(candidates, options.limits);
     const [job] = await tx<{ id: string }[]>`
       insert into polling_job_status (job_name, total_workspaces, execution_arn, trigger_source)
-      values (${options.jobName}, ${workspaces.length}, ${options.executionArn ?? null}, ${options.triggerSource ?? 'manual'})
+      values (${options.jobName}, ${candidates.length}, ${options.executionArn ?? null}, ${options.triggerSource ?? 'manual'})
       returning id
     `;
-    if (workspaces.length > 0) {
+    const rows = [
+      ...plan.sync.map((w) => ({ id: w.id, name: w.name, status: 'pending', reason: null })),
+      ...plan.shortfalls.flatMap((s) => s.deferred.map((w) => ({ id: w.id, name: w.name, status: 'deferred', reason: s.reason }))),
+    ];
+    if (rows.length > 0) {
       await tx`
-        insert into polling_job_workspaces (job_id, workspace_id, workspace_name)
-        select ${job.id}, id, name from unnest(${workspaces.map((w) => w.id)}::int[], ${workspaces.map((w) => w.name)}::text[]) as t(id, name)
+        insert into polling_job_workspaces (job_id, workspace_id, workspace_name, status, error, finished_at)
+        select ${job.id}, id, name, status, 'deferred: ' || reason, case when status = 'deferred' then now() end
+        from unnest(${rows.map((w) => w.id)}::int[], ${rows.map((w) => w.name)}::text[], ${rows.map((w) => w.status)}::text[],
+                    ${rows.map((w) => w.reason)}::text[]) as t(id, name, status, reason)
       `;
     }
-    return { status: 'started', jobId: job.id, workspaces };
+    return { status: 'started', jobId: job.id, workspaces: plan.sync.map(planned), shortfalls: plan.shortfalls };
   });
 }
 
-async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<PlannedWorkspace[]> {
+async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<PlanCandidate[]> {
   if (!names) {
     const active = await sql<{ id: number }[]>`select id from workspaces where active`;
-    return largestFirst(
+    return candidatesOf(
       sql,
       active.map((w) => w.id),
     );
@@ -94,32 +130,58 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
       `Cannot start the run: ${problems.join('; ')}. Nothing was started; \`sender-sync workspaces list\` shows the registered names.`,
     );
   }
-  return largestFirst(
+  return candidatesOf(
     sql,
     found.map((w) => w.id),
   );
 }
 
 /**
- * The workspaces in the order the Map should start them: largest first, by the accounts
- * each had at its last successful sync (never synced: first, as it may be large), then
- * by name. Of three at a time, the last to finish is then a small one, not the largest
- * starting late: the run ends closer to its total work divided by the concurrency.
- * The same counts are what a progress display expects this run to read.
+ * What the plan weighs for each workspace: its instance, when it last synced and with how
+ * many accounts (the latest synced row of another job: polling_job_workspaces_workspace_idx
+ * walks each workspace's rows newest first), and for one never synced the live accounts
+ * stored for it (e.g. by a cut-over).
  */
-async function largestFirst(sql: Sql, ids: number[], excludeJobId?: string): Promise<PlannedWorkspace[]> {
-  return sql<PlannedWorkspace[]>`
-    select w.id, w.name, last_sync.accounts_synced as "lastAccountsSynced"
+async function candidatesOf(sql: Sql, ids: number[], excludeJobId?: string): Promise<PlanCandidate[]> {
+  const rows = await sql<
+    { id: number; name: string; base_url: string; last_synced_at: Date | null; accounts_synced: number | null; stored: number }[]
+  >`
+    select w.id, w.name, w.base_url, last_sync.created_at as last_synced_at, last_sync.accounts_synced,
+      -- Counted only for a workspace never synced: the others have their last sync's count.
+      case when last_sync.created_at is null
+        then (select count(*)::int from sender_emails s where s.workspace_id = w.id and s.deleted_at is null)
+        else 0 end as stored
     from workspaces w
     left join lateral (
-      select p.accounts_synced from polling_job_workspaces p
+      select p.created_at, p.accounts_synced from polling_job_workspaces p
       where p.workspace_id = w.id and p.status = 'synced' and p.job_id is distinct from ${excludeJobId ?? null}::uuid
       order by p.created_at desc
       limit 1
     ) last_sync on true
     where w.id = any(${ids}::int[])
-    order by last_sync.accounts_synced desc nulls first, w.name
   `;
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    host: hostOf(r.base_url),
+    lastSyncedAt: r.last_synced_at,
+    lastAccountsSynced: r.accounts_synced,
+    storedAccounts: r.stored,
+  }));
+}
+
+function hostOf(baseUrl: string): string {
+  try {
+    return instanceHost(baseUrl);
+  } catch {
+    // The registry checks base URLs (^https?://); one that still does not parse is its own instance.
+    return baseUrl;
+  }
+}
+
+/** A workspace as the Map and a progress display know it: the accounts its last sync found. */
+function planned(c: PlanCandidate): PlannedWorkspace {
+  return { id: c.id, name: c.name, lastAccountsSynced: c.lastAccountsSynced };
 }
 
 function quote(name: string): string {

@@ -1,3 +1,4 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SETTINGS } from '../config/settings';
 
 export interface AwsClientTimeouts {
@@ -36,4 +37,18 @@ export function awsClientOptions(timeouts: AwsClientTimeouts = {}): { requestHan
       socketTimeout: requestTimeout,
     },
   };
+}
+
+/**
+ * A Secrets Manager client for the CLI and local runs, built (and its SDK loaded) on first
+ * use: a run whose keys are all in the local file or the environment never loads the SDK.
+ */
+export function lazySecretsManager(): Pick<SecretsManagerClient, 'send'> {
+  let client: SecretsManagerClient | undefined;
+  return {
+    send: async (command: Parameters<SecretsManagerClient['send']>[0]) => {
+      const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+      return (client ??= new SecretsManagerClient(awsClientOptions())).send(command);
+    },
+  } as Pick<SecretsManagerClient, 'send'>;
 }

@@ -48,10 +48,22 @@ export interface RunMetrics {
   runFinished(summary: JobRecord): void;
   /** Accounts disconnected, reconnected, added and removed since the previous run, summed over the job's workspaces. */
   runChanges(counts: ChangeCounts): void;
+  /**
+   * Start job's plan: workspaces deferred to the next run, and the most minutes an instance
+   * that deferred some needs at its cap (0 when none did): the WorkspacesDeferred alarm.
+   */
+  runPlanned(plan: { deferred: number; neededMinutes: number }): void;
   /** Start job reached the database: the deploy is configured (clears the NotConfigured alarm). */
   configured(): void;
   flush(): void;
 }
 
 export const silentLog: TaskLog = { info() {}, warn() {}, error() {}, setContext() {} };
-export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, runChanges() {}, configured() {}, flush() {} };
+export const noMetrics: RunMetrics = {
+  workspaceSynced() {},
+  runFinished() {},
+  runChanges() {},
+  runPlanned() {},
+  configured() {},
+  flush() {},
+};

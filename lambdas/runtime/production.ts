@@ -4,7 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../config/load-config';
-import { METRICS_NAMESPACE, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../config/settings';
+import { DEFERRED_METRIC, METRICS_NAMESPACE, NEEDED_MINUTES_METRIC, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../config/settings';
 import { createSql, isSupabaseDirectHost, SUPABASE_DIRECT_HOST_ADVICE, type DatabaseSecret, type Sql } from '../db/client';
 import { ConfigError, DatabaseConfigError, ERROR_CATALOGUE, errorCode } from '../errors';
 import { isPlaceholderDatabaseSecret, notConfigured } from '../db/placeholder';
@@ -123,13 +123,23 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
       metrics.addMetric('AccountsSynced', MetricUnit.Count, accountsSynced);
       metrics.addMetric('RateLimitWaitMs', MetricUnit.Milliseconds, Math.round(rateLimitWaitMs));
     },
+    runPlanned({ deferred, neededMinutes }) {
+      pending = true;
+      metrics.addMetric(DEFERRED_METRIC, MetricUnit.Count, deferred);
+      metrics.addMetric(NEEDED_MINUTES_METRIC, MetricUnit.Count, neededMinutes);
+    },
     configured() {
       pending = true;
       metrics.addMetric(NOT_CONFIGURED_METRIC, MetricUnit.Count, 0);
     },
     runFinished(summary) {
       pending = true;
-      metrics.addMetric('WorkspacesFailed', MetricUnit.Count, summary.workspacesFailed + summary.workspacesSkipped);
+      // Deferred workspaces are no failure: the WorkspacesDeferred alarm tells of them.
+      metrics.addMetric(
+        'WorkspacesFailed',
+        MetricUnit.Count,
+        summary.workspacesFailed + summary.workspacesSkipped - summary.workspacesDeferred,
+      );
       metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, summary.durationMs ?? 0);
       metrics.addMetric('SuccessfulRuns', MetricUnit.Count, summary.status === 'completed' ? 1 : 0);
       metrics.addMetric('PartialRuns', MetricUnit.Count, summary.status === 'partial' ? 1 : 0);

@@ -1,4 +1,5 @@
 import { parseExecutionInput } from '../jobs/execution-input';
+import { scheduleIntervalSeconds } from '../jobs/plan-run';
 import { startJob } from '../jobs/start-job';
 import type { TaskDeps } from '../runtime/deps';
 
@@ -27,6 +28,11 @@ export function createStartJobTask(deps: TaskDeps) {
       executionArn: event?.executionArn || undefined,
       triggerSource: input.triggerSource ?? (event?.executionArn ? 'step-functions' : 'manual'),
       runTimeoutMinutes: deps.config.runTimeoutMinutes,
+      limits: {
+        maxRps: deps.config.emailbisonMaxRps,
+        // A run that outlasts the interval makes the next one find it running and skip.
+        budgetSeconds: Math.min(scheduleIntervalSeconds(deps.config.schedule) ?? Infinity, deps.config.runTimeoutMinutes * 60),
+      },
     });
     if (result.status === 'already_running') {
       deps.onEvent?.({ type: 'already-running', runningJobId: result.runningJobId, runningForSeconds: result.runningForSeconds });
@@ -37,7 +43,15 @@ export function createStartJobTask(deps: TaskDeps) {
       return result;
     }
     deps.log.setContext({ jobId: result.jobId });
-    deps.log.info('job started', { workspaces: result.workspaces.length });
+    const deferred = result.shortfalls.reduce((n, s) => n + s.deferred.length, 0);
+    deps.log.info('job started', { workspaces: result.workspaces.length, deferred });
+    for (const shortfall of result.shortfalls) {
+      deps.log.warn(`deferred ${shortfall.deferred.length} workspaces to the next run: ${shortfall.reason}`, {
+        host: shortfall.host,
+        neededMinutes: shortfall.neededMinutes,
+      });
+    }
+    deps.metrics.runPlanned({ deferred, neededMinutes: Math.max(0, ...result.shortfalls.map((s) => s.neededMinutes)) });
     deps.onEvent?.({ type: 'job-started', jobId: result.jobId, workspaces: result.workspaces });
     return {
       status: 'started',

@@ -370,8 +370,9 @@ function unseen(sql: Sql, jobId: string, workspaceId: number) {
 
 /**
  * Marks removed the live accounts this walk did not see, with a 'removed' change row each
- * in the same statement. An account a webhook changed after the walk began (added, say,
- * after its pages were read) is not the walk's to judge: it stays as it is.
+ * in the same statement (none for an account re-added under a new id: readdedFrom). An
+ * account a webhook changed after the walk began (added, say, after its pages were read)
+ * is not the walk's to judge: it stays as it is.
  */
 async function removeUnseen(sql: Sql, jobId: string, workspaceId: number): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`
@@ -385,10 +386,23 @@ async function removeUnseen(sql: Sql, jobId: string, workspaceId: number): Promi
     changes as (
       insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, job_id)
       select ${workspaceId}::int, emailbison_id, email, 'removed', 'false', 'true', 'sync', ${jobId}::uuid from gone
+      where not ${readdedFrom(sql, workspaceId, 'gone')}
     )
     select count(*)::int as n from gone
   `;
   return n;
+}
+
+/**
+ * The account (`alias`.emailbison_id) came back under a new id: a 'readded' row (012) already
+ * says old id -> new id, so its removal records no 'removed' row of its own (one account,
+ * not a removal and an unrelated addition).
+ */
+function readdedFrom(sql: Sql, workspaceId: number, alias: 'gone' | 'touched') {
+  return sql`exists (
+    select from sender_email_changes c
+    where c.workspace_id = ${workspaceId}::int and c.field = 'readded' and c.old_value = to_jsonb(${sql(alias)}.emailbison_id)
+  )`;
 }
 
 /** The row (alias se) took a webhook change since this workspace's sync in the job began. */
@@ -417,7 +431,8 @@ async function confirmUnseen(sql: Sql, jobId: string, workspaceId: number): Prom
     ),
     changes as (
       insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, job_id)
-      select ${workspaceId}::int, emailbison_id, email, 'removed', 'false', 'true', 'sync', ${jobId}::uuid from touched where removed
+      select ${workspaceId}::int, emailbison_id, email, 'removed', 'false', 'true', 'sync', ${jobId}::uuid from touched
+      where removed and not ${readdedFrom(sql, workspaceId, 'touched')}
     )
     select count(*) filter (where removed)::int as removed, count(*) filter (where not removed)::int as marked from touched
   `;

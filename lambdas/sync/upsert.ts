@@ -39,7 +39,9 @@ export async function upsertSenderEmails(
  *   before this write) and a sender_email_changes row is inserted per field that changed
  *   (status, daily_limit, warmup_enabled, tags by name, a removed account restored, and
  *   `added` for a new row once the workspace has completed a sync: its first sync is the
- *   baseline, not N additions); sender_email_daily rows when the counters moved (today's,
+ *   baseline, not N additions), or `readded` (old id -> new id) when the new row's email is
+ *   that of another account of the workspace, removed or not seen by this job (id churn:
+ *   EmailBison gives a removed and re-added inbox a new id); sender_email_daily rows when the counters moved (today's,
  *   and the old counters' day as its base when that day has no row yet). An unchanged
  *   account is not written, so it records nothing.
  * - A webhook change newer than the batch's pages (webhook_changed_at later than
@@ -121,6 +123,36 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
         se.deleted_at, se.emails_sent_count, se.total_replied_count, se.unique_replied_count, se.total_opened_count,
         se.unique_opened_count, se.bounced_count, se.interested_leads_count, se.total_leads_contacted_count
     ),
+    -- The workspace has completed a sync: its first is the baseline, not N additions.
+    baseline as (
+      select exists (
+        select from polling_job_workspaces p
+        where p.workspace_id = ${target.workspaceId}::int and p.status = 'synced' and p.job_id <> ${target.jobId}::uuid
+      ) as done
+    ),
+    -- Id churn (012): a new id whose email is that of another account of the workspace, removed
+    -- or not seen by this job (nor in this batch), is that account re-added under a new id.
+    -- Only new rows are probed, and only after the baseline: a batch with no new id scans
+    -- nothing here (a hash join whose one side is empty reads no other), and a first sync
+    -- costs nothing more. No index on lower(email) (003 dropped it for the write path's sake):
+    -- the workspace's rows are read once, for the batches that bring new ids.
+    readded as (
+      select distinct on (w.emailbison_id) w.emailbison_id, w.email, p.emailbison_id as old_id
+      from written w
+      join sender_emails p on p.workspace_id = ${target.workspaceId}::int and lower(p.email) = lower(w.email)
+        and p.emailbison_id <> w.emailbison_id
+      where w.inserted and (select done from baseline)
+        and p.emailbison_id not in (select emailbison_id from incoming)
+        and (p.deleted_at is not null or (
+          p.last_seen_job_id is distinct from ${target.jobId}::uuid
+          and not exists (
+            select from polling_job_seen_accounts s
+            where s.job_id = ${target.jobId}::uuid and s.workspace_id = ${target.workspaceId}::int and s.emailbison_id = p.emailbison_id
+          )
+        ))
+      -- The account that just went missing before one removed long ago.
+      order by w.emailbison_id, p.deleted_at is not null, p.deleted_at desc, p.emailbison_id desc
+    ),
     changes as (
       insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, job_id)
       select ${target.workspaceId}::int, w.emailbison_id, w.email, c.field, c.old_value, c.new_value, 'sync', ${target.jobId}::uuid
@@ -141,10 +173,10 @@ export async function writeBatchText(sql: Sql, target: UpsertTarget, batch: Batc
       union all
       select ${target.workspaceId}::int, w.emailbison_id, w.email, 'added', null, to_jsonb(w.status), 'sync', ${target.jobId}::uuid
       from written w
-      where w.inserted and exists (
-        select from polling_job_workspaces p
-        where p.workspace_id = ${target.workspaceId}::int and p.status = 'synced' and p.job_id <> ${target.jobId}::uuid
-      )
+      where w.inserted and (select done from baseline) and w.emailbison_id not in (select emailbison_id from readded)
+      union all
+      select ${target.workspaceId}::int, r.emailbison_id, r.email, 'readded', to_jsonb(r.old_id), to_jsonb(r.emailbison_id), 'sync', ${target.jobId}::uuid
+      from readded r
     ),
     -- Counters that moved: today's row (UTC), and, when the old counters were last written on
     -- an earlier day, that day's row with them if it has none (a new account's first totals

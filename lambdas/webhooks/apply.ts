@@ -18,6 +18,10 @@ import { markDigestDue, type DigestTiming } from './publish';
  * - Only this workspace's row (workspace_id, emailbison_id) is read or written.
  * - Values as 009 records them: status text, removed true (false when a removed row comes
  *   back), added the status it arrived with, tags their sorted names, warmup booleans.
+ * - Id churn (012): an added account whose email is that of another account of the workspace
+ *   (removed, or still live here because its removal was not delivered) is that account
+ *   re-added under a new id: 'readded', old id -> new id, instead of 'added'. The next sync's
+ *   removal of the old id then records no 'removed' row of its own.
  */
 
 export type ApplyOutcome =
@@ -26,7 +30,7 @@ export type ApplyOutcome =
   | { outcome: 'unchanged' | 'replayed' | 'stale' }
   | { outcome: 'ignored'; reason: string };
 
-export type ChangeField = 'status' | 'removed' | 'tags' | 'warmup_enabled' | 'added';
+export type ChangeField = 'status' | 'removed' | 'tags' | 'warmup_enabled' | 'added' | 'readded';
 
 interface StoredRow {
   email: string;
@@ -176,6 +180,13 @@ async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSender
       ${timestampOrNull(raw.created_at)}::timestamptz, ${account.updatedAt}::timestamptz, ${json(raw)}::text::jsonb, now()
     )
   `;
+  const [previous] = await sql<{ emailbison_id: string }[]>`
+    select emailbison_id from sender_emails
+    where workspace_id = ${workspaceId} and lower(email) = lower(${account.email!}) and emailbison_id <> ${account.id}
+    order by deleted_at is not null, deleted_at desc, emailbison_id desc
+    limit 1
+  `;
+  if (previous) return { field: 'readded', oldValue: Number(previous.emailbison_id), newValue: account.id };
   return { field: 'added', oldValue: null, newValue: account.status };
 }
 

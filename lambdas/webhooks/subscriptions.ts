@@ -1,3 +1,4 @@
+import { describeNetworkError } from '../emailbison/network-error';
 import { WebhookSubscriptionError } from '../errors';
 import { ACCOUNT_EVENT_TYPES } from './event';
 import { maskWebhookUrl } from './token';
@@ -72,7 +73,7 @@ async function request(target: SubscriptionTarget, method: string, path: string,
     });
   } catch (error) {
     throw new WebhookSubscriptionError(
-      `EmailBison at ${new URL(url).host} did not answer ${method} ${path} for workspace "${target.workspace}" (${(error as Error).name}).`,
+      `EmailBison at ${new URL(url).host} did not answer ${method} ${path} for workspace "${target.workspace}": ${describeNetworkError(error, { timeoutMs: target.timeoutMs ?? 15_000 })}.`,
       { workspace: target.workspace, cause: error },
     );
   }

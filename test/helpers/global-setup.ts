@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   delete process.env.DATABASE_URL;
+  buildCliBundle();
   const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
   const databasePrefix = `ss_test_${runId}_`;
   const template = `ss_template_${runId}`;
@@ -87,4 +89,21 @@ export default async function setup(project: TestProject) {
       throw new Error(`The tests left ${leaks.length} thing(s) behind (now removed; fix the test that made them): ${leaks.join(', ')}`);
     }
   };
+}
+
+/**
+ * The CLI's tests run what users run: the bundle (dist/) through bin/sender-sync.mjs, which
+ * rebuilds it when a source changed. Done here once (`sender-sync --version`), so the test
+ * files' processes never build it side by side; a build that fails stops the run, saying why.
+ */
+function buildCliBundle(): void {
+  try {
+    execFileSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/sender-sync.mjs'), '--version'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 120_000,
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new Error(`The CLI bundle (dist/) could not be built; \`node cli/bundle.mjs\` shows why.\n${stderr || String(error)}`);
+  }
 }

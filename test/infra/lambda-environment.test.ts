@@ -53,6 +53,7 @@ const NON_DEFAULT = {
   'sender-sync:logLevel': 'debug',
   'sender-sync:emailbisonPagination': 'CURSOR',
   'sender-sync:emailbisonMaxRps': '0.5',
+  'sender-sync:schedule': 'rate(30 minutes)',
   'sender-sync:databaseSsl': 'VERIFY-FULL',
   'sender-sync:databaseHost': 'db.abc123.eu-west-1.rds.amazonaws.com',
   'sender-sync:databasePort': '6432',
@@ -106,6 +107,16 @@ describe('the environment the stack gives each Lambda', () => {
       pageConcurrency: 20,
       syncBudgetSeconds: 780,
     });
+  });
+});
+
+describe("Start job's plan", () => {
+  it('gets the schedule and the request cap it plans each run with (issue 22 item 6), and no key', () => {
+    const planning = lambdaEnvironments(NON_DEFAULT).filter(([, environment]) => 'SYNC_SCHEDULE' in environment);
+    expect(planning.map(([id]) => id)).toEqual([expect.stringMatching(/^FunctionsStartJob/)]);
+    const config = loadConfig(planning[0][1] as Record<string, string>);
+    expect(config).toMatchObject({ schedule: 'rate(30 minutes)', emailbisonMaxRps: 0.5, runTimeoutMinutes: 240 });
+    expect(config.apiKeysSecretArn).toBeUndefined();
   });
 });
 

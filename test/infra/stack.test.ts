@@ -555,6 +555,25 @@ describe('alarms', () => {
     ]);
   });
 
+  it('alarms while Start job defers workspaces, saying what the instance needs and what to raise (issue 22 item 6)', () => {
+    const [alarm] = find('InstanceMinutesNeeded');
+    expect(find('InstanceMinutesNeeded')).toHaveLength(1);
+    expect(alarm).toMatchObject({
+      Namespace: 'SenderSync',
+      Dimensions: [{ Name: 'service', Value: 'sender-sync' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+    });
+    expect(alarm.AlarmDescription).toContain('this instance needs N min at 3 req/s: raise EMAILBISON_MAX_RPS or the interval');
+    const custom = resources(synth({ 'sender-sync:emailbisonMaxRps': 5 }).template, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .find((a) => a.MetricName === 'InstanceMinutesNeeded');
+    expect(custom.AlarmDescription).toContain('needs N min at 5 req/s');
+  });
+
   it('alarms on any message in a dead-letter or on-failure queue', () => {
     // Every queue but the webhook intake, whose messages are work, not failures (its age alarm: test/infra/webhooks.test.ts).
     const intakeId = logicalId(stack, stack.webhooks.queue);
@@ -603,8 +622,8 @@ describe('alarms', () => {
   });
 
   it('notify the topic and say what they mean and what to do', () => {
-    // ... and the webhook intake's three: applier errors, dead letters, backlog (issue 19).
-    expect(alarms).toHaveLength(17 - 4 + 1 + 3 + 2 + 3);
+    // + 1: WorkspacesDeferred (issue 22 item 6); + 3: the webhook intake's applier errors, dead letters, backlog (issue 19).
+    expect(alarms).toHaveLength(17 - 4 + 1 + 3 + 2 + 1 + 3);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.MetricName).toEqual([topicRef]);
       expect(alarm.AlarmDescription.length, alarm.MetricName).toBeGreaterThan(80);

@@ -204,6 +204,7 @@ describe('the webhook token', () => {
       pageConcurrency: 3,
       emailbisonPagination: 'auto',
       emailbisonMaxRps: 3,
+      schedule: 'rate(1 hour)',
       logLevel: 'INFO',
       logRetentionDays: 30,
       tracingEnabled: false,

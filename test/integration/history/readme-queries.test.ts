@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../helpers/database';
 
 /*
- * The README's dashboard queries ("Changes, digests and webhooks"), read from the README as
+ * The dashboard queries of docs/webhooks.md ("Changes, digests and webhooks"), read from the page as
  * it is and run against the test database on rows made here: what a reader copies works.
  */
-const README = readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+const README = readFileSync(path.resolve(import.meta.dirname, '../../../docs/webhooks.md'), 'utf8');
 
 function readmeQuery(name: string): string {
   const match = new RegExp(`<!-- dashboard query: ${name} -->\\s*\`\`\`sql\\n([\\s\\S]*?)\`\`\``).exec(README);
-  if (!match) throw new Error(`README.md has no dashboard query "${name}"`);
+  if (!match) throw new Error(`docs/webhooks.md has no dashboard query "${name}"`);
   return match[1];
 }
 
@@ -42,13 +42,22 @@ beforeAll(async () => {
     change(north, 2, 'b@north.example.com', 'Connected', 'Disconnected', 30), // too old
     change(north, 3, 'c@north.example.com', 'Not connected', 'Connected', 1), // a reconnection
     change(south, 4, 'd@south.example.com', 'Connected', 'Not connected', 5),
+    // Id churn: account 1 removed and added again upstream, under id 7 (its email in another case).
+    { ...change(north, 7, 'A@north.example.com', '', '', 0.5), field: 'readded', old_value: 1, new_value: 7 },
   ]) {
     await db.sql`
       insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, observed_at, source, job_id)
-      values (${row.workspace_id}, ${row.emailbison_id}, ${row.email}, ${row.field}, to_jsonb(${row.old_value}::text), to_jsonb(${row.new_value}::text),
+      values (${row.workspace_id}, ${row.emailbison_id}, ${row.email}, ${row.field},
+              ${JSON.stringify(row.old_value)}::text::jsonb, ${JSON.stringify(row.new_value)}::text::jsonb,
               ${row.observed_at}, ${row.source}, ${row.job_id})
     `;
   }
+  // The accounts of the daily rows: 1 removed, 7 its new id.
+  await db.sql`
+    insert into sender_emails (workspace_id, emailbison_id, email, raw, deleted_at) values
+      (${north}, 1, 'a@north.example.com', '{}', now()), (${north}, 2, 'b@north.example.com', '{}', null),
+      (${north}, 7, 'A@north.example.com', '{}', null), (${south}, 4, 'd@south.example.com', '{}', null)
+  `;
   // Lifetime totals on the days they changed (days before today, UTC).
   const daily = [
     [north, 1, 40, 1_000], // before the 30 days: the base of the next row
@@ -57,6 +66,7 @@ beforeAll(async () => {
     [north, 2, 3, 500],
     [north, 2, 1, 520],
     [south, 4, 2, 70], // its first row: a starting total, not a day's sending
+    [north, 7, 0, 1_100], // account 1 under its new id: its totals go on, 20 more today
   ];
   for (const [workspace, id, daysAgo, sent] of daily) {
     await db.sql`
@@ -67,7 +77,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.sql`delete from sender_email_changes`);
 
-describe("the README's dashboard queries", () => {
+describe('the dashboard queries (docs/webhooks.md)', () => {
   it('list the accounts disconnected in the last 24 hours, newest first', async () => {
     const rows = await db.sql.unsafe(readmeQuery('disconnected-24h'));
     expect(rows.map((r) => [r.workspace, r.email, r.status_before, r.status_after, r.source])).toEqual([
@@ -82,11 +92,21 @@ describe("the README's dashboard queries", () => {
     const [{ today }] = await db.sql<{ today: Date }[]>`select (now() at time zone 'utc')::date as today`;
     const daysAgo = (day: Date) => Math.round((today.getTime() - new Date(day).getTime()) / 86_400_000);
     const nonZero = rows.filter((r) => Number(r.sent) !== 0).map((r) => [r.workspace, daysAgo(r.day), Number(r.sent)]);
-    // North: account 1 sent 50 (3 days ago, from the total 37 days before) and 30; account 2 sent 20.
+    // North: account 1 sent 50 (3 days ago, from the total 37 days before) and 30; account 2 sent 20;
+    // account 1 under its new id 7 sent 20 today (followed by email: its first row is no starting total).
     expect(nonZero).toEqual([
       ['North', 3, 50],
       ['North', 1, 50],
+      ['North', 0, 20],
     ]);
     expect(rows.filter((r) => r.workspace === 'North').map((r) => daysAgo(r.day))).toEqual(Array.from({ length: 30 }, (_, i) => 29 - i));
+  });
+
+  it("follow one account's history by email, across the ids EmailBison gave it", async () => {
+    const rows = await db.sql.unsafe(readmeQuery('account-history'));
+    expect(rows.map((r) => [r.workspace, Number(r.emailbison_id), r.field, r.old_value, r.new_value])).toEqual([
+      ['North', 1, 'status', 'Connected', 'Not connected'],
+      ['North', 7, 'readded', 1, 7],
+    ]);
   });
 });

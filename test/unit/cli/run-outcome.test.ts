@@ -19,6 +19,7 @@ function job(overrides: Partial<JobRecord>): JobRecord {
     workspacesSynced: 26,
     workspacesFailed: 0,
     workspacesSkipped: 0,
+    workspacesDeferred: 0,
     totalAccountsSynced: 4228,
     totalAccountsRemoved: 0,
     rateLimitWaitMs: 0,
@@ -57,6 +58,20 @@ describe('the outcome line', () => {
     expect(outcomeLine(outcome('completed', job({})))).toBe('completed: 26 of 26 workspaces, 4,228 accounts');
     expect(outcomeLine(outcome('completed', job({ totalWorkspaces: 1, workspacesSynced: 1, totalAccountsSynced: 1 })))).toBe(
       'completed: 1 of 1 workspace, 1 account',
+    );
+  });
+
+  it('says partial with the workspaces deferred to the next run apart from the skipped ones', () => {
+    const deferred = job({
+      status: 'partial',
+      totalWorkspaces: 1000,
+      workspacesSynced: 300,
+      workspacesSkipped: 700,
+      workspacesDeferred: 700,
+      totalAccountsSynced: 45_000,
+    });
+    expect(outcomeLine(outcome('partial', deferred))).toBe(
+      'partial: 0 of 1,000 workspaces failed, 700 deferred to the next run; 45,000 accounts synced',
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, type WorkspaceRow } from '../../../lambdas/jobs/aggregate';
+import { aggregate, MAX_JOB_WARNINGS, type WorkspaceRow } from '../../../lambdas/jobs/aggregate';
 
 function workspace(name: string, status: WorkspaceRow['status'], fields: Partial<WorkspaceRow> = {}): WorkspaceRow {
   return {
@@ -28,6 +28,7 @@ describe('aggregate', () => {
       synced: 2,
       failed: 0,
       skipped: 0,
+      deferred: 0,
       accountsSynced: 443,
       accountsRemoved: 2,
       warnings: ['Acme: skipped an invalid item on page 3: no id'],
@@ -84,5 +85,24 @@ describe('aggregate', () => {
 
   it('is completed for a job with no workspaces', () => {
     expect(aggregate([], undefined)).toMatchObject({ status: 'completed', synced: 0, warnings: [], errorMessage: null });
+  });
+
+  it('is partial when workspaces were deferred, in one bounded warning per instance, listed first', () => {
+    const reason =
+      'deferred: this instance (eb.example) needs 95 min at 3 req/s: raise EMAILBISON_MAX_RPS or the interval (a run has 60 min)';
+    const rows = [
+      workspace('Acme', 'synced', { accounts_synced: 10 }),
+      workspace('Birch', 'failed', { error: 'UnexpectedResponseError: HTTP 500' }),
+      ...Array.from({ length: 2000 }, (_, i) => workspace(`Deferred ${String(i).padStart(4, '0')}`, 'deferred', { error: reason })),
+      ...Array.from({ length: 300 }, (_, i) => workspace(`Broken ${i}`, 'failed', { error: 'boom' })),
+    ];
+    const outcome = aggregate(rows, undefined);
+    expect(outcome).toMatchObject({ status: 'partial', synced: 1, failed: 301, skipped: 2000, deferred: 2000 });
+    expect(outcome.warnings).toHaveLength(MAX_JOB_WARNINGS);
+    expect(outcome.warnings[0]).toBe(
+      `2000 workspaces ${reason} (they sync first next run): ${Array.from({ length: 10 }, (_, i) => `Deferred 000${i}`).join(', ')}, … and 1990 more`,
+    );
+    expect(outcome.warnings[1]).toBe('Birch: failed: UnexpectedResponseError: HTTP 500');
+    expect(outcome.warnings.at(-1)).toBe("… and 203 more warnings: polling_job_workspaces holds each workspace's");
   });
 });
