@@ -153,14 +153,13 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     const context = await openCliContext();
     const token = await webhookToken(context, { create: true });
     const log = stderrLog(context.config.logLevel);
-    // The applier's own pool, bounded; the context's (migrations, the token) is not used again.
+    // The applier's own pool, bounded; the context's (migrations, the workspaces check) is ended once started.
     const sql = createSql({
       url: context.db.url,
       ssl: sslModeFromUrl(context.db.url),
       max: SERVE_CONNECTIONS,
       applicationName: 'sender-sync-webhooks',
     });
-    await context.db.sql.end({ timeout: 5 });
     let intake: LocalIntake | undefined;
     const applier = createWebhookApplier({
       sql,
@@ -180,6 +179,7 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     await requireSimulator(await listWorkspaces(context.db.sql, { activeOnly: true })).catch((error: Error) =>
       console.error(error.message),
     );
+    await context.db.sql.end({ timeout: 5 });
     console.error(
       `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Deliveries are accepted at once and applied in the background (${SERVE_CONNECTIONS} database connections at most). Ctrl-C to stop: what was accepted is applied first`,
     );
