@@ -71,10 +71,12 @@ export class SenderSyncStack extends Stack {
       functions: fns,
       alarmTopic: alarmTopic.topic,
       changesTopic: changesTopic.topic,
+      applierMaxConcurrency: config.webhookApplierMaxConcurrency,
+      receiverReservedConcurrency: config.webhookReceiverReservedConcurrency,
     });
     if (config.secretsKmsKeyArn) {
       // An imported secret encrypted with a customer-managed key: reading it needs kms:Decrypt, only via Secrets Manager.
-      for (const fn of [...fns.all, this.webhooks.fn]) {
+      for (const fn of [...fns.all, this.webhooks.fn, this.webhooks.applier]) {
         fn.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ['kms:Decrypt'],
@@ -98,7 +100,7 @@ export class SenderSyncStack extends Stack {
       new MigrationsOnDeploy(this, 'Migrations', {
         migrate: fns.migrate,
         // New task code and the definition only go live once the schema they expect exists.
-        before: [this.stateMachine, ...Object.values(fns.tasks), this.webhooks.fn],
+        before: [this.stateMachine, ...Object.values(fns.tasks), this.webhooks.fn, this.webhooks.applier],
         migrateTimeout: MIGRATE_TIMEOUT,
         migrationsDir: path.join(props.projectRoot, 'migrations'),
         deployId: props.deployId,
