@@ -15,6 +15,8 @@ export const SERVICE_NAME = 'sender-sync';
 export const METRICS_NAMESPACE = 'SenderSync';
 /** 1 when a Lambda found the database secret still holding the stack's placeholder, 0 when Start job found it filled in. */
 export const NOT_CONFIGURED_METRIC = 'NotConfigured';
+/** 1 for each digest of account changes (a run's or the webhooks') that SNS did not take: the people it was for were not told. */
+export const DIGEST_NOT_PUBLISHED_METRIC = 'DigestsNotPublished';
 
 /** Turns an environment string or a context value into the setting's value; throws an Error saying what it must be. */
 export type Parser<T> = (raw: unknown) => T;
