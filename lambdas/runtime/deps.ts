@@ -50,8 +50,17 @@ export interface RunMetrics {
   runChanges(counts: ChangeCounts): void;
   /** Start job reached the database: the deploy is configured (clears the NotConfigured alarm). */
   configured(): void;
+  /** A digest of account changes was not published (SNS refused it): emitted at once, whatever happens to the invocation after. */
+  digestNotPublished(): void;
   flush(): void;
 }
 
 export const silentLog: TaskLog = { info() {}, warn() {}, error() {}, setContext() {} };
-export const noMetrics: RunMetrics = { workspaceSynced() {}, runFinished() {}, runChanges() {}, configured() {}, flush() {} };
+export const noMetrics: RunMetrics = {
+  workspaceSynced() {},
+  runFinished() {},
+  runChanges() {},
+  configured() {},
+  digestNotPublished() {},
+  flush() {},
+};

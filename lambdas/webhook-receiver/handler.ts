@@ -4,7 +4,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { loadConfig } from '../config/load-config';
 import { ConfigError } from '../errors';
 import { awsClientOptions } from '../runtime/aws-sdk';
-import { createLambdaRuntime } from '../runtime/production';
+import { countPublishFailures } from '../digests/publisher';
+import { createLambdaRuntime, powertoolsMetrics } from '../runtime/production';
 import { createSecretResolver } from '../secrets/resolve';
 import type { ChangesPublisher } from '../webhooks/publish';
 import { createWebhookReceiver } from './receive';
@@ -22,11 +23,16 @@ const secrets = createSecretResolver({
   ttlSeconds: config.secretsCacheTtlSeconds,
 });
 const sns = config.changesTopicArn ? new SNSClient(awsClientOptions()) : undefined;
-const publisher: ChangesPublisher | undefined = sns && {
-  async publish(message) {
-    await sns.send(new PublishCommand({ TopicArn: config.changesTopicArn, Subject: message.subject, Message: message.text }));
-  },
-};
+const publisher: ChangesPublisher | undefined =
+  sns &&
+  countPublishFailures(
+    {
+      async publish(message) {
+        await sns.send(new PublishCommand({ TopicArn: config.changesTopicArn, Subject: message.subject, Message: message.text }));
+      },
+    },
+    powertoolsMetrics(runtime.metrics),
+  );
 
 let context: Context | undefined;
 const receive = createWebhookReceiver({

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client';
+import { changesCommand, fitDigest } from '../digests/message';
 
 /*
  * Disconnections and removals that arrive by webhook go to the ChangesTopic as they come,
@@ -35,6 +36,8 @@ export interface PendingChange {
   field: 'status' | 'removed';
   oldValue: unknown;
   newValue: unknown;
+  /** When the change row was written: the oldest one's names the `sender-sync changes --since` of a digest cut short. */
+  observedAt?: Date;
 }
 
 /** Publishes each due workspace's pending items; returns the messages sent. */
@@ -110,7 +113,10 @@ export async function markWebhookChangesDigested(sql: Sql, throughId: number): P
   `;
 }
 
-/** One workspace's disconnections and removals: at most MAX_LISTED named, the rest counted. Never a key. */
+/**
+ * One workspace's disconnections and removals: at most MAX_LISTED named, the rest counted,
+ * fitted into one SNS message (digests/message.ts). Never a key.
+ */
 export function changesMessage(workspace: string, pending: PendingChange[]): ChangesMessage {
   const disconnected = pending.filter((change) => change.field === 'status').length;
   const removed = pending.length - disconnected;
@@ -122,12 +128,24 @@ export function changesMessage(workspace: string, pending: PendingChange[]): Cha
         ? `  ${change.email ?? '(unknown email)'}: removed`
         : `  ${change.email ?? '(unknown email)'}: ${String(change.oldValue ?? 'unknown')} -> ${String(change.newValue)}`,
     );
-  if (pending.length > MAX_LISTED) lines.push(`  ... and ${pending.length - MAX_LISTED} more`);
-  return {
-    // SNS subjects: ASCII, no line breaks, at most 100 characters.
-    subject: `sender-sync: ${what} in ${workspace}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-    text: [`Workspace "${workspace}": ${what} (reported by EmailBison webhooks)`, ...lines].join('\n'),
-  };
+  const oldest = pending.reduce<Date | undefined>(
+    (at, change) => (change.observedAt && (!at || change.observedAt < at) ? change.observedAt : at),
+    undefined,
+  );
+  const { subject, message } = fitDigest({
+    subject: `sender-sync: ${what} in ${workspace}`,
+    intro: [],
+    sections: [
+      {
+        heading: `Workspace "${workspace}": ${what} (reported by EmailBison webhooks)`,
+        lines,
+        accounts: pending.length,
+        notListed: Math.max(0, pending.length - MAX_LISTED),
+      },
+    ],
+    changesCommand: changesCommand(oldest && new Date(oldest.getTime() - 1)),
+  });
+  return { subject, text: message };
 }
 
 function publishable(sql: Sql) {
