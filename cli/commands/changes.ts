@@ -4,6 +4,7 @@ import { withReadContext } from '../context';
 import { fail } from '../output';
 import { formatTime, table, truncateText } from '../table';
 import { plural } from '../words';
+import { terminalJson } from '../terminal-text';
 
 /** One row of sender_email_changes as `changes --json` prints it (snake_case, one shape). */
 export interface ChangeRow {
@@ -70,7 +71,7 @@ export async function changesCommand(options: { since?: string; workspaces?: str
   await withReadContext(async ({ db }) => {
     const rows = await db.read((sql) => listChanges(sql, { since: from, workspaces }));
     // Keys are snake_case already; printJson's key conversion would reach into old_value/new_value, which are data.
-    if (options.json) return console.log(JSON.stringify({ since, changes: rows }, null, 2));
+    if (options.json) return console.log(terminalJson({ since, changes: rows }, 2));
     if (rows.length === 0) return console.log(`No account changed ${sinceWords(since)}.`);
     console.log(
       table(
