@@ -65,6 +65,13 @@ export class SenderSyncStack extends Stack {
     });
     const fns = this.functions;
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
+    if (!config.alarmEmail) {
+      Annotations.of(this).addWarningV2(
+        'sender-sync:noAlarmEmail',
+        'No alarm e-mail configured (sender-sync:alarmEmail): alarms reach the SNS topic (stack output AlarmTopicArn) and nobody is told. ' +
+          'Set it in cdk.json or with `cdk deploy -c sender-sync:alarmEmail=ops@example.com`, or subscribe an endpoint to the topic.',
+      );
+    }
     // The account changes: Finalize job's run digest (Mark failed's, for a run that broke) and the webhooks' batched news.
     const changesTopic = new ChangesTopic(this, 'ChangesTopic', { email: config.changesEmail });
     this.webhooks = new WebhookReceiver(this, 'Webhooks', {

@@ -18,6 +18,7 @@ import { requireSimulator } from '../../local/simulator-workspaces';
 import { openCliContext, withCliContext, withReadContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
+import { terminalJson, visible, visibleLines } from '../terminal-text';
 
 /** The local secrets file's field holding the token `webhooks serve` checks (when WEBHOOK_TOKEN_SECRET_ARN is not set). */
 export const LOCAL_TOKEN_FIELD = 'webhook-token';
@@ -241,7 +242,7 @@ function changesPublisher(topicArn: string | undefined): ChangesPublisher {
   if (!topicArn) {
     return {
       async publish(message) {
-        console.error(`[changes] ${message.subject}\n${message.text}`);
+        console.error(visibleLines(`[changes] ${message.subject}\n${message.text}`));
       },
     };
   }
@@ -258,7 +259,7 @@ const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 function stderrLog(level: string): TaskLog {
   const at = LEVELS.indexOf(level);
   const line = (name: string) => (message: string, fields?: Record<string, unknown>) => {
-    if (LEVELS.indexOf(name) >= at) console.error(`${new Date().toISOString()} ${name} ${message} ${JSON.stringify(fields ?? {})}`);
+    if (LEVELS.indexOf(name) >= at) console.error(`${new Date().toISOString()} ${name} ${visible(message)} ${terminalJson(fields ?? {})}`);
   };
   return { info: line('INFO'), warn: line('WARN'), error: line('ERROR'), setContext() {} };
 }

@@ -18,6 +18,8 @@ export const NOT_CONFIGURED_METRIC = 'NotConfigured';
 /** Start job: workspaces deferred to the next run, and the minutes the slowest such instance needs at its cap (lambdas/jobs/plan-run.ts). */
 export const DEFERRED_METRIC = 'WorkspacesDeferred';
 export const NEEDED_MINUTES_METRIC = 'InstanceMinutesNeeded';
+/** 1 for each digest of account changes (a run's or the webhooks') that SNS did not take: the people it was for were not told. */
+export const DIGEST_NOT_PUBLISHED_METRIC = 'DigestsNotPublished';
 
 /** Turns an environment string or a context value into the setting's value; throws an Error saying what it must be. */
 export type Parser<T> = (raw: unknown) => T;

@@ -16,16 +16,17 @@ import { createWebhookApplier, type WebhookApplier } from './applier';
  * invocation fails and the whole batch returns to the queue.
  */
 const config = loadConfig(process.env);
-const runtime = createLambdaRuntime(process.env, { part: 'webhook' });
-const sns = config.changesTopicArn ? snsPublisher(config.changesTopicArn) : undefined;
-const publisher: ChangesPublisher | undefined = sns && {
-  publish: (message) => sns.publish({ subject: message.subject, message: message.text }),
-};
+// The runtime counts each publish SNS refuses (DigestsNotPublished, and its alarm).
+const runtime = createLambdaRuntime(process.env, { part: 'webhook', changesPublisher: (topicArn) => snsPublisher(topicArn) });
 const ticks = config.webhookQueueUrl ? sqsIntakeQueue(new SQSClient(awsClientOptions()), config.webhookQueueUrl) : undefined;
 let applier: WebhookApplier | undefined;
 
 export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
   const deps = await runtime.deps(context);
+  const sns = deps.changes;
+  const publisher: ChangesPublisher | undefined = sns && {
+    publish: (message) => sns.publish({ subject: message.subject, message: message.text }),
+  };
   applier ??= createWebhookApplier({
     sql: deps.sql,
     log: deps.log,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/client';
+import { changesCommand, fitDigest } from '../digests/message';
 
 /*
  * Disconnections and removals that arrive by webhook go to the ChangesTopic, at most one
@@ -50,6 +51,8 @@ export interface PendingChange {
   field: 'status' | 'removed';
   oldValue: unknown;
   newValue: unknown;
+  /** When the change row was written: the oldest one's names the `sender-sync changes --since` of a digest cut short. */
+  observedAt?: Date;
 }
 
 export interface DigestTiming {
@@ -139,7 +142,7 @@ export async function publishDueWebhookChanges(
     `;
     if (!claim) continue;
     const pending = await sql<(PendingChange & { id: number })[]>`
-      select c.id, c.email, c.field, c.old_value as "oldValue", c.new_value as "newValue"
+      select c.id, c.email, c.field, c.old_value as "oldValue", c.new_value as "newValue", c.observed_at as "observedAt"
       from sender_email_changes c
       where c.workspace_id = ${workspace_id} and c.source = 'webhook' and c.id > ${claim.published_through_id} and ${publishable(sql)}
       order by c.id
@@ -151,7 +154,8 @@ export async function publishDueWebhookChanges(
       `;
       continue;
     }
-    const message = capChangesMessage(changesMessage(claim.name, pending));
+    // changesMessage fits the message into 200 KB (fitDigest), summarising what does not fit.
+    const message = changesMessage(claim.name, pending);
     try {
       await publisher.publish(message);
     } catch (error) {
@@ -211,7 +215,10 @@ export async function markWebhookChangesDigested(sql: Sql, throughId: number): P
   `;
 }
 
-/** One workspace's disconnections and removals: at most MAX_LISTED named, the rest counted. Never a key. */
+/**
+ * One workspace's disconnections and removals: at most MAX_LISTED named, the rest counted,
+ * fitted into one SNS message (digests/message.ts). Never a key.
+ */
 export function changesMessage(workspace: string, pending: PendingChange[]): ChangesMessage {
   const disconnected = pending.filter((change) => change.field === 'status').length;
   const removed = pending.length - disconnected;
@@ -223,21 +230,24 @@ export function changesMessage(workspace: string, pending: PendingChange[]): Cha
         ? `  ${change.email ?? '(unknown email)'}: removed`
         : `  ${change.email ?? '(unknown email)'}: ${String(change.oldValue ?? 'unknown')} -> ${String(change.newValue)}`,
     );
-  if (pending.length > MAX_LISTED) lines.push(`  ... and ${pending.length - MAX_LISTED} more`);
-  return {
-    // SNS subjects: ASCII, no line breaks, at most 100 characters.
-    subject: `sender-sync: ${what} in ${workspace}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-    text: [`Workspace "${workspace}": ${what} (reported by EmailBison webhooks)`, ...lines].join('\n'),
-  };
-}
-
-/**
- * The one place a webhook digest is bounded before SNS: the 200 KB cap with its summary line
- * is written by the alarms work (issue 19 item 2) in the publish path; on merge it goes here.
- * Until then the message is bounded by MAX_LISTED lines.
- */
-export function capChangesMessage(message: ChangesMessage): ChangesMessage {
-  return message;
+  const oldest = pending.reduce<Date | undefined>(
+    (at, change) => (change.observedAt && (!at || change.observedAt < at) ? change.observedAt : at),
+    undefined,
+  );
+  const { subject, message } = fitDigest({
+    subject: `sender-sync: ${what} in ${workspace}`,
+    intro: [],
+    sections: [
+      {
+        heading: `Workspace "${workspace}": ${what} (reported by EmailBison webhooks)`,
+        lines,
+        accounts: pending.length,
+        notListed: Math.max(0, pending.length - MAX_LISTED),
+      },
+    ],
+    changesCommand: changesCommand(oldest && new Date(oldest.getTime() - 1)),
+  });
+  return { subject, text: message };
 }
 
 function publishable(sql: Sql) {

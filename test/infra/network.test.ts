@@ -51,7 +51,8 @@ describe('a VPC deploy', () => {
     expect(withEndpoint).toHaveLength(1);
     expect(withEndpoint[0].entry.data).not.toContain('Secrets Manager');
 
-    expect(synth({ ...VPC, 'sender-sync:subnetsRouteToInternet': true }).annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    const told = { ...VPC, 'sender-sync:subnetsRouteToInternet': true, 'sender-sync:alarmEmail': 'ops@example.com' };
+    expect(synth(told).annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 
   it('outputs the security group of the Lambdas, created or given', () => {

@@ -65,7 +65,7 @@ describe('publishing webhook disconnections', () => {
     expect(messages).toHaveLength(3);
     expect(messages[2].subject).toBe('sender-sync: 54 disconnected, 1 removed in Alpha');
     expect(messages[2].text.split('\n')).toHaveLength(1 + 50 + 1);
-    expect(messages[2].text).toContain('... and 5 more');
+    expect(messages[2].text).toContain('  … and 5 more');
     expect(messages[2].text).not.toContain('inbox1@');
     await wait(WINDOW_SECONDS * 1000 + 200);
     await a.send('EMAIL_ACCOUNT_RECONNECTED', 58, 'Connected');
