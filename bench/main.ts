@@ -25,8 +25,8 @@ import { benchWrite } from './write';
  * `npm run bench -- --only emailbison`: issue 12's figures alone (about 6 minutes; 12a at 5 req/s, issue 22), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
  * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
- * latest-write.json; `--only webhooks`: the webhook receiver's p50/p99 over 1,000 local
- * deliveries (issue 15), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
+ * latest-write.json; `--only webhooks`: the webhook intake's p50/p99 over 2,000 concurrent
+ * deliveries and the applier's events/s (issue 19), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
  * (about a minute), to latest-scale.json.
  */
 const RUNS = 3;
@@ -78,7 +78,7 @@ try {
     figures.push(...(await benchWrite(db.sql, db.url, log)));
   }
   if (!options.only || options.only === 'webhooks') {
-    log('issue 15: the webhook receiver, 1,000 local deliveries');
+    log('issue 19: the webhook intake on a bad day, 2,000 concurrent deliveries; the applier through the queue and in one batch');
     figures.push(...(await benchWebhooks(db.sql, log)));
   }
 

@@ -294,7 +294,7 @@ webhooks
 program
   .command('changes')
   .description('what changed on the sender accounts (status, removed, daily limit, warmup, tags, added), newest first; read-only')
-  .option('--since <duration>', 'how far back: 30m, 24h, 7d', '24h')
+  .option('--since <when>', 'how far back: 30m, 24h, 7d, or a time such as 2026-12-05T03:00:00Z (what a digest names)', '24h')
   .option('--workspaces <names>', 'comma-separated workspace names (default: all)')
   .option('--json', 'print the result as JSON')
   .addHelpText('after', example('sender-sync changes --since 7d --workspaces "Acme Outbound"'))

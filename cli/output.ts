@@ -1,5 +1,6 @@
 import { describeError, errorCode } from '../lambdas/errors';
 import { seeHelp } from './invocation';
+import { terminalJson, visibleLines } from './terminal-text';
 
 /**
  * Exit codes, for scripts: one table for every command (docs/operations.md's CLI section and
@@ -12,24 +13,26 @@ const USAGE_ERRORS = new Set(['SS_USAGE', 'SS_WORKSPACE_NOT_FOUND']);
 
 /**
  * Prints a one-line error a person can act on and exits non-zero; never a stack for known
- * errors. A usage error exits 64, its line followed by where the command's help is.
+ * errors. A usage error exits 64, its line followed by where the command's help is. An error
+ * can quote EmailBison's answer: its control characters are shown escaped (terminal-text.ts).
  */
 export function fail(error: unknown, exitCode: number = EXIT.error): never {
   if (USAGE_ERRORS.has(errorCode(error) ?? '')) {
-    console.error(`sender-sync: ${describeError(error).replace(/^\w+Error: /, '')}\n${seeHelp()}`);
+    console.error(`sender-sync: ${visibleLines(describeError(error).replace(/^\w+Error: /, ''))}\n${seeHelp()}`);
     process.exit(EXIT.usage);
   }
-  console.error(`sender-sync: ${describeError(error)}`);
+  console.error(`sender-sync: ${visibleLines(describeError(error))}`);
   process.exit(exitCode);
 }
 
 /**
- * The one way a command prints `--json`: the value alone on stdout, keys in snake_case
+ * The one way a command prints `--json`: the value alone on stdout (control and bidirectional
+ * characters as \u escapes, terminal-text.ts), keys in snake_case
  * (as the tables' columns), whatever casing the code's records use. Only identifier-like
  * keys are converted; a key that is data (a name with a space, an ARN) stays as it is.
  */
 export function printJson(value: unknown): void {
-  console.log(JSON.stringify(snakeCaseKeys(value), null, 2));
+  console.log(terminalJson(snakeCaseKeys(value), 2));
 }
 
 export function snakeCaseKeys(value: unknown): unknown {

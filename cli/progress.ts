@@ -4,6 +4,7 @@ import { describeWalkCursor } from '../lambdas/sync/walk-state';
 import { type Colors, colorsFor, type OutputStream, redrawable } from './colors';
 import { RunTally, type TallySnapshot } from './run-tally';
 import { fitWidth, width } from './table';
+import { visible, visibleLines } from './terminal-text';
 import { formatCount, plural } from './words';
 
 /*
@@ -88,7 +89,10 @@ export function createRunProgress(options: RunProgressOptions): RunProgress {
   };
 }
 
-/** The line an event earns above the bar (or alone, off a terminal); undefined: the bar says it. */
+/**
+ * The line an event earns above the bar (or alone, off a terminal); undefined: the bar says it.
+ * Workspace names and errors come from EmailBison: escaped (terminal-text.ts) before any colour.
+ */
 export function eventLine(event: RunEvent, tally: RunTally, c: Colors, live: boolean): string | undefined {
   switch (event.type) {
     case 'already-running':
@@ -97,22 +101,24 @@ export function eventLine(event: RunEvent, tally: RunTally, c: Colors, live: boo
       );
     case 'workspace-syncing':
       // Only a continuation is news off a terminal; on one, the bar names the workspaces in flight.
-      return !live && event.cursor ? `${event.workspace.name}: continuing from ${describeWalkCursor(event.cursor)}` : undefined;
+      return !live && event.cursor ? `${visible(event.workspace.name)}: continuing from ${describeWalkCursor(event.cursor)}` : undefined;
     case 'workspace-paused':
-      return `${event.workspace.name}: time budget reached at ${event.cursor ? describeWalkCursor(event.cursor) : 'the end'}; continuing`;
+      return `${visible(event.workspace.name)}: time budget reached at ${event.cursor ? describeWalkCursor(event.cursor) : 'the end'}; continuing`;
     case 'workspace-synced': {
       const done = live ? '' : ` (${doneOfTotal(tally.snapshot())})`;
-      return `${event.workspace.name}: ${c.green('synced')} ${plural(event.accountsSynced, 'account')}${done}`;
+      return `${visible(event.workspace.name)}: ${c.green('synced')} ${plural(event.accountsSynced, 'account')}${done}`;
     }
     case 'workspace-attempt-failed':
-      return c.yellow(`${tally.nameOf(event.workspace)}: attempt failed: ${oneLine(`${event.error.name}: ${event.error.message}`)}`);
+      return c.yellow(
+        `${visible(tally.nameOf(event.workspace))}: attempt failed: ${oneLine(`${event.error.name}: ${event.error.message}`)}`,
+      );
     case 'workspace-failed': {
       const done = live ? '' : ` (${doneOfTotal(tally.snapshot())})`;
-      return c.red(`${tally.nameOf(event.workspace)}: FAILED (${oneLine(event.error)}); the other workspaces go on${done}`);
+      return c.red(`${visible(tally.nameOf(event.workspace))}: FAILED (${oneLine(event.error)}); the other workspaces go on${done}`);
     }
     case 'changes-digest':
       // A local run has no ChangesTopic: the digest is printed where it would have been sent.
-      return `${event.subject}\n${event.message}`;
+      return visibleLines(`${event.subject}\n${event.message}`);
     default:
       return undefined;
   }
@@ -138,7 +144,9 @@ export function progressLine(s: TallySnapshot, c: Colors, columns: number): stri
   if (s.attemptsRetried > 0) parts.push(c.yellow(`${plural(s.attemptsRetried, 'attempt')} retried`));
   if (s.etaMs !== undefined) parts.push(`ETA ${formatDuration(s.etaMs)}`);
   const head = `${bar(fraction, s.workspacesFailed > 0 ? c.yellow : c.green)} ${parts.join(' · ')}`;
-  const flying = s.inFlight.map((w) => (w.page ? `${w.name} (page ${w.page.page}/${w.page.lastPage})` : w.name)).join(', ');
+  const flying = s.inFlight
+    .map((w) => (w.page ? `${visible(w.name)} (page ${w.page.page}/${w.page.lastPage})` : visible(w.name)))
+    .join(', ');
   const room = columns - width(head);
   if (room < 0) return fitWidth(head, columns);
   // The workspaces in flight take what room is left, cut by display width; the coloured head is never cut.
@@ -164,5 +172,5 @@ export function formatDuration(ms: number): string {
 }
 
 function oneLine(text: string): string {
-  return fitWidth(text.replace(/\s+/g, ' ').trim(), MESSAGE_WIDTH);
+  return fitWidth(visible(text.replace(/\s+/g, ' ').trim()), MESSAGE_WIDTH);
 }

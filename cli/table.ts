@@ -1,12 +1,15 @@
 import stringWidth from 'string-width';
+import { visible } from './terminal-text';
 
 /**
  * A plain text table: columns padded to their widest cell, numbers right-aligned. Widths are
  * display widths (string-width): an emoji or a CJK character takes two columns, a combining
  * accent none, so a name like "🚀 Rocket Labs" or "東京 Sales" keeps the columns after it aligned.
+ * Cells are data, often from EmailBison: control and bidirectional characters are shown
+ * escaped (terminal-text.ts), and measured as printed.
  */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))));
+  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : visible(String(cell)))));
   const widths = headers.map((header, i) => Math.max(width(header), ...cells.map((row) => width(row[i] ?? ''))));
   const numeric = headers.map((_, i) => cells.length > 0 && cells.every((row) => /^-?[\d,.]+( ms| s)?$|^$/.test(row[i] ?? '')));
   const line = (row: string[]) =>
@@ -66,7 +69,8 @@ export function formatTime(date: Date | null | undefined): string {
     : '';
 }
 
+/** A value cut to `max` columns as printed: escaped first (terminal-text.ts), so a cut never hides an escape sequence. */
 export function truncateText(text: string | null | undefined, max = 70): string {
   if (!text) return '';
-  return fitWidth(text, max);
+  return fitWidth(visible(text), max);
 }

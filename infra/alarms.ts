@@ -6,7 +6,13 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { UndeliveredQueue } from './events';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, NEEDED_MINUTES_METRIC, NOT_CONFIGURED_METRIC, SERVICE_NAME } from '../lambdas/config/settings';
+import {
+  DIGEST_NOT_PUBLISHED_METRIC,
+  METRICS_NAMESPACE,
+  NEEDED_MINUTES_METRIC,
+  NOT_CONFIGURED_METRIC,
+  SERVICE_NAME,
+} from '../lambdas/config/settings';
 
 /*
  * Metric names, namespaces and dimensions are written out here rather than taken from
@@ -22,8 +28,9 @@ import { METRICS_NAMESPACE, NEEDED_MINUTES_METRIC, NOT_CONFIGURED_METRIC, SERVIC
  * - AWS/SQS, dimension QueueName: ApproximateNumberOfMessagesVisible.
  *   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
  * - SenderSync, dimension service=sender-sync: WorkspacesFailed, SuccessfulRuns,
- *   emitted as EMF by the finalize-job Lambda, and NotConfigured, emitted by Start job
- *   and by any Lambda that meets the placeholder secret, through Powertools Metrics, whose
+ *   emitted as EMF by the finalize-job Lambda, NotConfigured, emitted by Start job
+ *   and by any Lambda that meets the placeholder secret, and DigestsNotPublished, emitted
+ *   by whichever Lambda SNS refused a digest (lambdas/digests/publisher.ts), through Powertools Metrics, whose
  *   default dimension is `service` = the service name (lambdas/runtime/production.ts).
  *   Namespace and service name are constants of lambdas/config/settings.ts, which the
  *   Lambdas emit under: renaming one cannot silence these alarms.
@@ -182,6 +189,16 @@ export class SyncAlarms extends Construct {
       alarmDescription:
         'sender-sync is deployed but not configured: the database secret (stack output DatabaseSecretArn) still holds the placeholder REPLACE_ME, so every run ends at once in the "Not configured" state. ' +
         'Fill in host, port, username, password and dbname, then run `cdk deploy` again (it applies the migrations). The alarm clears at the next run.',
+    });
+    // A digest that did not go out is the news of a bad day lost: the people who reconnect
+    // inboxes were not told. Each failed publish counts 1 (after the SDK's own retries).
+    add('DigestsNotPublished', {
+      ...anyExecution,
+      metric: senderSync(DIGEST_NOT_PUBLISHED_METRIC, 'Sum', Duration.minutes(5)),
+      alarmDescription:
+        "A digest of account changes (a run's, or the webhooks' batched news) could not be published to the ChangesTopic, so its subscribers were not told. " +
+        'The log of the Lambda that tried (Finalize job or Mark failed: "run digest not published"; the webhook receiver: "webhook changes not published") says why: SNS refused it (topic policy, throttling) or was unreachable. ' +
+        '`sender-sync changes --since 24h` lists every change it would have named.',
     });
     for (const { name, queue, meaning } of props.queues) {
       add(`${name}Depth`, {

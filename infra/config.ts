@@ -25,6 +25,10 @@ export interface StackConfig {
   scheduleEnabled: boolean;
   /** Workspaces synced at once (the Map state's MaxConcurrency). */
   mapConcurrency: number;
+  /** The webhook applier's event source mapping's maximum concurrency (its Postgres connections). */
+  webhookApplierMaxConcurrency: number;
+  /** Reserved concurrency of the webhook receiver; 0: none. */
+  webhookReceiverReservedConcurrency: number;
   /** Execution timeout of the state machine; also how old a `running` job must be before a new run may take its lock. */
   runTimeoutMinutes: number;
   tracingEnabled: boolean;
@@ -131,6 +135,8 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     schedule: read('schedule')!,
     scheduleEnabled: read('scheduleEnabled')!,
     mapConcurrency: read('mapConcurrency')!,
+    webhookApplierMaxConcurrency: read('webhookApplierMaxConcurrency')!,
+    webhookReceiverReservedConcurrency: read('webhookReceiverReservedConcurrency')!,
     runTimeoutMinutes: read('runTimeoutMinutes')!,
     tracingEnabled: read('tracingEnabled')!,
     databaseSecretArn,

@@ -65,6 +65,9 @@ export interface FunctionOptions {
   memorySize?: number;
   environment?: Record<string, string>;
   commandHooks?: nodejs.ICommandHooks;
+  /** A function that never opens Postgres (the webhook receiver): no database secret, no database settings. */
+  withoutDatabase?: boolean;
+  reservedConcurrentExecutions?: number;
 }
 
 /** A Lambda for each task of lambdas/tasks.ts and one for migrations, each with its own log group and only the secrets it reads. */
@@ -101,6 +104,13 @@ export class SyncFunctions extends Construct {
       NODE_OPTIONS,
     };
 
+    const withoutDatabaseEnvironment = {
+      ...lambdaEnvironment({ logLevel: props.logLevel }),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS,
+    };
+
     const create = (name: string, dir: string, options: FunctionOptions & { description: string; timeout: Duration }) => {
       const logGroup = new logs.LogGroup(this, `${name}Logs`, {
         retention: props.logRetentionDays as logs.RetentionDays,
@@ -118,7 +128,8 @@ export class SyncFunctions extends Construct {
         timeout: options.timeout,
         logGroup,
         tracing: props.tracingEnabled ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-        environment: { ...commonEnvironment, ...options.environment },
+        environment: { ...(options.withoutDatabase ? withoutDatabaseEnvironment : commonEnvironment), ...options.environment },
+        reservedConcurrentExecutions: options.reservedConcurrentExecutions,
         vpc: props.network?.vpc,
         vpcSubnets: props.network?.subnets,
         securityGroups: props.network?.securityGroups,
@@ -134,10 +145,10 @@ export class SyncFunctions extends Construct {
           externalModules: EXTERNAL_MODULES,
           banner: REQUIRE_SHIM,
           forceDockerBundling: false,
-          commandHooks: withCaBundle(options.commandHooks, caBundle?.source),
+          commandHooks: options.withoutDatabase ? options.commandHooks : withCaBundle(options.commandHooks, caBundle?.source),
         },
       });
-      props.databaseSecret.grantRead(fn);
+      if (!options.withoutDatabase) props.databaseSecret.grantRead(fn);
       acknowledgeFunctionFindings(fn, props);
       return fn;
     };

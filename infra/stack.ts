@@ -65,16 +65,25 @@ export class SenderSyncStack extends Stack {
     });
     const fns = this.functions;
     const alarmTopic = new AlarmTopic(this, 'AlarmTopic', { email: config.alarmEmail });
+    if (!config.alarmEmail) {
+      Annotations.of(this).addWarningV2(
+        'sender-sync:noAlarmEmail',
+        'No alarm e-mail configured (sender-sync:alarmEmail): alarms reach the SNS topic (stack output AlarmTopicArn) and nobody is told. ' +
+          'Set it in cdk.json or with `cdk deploy -c sender-sync:alarmEmail=ops@example.com`, or subscribe an endpoint to the topic.',
+      );
+    }
     // The account changes: Finalize job's run digest (Mark failed's, for a run that broke) and the webhooks' batched news.
     const changesTopic = new ChangesTopic(this, 'ChangesTopic', { email: config.changesEmail });
     this.webhooks = new WebhookReceiver(this, 'Webhooks', {
       functions: fns,
       alarmTopic: alarmTopic.topic,
       changesTopic: changesTopic.topic,
+      applierMaxConcurrency: config.webhookApplierMaxConcurrency,
+      receiverReservedConcurrency: config.webhookReceiverReservedConcurrency,
     });
     if (config.secretsKmsKeyArn) {
       // An imported secret encrypted with a customer-managed key: reading it needs kms:Decrypt, only via Secrets Manager.
-      for (const fn of [...fns.all, this.webhooks.fn]) {
+      for (const fn of [...fns.all, this.webhooks.fn, this.webhooks.applier]) {
         fn.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ['kms:Decrypt'],
@@ -98,7 +107,7 @@ export class SenderSyncStack extends Stack {
       new MigrationsOnDeploy(this, 'Migrations', {
         migrate: fns.migrate,
         // New task code and the definition only go live once the schema they expect exists.
-        before: [this.stateMachine, ...Object.values(fns.tasks), this.webhooks.fn],
+        before: [this.stateMachine, ...Object.values(fns.tasks), this.webhooks.fn, this.webhooks.applier],
         migrateTimeout: MIGRATE_TIMEOUT,
         migrationsDir: path.join(props.projectRoot, 'migrations'),
         deployId: props.deployId,

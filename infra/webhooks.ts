@@ -2,9 +2,11 @@ import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { publishOnly } from './notifications';
 import { lambdaEnvironment } from '../lambdas/config/settings';
@@ -15,24 +17,44 @@ export interface WebhookReceiverProps {
   functions: SyncFunctions;
   /** Where the alarms notify. */
   alarmTopic: sns.ITopic;
-  /** The ChangesTopic: webhook disconnections and removals are published to it, batched. Absent: nothing is published. */
+  /** The ChangesTopic: the applier sends webhook disconnections and removals to it, one digest per workspace per 5 minutes. Absent: nothing is published. */
   changesTopic?: sns.ITopic;
+  /** The applier's event source mapping's maximum concurrency: its Postgres connections (one per container). Default 2, SQS's minimum. */
+  applierMaxConcurrency?: number;
+  /** The receiver's reserved concurrency; 0 or absent: none (a young account's quota refuses any). */
+  receiverReservedConcurrency?: number;
 }
 
+/** The applier's timeout: a batch of 50 in one transaction, then the digest step. */
+const APPLIER_TIMEOUT = Duration.seconds(60);
+/** Deliveries an applier takes at once, and how long the mapping gathers them (a delivery waits at most this). */
+const APPLIER_BATCH_SIZE = 50;
+const APPLIER_BATCHING_WINDOW = Duration.seconds(1);
+/** Attempts before a delivery goes to the dead-letter queue: Postgres down for a while is retried, a poison one is not forever. */
+const MAX_RECEIVE_COUNT = 5;
+
 /*
- * EmailBison's account webhooks (lambdas/webhook-receiver). A Function URL, not an HTTP
- * API: EmailBison neither signs deliveries nor sends a header of ours, so the only
- * credential is the random token in the path, which the handler checks in constant time;
- * API Gateway would add a service, a stage and a per-request charge and no check the
- * handler does not already make. The URL is public (auth NONE) for the same reason.
+ * EmailBison's account webhooks, storage first (issue 19):
+ *
+ *   Function URL -> receiver (token, validation) -> SQS intake queue -> applier (event source
+ *   mapping, maximum concurrency) -> Postgres; the applier sends the webhook digests.
+ *
+ * A Function URL, not an HTTP API: EmailBison neither signs deliveries nor sends a header of
+ * ours, so the only credential is the random token in the path, which the receiver checks
+ * in constant time; the URL is public (auth NONE) for the same reason. The receiver holds no
+ * database secret and opens no connection: a burst of deliveries scales out receivers and
+ * fills the queue, never Postgres's connection slots. The applier's connections are bounded
+ * by its mapping's maximum concurrency (one per container, DATABASE_POOL_MAX=1). A delivery
+ * that fails MAX_RECEIVE_COUNT times lands in the dead-letter queue, whose alarm pages.
  *
  * The token lives in a secret of its own, kept when the stack goes (Retain): every
- * workspace's subscription at EmailBison carries it, and a new one means `webhooks
- * register` again. One database connection per container: a burst of deliveries scales
- * out containers, not connections per container.
+ * workspace's subscription at EmailBison carries it, and a new one means `webhooks register`.
  */
 export class WebhookReceiver extends Construct {
   readonly fn: nodejs.NodejsFunction;
+  readonly applier: nodejs.NodejsFunction;
+  readonly queue: sqs.Queue;
+  readonly deadLetters: sqs.Queue;
   readonly url: lambda.FunctionUrl;
   readonly tokenSecret: secretsmanager.Secret;
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -51,27 +73,70 @@ export class WebhookReceiver extends Construct {
         "The token is part of every workspace's subscription URL at EmailBison; an automatic rotation would silently stop every delivery. Rotate it by hand, then run `sender-sync webhooks register`.",
     });
 
+    this.deadLetters = new sqs.Queue(this, 'IntakeDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: "This queue is itself the webhook intake queue's dead-letter queue; it needs none of its own.",
+    });
+    this.queue = new sqs.Queue(this, 'Intake', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Six times the applier's timeout, as AWS advises for a Lambda event source, so a batch in progress is not handed out again.
+      visibilityTimeout: Duration.seconds(APPLIER_TIMEOUT.toSeconds() * 6),
+      // A Postgres outage of days still loses no delivery.
+      retentionPeriod: Duration.days(14),
+      // A body of 256 KiB travels base64 (lambdas/webhooks/intake.ts): up to 342 KiB, within SQS's 1 MiB.
+      maxMessageSizeBytes: 1024 * 1024,
+      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     this.fn = props.functions.createFunction('WebhookReceiver', 'webhook-receiver', {
-      description: 'sender-sync: receives EmailBison account webhooks and applies them to Postgres before answering',
+      description: 'sender-sync: receives EmailBison account webhooks, checks and queues them (no database)',
       timeout: Duration.seconds(30),
+      withoutDatabase: true,
+      reservedConcurrentExecutions: props.receiverReservedConcurrency || undefined,
+      environment: lambdaEnvironment({ webhookTokenSecretArn: this.tokenSecret.secretArn, webhookQueueUrl: this.queue.queueUrl }),
+    });
+    this.tokenSecret.grantRead(this.fn);
+    this.queue.grantSendMessages(this.fn);
+    this.url = this.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+
+    this.applier = props.functions.createFunction('WebhookApplier', 'webhook-applier', {
+      description: 'sender-sync: applies queued EmailBison webhook deliveries to Postgres and sends the webhook digests',
+      timeout: APPLIER_TIMEOUT,
       environment: lambdaEnvironment({
-        webhookTokenSecretArn: this.tokenSecret.secretArn,
         changesTopicArn: props.changesTopic?.topicArn,
+        webhookQueueUrl: this.queue.queueUrl,
         databasePoolMax: 1,
       }),
     });
-    this.tokenSecret.grantRead(this.fn);
-    if (props.changesTopic) publishOnly(props.changesTopic, this.fn);
-    this.url = this.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    // Consumes deliveries, and sends itself the delayed ticks that wake it when a digest falls due.
+    this.queue.grantConsumeMessages(this.applier);
+    this.queue.grantSendMessages(this.applier);
+    if (props.changesTopic) publishOnly(props.changesTopic, this.applier);
+    this.applier.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: APPLIER_BATCH_SIZE,
+        maxBatchingWindow: APPLIER_BATCHING_WINDOW,
+        maxConcurrency: props.applierMaxConcurrency ?? 2,
+        reportBatchItemFailures: true,
+      }),
+    );
 
     // AWS/Lambda, dimension FunctionName (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html):
     // Errors counts a handler that threw or timed out; Url5xxCount every 5xx answer of the URL, the
-    // handler's own 500/503 included (https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html).
-    const metric = (metricName: string) =>
+    // handler's own 503 included (https://docs.aws.amazon.com/lambda/latest/dg/urls-monitoring.html).
+    const metric = (fn: lambda.IFunction, metricName: string) =>
       new cloudwatch.Metric({
         namespace: LAMBDA_NAMESPACE,
         metricName,
-        dimensionsMap: { FunctionName: this.fn.functionName },
+        dimensionsMap: { FunctionName: fn.functionName },
         statistic: 'Sum',
         period: Duration.minutes(5),
       });
@@ -89,17 +154,39 @@ export class WebhookReceiver extends Construct {
     alarm('ReceiverErrors', {
       ...breaching,
       threshold: 1,
-      metric: metric('Errors'),
+      metric: metric(this.fn, 'Errors'),
       alarmDescription:
         'The sender-sync webhook receiver threw or timed out; its log group shows why. EmailBison retries the delivery, and the next hourly sync repairs what it missed.',
     });
-    // Five, not one: a single 503 while Postgres restarts is retried by EmailBison and needs nobody.
+    // Five, not one: a single 503 while SQS or Secrets Manager blinks is retried by EmailBison and needs nobody.
     alarm('ReceiverServerErrors', {
       ...breaching,
       threshold: 5,
-      metric: metric('Url5xxCount'),
+      metric: metric(this.fn, 'Url5xxCount'),
       alarmDescription:
-        'The sender-sync webhook receiver answered 5xx at least 5 times in 5 minutes (503: Postgres or the token secret unreachable; 500: a bug, in its log). Account status waits for the next hourly sync meanwhile.',
+        'The sender-sync webhook receiver answered 5xx at least 5 times in 5 minutes (503: the token secret or the intake queue unreachable; 500: a bug, in its log). Account status waits for the next hourly sync meanwhile.',
+    });
+    alarm('ApplierErrors', {
+      ...breaching,
+      threshold: 3,
+      metric: metric(this.applier, 'Errors'),
+      alarmDescription:
+        'The sender-sync webhook applier failed whole batches at least 3 times in 5 minutes (Postgres unreachable, or a bug: its log group says). The deliveries wait in the intake queue and are retried.',
+    });
+    // AWS/SQS, dimension QueueName (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+    alarm('IntakeDeadLettersVisible', {
+      ...breaching,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: 0,
+      metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      alarmDescription: `A webhook delivery failed ${MAX_RECEIVE_COUNT} times and waits in the dead-letter queue (the applier's log says why). Redrive it to the intake queue once fixed (aws sqs start-message-move-task); the next hourly sync repairs the account meanwhile.`,
+    });
+    alarm('IntakeBacklog', {
+      ...breaching,
+      threshold: 15 * 60,
+      metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      alarmDescription:
+        'The oldest webhook delivery in the intake queue has waited 15 minutes: the applier is not keeping up or cannot reach Postgres (its log says which).',
     });
 
     new CfnOutput(this, 'ReceiverUrl', {

@@ -83,6 +83,8 @@ export const ERROR_CATALOGUE = {
   MalformedWebhookError: { code: 'SS_WEBHOOK_MALFORMED', retried: false },
   /** EmailBison refused or failed a /api/webhook-url request. */
   WebhookSubscriptionError: { code: 'SS_WEBHOOK_SUBSCRIPTION', retried: false },
+  /** The intake queue cannot take a delivery now (SQS unreachable, or `webhooks serve`'s queue full): answered 503, EmailBison retries. */
+  IntakeUnavailableError: { code: 'SS_WEBHOOK_INTAKE_UNAVAILABLE', retried: false },
 
   // Local runs (the CLI; no state machine task raises them)
   /** Simulated workspaces point at a simulator nobody runs: `npm run emailbison-sim` starts it. */
@@ -424,6 +426,14 @@ export class EmailBisonAdminError extends SenderSyncError<'EmailBisonAdminError'
 /** Says what is wrong with the delivery, never quoting its body. */
 export class MalformedWebhookError extends withMessage('MalformedWebhookError') {}
 export class WebhookSubscriptionError extends withMessage('WebhookSubscriptionError') {}
+/** retryAfterSeconds: what the receiver's 503 tells the sender in Retry-After. */
+export class IntakeUnavailableError extends SenderSyncError<'IntakeUnavailableError'> {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options: SenderSyncErrorOptions & { retryAfterSeconds?: number } = {}) {
+    super('IntakeUnavailableError', message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 5;
+  }
+}
 export class SimulatorNotRunningError extends withMessage('SimulatorNotRunningError') {}
 
 function describeWorkspace(workspace: { id?: number; name?: string }): string {

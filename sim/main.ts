@@ -14,7 +14,8 @@ const USAGE = [
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
   '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
   '         [--admin-key KEY (a super-admin key: lists workspaces, mints api-user keys; for `sender-sync workspaces discover`)]',
-  '         [--webhook-url URL]  (account changes: POST /_sim/accounts/{id}/disconnect|reconnect|remove, POST /_sim/accounts {"workspace": NAME})',
+  '         [--webhook-url URL]  (account changes: POST /_sim/accounts/{id}/disconnect|reconnect|remove, POST /_sim/accounts {"workspace": NAME},',
+  '                               a bad day: POST /_sim/bad-day {"accounts": N, "workspaces": M, "copies": 2} to each workspace\'s subscriptions)',
 ].join('\n');
 
 async function main(): Promise<void> {

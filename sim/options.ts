@@ -95,6 +95,13 @@ export interface EmailBisonSim {
    */
   changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove'): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** A new account, its email_account_added delivered. Also POST /_sim/accounts {"workspace": name or id}. */
+  /** POST /_sim/bad-day: `accounts` connected accounts across the first `workspaces` disconnect at once, each delivered `copies` times, concurrently. */
+  badDay(request: {
+    accounts: number;
+    workspaces: number;
+    copies?: number;
+    concurrency?: number;
+  }): Promise<import('./webhooks').BadDaySummary>;
   addAccountWithEvent(workspaceName: string): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** Every webhook delivery made, in order, with the receiver's status and the exact body. */
   webhookDeliveries(): SimDelivery[];

@@ -38,7 +38,7 @@ import {
 } from './responses';
 import { scenarioSpec, type ScenarioSpec } from './scenarios';
 import { SimStore } from './store';
-import { changeTimestamp, SimWebhooks, type SimAccountEvent, type SimDelivery } from './webhooks';
+import { changeTimestamp, SimWebhooks, summarizeBadDay, type BadDaySummary, type SimAccountEvent, type SimDelivery } from './webhooks';
 
 export type { RawSenderEmail, SimWorkspace } from './data';
 export type { SimFaults } from './faults';
@@ -48,7 +48,7 @@ export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
 export type { MintedToken, TokenMintFailure } from './admin';
-export type { SimDelivery, SimSubscription } from './webhooks';
+export type { BadDaySummary, SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
 
 import { PAGE_CAP_ANSWERS, type EmailBisonSim, type PageCapAnswer, type SimLatency, type SimOptions, type SimUnreachable } from './options';
@@ -190,6 +190,12 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     const change = /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove)$/.exec(path);
     try {
       if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as 'disconnect' | 'reconnect' | 'remove'));
+      if (path === '/_sim/bad-day') {
+        const body = (await readJson(req)) as Record<string, unknown> | undefined;
+        const request = badDayRequest(body);
+        if (typeof request === 'string') return send(res, 400, { message: request });
+        return send(res, 200, await badDay(request));
+      }
       if (path === '/_sim/accounts') {
         const body = (await readJson(req)) as { workspace?: string | number } | undefined;
         const name = store.list().find((w) => w.name === body?.workspace || w.id === Number(body?.workspace))?.name;
@@ -217,6 +223,35 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       type = action === 'disconnect' ? 'email_account_disconnected' : 'email_account_reconnected';
     }
     return { account, deliveries: await webhooks.deliver(type, found.workspace, account) };
+  }
+
+  /**
+   * POST /_sim/bad-day {"accounts": N, "workspaces": M, "copies": 1, "concurrency": 256}: N
+   * connected accounts across the first M workspaces (by id) disconnect at once, as in an
+   * instance outage, and each event goes to the workspace's subscriptions, `copies` times
+   * each, `concurrency` deliveries in flight at once.
+   */
+  async function badDay(request: { accounts: number; workspaces: number; copies: number; concurrency: number }): Promise<BadDaySummary> {
+    const chosen = [...store.list()].sort((a, b) => a.id - b.id).slice(0, request.workspaces);
+    const updatedAt = changeTimestamp(Date.now());
+    const events: { type: SimAccountEvent; workspace: SimWorkspace; account: RawSenderEmail }[] = [];
+    chosen.forEach((workspace, index) => {
+      const share = Math.floor(request.accounts / chosen.length) + (index < request.accounts % chosen.length ? 1 : 0);
+      const connected = workspace.accounts.filter((account) => account.status === 'Connected').slice(0, share);
+      for (const { id } of connected) {
+        const account = store.patch(workspace.name, id, { status: 'Not connected', updated_at: updatedAt });
+        events.push({ type: 'email_account_disconnected', workspace, account });
+      }
+    });
+    const started = performance.now();
+    const made = await webhooks.deliverAll(events, request.copies, request.concurrency);
+    return summarizeBadDay(
+      chosen.map((workspace) => workspace.name),
+      request.concurrency,
+      events.length,
+      made,
+      performance.now() - started,
+    );
   }
 
   async function addAccount(workspaceName: string) {
@@ -423,6 +458,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     clearRequestLog: () => log.clear(),
     setUnreachable,
     changeAccount,
+    badDay: (request) => badDay({ copies: 1, concurrency: BAD_DAY_CONCURRENCY, ...request }),
     addAccountWithEvent: addAccount,
     webhookDeliveries: (): SimDelivery[] => webhooks.deliveries(),
     webhookSubscriptions: (workspaceName) => webhooks.list(store.get(workspaceName).name),
@@ -430,6 +466,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       closing = true;
       for (const release of [...holds]) release();
       await stopListening();
+      await webhooks.close();
     },
   };
 }
@@ -468,6 +505,24 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     return undefined;
   }
+}
+
+/** The bad day's request, or what is wrong with it. */
+/** Deliveries a bad day keeps in flight at once: a sender's worker pool, not one connection per event. */
+const BAD_DAY_CONCURRENCY = 256;
+
+function badDayRequest(
+  body: Record<string, unknown> | undefined,
+): { accounts: number; workspaces: number; copies: number; concurrency: number } | string {
+  const whole = (value: unknown, min: number, max: number) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : undefined;
+  const accounts = whole(body?.accounts, 1, 100_000);
+  const workspaces = whole(body?.workspaces, 1, 10_000);
+  const copies = body?.copies === undefined ? 1 : whole(body.copies, 1, 5);
+  const concurrency = body?.concurrency === undefined ? BAD_DAY_CONCURRENCY : whole(body.concurrency, 1, 10_000);
+  if (accounts === undefined || workspaces === undefined || copies === undefined || concurrency === undefined)
+    return 'Give {"accounts": 1..100000, "workspaces": 1..10000, "copies": 1..5 (optional), "concurrency": 1..10000 (optional, 256)}.';
+  return { accounts, workspaces, copies, concurrency };
 }
 
 function subscriptionFields(body: unknown): { name: string; url: string; events: string[] } | undefined {

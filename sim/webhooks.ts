@@ -1,3 +1,4 @@
+import { Agent, request } from 'undici';
 import type { RawSenderEmail, SimWorkspace } from './data';
 
 /*
@@ -29,6 +30,8 @@ export interface SimDelivery {
   status: number;
   /** The exact body posted (no secret in it): tests replay it. */
   body: string;
+  /** From the request's start to the end of the receiver's answer. */
+  latencyMs?: number;
 }
 
 const EVENT_NAMES: Record<SimAccountEvent, string> = {
@@ -41,6 +44,7 @@ const EVENT_NAMES: Record<SimAccountEvent, string> = {
 export class SimWebhooks {
   readonly #subscriptions = new Map<string, SimSubscription[]>();
   readonly #deliveries: SimDelivery[] = [];
+  #agent: Agent | undefined;
   #nextId = 1;
 
   constructor(
@@ -86,31 +90,109 @@ export class SimWebhooks {
 
   /** Posts the event to every target that wants it; resolves when each has answered. */
   async deliver(type: SimAccountEvent, workspace: SimWorkspace, account: RawSenderEmail): Promise<SimDelivery[]> {
-    const body = JSON.stringify(deliveredBody(type, workspace, account, this.instanceUrl()));
-    const targets: { target: 'global' | number; url: string }[] = [
-      ...(this.globalUrl ? [{ target: 'global' as const, url: this.globalUrl }] : []),
-      ...(this.#subscriptions.get(workspace.name) ?? []).filter((s) => s.events.includes(type)).map((s) => ({ target: s.id, url: s.url })),
-    ];
-    const made = await Promise.all(
-      targets.map(async ({ target, url }) => {
-        const status = await fetch(url, {
+    return this.deliverAll([{ type, workspace, account }]);
+  }
+
+  /**
+   * Every event to every target that wants it, each `copies` times (a sender that timed out
+   * and retried), sent by `concurrency` senders at once, as EmailBison's delivery workers
+   * do (an instance's bad day: nobody waits for earlier answers). A delivery's latency runs
+   * from its request being sent to the end of the answer. Resolves when every one has answered.
+   */
+  async deliverAll(
+    events: { type: SimAccountEvent; workspace: SimWorkspace; account: RawSenderEmail }[],
+    copies = 1,
+    concurrency = Number.POSITIVE_INFINITY,
+  ): Promise<SimDelivery[]> {
+    const posts = events.flatMap(({ type, workspace, account }) => {
+      const body = JSON.stringify(deliveredBody(type, workspace, account, this.instanceUrl()));
+      const targets: { target: 'global' | number; url: string }[] = [
+        ...(this.globalUrl ? [{ target: 'global' as const, url: this.globalUrl }] : []),
+        ...(this.#subscriptions.get(workspace.name) ?? [])
+          .filter((s) => s.events.includes(type))
+          .map((s) => ({ target: s.id, url: s.url })),
+      ];
+      return targets.flatMap((target) => Array.from({ length: copies }, () => ({ ...target, type, account, workspace, body })));
+    });
+    this.#agent ??= new Agent({ keepAliveTimeout: 10_000 });
+    const agent = this.#agent;
+    const made: SimDelivery[] = new Array(posts.length);
+    let next = 0;
+    const sender = async () => {
+      while (next < posts.length) {
+        const index = next++;
+        const { target, url, type, account, workspace, body } = posts[index];
+        const started = performance.now();
+        const status = await request(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'EmailBison-Webhook (simulated)' },
           body,
-          signal: AbortSignal.timeout(10_000),
+          dispatcher: agent,
+          headersTimeout: 30_000,
+          bodyTimeout: 30_000,
         }).then(
           async (response) => {
-            await response.arrayBuffer();
-            return response.status;
+            await response.body.dump();
+            return response.statusCode;
           },
           () => 0,
         );
-        return { type, accountId: account.id, workspace: workspace.name, target, status, body };
-      }),
-    );
+        made[index] = {
+          type,
+          accountId: account.id,
+          workspace: workspace.name,
+          target,
+          status,
+          body,
+          latencyMs: performance.now() - started,
+        };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(posts.length, concurrency) }, sender));
     this.#deliveries.push(...made);
     return structuredClone(made);
   }
+
+  async close(): Promise<void> {
+    await this.#agent?.close();
+    this.#agent = undefined;
+  }
+}
+
+/** What POST /_sim/bad-day answers: how the receiver took the burst. */
+export interface BadDaySummary {
+  workspaces: string[];
+  /** Deliveries in flight at once (EmailBison's senders). */
+  concurrency: number;
+  accounts: number;
+  deliveries: number;
+  /** HTTP status (0: unreachable) -> deliveries. */
+  statuses: Record<string, number>;
+  latencyMs: { p50: number; p99: number; max: number };
+  durationMs: number;
+}
+
+export function summarizeBadDay(
+  workspaces: string[],
+  concurrency: number,
+  accounts: number,
+  made: SimDelivery[],
+  durationMs: number,
+): BadDaySummary {
+  const statuses: Record<string, number> = {};
+  for (const delivery of made) statuses[delivery.status] = (statuses[delivery.status] ?? 0) + 1;
+  const sorted = made.map((delivery) => delivery.latencyMs ?? 0).sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return {
+    workspaces,
+    concurrency,
+    accounts,
+    deliveries: made.length,
+    statuses,
+    latencyMs: { p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? 0) },
+    durationMs: Math.round(durationMs),
+  };
 }
 
 export function deliveredBody(type: SimAccountEvent, workspace: SimWorkspace, account: RawSenderEmail, instanceUrl: string) {

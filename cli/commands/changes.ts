@@ -4,6 +4,7 @@ import { withReadContext } from '../context';
 import { fail } from '../output';
 import { formatTime, table, truncateText } from '../table';
 import { plural } from '../words';
+import { terminalJson } from '../terminal-text';
 
 /** One row of sender_email_changes as `changes --json` prints it (snake_case, one shape). */
 export interface ChangeRow {
@@ -21,20 +22,36 @@ export interface ChangeRow {
 const DURATION = /^(\d+)\s*(s|m|h|d)$/i;
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** `24h`, `30m`, `7d`, `90s` as milliseconds; undefined for anything else. */
-export function parseSince(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
+// A time as a digest prints it (Date.toISOString), or any ISO 8601 time with a zone.
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Where `--since` starts: `24h`, `30m`, `7d`, `90s` back from now, or a time (`2026-12-05T03:00:00Z`); undefined for anything else. */
+export function parseSince(text: string): { ms: number } | { at: Date } | undefined {
+  const trimmed = text.trim();
+  if (TIME.test(trimmed)) {
+    const at = new Date(trimmed);
+    // Date rolls 2026-02-30 over to March 2nd: a day the calendar does not have is refused.
+    const [year, month, day] = trimmed.slice(0, 10).split('-').map(Number);
+    const real = new Date(Date.UTC(year, month - 1, day));
+    const exists = real.getUTCFullYear() === year && real.getUTCMonth() === month - 1 && real.getUTCDate() === day;
+    return exists && !Number.isNaN(at.getTime()) ? { at } : undefined;
+  }
+  const match = DURATION.exec(trimmed);
   if (!match) return undefined;
   const ms = Number(match[1]) * UNIT_MS[match[2].toLowerCase() as keyof typeof UNIT_MS];
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+  return Number.isSafeInteger(ms) && ms > 0 ? { ms } : undefined;
 }
 
-/** The change rows observed in the last `sinceMs`, newest first; only the named workspaces when given. Read-only. */
-export async function listChanges(sql: Sql, options: { sinceMs: number; workspaces?: string[] }): Promise<ChangeRow[]> {
+/** The change rows observed after `since`, newest first; only the named workspaces when given. Read-only. */
+export async function listChanges(
+  sql: Sql,
+  options: { since: { ms: number } | { at: Date }; workspaces?: string[] },
+): Promise<ChangeRow[]> {
+  const { since } = options;
   const rows = await sql<(Omit<ChangeRow, 'emailbison_id'> & { emailbison_id: string })[]>`
     select c.observed_at, w.name as workspace, c.emailbison_id, c.email, c.field, c.old_value, c.new_value, c.source, c.job_id
     from sender_email_changes c join workspaces w on w.id = c.workspace_id
-    where c.observed_at > now() - ${options.sinceMs / 1000} * interval '1 second'
+    where c.observed_at > ${'at' in since ? sql`${since.at}::timestamptz` : sql`now() - ${since.ms / 1000} * interval '1 second'`}
       ${options.workspaces ? sql`and w.name = any(${options.workspaces}::text[])` : sql``}
     order by c.observed_at desc, c.id desc
   `;
@@ -43,18 +60,19 @@ export async function listChanges(sql: Sql, options: { sinceMs: number; workspac
 
 export async function changesCommand(options: { since?: string; workspaces?: string; json?: boolean }): Promise<void> {
   const since = options.since ?? '24h';
-  const sinceMs = parseSince(since);
-  if (sinceMs === undefined) fail(new UsageError(`--since takes a duration such as 30m, 24h or 7d; got "${since}"`));
+  const from = parseSince(since);
+  if (from === undefined)
+    fail(new UsageError(`--since takes a duration such as 30m, 24h or 7d, or a time such as 2026-12-05T03:00:00Z; got "${since}"`));
   const workspaces = options.workspaces
     ?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
   // A read command: no migration, no write (a read-only transaction), its database named on stderr.
   await withReadContext(async ({ db }) => {
-    const rows = await db.read((sql) => listChanges(sql, { sinceMs, workspaces }));
+    const rows = await db.read((sql) => listChanges(sql, { since: from, workspaces }));
     // Keys are snake_case already; printJson's key conversion would reach into old_value/new_value, which are data.
-    if (options.json) return console.log(JSON.stringify({ since, changes: rows }, null, 2));
-    if (rows.length === 0) return console.log(`No account changed in the last ${since}.`);
+    if (options.json) return console.log(terminalJson({ since, changes: rows }, 2));
+    if (rows.length === 0) return console.log(`No account changed ${sinceWords(since)}.`);
     // A 'readded' row (id churn, 012) is one account under its email: "re-added", old id → new id.
     console.log(
       table(
@@ -70,11 +88,15 @@ export async function changesCommand(options: { since?: string; workspaces?: str
         ]),
       ),
     );
-    console.log(`\n${plural(rows.length, 'change')} in the last ${since}.`);
+    console.log(`\n${plural(rows.length, 'change')} ${sinceWords(since)}.`);
   }).catch(fail);
 }
 
 function shown(value: unknown): string {
   if (value === null || value === undefined) return '';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function sinceWords(since: string): string {
+  return TIME.test(since.trim()) ? `since ${since.trim()}` : `in the last ${since}`;
 }

@@ -8,6 +8,7 @@ import { withReadContext, type CliContext } from '../context';
 import { fail, printJson } from '../output';
 import { table } from '../table';
 import { sortByName } from '../words';
+import { visible } from '../terminal-text';
 
 export interface KeyCheck {
   workspace: string;
@@ -175,7 +176,7 @@ export async function checkKeysCommand(options: { json?: boolean }): Promise<voi
         ),
       );
       const cut = results.flatMap((r, i) => (details[i].length > DETAIL_CELL_MAX ? [`  ${r.workspace}: ${details[i]}`] : []));
-      if (cut.length > 0) console.log(`\ndetails in full:\n${cut.join('\n')}`);
+      if (cut.length > 0) console.log(`\ndetails in full:\n${cut.map(visible).join('\n')}`);
       // OK: EmailBison accepted the key and it reads its own row's workspace, and no other row's.
       const good = results.filter((r) => r.result === 'ok' && r.bindingProblems.length === 0).length;
       const mixed = results.filter((r) => r.bindingProblems.length > 0).length;
@@ -190,7 +191,7 @@ export async function checkKeysCommand(options: { json?: boolean }): Promise<voi
         console.log(
           `${mixed} ${mixed === 1 ? 'key reads' : 'keys read'} a workspace another row holds or its row does not record: each row needs an api-user key minted for its own workspace.`,
         );
-        for (const r of results) for (const problem of r.bindingProblems) console.log(`  ${r.workspace}: ${problem}`);
+        for (const r of results) for (const problem of r.bindingProblems) console.log(visible(`  ${r.workspace}: ${problem}`));
       }
     }
     process.exitCode = checkKeysExitCode(results);

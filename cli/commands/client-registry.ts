@@ -9,6 +9,7 @@ import { bindingCell, cleanName, describeRedacted, instanceOf, instanceUrl, regi
 import { table } from '../table';
 import { fail, printJson } from '../output';
 import { importWorkspacesCommand, keyStore, type StoreOptions } from './workspaces';
+import { visible } from '../terminal-text';
 
 /*
  * `workspaces import --from-client-registry`: the cut-over from the replaced system, whose
@@ -96,7 +97,7 @@ async function importClientRegistry(sourceUrl: string | undefined, options: Impo
       ];
       if (refusals.length > 0) {
         console.error('sender-sync: refused, nothing imported or stored: each workspace needs its own api-user key.');
-        for (const refusal of refusals) console.error(`  ${refusal}`);
+        for (const refusal of refusals) console.error(visible(`  ${refusal}`));
         if (plan.noKey.length > 0) console.error(`  rows with no key (not imported either way): ${quoted(plan.noKey)}`);
         process.exitCode = 2;
         return;
@@ -237,7 +238,7 @@ function report(plan: CutOverPlan, checked: CheckedBinding[], run: { json: boole
 }
 
 function quoted(names: readonly string[]): string {
-  return names.map((name) => `"${name}"`).join(', ');
+  return names.map((name) => `"${visible(name)}"`).join(', ');
 }
 
 /** A usage error: one line, exit 64 (as every command). */

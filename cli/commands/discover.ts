@@ -18,6 +18,7 @@ import {
 import { table } from '../table';
 import { fail, printJson } from '../output';
 import { describeRef, keyStore, readStdinKey, type StoreOptions } from './workspaces';
+import { visibleLines } from '../terminal-text';
 
 /*
  * `workspaces discover`: onboards a whole instance from a super-admin key. Lists what the key
@@ -257,7 +258,7 @@ function report(entries: DiscoveryEntry[], run: { baseUrl: string; dryRun: boole
       );
     }
   }
-  if (run.failure) console.error(`sender-sync: stopped: ${run.failure}`);
+  if (run.failure) console.error(`sender-sync: stopped: ${visibleLines(run.failure)}`);
 }
 
 /** A usage error: one line, exit 64 (as every command). */

@@ -7,6 +7,7 @@ import { describeExecution } from '../aws';
 import { EXIT, fail, printJson } from '../output';
 import { formatMs, formatTime, table, truncateText } from '../table';
 import { plural, sortByName } from '../words';
+import { visible } from '../terminal-text';
 
 export async function missingCommand(options: { json?: boolean }): Promise<void> {
   await withReadContext(async ({ db }) => {
@@ -159,5 +160,6 @@ export function jobSummaryLines(job: JobRecord, execution?: { status: string } |
   ];
   if (job.executionArn) lines.push(`  execution_arn          ${job.executionArn}`);
   if (execution) lines.push(`  execution status       ${'status' in execution ? execution.status : execution.unavailable}`);
-  return lines;
+  // Warnings and errors quote EmailBison: shown escaped (terminal-text.ts).
+  return lines.map(visible);
 }

@@ -12,6 +12,7 @@ import { asReadDatabase, openDatabaseForReading, type ReadDatabase } from '../..
 import { describeExecution, executionConsoleUrl, regionOf, startExecution } from '../aws';
 import { EXIT, fail, printJson } from '../output';
 import { jobSummaryLines, workspaceTable } from './reports';
+import { visible } from '../terminal-text';
 
 export { EXIT } from '../output';
 
@@ -109,7 +110,7 @@ async function follow(
           `${finalJob.totalAccountsSynced} accounts (from the execution's output; the stack's database would show its workspaces)`,
       );
     } else {
-      console.log(`execution ${execution.status}${execution.error ? `: ${execution.error}` : ''}`);
+      console.log(visible(`execution ${execution.status}${execution.error ? `: ${execution.error}` : ''}`));
     }
     return exitCodeOf(execution, finalJob, db !== undefined);
   }

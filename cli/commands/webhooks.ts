@@ -2,17 +2,23 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { TaskLog } from '../../lambdas/runtime/deps';
 import { InvalidInputError, UsageError, describeError, redactSecrets } from '../../lambdas/errors';
 import { awsClientOptions } from '../../lambdas/runtime/aws-sdk';
+import { createSql, sslModeFromUrl } from '../../lambdas/db/client';
+import { DATABASE_PARTS } from '../../lambdas/config/settings';
+import { partTimeouts } from '../../lambdas/db/part';
+import { createWebhookApplier } from '../../lambdas/webhook-applier/applier';
 import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import { startLocalReceiver } from '../../lambdas/webhook-receiver/node-server';
 import type { ChangesPublisher } from '../../lambdas/webhooks/publish';
 import { ensureSubscription, listSubscriptions, SUBSCRIPTION_NAME, type EnsureOutcome } from '../../lambdas/webhooks/subscriptions';
 import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
+import { startLocalIntake, type LocalIntake } from '../../local/intake-queue';
 import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
 import { requireSimulator } from '../../local/simulator-workspaces';
 import { openCliContext, withCliContext, withReadContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
+import { terminalJson, visible, visibleLines } from '../terminal-text';
 
 /** The local secrets file's field holding the token `webhooks serve` checks (when WEBHOOK_TOKEN_SECRET_ARN is not set). */
 export const LOCAL_TOKEN_FIELD = 'webhook-token';
@@ -139,6 +145,10 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
   }).catch(fail);
 }
 
+/** Postgres connections of `webhooks serve`'s applier: its two workers, and one to spare. */
+export const SERVE_CONNECTIONS = 3;
+const SERVE_WORKERS = 2;
+
 export async function serveWebhooksCommand(options: { port?: string; host?: string }): Promise<void> {
   const port = options.port === undefined ? 4011 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(new UsageError(`--port must be a port number, got "${options.port}".`));
@@ -147,33 +157,64 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
     const context = await openCliContext(process.env, { part: 'webhook', maxConnections: 3 });
     const token = await webhookToken(context, { create: true });
     const log = stderrLog(context.config.logLevel);
-    const receive = createWebhookReceiver({
-      token: async () => token,
-      sql: async () => context.db.sql,
+    // The applier's own pool, bounded; the context's (migrations, the workspaces check) is ended once started.
+    const sql = createSql({
+      url: context.db.url,
+      ssl: sslModeFromUrl(context.db.url),
+      max: SERVE_CONNECTIONS,
+      applicationName: DATABASE_PARTS.webhook.applicationName,
+      timeouts: partTimeouts(context.config, 'webhook'),
+    });
+    let intake: LocalIntake | undefined;
+    const applier = createWebhookApplier({
+      sql,
       log,
       publisher: changesPublisher(context.config.changesTopicArn),
+      timing: { gatherSeconds: context.config.webhookDigestGatherSeconds },
+      scheduleTick: (workspaceId, delaySeconds) => intake!.queue.send({ kind: 'tick', workspaceId }, { delaySeconds }),
     });
-    const server = await startLocalReceiver(receive, { port, host: options.host });
+    intake = startLocalIntake(applier, { log, workers: SERVE_WORKERS });
+    const server = await startLocalReceiver(createWebhookReceiver({ token: async () => token, queue: intake.queue, log }), {
+      port,
+      host: options.host,
+    });
     // The one place the token is shown: this terminal. Register with it, or point the simulator at it.
     console.log(`${server.url}/emailbison/${token}`);
     // Nothing delivers to it from simulated workspaces while their simulator is down: say so, and serve anyway.
     await requireSimulator(await listWorkspaces(context.db.sql, { activeOnly: true })).catch((error: Error) =>
       console.error(error.message),
     );
+    await context.db.sql.end({ timeout: 5 });
     console.error(
-      `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Ctrl-C to stop`,
+      `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Deliveries are accepted at once and applied in the background (${SERVE_CONNECTIONS} database connections at most). Ctrl-C to stop: what was accepted is applied first`,
     );
+    let stopping = false;
     const stop = () => {
+      if (stopping) {
+        const { queued, applying } = intake!.stats();
+        console.error(
+          `stopped before applying ${queued} queued deliveries (${applying} batches were running): EmailBison's retries or the next sync bring them`,
+        );
+        process.exit(1);
+      }
+      stopping = true;
+      const { queued, applying } = intake!.stats();
+      console.error(
+        `stopping: no new deliveries; applying the ${queued} queued (and ${applying} running batches) first (Ctrl-C again to stop now)`,
+      );
       server
         .close()
+        .then(() => intake!.drain())
+        .then(() => intake!.close())
+        .then(() => sql.end({ timeout: 5 }))
         .then(() => context.db.close())
         .then(
           () => process.exit(0),
           () => process.exit(1),
         );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   } catch (error) {
     fail(error);
   }
@@ -201,7 +242,7 @@ function changesPublisher(topicArn: string | undefined): ChangesPublisher {
   if (!topicArn) {
     return {
       async publish(message) {
-        console.error(`[changes] ${message.subject}\n${message.text}`);
+        console.error(visibleLines(`[changes] ${message.subject}\n${message.text}`));
       },
     };
   }
@@ -218,7 +259,7 @@ const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 function stderrLog(level: string): TaskLog {
   const at = LEVELS.indexOf(level);
   const line = (name: string) => (message: string, fields?: Record<string, unknown>) => {
-    if (LEVELS.indexOf(name) >= at) console.error(`${new Date().toISOString()} ${name} ${message} ${JSON.stringify(fields ?? {})}`);
+    if (LEVELS.indexOf(name) >= at) console.error(`${new Date().toISOString()} ${name} ${visible(message)} ${terminalJson(fields ?? {})}`);
   };
   return { info: line('INFO'), warn: line('WARN'), error: line('ERROR'), setContext() {} };
 }

@@ -19,6 +19,7 @@ import { describeStore, withApiKeysStored, type KeyStore } from '../key-store';
 import { fail, printJson } from '../output';
 import { table } from '../table';
 import { sortByName } from '../words';
+import { visible } from '../terminal-text';
 
 export interface StoreOptions {
   store?: string;
@@ -100,7 +101,9 @@ export async function addWorkspaceCommand(
       if (options.json) printJson({ ...workspaceJson(workspace), binding: checked.binding });
       else
         console.log(
-          `workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`,
+          visible(
+            `workspace "${workspace.name}" saved (id ${workspace.id}, key in ${describeRef(workspace.apiKeyRef)}); ${bindingLine(checked)}`,
+          ),
         );
     });
   } catch (error) {
@@ -200,7 +203,7 @@ export async function importWorkspacesCommand(file: string, options: StoreOption
       if (options.json) printJson(saved.map((workspace, index) => ({ ...workspaceJson(workspace), binding: checked[index].binding })));
       else {
         console.log(`imported ${rows.length} workspace${rows.length === 1 ? '' : 's'}; keys stored in ${describeStore(store)}`);
-        for (const c of checked) console.log(`  ${c.name}: ${bindingLine(c)}`);
+        for (const c of checked) console.log(visible(`  ${c.name}: ${bindingLine(c)}`));
       }
     });
   } catch (error) {
@@ -218,7 +221,7 @@ function refuseMixedBindings(registered: Awaited<ReturnType<typeof registeredBin
   const refusals = bindingRefusals(registered, checked);
   if (refusals.length === 0) return false;
   console.error(`sender-sync: refused, nothing stored: each row needs an api-user key minted for its own EmailBison workspace.`);
-  for (const refusal of refusals) console.error(`  ${refusal}`);
+  for (const refusal of refusals) console.error(visible(`  ${refusal}`));
   process.exitCode = 2;
   return true;
 }

@@ -47,6 +47,9 @@ export interface Config {
   maxStalePages: number;
   batchSize: number;
   webhookTokenSecretArn?: string;
+  /** The intake queue the receiver sends deliveries to (and the applier its digest ticks). */
+  webhookQueueUrl?: string;
+  webhookDigestGatherSeconds: number;
   /** The ChangesTopic: Finalize job publishes the run digest there. */
   changesTopicArn?: string;
   logLevel: LogLevel;

@@ -18,6 +18,8 @@ export const NOT_CONFIGURED_METRIC = 'NotConfigured';
 /** Start job: workspaces deferred to the next run, and the minutes the slowest such instance needs at its cap (lambdas/jobs/plan-run.ts). */
 export const DEFERRED_METRIC = 'WorkspacesDeferred';
 export const NEEDED_MINUTES_METRIC = 'InstanceMinutesNeeded';
+/** 1 for each digest of account changes (a run's or the webhooks') that SNS did not take: the people it was for were not told. */
+export const DIGEST_NOT_PUBLISHED_METRIC = 'DigestsNotPublished';
 
 /** Turns an environment string or a context value into the setting's value; throws an Error saying what it must be. */
 export type Parser<T> = (raw: unknown) => T;
@@ -194,6 +196,20 @@ export const SETTINGS = {
   },
   // The webhook receiver (lambdas/webhook-receiver): the token secret it checks paths against.
   webhookTokenSecretArn: { env: 'WEBHOOK_TOKEN_SECRET_ARN', parse: text, describe: 'the webhook token secret' },
+  // Storage-first intake (issue 19): the receiver sends each accepted delivery to this SQS queue; the applier sends digest ticks to it.
+  webhookQueueUrl: {
+    env: 'WEBHOOK_QUEUE_URL',
+    // http too: the deploy rehearsal's SQS stand-in is a local server.
+    parse: matching(/^https?:\/\/\S+$/, 'the URL of an SQS queue (https://sqs.<region>.amazonaws.com/<account>/<name>)'),
+    describe: 'the webhook intake queue (SQS)',
+  },
+  // From a workspace's first pending webhook change to its digest: a burst of deliveries goes out as one message.
+  webhookDigestGatherSeconds: {
+    env: 'WEBHOOK_DIGEST_GATHER_SECONDS',
+    default: 10,
+    parse: integer(0, 240),
+    describe: 'seconds a webhook digest gathers changes before it is sent',
+  },
   batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
 
   // Read by both: the stack takes them from context and writes them into the Lambdas' environment.
@@ -286,6 +302,22 @@ export const SETTINGS = {
   },
   scheduleEnabled: { context: 'scheduleEnabled', default: true, parse: bool, describe: 'whether the schedule starts runs' },
   mapConcurrency: { context: 'mapConcurrency', default: 3, parse: integer(1, 40), describe: 'workspaces synced at once' },
+  // The webhook applier's SQS event source mapping: at most this many applier Lambdas at once, each with one Postgres
+  // connection. SQS refuses a maximum concurrency under 2 (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
+  webhookApplierMaxConcurrency: {
+    context: 'webhookApplierMaxConcurrency',
+    default: 2,
+    parse: integer(2, 1000),
+    describe: 'webhook applier Lambdas at once (Postgres connections)',
+  },
+  // 0: no reservation. Off by default: a young account's concurrency quota (10) refuses any reservation, and the receiver
+  // opens no database connection, so its bursts cost Postgres nothing.
+  webhookReceiverReservedConcurrency: {
+    context: 'webhookReceiverReservedConcurrency',
+    default: 0,
+    parse: integer(0, 1000),
+    describe: 'reserved concurrency of the webhook receiver (0: none)',
+  },
   tracingEnabled: { context: 'tracingEnabled', default: false, parse: bool, describe: 'X-Ray tracing of the state machine and Lambdas' },
   importedDatabaseSecretArn: { context: 'databaseSecretArn', parse: completeSecretArn, describe: 'database secret' },
   importedApiKeysSecretArn: { context: 'apiKeysSecretArn', parse: completeSecretArn, describe: 'API-keys secret' },

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client';
+import { changesCommand, type DigestMessage, type DigestSection, fitDigest } from '../digests/message';
 
 /*
  * The run digest (issue 15): what changed in each workspace since the previous run, from
@@ -39,6 +40,8 @@ export interface RunDigest {
   jobId: string;
   jobName: string;
   completedAt: Date | null;
+  /** Where the earliest window of the job's workspaces starts: `sender-sync changes --since <this>` lists every change the digest counts. */
+  since: Date | null;
   workspaces: DigestWorkspace[];
 }
 
@@ -53,15 +56,20 @@ function windowedChanges(sql: Sql, jobId: string) {
   return sql`
     select c.*, w.workspace_name
     from polling_job_workspaces w
-    cross join lateral (
-      select coalesce(max(j.completed_at), '-infinity') as since
-      from polling_job_workspaces p join polling_job_status j on j.id = p.job_id
-      where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null
-        and j.started_at <= (select started_at from polling_job_status where id = w.job_id)
-    ) prev
+    cross join lateral (${previousRunEnd(sql)}) prev
     join sender_email_changes c on c.workspace_id = w.workspace_id and c.observed_at > prev.since
       and c.observed_at <= coalesce((select completed_at from polling_job_status where id = w.job_id), now())
     where w.job_id = ${jobId}::uuid
+  `;
+}
+
+/** The end of the previous run of the workspace of polling_job_workspaces row `w` (-infinity before its first): where its window starts. */
+function previousRunEnd(sql: Sql) {
+  return sql`
+    select coalesce(max(j.completed_at), '-infinity') as since
+    from polling_job_workspaces p join polling_job_status j on j.id = p.job_id
+    where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null
+      and j.started_at <= (select started_at from polling_job_status where id = w.job_id)
   `;
 }
 
@@ -128,6 +136,13 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
   const [job] = await sql<{ job_name: string; completed_at: Date | null }[]>`
     select job_name, completed_at from polling_job_status where id = ${jobId}::uuid
   `;
+  // Before a workspace's first run its window has no start: the first change the job counts stands for it.
+  const [{ since }] = await sql<{ since: Date | null }[]>`
+    select case when min(prev.since) > '-infinity' then min(prev.since)
+      else (select min(observed_at) - interval '1 millisecond' from (${windowedChanges(sql, jobId)}) c) end as since
+    from polling_job_workspaces w cross join lateral (${previousRunEnd(sql)}) prev
+    where w.job_id = ${jobId}::uuid
+  `;
   const workspaces = await sql<(ChangeCounts & { workspace_id: number; workspace_name: string })[]>`
     select workspace_id, workspace_name, accounts_disconnected as disconnected, accounts_reconnected as reconnected,
       accounts_added as added, accounts_removed_since_last_run as removed
@@ -167,6 +182,7 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
     jobId,
     jobName: job?.job_name ?? '',
     completedAt: job?.completed_at ?? null,
+    since,
     workspaces: workspaces.map((w) => {
       const listed = accounts.filter((a) => a.workspace_id === w.workspace_id);
       return {
@@ -191,21 +207,33 @@ export function digestWorthSending(digest: RunDigest): boolean {
   return digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0);
 }
 
-/** The digest as an e-mail-sized text: a subject and, per workspace that changed, its accounts. Never a key: only names, emails and statuses. */
-export function formatDigest(digest: RunDigest): { subject: string; message: string } {
+/**
+ * The digest as one SNS message: a subject of counts, then per workspace that changed its
+ * counts and accounts, fitted into MAX_DIGEST_BYTES (digests/message.ts), what does not
+ * fit summarised with the `sender-sync changes` command that lists it. Never a key: only
+ * names, emails and statuses.
+ */
+export function formatDigest(digest: RunDigest): DigestMessage {
   const sum = (kind: keyof ChangeCounts) => digest.workspaces.reduce((n, w) => n + w.counts[kind], 0);
-  // SNS subjects are ASCII, under 100 characters, one line: counts only.
   const subject = `sender-sync: ${sum('disconnected')} disconnected, ${sum('removed')} removed, ${sum('reconnected')} reconnected, ${sum('added')} added`;
-  const lines = [`Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`];
+  const sections: DigestSection[] = [];
   for (const w of digest.workspaces) {
     const c = w.counts;
     if (c.disconnected + c.reconnected + c.added + c.removed === 0 && w.accounts.length === 0) continue;
-    lines.push('', `${w.workspace}: ${c.disconnected} disconnected, ${c.reconnected} reconnected, ${c.added} added, ${c.removed} removed`);
-    for (const a of w.accounts) {
-      const status = a.oldStatus !== a.newStatus ? `${a.oldStatus ?? '(none)'} → ${a.newStatus ?? '(none)'}` : undefined;
-      lines.push(`  ${a.email ?? `account ${a.emailbisonId}`}: ${[status, a.removed ? 'removed' : undefined].filter(Boolean).join(', ')}`);
-    }
-    if (w.notListed > 0) lines.push(`  … and ${w.notListed} more`);
+    sections.push({
+      heading: `${w.workspace}: ${c.disconnected} disconnected, ${c.reconnected} reconnected, ${c.added} added, ${c.removed} removed`,
+      lines: w.accounts.map((a) => {
+        const status = a.oldStatus !== a.newStatus ? `${a.oldStatus ?? '(none)'} → ${a.newStatus ?? '(none)'}` : undefined;
+        return `  ${a.email ?? `account ${a.emailbisonId}`}: ${[status, a.removed ? 'removed' : undefined].filter(Boolean).join(', ')}`;
+      }),
+      accounts: w.accounts.length + w.notListed,
+      notListed: w.notListed,
+    });
   }
-  return { subject, message: lines.join('\n') };
+  return fitDigest({
+    subject,
+    intro: [`Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`],
+    sections,
+    changesCommand: changesCommand(digest.since),
+  });
 }

@@ -60,6 +60,8 @@ export interface RunMetrics {
   runPlanned(plan: { deferred: number; neededMinutes: number }): void;
   /** Start job reached the database: the deploy is configured (clears the NotConfigured alarm). */
   configured(): void;
+  /** A digest of account changes was not published (SNS refused it): emitted at once, whatever happens to the invocation after. */
+  digestNotPublished(): void;
   flush(): void;
 }
 
@@ -70,5 +72,6 @@ export const noMetrics: RunMetrics = {
   runChanges() {},
   runPlanned() {},
   configured() {},
+  digestNotPublished() {},
   flush() {},
 };

@@ -8,6 +8,7 @@ import {
   DATABASE_PARTS,
   type DatabasePart,
   DEFERRED_METRIC,
+  DIGEST_NOT_PUBLISHED_METRIC,
   METRICS_NAMESPACE,
   NEEDED_MINUTES_METRIC,
   NOT_CONFIGURED_METRIC,
@@ -26,6 +27,7 @@ import { ConfigError, DatabaseConfigError, ERROR_CATALOGUE, errorCode } from '..
 import { isPlaceholderDatabaseSecret, notConfigured } from '../db/placeholder';
 import { createSecretResolver, type SecretResolver } from '../secrets/resolve';
 import { awsClientOptions } from './aws-sdk';
+import { countPublishFailures } from '../digests/publisher';
 import type { ChangesPublisher, RunMetrics, TaskDeps, TaskLog } from './deps';
 
 /*
@@ -65,7 +67,8 @@ export function createLambdaRuntime(
   let sql: Promise<Sql> | undefined;
   const log = powertoolsLog(logger);
   const runMetrics = powertoolsMetrics(metrics);
-  const changes = config.changesTopicArn ? options.changesPublisher?.(config.changesTopicArn) : undefined;
+  const publisher = config.changesTopicArn ? options.changesPublisher?.(config.changesTopicArn) : undefined;
+  const changes = publisher && countPublishFailures(publisher, runMetrics);
 
   return {
     logger,
@@ -137,7 +140,8 @@ function powertoolsLog(logger: Logger): TaskLog {
   };
 }
 
-function powertoolsMetrics(metrics: Metrics): RunMetrics {
+/** RunMetrics as Powertools EMF, under the service's namespace and `service` dimension (what infra/alarms.ts watches). */
+export function powertoolsMetrics(metrics: Metrics): RunMetrics {
   let pending = false;
   return {
     workspaceSynced({ accountsSynced, rateLimitWaitMs }) {
@@ -165,6 +169,10 @@ function powertoolsMetrics(metrics: Metrics): RunMetrics {
       metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, summary.durationMs ?? 0);
       metrics.addMetric('SuccessfulRuns', MetricUnit.Count, summary.status === 'completed' ? 1 : 0);
       metrics.addMetric('PartialRuns', MetricUnit.Count, summary.status === 'partial' ? 1 : 0);
+    },
+    digestNotPublished() {
+      // A metric of its own, out now: a Lambda that times out after the failed publish never flushes.
+      metrics.singleMetric().addMetric(DIGEST_NOT_PUBLISHED_METRIC, MetricUnit.Count, 1);
     },
     runChanges({ disconnected, reconnected, added, removed }) {
       pending = true;

@@ -1,51 +1,54 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../config/load-config';
-import { ConfigError } from '../errors';
+import { SERVICE_NAME } from '../config/settings';
+import { ConfigError, IntakeUnavailableError } from '../errors';
 import { awsClientOptions } from '../runtime/aws-sdk';
-import { createLambdaRuntime } from '../runtime/production';
+import type { TaskLog } from '../runtime/deps';
 import { createSecretResolver } from '../secrets/resolve';
-import type { ChangesPublisher } from '../webhooks/publish';
+import type { IntakeQueue } from '../webhooks/intake';
+import { sqsIntakeQueue } from '../webhooks/sqs-intake';
 import { createWebhookReceiver } from './receive';
 
 /*
  * The receiver behind the Function URL: the URL's event in, receive.ts's answer out. Not a
- * state machine task. The token secret is read apart from the database, so a wrong token
- * is answered 404 even while Postgres is down (which answers 503).
+ * state machine task. It reads the token secret and sends to the intake queue; it has no
+ * database secret and opens no database connection, so a burst of deliveries scales out
+ * receivers without costing Postgres anything.
  */
 const config = loadConfig(process.env);
-const runtime = createLambdaRuntime(process.env, { part: 'webhook' });
+const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: config.logLevel });
 const tokenSecretArn = config.webhookTokenSecretArn;
 const secrets = createSecretResolver({
   secretsManager: new SecretsManagerClient(awsClientOptions()),
   ttlSeconds: config.secretsCacheTtlSeconds,
 });
-const sns = config.changesTopicArn ? new SNSClient(awsClientOptions()) : undefined;
-const publisher: ChangesPublisher | undefined = sns && {
-  async publish(message) {
-    await sns.send(new PublishCommand({ TopicArn: config.changesTopicArn, Subject: message.subject, Message: message.text }));
-  },
+const queue: IntakeQueue = config.webhookQueueUrl
+  ? sqsIntakeQueue(new SQSClient(awsClientOptions()), config.webhookQueueUrl)
+  : {
+      send: async () => {
+        throw new IntakeUnavailableError('WEBHOOK_QUEUE_URL is not set.', { retryAfterSeconds: 60 });
+      },
+    };
+const log: TaskLog = {
+  info: (message, fields) => logger.info(message, fields ?? {}),
+  warn: (message, fields) => logger.warn(message, fields ?? {}),
+  error: (message, fields) => logger.error(message, fields ?? {}),
+  setContext: () => {},
 };
 
-let context: Context | undefined;
 const receive = createWebhookReceiver({
   token: async () => {
     if (!tokenSecretArn) throw new ConfigError('WEBHOOK_TOKEN_SECRET_ARN is not set.');
     return secrets.resolve(`aws-sm:${tokenSecretArn}`, 'webhook token');
   },
-  sql: async () => (await runtime.deps(context)).sql,
-  log: {
-    info: (message, fields) => runtime.logger.info(message, fields ?? {}),
-    warn: (message, fields) => runtime.logger.warn(message, fields ?? {}),
-    error: (message, fields) => runtime.logger.error(message, fields ?? {}),
-    setContext: () => {},
-  },
-  publisher,
+  queue,
+  log,
 });
 
-export const handler = async (event: APIGatewayProxyEventV2, lambdaContext?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-  context = lambdaContext;
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   const body = event.body === undefined ? Buffer.alloc(0) : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const answer = await receive({ method: event.requestContext.http.method, path: event.rawPath, headers: event.headers, body });
   return { statusCode: answer.status, headers: answer.headers, body: answer.body };

@@ -6,7 +6,7 @@ import { MAX_BODY_BYTES, type WebhookReceiver } from './receive';
  * The receiver on node's http server: `sender-sync webhooks serve`, the tests and the bench.
  * A body is read up to one byte past the limit and the rest discarded, so an oversized
  * delivery costs no memory and is still answered by receive.ts (404 for a wrong token
- * before 413 for the size).
+ * before 413 for the size). The answer does not wait for Postgres: receive.ts only queues.
  */
 export interface LocalReceiver {
   /** http://127.0.0.1:PORT (no path, no token). */
@@ -33,7 +33,9 @@ export async function startLocalReceiver(receive: WebhookReceiver, options: { po
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    // A burst opens thousands of connections at once: node's default backlog (511) drops SYNs past it, which the client
+    // resends a second or more later. The kernel caps the backlog at net.core.somaxconn (4096 on current Linux).
+    server.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

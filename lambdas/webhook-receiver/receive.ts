@@ -1,23 +1,21 @@
-import type { Sql } from '../db/client';
 import { describeError, errorCode, ERROR_CATALOGUE } from '../errors';
 import type { TaskLog } from '../runtime/deps';
-import { applyAccountEvent, type ApplyOutcome } from '../webhooks/apply';
 import { parseAccountEvent, type AccountEvent } from '../webhooks/event';
-import { publishDueWebhookChanges, type ChangesPublisher } from '../webhooks/publish';
-import { routeDelivery } from '../webhooks/route';
+import type { IntakeQueue } from '../webhooks/intake';
 import { deliveryKey, tokenDigest, tokenMatches } from '../webhooks/token';
 
 /*
  * The receiver as a pure request handler: (method, path, headers, body) in, a response out.
- * The Lambda behind the Function URL (./handler.ts) and `sender-sync webhooks serve` (node
- * http) call the same function. Answers:
+ * Storage first: it checks the path's token, validates the delivery, puts it on the intake
+ * queue and answers; it opens no database connection and holds no database secret. The
+ * applier (lambdas/webhook-applier) applies what is queued. The Lambda behind the Function
+ * URL (./handler.ts, SQS) and `sender-sync webhooks serve` (node http, an in-process bounded
+ * queue) call the same function. Answers:
  *   404  wrong or missing token, or any other path (nothing says which);
  *   405  not a POST;  413  a body over 256 KiB;  400  not JSON, or not an account event;
- *   409  the path's workspace reads another EmailBison workspace than the event's;
- *   422  a bare-path delivery no registered workspace matches;
- *   503  Postgres (or the token secret) cannot be reached: EmailBison retries, the next sync repairs;
- *   200  applied, or nothing to apply (a replay, an older event, a value already stored).
- * The event is applied before the answer, so the row is current when the 200 arrives.
+ *   503  the token secret or the queue cannot be reached, or the local queue is full
+ *        (Retry-After): EmailBison retries;
+ *   200  accepted: stored in the queue, to be applied (not yet applied).
  * Nothing of the path (the token) or of the body is ever logged.
  */
 
@@ -40,16 +38,18 @@ export interface WebhookResponse {
 export interface ReceiverDeps {
   /** The deployment's token (Secrets Manager, or the local secrets file for `webhooks serve`). */
   token(): Promise<string>;
-  sql(): Promise<Sql>;
+  /** Where an accepted delivery goes: SQS on AWS, the local bounded queue in `webhooks serve`. */
+  queue: IntakeQueue;
   log: TaskLog;
-  /** The ChangesTopic; absent: nothing is published (pending items stay for the digest). */
-  publisher?: ChangesPublisher;
-  publishWindowSeconds?: number;
+  now?: () => number;
 }
 
 export type WebhookReceiver = (request: WebhookRequest) => Promise<WebhookResponse>;
 
+type TokenCheck = { ok: true; workspaceId: number | null } | { ok: false; status: 404 | 503 };
+
 export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
+  const now = deps.now ?? Date.now;
   let digest: { token: string; value: Buffer } | undefined;
   const expectedDigest = async () => {
     const token = await deps.token();
@@ -57,25 +57,31 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
     return digest.value;
   };
 
-  return async (request) => {
-    const answer = (status: number, body: Record<string, unknown>): WebhookResponse => ({
-      status,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const match = PATH.exec(request.path.split('?')[0]);
+  /** The one call point for "check token" (the path's token, and the workspace it opens). */
+  const checkToken = async (path: string): Promise<TokenCheck> => {
+    const match = PATH.exec(path.split('?')[0]);
     let expected: Buffer;
     try {
       expected = await expectedDigest();
     } catch (error) {
       deps.log.error('webhook token unavailable', { error: describeError(error) });
-      return answer(503, { message: 'Service Unavailable' });
+      return { ok: false, status: 503 };
     }
     // Compared even when the path does not match, so the answer takes as long either way.
     const tokenOk = tokenMatches(match ? safeDecode(match[1]) : '', expected);
-    if (!match || !tokenOk) return answer(404, { message: 'Not Found' });
-    const pathWorkspaceId = match[2] === undefined ? undefined : positiveId(match[2]);
-    if (pathWorkspaceId === null) return answer(404, { message: 'Not Found' });
+    if (!match || !tokenOk) return { ok: false, status: 404 };
+    const workspaceId = match[2] === undefined ? null : positiveId(match[2]);
+    return workspaceId === undefined ? { ok: false, status: 404 } : { ok: true, workspaceId };
+  };
+
+  return async (request) => {
+    const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): WebhookResponse => ({
+      status,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    const token = await checkToken(request.path);
+    if (!token.ok) return token.status === 404 ? answer(404, { message: 'Not Found' }) : answer(503, { message: 'Service Unavailable' });
     if (request.method.toUpperCase() !== 'POST') return answer(405, { message: 'Method Not Allowed' });
 
     const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
@@ -83,93 +89,42 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       deps.log.warn('webhook delivery refused: body too large', { bytes: body.length, limit: MAX_BODY_BYTES });
       return answer(413, { message: `Payload Too Large (limit ${MAX_BODY_BYTES} bytes)` });
     }
-    const key = deliveryKey(body);
+    const text = body.toString('utf8');
     let event: AccountEvent;
     try {
-      event = parseAccountEvent(body.toString('utf8'));
+      event = validateDelivery(text);
     } catch (error) {
       // The error says what is wrong with the shape; the body itself is never logged.
-      deps.log.warn('webhook delivery refused: malformed', { error: describeError(error), deliveryKey: key, bytes: body.length });
+      deps.log.warn('webhook delivery refused: malformed', {
+        error: describeError(error),
+        deliveryKey: deliveryKey(body),
+        bytes: body.length,
+      });
       return answer(400, { message: error instanceof Error ? error.message : 'Bad Request' });
     }
 
     try {
-      const sql = await deps.sql();
-      const routed = await routeDelivery(sql, pathWorkspaceId, event);
-      if (!routed.found) {
-        deps.log.warn('webhook delivery not routed', {
-          problem: routed.problem,
-          reason: routed.reason,
-          type: event.type,
-          deliveryKey: key,
-        });
-        const status = routed.problem === 'unknown' ? 404 : routed.problem === 'mismatch' ? 409 : 422;
-        return answer(status, { message: routed.reason });
-      }
-      const applied: ApplyOutcome = await applyAccountEvent(sql, routed.workspaceId, key, event);
-      const fields = {
-        type: event.type,
-        workspaceId: routed.workspaceId,
-        workspace: routed.workspace,
-        emailbisonId: event.senderEmail?.id,
-        deliveryKey: key,
-        ...applied,
-      };
-      deps.log.info('webhook delivery', fields);
-      if (deps.publisher) await publishQuietly(sql, deps);
-      return answer(200, { ok: true, ...applied });
+      await deps.queue.send({ kind: 'delivery', workspaceId: token.workspaceId, body: text, receivedAt: new Date(now()).toISOString() });
     } catch (error) {
-      const unavailable = isUnavailable(error);
-      deps.log.error(unavailable ? 'webhook delivery not applied: Postgres unavailable' : 'webhook delivery failed', {
-        error: describeError(error),
-        type: event.type,
-        deliveryKey: key,
-      });
-      return unavailable ? answer(503, { message: 'Service Unavailable' }) : answer(500, { message: 'Internal Server Error' });
+      const retryAfterSeconds =
+        errorCode(error) === ERROR_CATALOGUE.IntakeUnavailableError.code ? (error as { retryAfterSeconds: number }).retryAfterSeconds : 5;
+      deps.log.error('webhook delivery not accepted: the intake queue is unavailable', { error: describeError(error), type: event.type });
+      return answer(503, { message: 'Service Unavailable' }, { 'retry-after': String(retryAfterSeconds) });
     }
+    return answer(200, { ok: true, accepted: true });
   };
 }
 
-/** A publish that fails leaves the items pending (publish.ts); the delivery is applied and answered all the same. */
-async function publishQuietly(sql: Sql, deps: ReceiverDeps): Promise<void> {
-  try {
-    const published = await publishDueWebhookChanges(sql, deps.publisher!, { windowSeconds: deps.publishWindowSeconds });
-    if (published.messages > 0) deps.log.info('webhook changes published', published);
-  } catch (error) {
-    deps.log.error('webhook changes not published (they stay pending)', { error: describeError(error) });
-  }
+/** The one call point for "validate": shape and size of an account event, before anything is queued. */
+function validateDelivery(body: string): AccountEvent {
+  return parseAccountEvent(body);
 }
 
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '53300', // too_many_connections
-  '3D000', // invalid_catalog_name: the database is not there (yet)
-  ERROR_CATALOGUE.DatabaseUnavailableError.code,
-  ERROR_CATALOGUE.NotConfiguredError.code,
-  ERROR_CATALOGUE.SecretUnavailableError.code,
-]);
-
-function isUnavailable(error: unknown): boolean {
-  const code = errorCode(error);
-  return code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'));
-}
-
-function positiveId(text: string): number | null {
-  if (!/^\d{1,9}$/.test(text)) return null;
+/** A path's workspace id: undefined when it is not one (answered 404). */
+function positiveId(text: string): number | undefined {
+  if (!/^\d{1,9}$/.test(text)) return undefined;
   const id = Number(text);
-  return id > 0 ? id : null;
+  return id > 0 ? id : undefined;
 }
 
 function safeDecode(text: string): string {

@@ -1,10 +1,11 @@
 import type { Sql } from '../db/client';
 import type { AccountEvent, WebhookSenderEmail, WebhookTag } from './event';
+import { markDigestDue, type DigestTiming } from './publish';
 
 /*
  * Applies one delivered account event to sender_emails, in one transaction with its change
  * row (source 'webhook', delivery_key = sha256 of the raw body), so the row is current when
- * the receiver answers. Invariants:
+ * the applier commits. Invariants:
  * - Idempotent: a delivery whose key already wrote a change row is a replay and changes
  *   nothing; an event whose value the row already holds writes nothing either (so a sync
  *   that saw it first and a webhook that comes after it record one change, not two).
@@ -24,7 +25,8 @@ import type { AccountEvent, WebhookSenderEmail, WebhookTag } from './event';
  */
 
 export type ApplyOutcome =
-  | { outcome: 'applied'; field: ChangeField; publishable: boolean }
+  /** changeId: the change row written (absent when an identical one existed); publishable: a disconnection or removal, for the digest. */
+  | { outcome: 'applied'; field: ChangeField; publishable: boolean; changeId?: number }
   | { outcome: 'unchanged' | 'replayed' | 'stale' }
   | { outcome: 'ignored'; reason: string };
 
@@ -45,53 +47,64 @@ interface Change {
   newValue: unknown;
 }
 
-export async function applyAccountEvent(sql: Sql, workspaceId: number, deliveryKey: string, event: AccountEvent): Promise<ApplyOutcome> {
+/** One event in its own transaction (the account's row locked until commit), its digest made due. */
+export async function applyAccountEvent(
+  sql: Sql,
+  workspaceId: number,
+  deliveryKey: string,
+  event: AccountEvent,
+  timing: DigestTiming = {},
+): Promise<ApplyOutcome> {
+  return sql.begin(async (tx) => {
+    const applied = await applyAccountEventIn(tx as unknown as Sql, workspaceId, deliveryKey, event);
+    if (applied.outcome === 'applied' && applied.publishable && applied.changeId !== undefined) {
+      await markDigestDue(tx as unknown as Sql, workspaceId, applied.changeId, timing);
+    }
+    return applied;
+  });
+}
+
+/**
+ * One event inside the caller's transaction (the applier's batch: one savepoint per event).
+ * The caller makes the digest due (markDigestDue) for a publishable change, after the
+ * batch's account rows, so every transaction takes its locks in one order.
+ */
+export async function applyAccountEventIn(tx: Sql, workspaceId: number, deliveryKey: string, event: AccountEvent): Promise<ApplyOutcome> {
   if (event.ignoredTaggable) return { outcome: 'ignored', reason: event.ignoredTaggable };
   const account = event.senderEmail!;
-  return sql.begin(async (tx) => {
-    // One round trip: was this body applied before, and the account's row, locked until commit.
-    const [found] = await tx<(StoredRow & { replayed: boolean; stored: boolean })[]>`
-      select
-        exists (
-          select 1 from sender_email_changes
-          where source = 'webhook' and delivery_key = ${deliveryKey} and workspace_id = ${workspaceId}
-        ) as replayed,
-        se.emailbison_id is not null as stored,
-        se.email, se.status, se.tags, se.warmup_enabled, se.deleted_at is not null as deleted, se.emailbison_updated_at
-      from (select 1) as one
-      left join lateral (
-        select * from sender_emails where workspace_id = ${workspaceId} and emailbison_id = ${account.id} for update
-      ) as se on true
-    `;
-    if (found.replayed) return { outcome: 'replayed' } as const;
-    const row: StoredRow | undefined = found.stored ? found : undefined;
-    if (row && isOlder(account.updatedAt, row.emailbison_updated_at)) return { outcome: 'stale' } as const;
-    if (!row && event.type !== 'email_account_added') {
-      return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
-    }
-    const change = row
-      ? await changeStored(tx as unknown as Sql, workspaceId, event, row)
-      : await insertAdded(tx as unknown as Sql, workspaceId, account);
-    if (!change) return { outcome: 'unchanged' } as const;
-    const email = row?.email ?? account.email;
-    const [written] = await tx<{ id: number }[]>`
-      insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key)
-      values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::text::jsonb, ${json(change.newValue)}::text::jsonb,
-              'webhook', ${deliveryKey})
-      on conflict do nothing
-      returning id
-    `;
-    const publishable =
-      (change.field === 'removed' && change.newValue === true) || (change.field === 'status' && !isConnected(change.newValue));
-    if (written && publishable) {
-      await tx`
-        insert into webhook_publish_state (workspace_id, published_through_id)
-        values (${workspaceId}, ${written.id - 1})
-        on conflict (workspace_id) do nothing
-      `;
-    }
-    return { outcome: 'applied', field: change.field, publishable } as const;
-  });
+  // One round trip: was this body applied before, and the account's row, locked until commit.
+  const [found] = await tx<(StoredRow & { replayed: boolean; stored: boolean })[]>`
+    select
+      exists (
+        select 1 from sender_email_changes
+        where source = 'webhook' and delivery_key = ${deliveryKey} and workspace_id = ${workspaceId}
+      ) as replayed,
+      se.emailbison_id is not null as stored,
+      se.email, se.status, se.tags, se.warmup_enabled, se.deleted_at is not null as deleted, se.emailbison_updated_at
+    from (select 1) as one
+    left join lateral (
+      select * from sender_emails where workspace_id = ${workspaceId} and emailbison_id = ${account.id} for update
+    ) as se on true
+  `;
+  if (found.replayed) return { outcome: 'replayed' } as const;
+  const row: StoredRow | undefined = found.stored ? found : undefined;
+  if (row && isOlder(account.updatedAt, row.emailbison_updated_at)) return { outcome: 'stale' } as const;
+  if (!row && event.type !== 'email_account_added') {
+    return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
+  }
+  const change = row ? await changeStored(tx, workspaceId, event, row) : await insertAdded(tx, workspaceId, account);
+  if (!change) return { outcome: 'unchanged' } as const;
+  const email = row?.email ?? account.email;
+  const [written] = await tx<{ id: number }[]>`
+    insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key)
+    values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::text::jsonb, ${json(change.newValue)}::text::jsonb,
+            'webhook', ${deliveryKey})
+    on conflict do nothing
+    returning id
+  `;
+  const publishable =
+    (change.field === 'removed' && change.newValue === true) || (change.field === 'status' && !isConnected(change.newValue));
+  return { outcome: 'applied', field: change.field, publishable, changeId: written?.id } as const;
 }
 
 async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, row: StoredRow): Promise<Change | undefined> {

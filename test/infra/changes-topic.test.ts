@@ -22,8 +22,8 @@ const topics = template.findResources('AWS::SNS::Topic');
 const changesTopicId = Object.keys(topics).find((id) => id.startsWith('ChangesTopic'))!;
 const idOf = (fn: { node: { defaultChild?: unknown } }) =>
   stack.resolve((fn.node.defaultChild as unknown as { logicalId: string }).logicalId) as string;
-// Finalize job and Mark failed publish the run digest; the webhook receiver, its batched news of disconnections.
-const publisherIds = [idOf(stack.functions.tasks.finalizeJob), idOf(stack.functions.tasks.markFailed), idOf(stack.webhooks.fn)].sort();
+// Finalize job and Mark failed publish the run digest; the webhook applier, the webhook digests (never the receiver).
+const publisherIds = [idOf(stack.functions.tasks.finalizeJob), idOf(stack.functions.tasks.markFailed), idOf(stack.webhooks.applier)].sort();
 
 describe('the ChangesTopic', () => {
   it('is a topic of its own, encrypted, SSL only, with an output for its ARN', () => {
@@ -43,7 +43,7 @@ describe('the ChangesTopic', () => {
     template.hasOutput('ChangesTopicArn', { Value: { Ref: changesTopicId } });
   });
 
-  it('gives Finalize job, Mark failed (a run that broke) and the webhook receiver, and no other function, its ARN (CHANGES_TOPIC_ARN) and sns:Publish on it', () => {
+  it('gives Finalize job, Mark failed (a run that broke) and the webhook applier, and no other function, its ARN (CHANGES_TOPIC_ARN) and sns:Publish on it', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const withTopic = Object.entries(functions)
       .filter(([, fn]: [string, Json]) => fn.Properties.Environment?.Variables?.CHANGES_TOPIC_ARN)

@@ -10,6 +10,8 @@ describe('readStackConfig', () => {
       schedule: 'rate(1 hour)',
       scheduleEnabled: true,
       mapConcurrency: 3,
+      webhookApplierMaxConcurrency: 2,
+      webhookReceiverReservedConcurrency: 0,
       runTimeoutMinutes: 120,
       tracingEnabled: false,
       databaseSecretArn: undefined,

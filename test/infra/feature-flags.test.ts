@@ -30,6 +30,8 @@ const BEFORE_FLAGS = {
     'FunctionsMigrateLogsC75297F0',
     'FunctionsStartJobLogsE70A7ACA',
     'FunctionsSyncWorkspaceLogsCEA03A80',
+    // Added with the webhook applier (issue 19), after the flags.
+    'FunctionsWebhookApplierLogs99AA0BE3',
     // Added with the webhook receiver (issue 15), after the flags.
     'FunctionsWebhookReceiverLogs32F131E5',
     // Added with the migration trigger's provider log retention (issue 13), after the flags.

@@ -69,13 +69,18 @@ describe('the environment the stack gives each Lambda', () => {
     const told = readStackConfig((key) => ({ ...IMPORTED, ...context })[key]);
     const received = new Set<string>();
     const environments = lambdaEnvironments(context);
-    expect(environments).toHaveLength(6);
+    expect(environments).toHaveLength(7);
     for (const [id, stackEnvironment] of environments) {
       // The webhook token secret is always the stack's own: a reference, a string once deployed.
       const environment = { ...stackEnvironment };
       if (environment.WEBHOOK_TOKEN_SECRET_ARN !== undefined) {
         expect(environment.WEBHOOK_TOKEN_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^WebhooksToken/) });
         environment.WEBHOOK_TOKEN_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhooksToken-AbCdEf';
+      }
+      // The intake queue is the stack's own too: its Ref is its URL once deployed.
+      if (environment.WEBHOOK_QUEUE_URL !== undefined) {
+        expect(environment.WEBHOOK_QUEUE_URL).toEqual({ Ref: expect.stringMatching(/^WebhooksIntake/) });
+        environment.WEBHOOK_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/WebhooksIntake';
       }
       for (const [name, value] of Object.entries(environment)) {
         expect(typeof value, `${id} ${name}`).toBe('string');
@@ -86,7 +91,8 @@ describe('the environment the stack gives each Lambda', () => {
         expect(config[name], `${id} ${name}`).toEqual(told[name]);
         received.add(name);
       }
-      expect(config.databaseSecretArn, id).toBe(DATABASE_SECRET_ARN);
+      // The webhook receiver never opens Postgres: it holds no database secret.
+      expect(config.databaseSecretArn, id).toBe(id.startsWith('FunctionsWebhookReceiver') ? undefined : DATABASE_SECRET_ARN);
     }
     const given = SHARED.filter((name) => told[name] !== undefined);
     expect([...received].sort(), 'every setting the stack shares (and was given) reaches a Lambda').toEqual(given.sort());

@@ -29,9 +29,12 @@ function synth(context: Record<string, unknown>) {
 }
 
 type Json = any;
+/** The functions that open Postgres: every one but the webhook receiver, which only queues. */
 const functions = (template: Template): Json[] =>
-  Object.values(template.findResources('AWS::Lambda::Function')).filter((fn: Json) =>
-    String(fn.Properties.Description ?? '').startsWith('sender-sync:'),
+  Object.values(template.findResources('AWS::Lambda::Function')).filter(
+    (fn: Json) =>
+      String(fn.Properties.Description ?? '').startsWith('sender-sync:') &&
+      fn.Properties.Environment.Variables.DATABASE_SECRET_ARN !== undefined,
   );
 
 describe('a VPC deploy', () => {
@@ -48,7 +51,8 @@ describe('a VPC deploy', () => {
     expect(withEndpoint).toHaveLength(1);
     expect(withEndpoint[0].entry.data).not.toContain('Secrets Manager');
 
-    expect(synth({ ...VPC, 'sender-sync:subnetsRouteToInternet': true }).annotations.findWarning('*', Match.anyValue())).toEqual([]);
+    const told = { ...VPC, 'sender-sync:subnetsRouteToInternet': true, 'sender-sync:alarmEmail': 'ops@example.com' };
+    expect(synth(told).annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 
   it('outputs the security group of the Lambdas, created or given', () => {
@@ -101,8 +105,8 @@ describe('an imported secret encrypted with a customer-managed KMS key', () => {
         (statement: Json) => [statement.Action].flat().includes('kms:Decrypt') && statement.Resource === KEY_ARN,
       ),
     );
-    // The four tasks, the migrate function and the webhook receiver all read the database secret.
-    expect(decrypting).toHaveLength(6);
+    // The four tasks, the migrate function and the webhook applier read the database secret, the receiver the token secret.
+    expect(decrypting).toHaveLength(7);
     const [statement] = decrypting[0].Properties.PolicyDocument.Statement.filter((s: Json) => s.Resource === KEY_ARN);
     expect(statement.Condition).toEqual({
       StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },

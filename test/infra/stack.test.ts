@@ -53,8 +53,10 @@ function deployedDefinition(template: Template, replace: (ref: Json) => string):
 }
 
 describe('synthesis', () => {
-  it('raises no CDK warning or error, with or without a VPC', () => {
+  it('raises no CDK warning or error, with or without a VPC, once an alarm e-mail is set', () => {
+    const withEmail = synth({ 'sender-sync:alarmEmail': 'ops@example.com' });
     const withVpc = synth({
+      'sender-sync:alarmEmail': 'ops@example.com',
       'sender-sync:vpcId': 'vpc-0abc',
       'sender-sync:subnetIds': 'subnet-1',
       'sender-sync:availabilityZones': 'eu-west-1a',
@@ -62,7 +64,7 @@ describe('synthesis', () => {
       'sender-sync:tracingEnabled': true,
       'sender-sync:migrateOnDeploy': true,
     });
-    for (const { stack } of [byDefault, imported, withVpc]) {
+    for (const { stack } of [withEmail, withVpc]) {
       const annotations = Annotations.fromStack(stack);
       expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
       expect(annotations.findError('*', Match.anyValue())).toEqual([]);
@@ -186,10 +188,15 @@ describe('the functions', () => {
   const functions = (template: Template) =>
     resources(template, 'AWS::Lambda::Function').filter(([, fn]) => String(fn.Properties.Description ?? '').startsWith('sender-sync:'));
 
-  it('are six Node.js 22 functions on ARM64 with source maps, the Powertools settings and the database secret', () => {
+  it('are seven Node.js 22 functions on ARM64 with source maps, the Powertools settings and (all but the webhook receiver) the database secret', () => {
     const fns = functions(byDefault.template);
-    expect(fns).toHaveLength(6);
-    for (const [id, fn] of fns) {
+    expect(fns).toHaveLength(7);
+    const receiverId = logicalId(byDefault.stack, byDefault.stack.webhooks.fn);
+    const receiver = fns.find(([id]) => id === receiverId)![1];
+    expect(Object.keys(receiver.Properties.Environment.Variables).filter((name) => /^(DATABASE_|JOB_NAME|RUN_TIMEOUT)/.test(name))).toEqual(
+      [],
+    );
+    for (const [id, fn] of fns.filter(([candidate]) => candidate !== receiverId)) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Handler, id).toBe('index.handler');
@@ -284,8 +291,9 @@ describe('IAM', () => {
       expect(secretReads.get(roleOf(fn))).toEqual([DATABASE_SECRET_ARN]);
     }
     const webhookToken = stack.resolve(stack.webhooks.tokenSecret.secretArn);
-    expect(secretReads.get(roleOf(stack.webhooks.fn))).toEqual([DATABASE_SECRET_ARN, webhookToken].sort());
-    expect(secretReads.size).toBe(6);
+    expect(secretReads.get(roleOf(stack.webhooks.fn))).toEqual([webhookToken]);
+    expect(secretReads.get(roleOf(stack.webhooks.applier))).toEqual([DATABASE_SECRET_ARN]);
+    expect(secretReads.size).toBe(7);
   });
 
   it('creates the two secrets empty when no ARN is given', () => {
@@ -569,8 +577,10 @@ describe('alarms', () => {
   });
 
   it('alarms on any message in a dead-letter or on-failure queue', () => {
-    const queues = resources(template, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(3);
+    // Every queue but the webhook intake, whose messages are work, not failures (its age alarm: test/infra/webhooks.test.ts).
+    const intakeId = logicalId(stack, stack.webhooks.queue);
+    const queues = resources(template, 'AWS::SQS::Queue').filter(([id]) => id !== intakeId);
+    expect(queues).toHaveLength(4);
     const depth = find('ApproximateNumberOfMessagesVisible');
     expect(depth.map((alarm) => alarm.Dimensions[0].Value['Fn::GetAtt'][0]).sort()).toEqual(queues.map(([id]) => id).sort());
     for (const alarm of depth) {
@@ -590,7 +600,9 @@ describe('alarms', () => {
       find('Errors')
         .map((alarm) => alarm.Dimensions[0].Value.Ref)
         .sort(),
-    ).toEqual([logicalId(stack, stack.functions.migrate), logicalId(stack, stack.webhooks.fn)].sort());
+    ).toEqual(
+      [logicalId(stack, stack.functions.migrate), logicalId(stack, stack.webhooks.fn), logicalId(stack, stack.webhooks.applier)].sort(),
+    );
     const fns = stack.functions.all;
     for (const metricName of ['Throttles']) {
       const found = find(metricName);
@@ -612,8 +624,8 @@ describe('alarms', () => {
   });
 
   it('notify the topic and say what they mean and what to do', () => {
-    // + 1: WorkspacesDeferred (issue 22 item 6).
-    expect(alarms).toHaveLength(17 - 4 + 1 + 3 + 2 + 1);
+    // + 1: WorkspacesDeferred (issue 22 item 6); + 3: the webhook intake's applier errors, dead letters, backlog (issue 19); + 1: DigestsNotPublished (issue 19 item 2).
+    expect(alarms).toHaveLength(17 - 4 + 1 + 3 + 2 + 1 + 3 + 1);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.MetricName).toEqual([topicRef]);
       expect(alarm.AlarmDescription.length, alarm.MetricName).toBeGreaterThan(80);

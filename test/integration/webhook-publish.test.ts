@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { silentLog } from '../../lambdas/runtime/deps';
-import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import { markWebhookChangesDigested, webhookChangesHighWater, type ChangesMessage } from '../../lambdas/webhooks/publish';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
+import { createSettledReceiver } from '../helpers/webhook-intake';
 
 /*
- * Webhook disconnections and removals reach the ChangesTopic batched: at most one message
- * per workspace per window (3 s here, 5 minutes deployed), the rest sent by the first
- * delivery after the window, or absorbed by Finalize job's digest.
+ * Webhook disconnections and removals reach the ChangesTopic batched by the applier: at most
+ * one message per workspace per window (3 s here, 5 minutes deployed; no gather here, 10 s
+ * deployed), the rest sent by the first batch after the window (or its tick), or absorbed by
+ * Finalize job's digest.
  */
 const db = await createTestDatabase();
 const TOKEN = 'publish-test-token';
@@ -16,12 +16,10 @@ const WINDOW_SECONDS = 3;
 
 async function setup(name: string, emailbisonWorkspaceId: number, publish: (m: ChangesMessage) => Promise<void>) {
   const workspace = await upsertWorkspace(db.sql, { name, baseUrl: 'http://sim.invalid', apiKeyRef: 'env:UNUSED', emailbisonWorkspaceId });
-  const receive = createWebhookReceiver({
-    token: async () => TOKEN,
-    sql: async () => db.sql,
-    log: silentLog,
+  const receive = createSettledReceiver(db.sql, {
+    token: TOKEN,
     publisher: { publish },
-    publishWindowSeconds: WINDOW_SECONDS,
+    timing: { windowSeconds: WINDOW_SECONDS, gatherSeconds: 0, retrySeconds: 0 },
   });
   let clock = Date.parse('2026-12-01T09:00:00Z');
   const send = async (type: string, id: number, status?: string) => {
@@ -37,7 +35,7 @@ async function setup(name: string, emailbisonWorkspaceId: number, publish: (m: C
       }),
     });
     expect(answer.status, answer.body).toBe(200);
-    return JSON.parse(answer.body);
+    return answer.applied;
   };
   for (let id = 1; id <= 60; id++) await send('EMAIL_ACCOUNT_ADDED', id, 'Connected');
   return { send, workspace };
@@ -67,7 +65,7 @@ describe('publishing webhook disconnections', () => {
     expect(messages).toHaveLength(3);
     expect(messages[2].subject).toBe('sender-sync: 54 disconnected, 1 removed in Alpha');
     expect(messages[2].text.split('\n')).toHaveLength(1 + 50 + 1);
-    expect(messages[2].text).toContain('... and 5 more');
+    expect(messages[2].text).toContain('  … and 5 more');
     expect(messages[2].text).not.toContain('inbox1@');
     await wait(WINDOW_SECONDS * 1000 + 200);
     await a.send('EMAIL_ACCOUNT_RECONNECTED', 58, 'Connected');
@@ -97,5 +95,23 @@ describe('publishing webhook disconnections', () => {
     await wait(WINDOW_SECONDS * 1000 + 200);
     await d.send('EMAIL_ACCOUNT_RECONNECTED', 3, 'Connected');
     expect(messages).toHaveLength(1);
+  });
+
+  it('publishes holding no transaction and no lock: the digest row is free and no session is idle in a transaction', async () => {
+    const seen: { idleInTransaction: number; lockable: boolean }[] = [];
+    const e = await setup('Epsilon', 8005, async () => {
+      const [{ idle }] = await db.sql<{ idle: number }[]>`
+        select count(*)::int as idle from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'
+      `;
+      const lockable = await db.sql
+        .begin(async (tx) => tx`select 1 from webhook_publish_state for update nowait`)
+        .then(
+          () => true,
+          () => false,
+        );
+      seen.push({ idleInTransaction: idle, lockable });
+    });
+    await e.send('EMAIL_ACCOUNT_DISCONNECTED', 1, 'Not connected');
+    expect(seen).toEqual([{ idleInTransaction: 0, lockable: true }]);
   });
 });

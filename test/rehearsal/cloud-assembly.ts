@@ -42,7 +42,12 @@ export interface SynthesizedStack {
 
 type Resolve = (logicalId: string) => string;
 
-export function synthesizeStack(outdir: string, context: Record<string, unknown> = {}): SynthesizedStack {
+/** queueUrl: where a queue's Ref (its URL) points; default the URL a deploy would give it. */
+export function synthesizeStack(
+  outdir: string,
+  context: Record<string, unknown> = {},
+  options: { queueUrl?: (logicalId: string) => string } = {},
+): SynthesizedStack {
   // cdk-nag and CDK's CloudFormation validation have their own tests (test/infra); the rehearsal needs the bundles.
   const { app, stack } = buildApp({
     outdir,
@@ -71,9 +76,18 @@ export function synthesizeStack(outdir: string, context: Record<string, unknown>
       .filter(([, resource]) => resource.Type === 'AWS::SNS::Topic')
       .map(([logicalId]) => [logicalId, `arn:aws:sns:${REHEARSAL_REGION}:${REHEARSAL_ACCOUNT}:${logicalId}`]),
   );
+  // A queue's Ref is its URL.
+  const queueUrls = new Map(
+    resources
+      .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
+      .map(([logicalId]) => [
+        logicalId,
+        options.queueUrl?.(logicalId) ?? `https://sqs.${REHEARSAL_REGION}.amazonaws.com/${REHEARSAL_ACCOUNT}/${logicalId}`,
+      ]),
+  );
   const ref: Resolve = (logicalId) => {
-    const arn = secretArns.get(logicalId) ?? topicArns.get(logicalId);
-    if (!arn) throw new Error(`The rehearsal cannot resolve Ref ${logicalId}: only created secrets and topics are known`);
+    const arn = secretArns.get(logicalId) ?? topicArns.get(logicalId) ?? queueUrls.get(logicalId);
+    if (!arn) throw new Error(`The rehearsal cannot resolve Ref ${logicalId}: only created secrets, topics and queues are known`);
     return arn;
   };
 

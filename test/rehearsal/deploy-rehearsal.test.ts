@@ -15,6 +15,7 @@ import { createEmptyDatabase, type TestDatabase } from '../helpers/database';
 import { REHEARSAL_REGION, synthesizeStack, type SynthesizedFunction, type SynthesizedStack } from './cloud-assembly';
 import { createLambdaService, createSandbox, findNode22, type LambdaService, type Sandbox } from './lambda-sandbox';
 import { startSecretsManager, type SecretsManagerStandIn } from './secrets-manager';
+import { startSqs, type SqsStandIn } from './sqs';
 
 /*
  * The deploy rehearsal: the stack synthesized as `cdk synth` does, each cdk.out bundle run
@@ -30,12 +31,15 @@ const ASL_VALIDATOR_BIN = path.join(PROJECT_ROOT, 'node_modules', 'asl-validator
 const ASL_VALIDATOR_VERSION = (createRequire(import.meta.url)('asl-validator/package.json') as { version: string }).version;
 const REVOKED_WORKSPACE = 'Dunmore Legal';
 const PARTIAL_RUN_WORKSPACES = ['Acme Outbound', REVOKED_WORKSPACE, 'Vértice Labs'];
+/** Accounts the rehearsal's bad day disconnects (each delivered twice), as the mass-disconnection fault scenario does. */
+const BAD_DAY_ACCOUNTS = 2_000;
 
 let stack: SynthesizedStack;
 let sandbox: Sandbox;
 let db: TestDatabase;
 let sim: EmailBisonSim;
 let secretsManager: SecretsManagerStandIn;
+let sqs: SqsStandIn;
 let services: Map<string, LambdaService>;
 let databasePassword: string;
 /** The webhook receiver's token, as the stack's generated secret would hold it. */
@@ -88,7 +92,14 @@ beforeAll(async () => {
   if (!node22.found)
     throw new Error(`The deploy rehearsal runs the bundles on Node 22, the Lambdas' runtime, and found none: ${node22.reason}.`);
   // No request cap: the simulator is no shared instance (the template then carries EMAILBISON_MAX_RPS=0).
-  stack = synthesizeStack(tempDir('ss-rehearsal-cdk-'), { 'sender-sync:emailbisonMaxRps': 0 });
+  // The intake queue's URL (its Ref) points at the SQS stand-in, as a deployed one points at SQS.
+  sqs = await startSqs();
+  atFileEnd(() => sqs.close());
+  stack = synthesizeStack(
+    tempDir('ss-rehearsal-cdk-'),
+    { 'sender-sync:emailbisonMaxRps': 0 },
+    { queueUrl: (logicalId) => sqs.queueUrl(logicalId) },
+  );
   // Outside the repository (the test run's TMPDIR), so nothing resolves from the project's node_modules.
   sandbox = createSandbox(tempDir('ss-rehearsal-lambda-'), stack.functions, PROJECT_ROOT);
   db = await createEmptyDatabase();
@@ -159,7 +170,7 @@ afterAll(() => {
 describe('deploy rehearsal', () => {
   it('gives each function only its asset, with the runtime SDK resolvable and the project’s packages not', () => {
     expect(stack.functions.map((fn) => fn.constructPath.split('/').at(-2)).sort()).toEqual(
-      [...TASK_NAMES.map((task) => TASKS[task].constructId), 'Migrate', 'WebhookReceiver'].sort(),
+      [...TASK_NAMES.map((task) => TASKS[task].constructId), 'Migrate', 'WebhookReceiver', 'WebhookApplier'].sort(),
     );
     for (const fn of stack.functions) {
       expect(fn.runtime, fn.logicalId).toBe('nodejs22.x');
@@ -312,11 +323,11 @@ describe('deploy rehearsal', () => {
     tally.markFailed += 1;
   });
 
-  it('answers a webhook delivery from a Function URL event: applied before the 200, 404 for a wrong token', async () => {
-    const [account] = await db.sql<{ workspace_id: number; emailbison_id: string; email: string }[]>`
-      select workspace_id, emailbison_id::text, email from sender_emails where status = 'Connected' and deleted_at is null order by id limit 1
+  it('queues webhook deliveries through the receiver bundle (no database), and the applier bundle applies them from the SQS event', async () => {
+    const accounts = await db.sql<{ workspace_id: number; emailbison_id: string; email: string }[]>`
+      select workspace_id, emailbison_id::text, email from sender_emails where status = 'Connected' and deleted_at is null order by id limit ${BAD_DAY_ACCOUNTS}
     `;
-    const urlEvent = (token: string) => {
+    const urlEvent = (token: string, account: (typeof accounts)[number]) => {
       const rawPath = `/emailbison/${token}/${account.workspace_id}`;
       const body = JSON.stringify({
         event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', name: 'Email Account Disconnected' },
@@ -334,15 +345,89 @@ describe('deploy rehearsal', () => {
       };
     };
     const receiver = service('WebhookReceiver');
-    const applied = await receiver.invoke(urlEvent(WEBHOOK_TOKEN));
-    expect(applied).toMatchObject({ ok: true, result: { statusCode: 200 } });
-    const [row] = await db.sql<{ status: string }[]>`
-      select status from sender_emails where workspace_id = ${account.workspace_id} and emailbison_id = ${account.emailbison_id}
-    `;
-    expect(row.status).toBe('Not connected');
-    const wrong = await receiver.invoke(urlEvent(`${WEBHOOK_TOKEN}x`));
-    expect(wrong).toMatchObject({ ok: true, result: { statusCode: 404 } });
+    // The bad day: 2,000 disconnections, each delivered twice, 8 receiver containers at a time (each is a Node process here).
+    expect(accounts).toHaveLength(BAD_DAY_ACCOUNTS);
+    const events = accounts.flatMap((account) => [urlEvent(WEBHOOK_TOKEN, account), urlEvent(WEBHOOK_TOKEN, account)]);
+    const latencies: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < events.length) {
+          const event = events[next++];
+          const started = performance.now();
+          const answer = await receiver.invoke(event);
+          latencies.push(performance.now() - started);
+          expect(answer).toMatchObject({ ok: true, result: { statusCode: 200 } });
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.ceil(0.99 * latencies.length) - 1];
+    expect(await receiver.invoke(urlEvent(`${WEBHOOK_TOKEN}x`, accounts[0]))).toMatchObject({ ok: true, result: { statusCode: 404 } });
+    const queued = sqs.take();
+    expect(queued).toHaveLength(events.length);
     expect(receiver.logs()).not.toContain(WEBHOOK_TOKEN);
+    // The receiver's environment names no database: it never opened one.
+    expect(Object.keys(functionOf('WebhookReceiver').environment).filter((name) => name.startsWith('DATABASE_'))).toEqual([]);
+
+    // The event source mapping: batches of 10, at most 2 applier invocations at once; the connections counted meanwhile.
+    const applier = service('WebhookApplier');
+    const lambdaConnections = async () => {
+      const [{ n }] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'sender-sync-lambda'
+      `;
+      return n;
+    };
+    const connectionsBefore = await lambdaConnections();
+    let peakConnections = connectionsBefore;
+    let applying = true;
+    const sampling = (async () => {
+      while (applying) {
+        peakConnections = Math.max(peakConnections, await lambdaConnections());
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const applyStarted = performance.now();
+    const batches: (typeof queued)[] = [];
+    for (let i = 0; i < queued.length; i += 10) batches.push(queued.slice(i, i + 10));
+    const sqsRecord = (message: (typeof queued)[number]) => ({
+      messageId: message.messageId,
+      receiptHandle: message.messageId,
+      body: message.body,
+      attributes: {},
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:${REHEARSAL_REGION}:123456789012:WebhooksIntake`,
+      awsRegion: REHEARSAL_REGION,
+    });
+    for (let i = 0; i < batches.length; i += 2) {
+      const outcomes = await Promise.all(batches.slice(i, i + 2).map((batch) => applier.invoke({ Records: batch.map(sqsRecord) })));
+      for (const outcome of outcomes) expect(outcome).toEqual({ ok: true, result: { batchItemFailures: [] } });
+    }
+    const applyMs = performance.now() - applyStarted;
+    applying = false;
+    await sampling;
+    console.log(
+      `rehearsal bad day: ${events.length} deliveries through the receiver bundle (8 at a time), p99 ${p99.toFixed(0)} ms; ` +
+        `${batches.length} SQS batches applied by the applier bundle (2 at a time) in ${Math.round(applyMs)} ms; ` +
+        `Lambda connections ${connectionsBefore} before, ${peakConnections} at most while applying; applier containers ${applier.coldStarts}`,
+    );
+    expect(p99).toBeLessThan(1000);
+    // The receivers opened none; the appliers at most one each, two at once.
+    expect(applier.coldStarts).toBeLessThanOrEqual(2);
+    expect(peakConnections - connectionsBefore).toBeLessThanOrEqual(2);
+    const [{ disconnected, rows }] = await db.sql<{ disconnected: number; rows: number }[]>`
+      select
+        (select count(*)::int from sender_emails se where se.status = 'Not connected'
+           and (se.workspace_id, se.emailbison_id) in (select workspace_id, emailbison_id from sender_email_changes where source = 'webhook')) as disconnected,
+        (select count(*)::int from sender_email_changes where source = 'webhook' and field = 'status') as rows
+    `;
+    expect({ disconnected, rows }).toEqual({ disconnected: accounts.length, rows: accounts.length });
+    // Each workspace's digest was made due, and a delayed tick for it sent to the queue (SNS is not reachable here).
+    const ticks = sqs.take().map((message) => JSON.parse(message.body));
+    expect(ticks.length).toBeGreaterThan(0);
+    expect(ticks.every((tick) => tick.kind === 'tick' && Number.isInteger(tick.workspaceId))).toBe(true);
   });
 
   it('runs every bundle on Node 22, warm containers reused, no key or password in any log', () => {

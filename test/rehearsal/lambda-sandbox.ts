@@ -23,9 +23,9 @@ const SHIM = fileURLToPath(new URL('./lambda-runtime-shim.mjs', import.meta.url)
 /**
  * The packages the bundles leave to the runtime (infra/functions.ts externalizes @aws-sdk/*;
  * the Node 22 Lambda runtime ships the whole SDK v3): Secrets Manager for every function,
- * SNS for the ones that publish account changes.
+ * SNS for the ones that publish account changes, SQS for the webhook receiver and applier.
  */
-const RUNTIME_SDK_ENTRIES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sns'];
+const RUNTIME_SDK_ENTRIES = ['@aws-sdk/client-secrets-manager', '@aws-sdk/client-sns', '@aws-sdk/client-sqs'];
 
 export type Node22 = { found: true; path: string; version: string } | { found: false; reason: string };
 

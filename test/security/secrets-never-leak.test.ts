@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSql } from '../../lambdas/db/client';
 import { describeError } from '../../lambdas/errors';
 import type { TaskDeps, TaskLog } from '../../lambdas/runtime/deps';
-import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import type { ChangesMessage } from '../../lambdas/webhooks/publish';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { cli } from '../helpers/cli';
 import { adminUrl, createTestDatabase } from '../helpers/database';
 import { historyText, runLocally } from '../helpers/local-run';
 import { createWorld, type World } from '../helpers/world';
+import { createSettledReceiver } from '../helpers/webhook-intake';
 
 /*
  * Sentinel secrets through a full run: an API key and a database password that must
@@ -123,11 +123,11 @@ describe('secrets never leak', () => {
 
   it('appear in no webhook receiver answer, log line, table or published message', async () => {
     const published: ChangesMessage[] = [];
-    const receive = createWebhookReceiver({
-      token: async () => SENTINEL_WEBHOOK_TOKEN,
-      sql: async () => db.sql,
+    const receive = createSettledReceiver(db.sql, {
+      token: SENTINEL_WEBHOOK_TOKEN,
       log: capturingLog,
       publisher: { publish: async (message) => void published.push(message) },
+      timing: { gatherSeconds: 0 },
     });
     const [target] = await db.sql<{ workspace_id: number; emailbison_id: number; email: string }[]>`
       select workspace_id, emailbison_id, email from sender_emails where status = 'Connected' and deleted_at is null limit 1
@@ -144,7 +144,13 @@ describe('secrets never leak', () => {
       await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}x/${target.workspace_id}`, body: '{}' }),
       await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/999999`, body: body('EMAIL_ACCOUNT_REMOVED', 'x') }),
     ];
-    expect(answers.map((a) => a.status)).toEqual([200, 400, 404, 404]);
+    // The unknown workspace id is accepted by the receiver (no database) and refused by the applier.
+    expect(answers.map((a) => [a.status, a.applied])).toEqual([
+      [200, 'applied'],
+      [400, undefined],
+      [404, undefined],
+      [200, 'refused'],
+    ]);
     expect(published).toHaveLength(1);
     expectNoSecret(JSON.stringify(answers), 'the webhook answers');
     expectNoSecret(JSON.stringify(published), 'the published changes');

@@ -4,6 +4,9 @@ import { createSql } from '../../lambdas/db/client';
 import type { TaskLog } from '../../lambdas/runtime/deps';
 import { startLocalReceiver, type LocalReceiver } from '../../lambdas/webhook-receiver/node-server';
 import { createWebhookReceiver, MAX_BODY_BYTES } from '../../lambdas/webhook-receiver/receive';
+import { createWebhookApplier } from '../../lambdas/webhook-applier/applier';
+import { encodeIntakeMessage } from '../../lambdas/webhooks/intake';
+import { startLocalIntake, type LocalIntake } from '../../local/intake-queue';
 import type { ChangesMessage } from '../../lambdas/webhooks/publish';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
@@ -20,6 +23,7 @@ const logLines: string[] = [];
 const published: ChangesMessage[] = [];
 const answers: string[] = [];
 let receiver: LocalReceiver;
+let intake: LocalIntake;
 let workspaceId: number;
 
 const capturingLog: TaskLog = {
@@ -40,6 +44,8 @@ async function deliver(path: string, body: string | Buffer, method = 'POST') {
   const response = await fetch(`${receiver.url}${path}`, { method, body: method === 'GET' ? undefined : body });
   const text = await response.text();
   answers.push(text);
+  // What was accepted is applied before the test looks (the applier works behind the answer).
+  await intake.drain();
   return { status: response.status, text };
 }
 
@@ -50,18 +56,19 @@ beforeAll(async () => {
     apiKeyRef: 'env:UNUSED_KEY',
     emailbisonWorkspaceId: 7001,
   }));
-  receiver = await startLocalReceiver(
-    createWebhookReceiver({
-      token: async () => TOKEN,
-      sql: async () => db.sql,
-      log: capturingLog,
-      publisher: { publish: async (message) => void published.push(message) },
-    }),
-  );
+  const applier = createWebhookApplier({
+    sql: db.sql,
+    log: capturingLog,
+    publisher: { publish: async (message) => void published.push(message) },
+    timing: { gatherSeconds: 0 },
+  });
+  intake = startLocalIntake(applier, { log: capturingLog });
+  receiver = await startLocalReceiver(createWebhookReceiver({ token: async () => TOKEN, queue: intake.queue, log: capturingLog }));
 });
 
 afterAll(async () => {
   await receiver?.close();
+  await intake?.close();
 });
 
 describe('the webhook receiver against strangers', () => {
@@ -84,7 +91,9 @@ describe('the webhook receiver against strangers', () => {
     expect((await deliver(`/emailbison/${TOKEN.slice(0, -1)}`, 'x'.repeat(MAX_BODY_BYTES + 10))).status).toBe(404);
     expect((await deliver(`/emailbison/${TOKEN}x`, '', 'GET')).status).toBe(404);
     expect((await deliver(`/emailbison/${TOKEN}`, '', 'GET')).status).toBe(405);
-    expect((await deliver(`/emailbison/${TOKEN}/999999`, body)).status).toBe(404);
+    // A workspace id no row has: accepted (the receiver opens no database), then refused by the applier, nothing applied.
+    expect((await deliver(`/emailbison/${TOKEN}/999999`, body)).status).toBe(200);
+    expect(logLines.some((line) => line.includes('webhook delivery refused') && line.includes('unknown'))).toBe(true);
   });
 
   it('answers 413 to a body over 256 KiB, and reads one of exactly 256 KiB', async () => {
@@ -183,17 +192,38 @@ describe('the webhook receiver against strangers', () => {
     }
   });
 
-  it('answers 503 when Postgres cannot be reached, so EmailBison retries', async () => {
-    const dead = createSql({ url: 'postgres://nobody@127.0.0.1:1/none', ssl: 'disable', max: 1, connectTimeoutSeconds: 2 });
-    const receive = createWebhookReceiver({ token: async () => TOKEN, sql: async () => dead, log: capturingLog });
-    const answer = await receive({
+  it('answers 503 with Retry-After when the intake queue cannot take a delivery, so EmailBison retries', async () => {
+    const full = createWebhookReceiver({
+      token: async () => TOKEN,
+      queue: startLocalIntake(async () => ({ failed: [], tally: {}, dueAt: [], ticks: [] }), { log: capturingLog, maxQueued: 0 }).queue,
+      log: capturingLog,
+    });
+    const answer = await full({
       method: 'POST',
       path: `/emailbison/${TOKEN}/1`,
       body: event('EMAIL_ACCOUNT_DISCONNECTED', { id: 1, status: 'Not connected' }),
     });
-    await dead.end({ timeout: 1 });
     expect(answer.status).toBe(503);
-    const tokenless = await receive({ method: 'POST', path: '/emailbison/wrong/1', body: '{}' });
+    expect(answer.headers['retry-after']).toBe('5');
+    const tokenless = await full({ method: 'POST', path: '/emailbison/wrong/1', body: '{}' });
     expect(tokenless.status).toBe(404);
+  });
+
+  it('has the applier report every delivery of a batch for a retry when Postgres cannot be reached', async () => {
+    const dead = createSql({ url: 'postgres://nobody@127.0.0.1:1/none', ssl: 'disable', max: 1, connectTimeoutSeconds: 2 });
+    const applier = createWebhookApplier({ sql: dead, log: capturingLog });
+    const message = (id: number) =>
+      encodeIntakeMessage({
+        kind: 'delivery',
+        workspaceId: 1,
+        body: event('EMAIL_ACCOUNT_DISCONNECTED', { id, status: 'Not connected' }),
+        receivedAt: new Date().toISOString(),
+      });
+    const outcome = await applier([
+      { id: 'a', body: message(1) },
+      { id: 'b', body: message(2) },
+    ]);
+    await dead.end({ timeout: 1 });
+    expect(outcome.failed).toEqual(['a', 'b']);
   });
 });

@@ -114,6 +114,6 @@ describe('changesMessage', () => {
     expect(message.subject).toMatch(/^sender-sync: 53 disconnected, 1 removed in Zo\?'s /);
     expect(message.text.split('\n')).toHaveLength(52);
     expect(message.text).toContain('a0@x.io: Connected -> Not connected');
-    expect(message.text).toContain('... and 4 more');
+    expect(message.text).toContain('  … and 4 more');
   });
 });

@@ -62,10 +62,21 @@ describe('sender-sync changes', () => {
     expect(text.stdout).toContain('1 change in the last 1h.');
   });
 
+  it('takes --since as a time, as a digest cut short names it: what was observed after it', async () => {
+    const [{ at }] = await db.sql<{ at: Date }[]>`select now() - interval '3 hours' as at`;
+    const json = JSON.parse((await cli(['changes', '--since', at.toISOString(), '--json'], env)).stdout);
+    expect(json.changes.map((c: { emailbison_id: number }) => c.emailbison_id)).toEqual([21, 11]);
+    const text = await cli(['changes', '--since', at.toISOString()], env);
+    expect(text.stdout).toContain(`2 changes since ${at.toISOString()}.`);
+    expect((await cli(['changes', '--since', '2026-02-30T00:00:00Z'], env)).code).toBe(64);
+  });
+
   it('refuses a --since it cannot read with the usage exit code', async () => {
     const result = await cli(['changes', '--since', 'yesterday'], env);
     expect(result.code).toBe(64);
-    expect(result.stderr).toContain('--since takes a duration such as 30m, 24h or 7d; got "yesterday"');
+    expect(result.stderr).toContain(
+      '--since takes a duration such as 30m, 24h or 7d, or a time such as 2026-12-05T03:00:00Z; got "yesterday"',
+    );
     expect(result.stdout).toBe('');
   });
 });

@@ -4,13 +4,12 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from '../../../lambdas/db/client';
 import { partTimeouts } from '../../../lambdas/db/part';
-import { silentLog } from '../../../lambdas/runtime/deps';
-import { createWebhookReceiver } from '../../../lambdas/webhook-receiver/receive';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
 import { tempDir } from '../../helpers/cleanup';
 import { cli, startCli } from '../../helpers/cli';
 import { adminUrl, createEmptyDatabase, type TestDatabase } from '../../helpers/database';
 import { PGBOUNCER_MISSING, type PgBouncer, serverOf, startPgBouncer } from '../../helpers/pgbouncer';
+import { createSettledReceiver } from '../../helpers/webhook-intake';
 
 /*
  * sender-sync through a transaction-mode PgBouncer (pool_mode = transaction, the shape of
@@ -122,7 +121,7 @@ describe.skipIf(PGBOUNCER_MISSING !== undefined)(
       }
     });
 
-    it('applies a webhook through the pooler (the receiver apply path)', async () => {
+    it('applies webhook deliveries through the pooler (the receiver, then the applier)', async () => {
       const [account] = await direct<{ workspace_id: number; emailbison_id: number; emailbison_workspace_id: number }[]>`
       select s.workspace_id, s.emailbison_id, w.emailbison_workspace_id
       from sender_emails s join workspaces w on w.id = s.workspace_id
@@ -130,7 +129,7 @@ describe.skipIf(PGBOUNCER_MISSING !== undefined)(
     `;
       const sql = createSql({ url: bouncer.url(db.name), poolMode: 'transaction', timeouts: partTimeouts({}, 'webhook'), max: 1 });
       try {
-        const receive = createWebhookReceiver({ token: async () => 'bouncer-token', sql: async () => sql, log: silentLog });
+        const receive = createSettledReceiver(sql, { token: 'bouncer-token' });
         const deliver = (status: string) =>
           receive({
             method: 'POST',
@@ -142,7 +141,7 @@ describe.skipIf(PGBOUNCER_MISSING !== undefined)(
           });
         const answer = await deliver('Not connected');
         expect(answer.status).toBe(200);
-        expect(JSON.parse(answer.body)).toMatchObject({ outcome: 'applied' });
+        expect(answer.applied).toBe('applied');
         const [row] = await direct`
         select status from sender_emails where workspace_id = ${account.workspace_id} and emailbison_id = ${account.emailbison_id}
       `;
