@@ -30,7 +30,7 @@ export interface Config {
   maxAttempts: number;
   maxRetryWaitMs: number;
   batchSize: number;
-  webhookTokenSecretArn?: string;
+  webhookSecretArn?: string;
   /** The ChangesTopic: Finalize job publishes the run digest there. */
   changesTopicArn?: string;
   logLevel: LogLevel;

@@ -135,8 +135,8 @@ export const SETTINGS = {
     parse: matching(/^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$/, 'the ARN of an SNS topic'),
     describe: 'SNS topic of the run digests (ChangesTopic)',
   },
-  // The webhook receiver (lambdas/webhook-receiver): the token secret it checks paths against.
-  webhookTokenSecretArn: { env: 'WEBHOOK_TOKEN_SECRET_ARN', parse: text, describe: 'the webhook token secret' },
+  // The webhook receiver (lambdas/webhook-receiver) and `webhooks url|register`: the master secret each workspace's URL token is derived from.
+  webhookSecretArn: { env: 'WEBHOOK_SECRET_ARN', parse: text, describe: 'the webhook master secret (its own secret, not the API keys)' },
   batchSize: { env: 'UPSERT_BATCH_SIZE', default: 2_000, parse: integer(1, 3_000), describe: 'accounts per write statement' },
 
   // Read by both: the stack takes them from context and writes them into the Lambdas' environment.

@@ -11,12 +11,13 @@ import { createWebhookReceiver } from './receive';
 
 /*
  * The receiver behind the Function URL: the URL's event in, receive.ts's answer out. Not a
- * state machine task. The token secret is read apart from the database, so a wrong token
- * is answered 404 even while Postgres is down (which answers 503).
+ * state machine task. The webhook master secret (its own secret, never the API keys') is
+ * read apart from the database, so a wrong token is answered 404 even while Postgres is
+ * down (which answers 503).
  */
 const config = loadConfig(process.env);
 const runtime = createLambdaRuntime();
-const tokenSecretArn = config.webhookTokenSecretArn;
+const webhookSecretArn = config.webhookSecretArn;
 const secrets = createSecretResolver({
   secretsManager: new SecretsManagerClient(awsClientOptions()),
   ttlSeconds: config.secretsCacheTtlSeconds,
@@ -30,9 +31,9 @@ const publisher: ChangesPublisher | undefined = sns && {
 
 let context: Context | undefined;
 const receive = createWebhookReceiver({
-  token: async () => {
-    if (!tokenSecretArn) throw new ConfigError('WEBHOOK_TOKEN_SECRET_ARN is not set.');
-    return secrets.resolve(`aws-sm:${tokenSecretArn}`, 'webhook token');
+  webhookSecret: async () => {
+    if (!webhookSecretArn) throw new ConfigError('WEBHOOK_SECRET_ARN is not set.');
+    return secrets.resolve(`aws-sm:${webhookSecretArn}`, 'webhook secret');
   },
   sql: async () => (await runtime.deps(context)).sql,
   log: {

@@ -2,27 +2,27 @@ import type { Sql } from '../db/client';
 import { describeError, errorCode, ERROR_CATALOGUE } from '../errors';
 import type { TaskLog } from '../runtime/deps';
 import { applyAccountEvent, type ApplyOutcome } from '../webhooks/apply';
-import { parseAccountEvent, type AccountEvent } from '../webhooks/event';
 import { publishDueWebhookChanges, type ChangesPublisher } from '../webhooks/publish';
-import { routeDelivery } from '../webhooks/route';
-import { deliveryKey, tokenDigest, tokenMatches } from '../webhooks/token';
+import { routeDelivery, targetOf } from '../webhooks/route';
+import { deliveryKey } from '../webhooks/token';
+import { validateDelivery } from '../webhooks/validate';
 
 /*
  * The receiver as a pure request handler: (method, path, headers, body) in, a response out.
  * The Lambda behind the Function URL (./handler.ts) and `sender-sync webhooks serve` (node
  * http) call the same function. Answers:
- *   404  wrong or missing token, or any other path (nothing says which);
- *   405  not a POST;  413  a body over 256 KiB;  400  not JSON, or not an account event;
- *   409  the path's workspace reads another EmailBison workspace than the event's;
- *   422  a bare-path delivery no registered workspace matches;
- *   503  Postgres (or the token secret) cannot be reached: EmailBison retries, the next sync repairs;
+ *   404  not a workspace's path with its own token (route.ts; nothing says which part is wrong),
+ *        or a workspace that is gone;
+ *   405  not a POST;  413  a body over 256 KiB;
+ *   400  not an account event, or a value no retry makes storable (validate.ts);
+ *   409  the event is not of the path's EmailBison workspace, or does not say which it is of;
+ *   503  Postgres (or the webhook secret) cannot be reached: EmailBison retries, the next sync repairs;
  *   200  applied, or nothing to apply (a replay, an older event, a value already stored).
  * The event is applied before the answer, so the row is current when the 200 arrives.
  * Nothing of the path (the token) or of the body is ever logged.
  */
 
 export const MAX_BODY_BYTES = 256 * 1024;
-const PATH = /^\/emailbison\/([^/]+)(?:\/([^/]+))?\/?$/;
 
 export interface WebhookRequest {
   method: string;
@@ -38,8 +38,8 @@ export interface WebhookResponse {
 }
 
 export interface ReceiverDeps {
-  /** The deployment's token (Secrets Manager, or the local secrets file for `webhooks serve`). */
-  token(): Promise<string>;
+  /** The deployment's webhook master secret (its own Secrets Manager secret, or the local file for `webhooks serve`). */
+  webhookSecret(): Promise<string>;
   sql(): Promise<Sql>;
   log: TaskLog;
   /** The ChangesTopic; absent: nothing is published (pending items stay for the digest). */
@@ -50,32 +50,22 @@ export interface ReceiverDeps {
 export type WebhookReceiver = (request: WebhookRequest) => Promise<WebhookResponse>;
 
 export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
-  let digest: { token: string; value: Buffer } | undefined;
-  const expectedDigest = async () => {
-    const token = await deps.token();
-    if (digest?.token !== token) digest = { token, value: tokenDigest(token) };
-    return digest.value;
-  };
-
   return async (request) => {
     const answer = (status: number, body: Record<string, unknown>): WebhookResponse => ({
       status,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const match = PATH.exec(request.path.split('?')[0]);
-    let expected: Buffer;
+    const receivedAt = new Date();
+    let secret: string;
     try {
-      expected = await expectedDigest();
+      secret = await deps.webhookSecret();
     } catch (error) {
-      deps.log.error('webhook token unavailable', { error: describeError(error) });
+      deps.log.error('webhook secret unavailable', { error: describeError(error) });
       return answer(503, { message: 'Service Unavailable' });
     }
-    // Compared even when the path does not match, so the answer takes as long either way.
-    const tokenOk = tokenMatches(match ? safeDecode(match[1]) : '', expected);
-    if (!match || !tokenOk) return answer(404, { message: 'Not Found' });
-    const pathWorkspaceId = match[2] === undefined ? undefined : positiveId(match[2]);
-    if (pathWorkspaceId === null) return answer(404, { message: 'Not Found' });
+    const target = targetOf(request.path, secret);
+    if (!target) return answer(404, { message: 'Not Found' });
     if (request.method.toUpperCase() !== 'POST') return answer(405, { message: 'Method Not Allowed' });
 
     const body = typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
@@ -84,18 +74,18 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       return answer(413, { message: `Payload Too Large (limit ${MAX_BODY_BYTES} bytes)` });
     }
     const key = deliveryKey(body);
-    let event: AccountEvent;
-    try {
-      event = parseAccountEvent(body.toString('utf8'));
-    } catch (error) {
-      // The error says what is wrong with the shape; the body itself is never logged.
-      deps.log.warn('webhook delivery refused: malformed', { error: describeError(error), deliveryKey: key, bytes: body.length });
-      return answer(400, { message: error instanceof Error ? error.message : 'Bad Request' });
+    const validated = validateDelivery(body, target, { receivedAt });
+    if (!validated.ok) {
+      // The reason says what is wrong with the delivery; the body itself is never logged.
+      const refusal = validated.status === 400 ? 'malformed' : "another workspace's event";
+      deps.log.warn(`webhook delivery refused: ${refusal}`, { reason: validated.reason, deliveryKey: key, bytes: body.length });
+      return answer(validated.status, { message: validated.reason });
     }
+    const event = validated.event;
 
     try {
       const sql = await deps.sql();
-      const routed = await routeDelivery(sql, pathWorkspaceId, event);
+      const routed = await routeDelivery(sql, target, event);
       if (!routed.found) {
         deps.log.warn('webhook delivery not routed', {
           problem: routed.problem,
@@ -103,7 +93,7 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
           type: event.type,
           deliveryKey: key,
         });
-        const status = routed.problem === 'unknown' ? 404 : routed.problem === 'mismatch' ? 409 : 422;
+        const status = routed.problem === 'unknown' ? 404 : 409;
         return answer(status, { message: routed.reason });
       }
       const applied: ApplyOutcome = await applyAccountEvent(sql, routed.workspaceId, key, event);
@@ -164,18 +154,4 @@ const CONNECTION_CODES = new Set([
 function isUnavailable(error: unknown): boolean {
   const code = errorCode(error);
   return code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'));
-}
-
-function positiveId(text: string): number | null {
-  if (!/^\d{1,9}$/.test(text)) return null;
-  const id = Number(text);
-  return id > 0 ? id : null;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return '';
-  }
 }

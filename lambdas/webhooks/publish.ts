@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 
 /*
- * Disconnections and removals that arrive by webhook go to the ChangesTopic as they come,
+ * Disconnections, removals and warmup disabled for bounces that arrive by webhook go to the ChangesTopic as they come,
  * at most one message per workspace per window (5 minutes): an instance-wide outage sends
  * hundreds of deliveries in a minute, and the people subscribed want one message saying
  * so, not hundreds.
@@ -32,7 +32,7 @@ export interface ChangesPublisher {
 
 export interface PendingChange {
   email: string | null;
-  field: 'status' | 'removed';
+  field: 'status' | 'removed' | 'warmup_enabled';
   oldValue: unknown;
   newValue: unknown;
 }
@@ -113,14 +113,23 @@ export async function markWebhookChangesDigested(sql: Sql, throughId: number): P
 /** One workspace's disconnections and removals: at most MAX_LISTED named, the rest counted. Never a key. */
 export function changesMessage(workspace: string, pending: PendingChange[]): ChangesMessage {
   const disconnected = pending.filter((change) => change.field === 'status').length;
-  const removed = pending.length - disconnected;
-  const what = [disconnected ? `${disconnected} disconnected` : '', removed ? `${removed} removed` : ''].filter(Boolean).join(', ');
+  const removed = pending.filter((change) => change.field === 'removed').length;
+  const warmupDisabled = pending.length - disconnected - removed;
+  const what = [
+    disconnected ? `${disconnected} disconnected` : '',
+    removed ? `${removed} removed` : '',
+    warmupDisabled ? `${warmupDisabled} warmup disabled (bounces)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const lines = pending
     .slice(0, MAX_LISTED)
     .map((change) =>
       change.field === 'removed'
         ? `  ${change.email ?? '(unknown email)'}: removed`
-        : `  ${change.email ?? '(unknown email)'}: ${String(change.oldValue ?? 'unknown')} -> ${String(change.newValue)}`,
+        : change.field === 'warmup_enabled'
+          ? `  ${change.email ?? '(unknown email)'}: warmup disabled (bounces)`
+          : `  ${change.email ?? '(unknown email)'}: ${String(change.oldValue ?? 'unknown')} -> ${String(change.newValue)}`,
     );
   if (pending.length > MAX_LISTED) lines.push(`  ... and ${pending.length - MAX_LISTED} more`);
   return {
@@ -131,5 +140,6 @@ export function changesMessage(workspace: string, pending: PendingChange[]): Cha
 }
 
 function publishable(sql: Sql) {
-  return sql`((c.field = 'removed' and c.new_value = 'true') or (c.field = 'status' and lower(coalesce(c.new_value #>> '{}', '')) <> 'connected'))`;
+  return sql`((c.field = 'removed' and c.new_value = 'true') or (c.field = 'status' and lower(coalesce(c.new_value #>> '{}', '')) <> 'connected')
+    or (c.field = 'warmup_enabled' and c.new_value = 'false' and c.reason like 'warmup_disabled_%'))`;
 }
