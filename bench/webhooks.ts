@@ -2,7 +2,7 @@ import type { Sql } from '../lambdas/db/client';
 import { silentLog } from '../lambdas/runtime/deps';
 import { startLocalReceiver } from '../lambdas/webhook-receiver/node-server';
 import { createWebhookReceiver } from '../lambdas/webhook-receiver/receive';
-import { newWebhookToken } from '../lambdas/webhooks/token';
+import { deliveryPath, newWebhookSecret } from '../lambdas/webhooks/token';
 import { upsertWorkspace } from '../lambdas/workspaces/registry';
 import type { Figure } from './report';
 
@@ -17,7 +17,7 @@ const DELIVERIES = 1_000;
 const ACCOUNTS = 200;
 
 export async function benchWebhooks(sql: Sql, log: (line: string) => void): Promise<Figure[]> {
-  const token = newWebhookToken();
+  const secret = newWebhookSecret();
   const workspace = await upsertWorkspace(sql, {
     name: `bench-webhooks-${process.pid}`,
     baseUrl: 'http://bench.invalid',
@@ -27,14 +27,15 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
   let published = 0;
   const receiver = await startLocalReceiver(
     createWebhookReceiver({
-      token: async () => token,
+      webhookSecret: async () => secret,
       sql: async () => sql,
       log: silentLog,
       publisher: { publish: async () => void (published += 1) },
     }),
   );
-  const url = `${receiver.url}/emailbison/${token}/${workspace.id}`;
-  let clock = Date.parse('2026-12-01T00:00:00Z');
+  const url = `${receiver.url}${deliveryPath(secret, { workspaceId: workspace.id, emailbisonWorkspaceId: 990_001 })}`;
+  // Timestamps must be plausible (no later than a day from now): the deliveries' clock runs from an hour ago.
+  let clock = Date.now() - 3_600_000;
   const deliver = async (type: string, id: number, status: string) => {
     clock += 1000;
     const body = JSON.stringify({

@@ -5,7 +5,7 @@ import type { SimFaults } from './faults';
 import type { SimRateLimit } from './limiter';
 import type { PaginationMode } from './pagination';
 import type { SimRequest } from './request-log';
-import type { SimDelivery, SimSubscription } from './webhooks';
+import type { SimAccountChange, SimDelivery, SimSubscription } from './webhooks';
 import type { ScenarioSpec } from './scenarios';
 
 /** What startEmailBisonSim takes and returns: the simulator's whole surface for tests and tools. */
@@ -85,11 +85,11 @@ export interface EmailBisonSim {
   setUnreachable(mode: SimUnreachable | false): Promise<void>;
 
   /**
-   * The account changes upstream (status 'Not connected' / 'Connected', updated_at now, or
-   * gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
-   * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/disconnect|reconnect|remove.
+   * The account changes upstream (status 'Not connected' / 'Connected', warmup off, updated_at
+   * now, or gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
+   * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/<change>.
    */
-  changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove'): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  changeAccount(id: number, action: SimAccountChange): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** A new account, its email_account_added delivered. Also POST /_sim/accounts {"workspace": name or id}. */
   addAccountWithEvent(workspaceName: string): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** Every webhook delivery made, in order, with the receiver's status and the exact body. */

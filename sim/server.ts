@@ -36,7 +36,7 @@ import {
 } from './responses';
 import { scenarioSpec, type ScenarioSpec } from './scenarios';
 import { SimStore } from './store';
-import { changeTimestamp, SimWebhooks, type SimAccountEvent, type SimDelivery } from './webhooks';
+import { changeTimestamp, SimWebhooks, type SimAccountChange, type SimAccountEvent, type SimDelivery } from './webhooks';
 
 export type { RawSenderEmail, SimWorkspace } from './data';
 export type { SimFaults } from './faults';
@@ -46,7 +46,7 @@ export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
 export type { MintedToken, TokenMintFailure } from './admin';
-export type { SimDelivery, SimSubscription } from './webhooks';
+export type { SimAccountChange, SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
 
 import type { EmailBisonSim, SimLatency, SimOptions, SimUnreachable } from './options';
@@ -183,9 +183,9 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
    */
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== 'POST') return send(res, 405, { message: 'Method Not Allowed' });
-    const change = /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove)$/.exec(path);
+    const change = /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove|warmup-disabled-causing-bounces|warmup-disabled-receiving-bounces)$/.exec(path);
     try {
-      if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as 'disconnect' | 'reconnect' | 'remove'));
+      if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as SimAccountChange));
       if (path === '/_sim/accounts') {
         const body = (await readJson(req)) as { workspace?: string | number } | undefined;
         const name = store.list().find((w) => w.name === body?.workspace || w.id === Number(body?.workspace))?.name;
@@ -198,7 +198,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     return send(res, 404, { message: 'Not Found' });
   }
 
-  async function changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove') {
+  async function changeAccount(id: number, action: SimAccountChange) {
     const found = store.findAccount(id);
     if (!found) throw new Error(`the simulator has no account ${id}`);
     const updatedAt = changeTimestamp(Date.now());
@@ -207,6 +207,10 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     if (action === 'remove') {
       account = store.removeById(found.workspace.name, id, updatedAt);
       type = 'email_account_removed';
+    } else if (action.startsWith('warmup-disabled-')) {
+      // EmailBison turns warmup off for an account that bounces too much, and says why in the event type.
+      account = store.patch(found.workspace.name, id, { warmup_enabled: false, updated_at: updatedAt });
+      type = action.replaceAll('-', '_') as SimAccountEvent;
     } else {
       const status = action === 'disconnect' ? 'Not connected' : 'Connected';
       account = store.patch(found.workspace.name, id, { status, updated_at: updatedAt });

@@ -6,32 +6,72 @@ import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import { startLocalReceiver } from '../../lambdas/webhook-receiver/node-server';
 import type { ChangesPublisher } from '../../lambdas/webhooks/publish';
 import { ensureSubscription, listSubscriptions, SUBSCRIPTION_NAME, type EnsureOutcome } from '../../lambdas/webhooks/subscriptions';
-import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
+import { deliveryUrl, maskWebhookUrl } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
-import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
-import { openCliContext, withCliContext, type CliContext } from '../context';
+import { ensureLocalWebhookSecret, localWebhookSecretFile, readLocalWebhookSecret } from '../../local/webhook-secret';
+import { openCliContext, withCliContext, withReadContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
 
-/** The local secrets file's field holding the token `webhooks serve` checks (when WEBHOOK_TOKEN_SECRET_ARN is not set). */
-export const LOCAL_TOKEN_FIELD = 'webhook-token';
-
-/** The deployment's token (the stack's secret), or the local one, created on first use. */
-export async function webhookToken(context: CliContext, options: { create: boolean }): Promise<string> {
-  if (context.config.webhookTokenSecretArn) {
-    return context.secrets.resolve(`aws-sm:${context.config.webhookTokenSecretArn}`, 'webhook token');
+/**
+ * The deployment's webhook master secret: the stack's own secret (WEBHOOK_SECRET_ARN), or
+ * the local one (a file beside the local secrets file, never a field of it:
+ * local/webhook-secret.ts). Only `webhooks serve` creates the local one: a command that
+ * printed or registered URLs from a secret made up on the spot would send EmailBison to
+ * paths no receiver opens.
+ */
+export async function webhookSecret(context: CliContext, options: { create: boolean }): Promise<string> {
+  if (context.config.webhookSecretArn) {
+    return context.secrets.resolve(`aws-sm:${context.config.webhookSecretArn}`, 'webhook secret');
   }
-  const existing = (await readLocalSecrets(context.secretsFile))[LOCAL_TOKEN_FIELD];
-  if (existing) return existing;
+  const file = localWebhookSecretFile(context.secretsFile);
   if (!options.create) {
+    const existing = await readLocalWebhookSecret(file);
+    if (existing) return existing;
     throw new InvalidInputError(
-      'No webhook token: set WEBHOOK_TOKEN_SECRET_ARN (the stack output WebhooksTokenSecretArn…), or run `webhooks serve` once to create a local one.',
+      'No webhook secret: set WEBHOOK_SECRET_ARN (the stack output WebhooksSecretArn…), or run `sender-sync webhooks serve` once to create the local one.',
     );
   }
-  const token = newWebhookToken();
-  await writeLocalSecrets(context.secretsFile, { [LOCAL_TOKEN_FIELD]: token });
-  console.error(`created a local webhook token in ${context.secretsFile} (field "${LOCAL_TOKEN_FIELD}")`);
-  return token;
+  const { secret, created } = await ensureLocalWebhookSecret(file);
+  if (created) console.error(`created the local webhook secret ${file}`);
+  return secret;
+}
+
+/** A workspace's delivery URL, or why it has none (its key's EmailBison workspace was never recorded). */
+function workspaceUrl(base: string, secret: string, workspace: Workspace): { url: string } | { problem: string } {
+  if (workspace.emailbisonWorkspaceId === null) {
+    return {
+      problem: `workspace "${workspace.name}" records no EmailBison workspace id: run \`sender-sync check-keys\` first (its URL names that id)`,
+    };
+  }
+  return { url: deliveryUrl(base, secret, { workspaceId: workspace.id, emailbisonWorkspaceId: workspace.emailbisonWorkspaceId }) };
+}
+
+function receiverBase(flag: string, value: string | undefined): string {
+  if (!value || !/^https?:\/\/[^\s]+$/i.test(value)) {
+    fail(
+      new UsageError(
+        `webhooks needs ${flag} <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address \`webhooks serve\` prints).`,
+      ),
+    );
+  }
+  return value.replace(/\/+$/, '').replace(/\/emailbison(\/.*)?$/, '');
+}
+
+/** `webhooks url`: each workspace's delivery URL, token included, on standard output only. */
+export async function urlWebhooksCommand(options: { base?: string; workspaces?: string; json?: boolean }): Promise<void> {
+  const base = receiverBase('--base', options.base);
+  await withReadContext(async (context) => {
+    const secret = await webhookSecret(context, { create: false });
+    const rows = (await chosenWorkspaces(context, options.workspaces)).map((workspace) => ({
+      name: workspace.name,
+      ...workspaceUrl(base, secret, workspace),
+    }));
+    for (const row of rows) if ('problem' in row) console.error(`sender-sync: ${row.problem}`);
+    if (options.json) printJson(rows.map((row) => ({ name: row.name, url: 'url' in row ? row.url : null })));
+    else for (const row of rows) if ('url' in row) console.log(`${row.name}\t${row.url}`);
+    if (rows.some((row) => 'problem' in row)) process.exitCode = EXIT.partial;
+  }).catch(fail);
 }
 
 export interface RegisterOptions {
@@ -41,36 +81,34 @@ export interface RegisterOptions {
 }
 
 export async function registerWebhooksCommand(options: RegisterOptions): Promise<void> {
-  if (!options.url || !/^https?:\/\/[^\s]+$/i.test(options.url)) {
-    fail(
-      new UsageError(
-        'webhooks register needs --url <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints).',
-      ),
-    );
-  }
+  const base = receiverBase('--url', options.url);
   await withCliContext(async (context) => {
-    const token = await webhookToken(context, { create: true });
-    const base = options.url!.replace(/\/+$/, '').replace(/\/emailbison(\/.*)?$/, '');
+    const secret = await webhookSecret(context, { create: false });
     const workspaces = await chosenWorkspaces(context, options.workspaces);
-    const results: { workspace: Workspace; result?: EnsureOutcome; error?: string }[] = [];
+    const results: { workspace: Workspace; url?: string; result?: EnsureOutcome; error?: string }[] = [];
     for (const workspace of workspaces) {
-      const url = `${base}/emailbison/${token}/${workspace.id}`;
+      const made = workspaceUrl(base, secret, workspace);
+      if ('problem' in made) {
+        results.push({ workspace, error: made.problem });
+        continue;
+      }
       try {
         const apiKey = await context.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
         results.push({
           workspace,
-          result: await ensureSubscription({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey }, url),
+          url: made.url,
+          result: await ensureSubscription({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey }, made.url),
         });
       } catch (error) {
-        results.push({ workspace, error: redactSecrets(describeError(error), [token]) });
+        results.push({ workspace, url: made.url, error: redactSecrets(describeError(error), [secret, made.url]) });
       }
     }
-    const rows = results.map(({ workspace, result, error }) => ({
+    const rows = results.map(({ workspace, url, result, error }) => ({
       workspace: workspace.name,
       workspace_id: workspace.id,
       outcome: result?.outcome ?? 'failed',
       subscription_id: result?.subscription.id ?? null,
-      url: maskWebhookUrl(`${base}/emailbison/${token}/${workspace.id}`),
+      url: url ? maskWebhookUrl(url) : null,
       events: result?.subscription.events.length ?? null,
       error: error ?? null,
     }));
@@ -89,7 +127,7 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
 
 export async function listWebhooksCommand(options: { workspaces?: string; json?: boolean }): Promise<void> {
   await withCliContext(async (context) => {
-    const token = await webhookToken(context, { create: false }).catch(() => undefined);
+    const secret = await webhookSecret(context, { create: false }).catch(() => undefined);
     const rows: Record<string, unknown>[] = [];
     for (const workspace of await chosenWorkspaces(context, options.workspaces)) {
       try {
@@ -102,7 +140,7 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
             workspace: workspace.name,
             subscription_id: s.id,
             name: s.name,
-            url: maskWebhookUrl(token ? redactSecrets(s.url, [token]) : s.url),
+            url: maskWebhookUrl(secret ? redactSecrets(s.url, [secret]) : s.url),
             events: s.events,
             ours: s.name === SUBSCRIPTION_NAME,
             error: null,
@@ -116,7 +154,7 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
           name: null,
           url: null,
           events: [],
-          error: token ? redactSecrets(text, [token]) : text,
+          error: secret ? redactSecrets(text, [secret]) : text,
         });
       }
     }
@@ -143,19 +181,20 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(new UsageError(`--port must be a port number, got "${options.port}".`));
   try {
     const context = await openCliContext();
-    const token = await webhookToken(context, { create: true });
+    const secret = await webhookSecret(context, { create: true });
     const log = stderrLog(context.config.logLevel);
     const receive = createWebhookReceiver({
-      token: async () => token,
+      webhookSecret: async () => secret,
       sql: async () => context.db.sql,
       log,
       publisher: changesPublisher(context.config.changesTopicArn),
     });
     const server = await startLocalReceiver(receive, { port, host: options.host });
-    // The one place the token is shown: this terminal. Register with it, or point the simulator at it.
-    console.log(`${server.url}/emailbison/${token}`);
+    // The base URL only: each workspace's URL (its token included) is what `webhooks url` prints.
+    console.log(server.url);
+    console.log(`sender-sync webhooks url --base ${server.url}`);
     console.error(
-      `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Ctrl-C to stop`,
+      `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); the command above prints each workspace's delivery URL, \`webhooks register --url ${server.url}\` subscribes them. Ctrl-C to stop`,
     );
     const stop = () => {
       server

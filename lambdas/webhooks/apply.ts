@@ -72,7 +72,16 @@ export async function applyAccountEvent(sql: Sql, workspaceId: number, deliveryK
     const change = row
       ? await changeStored(tx as unknown as Sql, workspaceId, event, row)
       : await insertAdded(tx as unknown as Sql, workspaceId, account, eventTime(event));
-    if (!change) return { outcome: 'unchanged' } as const;
+    if (!change) {
+      // The value was already there, as of this event: a later-applied older one must still find it newer.
+      if (row && (row.emailbison_updated_at === null || row.emailbison_updated_at.getTime() < Date.parse(eventTime(event)))) {
+        await tx`
+          update sender_emails set emailbison_updated_at = ${eventTime(event)}::timestamptz
+          where workspace_id = ${workspaceId} and emailbison_id = ${account.id}
+        `;
+      }
+      return { outcome: 'unchanged' } as const;
+    }
     const email = row?.email ?? account.email;
     const [written] = await tx<{ id: number }[]>`
       insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key, reason)

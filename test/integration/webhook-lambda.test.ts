@@ -2,13 +2,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { deliveryPath } from '../../lambdas/webhooks/token';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
 
 /* The Lambda behind the Function URL: the URL's event (base64 bodies included) in, the receiver's answer out; its logs hold no token. */
 const db = await createTestDatabase();
-const TOKEN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-token-AbCdEf';
-const TOKEN = 'lambda-test-token-0123456789abcdef';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-secret-AbCdEf';
+const SECRET = 'lambda-test-master-secret-0123456789abcdef';
 
 afterAll(() => vi.unstubAllEnvs());
 
@@ -27,14 +28,20 @@ function urlEvent(path: string, body: string, base64 = false): APIGatewayProxyEv
 
 describe('the webhook receiver Lambda', () => {
   it('applies a delivery from the Function URL event and answers 404 to a wrong token, logging neither token nor body', async () => {
-    const workspace = await upsertWorkspace(db.sql, { name: 'Lambda Co', baseUrl: 'http://sim.invalid', apiKeyRef: 'env:UNUSED' });
+    const workspace = await upsertWorkspace(db.sql, {
+      name: 'Lambda Co',
+      baseUrl: 'http://sim.invalid',
+      apiKeyRef: 'env:UNUSED',
+      emailbisonWorkspaceId: 61,
+    });
+    const path = deliveryPath(SECRET, { workspaceId: workspace.id, emailbisonWorkspaceId: 61 });
     await db.sql`
       insert into sender_emails (workspace_id, emailbison_id, email, status, raw)
       values (${workspace.id}, 501, 'one@lambda.example', 'Connected', '{}')
     `;
     const sm = mockClient(SecretsManagerClient);
-    sm.on(GetSecretValueCommand, { SecretId: TOKEN_ARN }).resolves({ SecretString: TOKEN });
-    vi.stubEnv('WEBHOOK_TOKEN_SECRET_ARN', TOKEN_ARN);
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: SECRET });
+    vi.stubEnv('WEBHOOK_SECRET_ARN', SECRET_ARN);
     vi.stubEnv('DATABASE_URL', db.url);
     vi.stubEnv('DATABASE_SSL', 'disable');
     vi.stubEnv('DATABASE_SECRET_ARN', '');
@@ -51,15 +58,15 @@ describe('the webhook receiver Lambda', () => {
     try {
       const { handler } = await import('../../lambdas/webhook-receiver/handler');
       const body = JSON.stringify({
-        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED' },
+        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', workspace_id: 61 },
         data: { sender_email: { id: 501, email: 'one@lambda.example', status: 'Not connected', name: 'BODY-MARKER' } },
       });
-      const applied = await handler(urlEvent(`/emailbison/${TOKEN}/${workspace.id}`, body, true));
+      const applied = await handler(urlEvent(path, body, true));
       expect(applied).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
       expect(JSON.parse(applied.body as string)).toMatchObject({ ok: true, outcome: 'applied', field: 'status' });
-      const wrong = await handler(urlEvent(`/emailbison/${TOKEN}0/${workspace.id}`, body));
+      const wrong = await handler(urlEvent(`${path}0`, body));
       expect(wrong.statusCode).toBe(404);
-      const malformed = await handler(urlEvent(`/emailbison/${TOKEN}/${workspace.id}`, '{"BODY-MARKER"'));
+      const malformed = await handler(urlEvent(path, '{"BODY-MARKER"'));
       expect(malformed.statusCode).toBe(400);
     } finally {
       out.mockRestore();
@@ -72,7 +79,8 @@ describe('the webhook receiver Lambda', () => {
     expect(row.status).toBe('Not connected');
     const logs = written.join('');
     expect(logs).toContain('webhook delivery');
-    expect(logs).not.toContain(TOKEN);
+    expect(logs).not.toContain(SECRET);
+    expect(logs).not.toContain(path.split('/').pop());
     expect(logs).not.toContain('BODY-MARKER');
   });
 });

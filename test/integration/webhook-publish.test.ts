@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLog } from '../../lambdas/runtime/deps';
 import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import { markWebhookChangesDigested, webhookChangesHighWater, type ChangesMessage } from '../../lambdas/webhooks/publish';
+import { deliveryPath } from '../../lambdas/webhooks/token';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
 
@@ -11,24 +12,24 @@ import { createTestDatabase } from '../helpers/database';
  * delivery after the window, or absorbed by Finalize job's digest.
  */
 const db = await createTestDatabase();
-const TOKEN = 'publish-test-token';
+const SECRET = 'publish-test-master-secret';
 const WINDOW_SECONDS = 3;
 
 async function setup(name: string, emailbisonWorkspaceId: number, publish: (m: ChangesMessage) => Promise<void>) {
   const workspace = await upsertWorkspace(db.sql, { name, baseUrl: 'http://sim.invalid', apiKeyRef: 'env:UNUSED', emailbisonWorkspaceId });
   const receive = createWebhookReceiver({
-    token: async () => TOKEN,
+    webhookSecret: async () => SECRET,
     sql: async () => db.sql,
     log: silentLog,
     publisher: { publish },
     publishWindowSeconds: WINDOW_SECONDS,
   });
-  let clock = Date.parse('2026-12-01T09:00:00Z');
+  let clock = Date.now() - 3_600_000;
   const send = async (type: string, id: number, status?: string) => {
     clock += 1000;
     const answer = await receive({
       method: 'POST',
-      path: `/emailbison/${TOKEN}/${workspace.id}`,
+      path: deliveryPath(SECRET, { workspaceId: workspace.id, emailbisonWorkspaceId }),
       body: JSON.stringify({
         event: { type, workspace_id: emailbisonWorkspaceId },
         data: {
