@@ -69,11 +69,11 @@ describe('the environment the stack gives each Lambda', () => {
     const environments = lambdaEnvironments(context);
     expect(environments).toHaveLength(6);
     for (const [id, stackEnvironment] of environments) {
-      // The webhook token secret is always the stack's own: a reference, a string once deployed.
+      // The webhook master secret is always the stack's own: a reference, a string once deployed.
       const environment = { ...stackEnvironment };
-      if (environment.WEBHOOK_TOKEN_SECRET_ARN !== undefined) {
-        expect(environment.WEBHOOK_TOKEN_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^WebhooksToken/) });
-        environment.WEBHOOK_TOKEN_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhooksToken-AbCdEf';
+      if (environment.WEBHOOK_SECRET_ARN !== undefined) {
+        expect(environment.WEBHOOK_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^WebhooksSecret/) });
+        environment.WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhooksSecret-AbCdEf';
       }
       for (const [name, value] of Object.entries(environment)) {
         expect(typeof value, `${id} ${name}`).toBe('string');

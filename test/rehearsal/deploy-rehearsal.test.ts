@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/build-app';
 import { TASKS, TASK_NAMES, type TaskHandlers, type TaskName } from '../../lambdas/tasks';
+import { deliveryPath } from '../../lambdas/webhooks/token';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { startEmailBisonSim, type EmailBisonSim } from '../../sim/server';
 import { TASK_OF_STATE } from '../../state-machine/definition';
@@ -39,7 +40,7 @@ let secretsManager: SecretsManagerStandIn;
 let services: Map<string, LambdaService>;
 let databasePassword: string;
 /** The webhook receiver's token, as the stack's generated secret would hold it. */
-const WEBHOOK_TOKEN = `rehearsal-token-${Math.random().toString(36).slice(2)}`;
+const WEBHOOK_SECRET = `rehearsal-webhook-secret-${Math.random().toString(36).slice(2)}`;
 let inFlight = 0;
 const tally = { completed: 0, partial: 0, markFailed: 0, aslValidator: 'not run' };
 const startedAt = Date.now();
@@ -113,9 +114,9 @@ beforeAll(async () => {
       }),
     },
     {
-      arn: functionOf('WebhookReceiver').environment.WEBHOOK_TOKEN_SECRET_ARN,
-      name: 'sender-sync/webhook-token',
-      value: WEBHOOK_TOKEN,
+      arn: functionOf('WebhookReceiver').environment.WEBHOOK_SECRET_ARN,
+      name: 'sender-sync/webhook-secret',
+      value: WEBHOOK_SECRET,
     },
     {
       arn: apiKeysSecretArn,
@@ -312,14 +313,16 @@ describe('deploy rehearsal', () => {
     tally.markFailed += 1;
   });
 
-  it('answers a webhook delivery from a Function URL event: applied before the 200, 404 for a wrong token', async () => {
-    const [account] = await db.sql<{ workspace_id: number; emailbison_id: string; email: string }[]>`
-      select workspace_id, emailbison_id::text, email from sender_emails where status = 'Connected' and deleted_at is null order by id limit 1
+  it("answers a webhook delivery from a Function URL event: applied before the 200, 404 for another secret's token", async () => {
+    const [account] = await db.sql<{ workspace_id: number; emailbison_id: string; email: string; emailbison_workspace_id: number }[]>`
+      select se.workspace_id, se.emailbison_id::text, se.email, w.emailbison_workspace_id::int as emailbison_workspace_id
+      from sender_emails se join workspaces w on w.id = se.workspace_id
+      where se.status = 'Connected' and se.deleted_at is null and w.emailbison_workspace_id is not null order by se.id limit 1
     `;
-    const urlEvent = (token: string) => {
-      const rawPath = `/emailbison/${token}/${account.workspace_id}`;
+    const urlEvent = (secret: string) => {
+      const rawPath = deliveryPath(secret, { workspaceId: account.workspace_id, emailbisonWorkspaceId: account.emailbison_workspace_id });
       const body = JSON.stringify({
-        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', name: 'Email Account Disconnected' },
+        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', name: 'Email Account Disconnected', workspace_id: account.emailbison_workspace_id },
         data: { sender_email: { id: Number(account.emailbison_id), email: account.email, status: 'Not connected' } },
       });
       return {
@@ -334,15 +337,15 @@ describe('deploy rehearsal', () => {
       };
     };
     const receiver = service('WebhookReceiver');
-    const applied = await receiver.invoke(urlEvent(WEBHOOK_TOKEN));
+    const applied = await receiver.invoke(urlEvent(WEBHOOK_SECRET));
     expect(applied).toMatchObject({ ok: true, result: { statusCode: 200 } });
     const [row] = await db.sql<{ status: string }[]>`
       select status from sender_emails where workspace_id = ${account.workspace_id} and emailbison_id = ${account.emailbison_id}
     `;
     expect(row.status).toBe('Not connected');
-    const wrong = await receiver.invoke(urlEvent(`${WEBHOOK_TOKEN}x`));
+    const wrong = await receiver.invoke(urlEvent(`${WEBHOOK_SECRET}x`));
     expect(wrong).toMatchObject({ ok: true, result: { statusCode: 404 } });
-    expect(receiver.logs()).not.toContain(WEBHOOK_TOKEN);
+    expect(receiver.logs()).not.toContain(WEBHOOK_SECRET);
   });
 
   it('runs every bundle on Node 22, warm containers reused, no key or password in any log', () => {
@@ -354,7 +357,7 @@ describe('deploy rehearsal', () => {
         `${s.fn.logicalId} ran on ${[...s.nodeVersions]}`,
       ).toBe(true);
       const logs = s.logs();
-      for (const secret of [databasePassword, WEBHOOK_TOKEN, ...keys])
+      for (const secret of [databasePassword, WEBHOOK_SECRET, ...keys])
         expect(logs.includes(secret), `a secret in ${s.fn.logicalId}'s logs`).toBe(false);
     }
     const sync = service(TASKS.syncWorkspace.constructId);
