@@ -222,7 +222,9 @@ program
 const webhooks = program.command('webhooks').description('EmailBison webhooks: account status within a minute, between syncs');
 webhooks
   .command('register')
-  .description("create or update each workspace's EmailBison subscription (/api/webhook-url), with its own URL, to the eight account events")
+  .description(
+    "create or update each workspace's EmailBison subscription (/api/webhook-url), with its own URL, to the eight account events",
+  )
   .option('--url <url>', 'the receiver base URL: the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints')
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--json', 'print the result as JSON')
@@ -252,9 +254,7 @@ webhooks
   .action(lazy(() => import('./commands/webhooks'), 'listWebhooksCommand'));
 webhooks
   .command('serve')
-  .description(
-    'run the webhook receiver on this machine; prints its base URL and the `sender-sync webhooks url --base …` command',
-  )
+  .description('run the webhook receiver on this machine; prints its base URL and the `sender-sync webhooks url --base …` command')
   .option('--port <port>', 'port to listen on (0: any free one)', '4011')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .action(lazy(() => import('./commands/webhooks'), 'serveWebhooksCommand'));

@@ -107,8 +107,7 @@ export class WebhookReceiver extends Construct {
     });
 
     new CfnOutput(this, 'ReceiverUrl', {
-      description:
-        'Webhook receiver base URL: `sender-sync webhooks register --url <this>` (with WEBHOOK_SECRET_ARN set)',
+      description: 'Webhook receiver base URL: `sender-sync webhooks register --url <this>` (with WEBHOOK_SECRET_ARN set)',
       value: this.url.url,
     });
     new CfnOutput(this, 'SecretArn', {

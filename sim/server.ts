@@ -183,7 +183,10 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
    */
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== 'POST') return send(res, 405, { message: 'Method Not Allowed' });
-    const change = /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove|warmup-disabled-causing-bounces|warmup-disabled-receiving-bounces)$/.exec(path);
+    const change =
+      /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove|warmup-disabled-causing-bounces|warmup-disabled-receiving-bounces)$/.exec(
+        path,
+      );
     try {
       if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as SimAccountChange));
       if (path === '/_sim/accounts') {

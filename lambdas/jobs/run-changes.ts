@@ -200,7 +200,9 @@ export function formatDigest(digest: RunDigest): { subject: string; message: str
     lines.push('', `${w.workspace}: ${c.disconnected} disconnected, ${c.reconnected} reconnected, ${c.added} added, ${c.removed} removed`);
     for (const a of w.accounts) {
       const status = a.oldStatus !== a.newStatus ? `${a.oldStatus ?? '(none)'} → ${a.newStatus ?? '(none)'}` : undefined;
-      lines.push(`  ${a.email ?? `account ${a.emailbisonId}`}: ${[status, a.removed ? 'removed' : undefined, a.warmupDisabled ? 'warmup disabled (bounces)' : undefined].filter(Boolean).join(', ')}`);
+      lines.push(
+        `  ${a.email ?? `account ${a.emailbisonId}`}: ${[status, a.removed ? 'removed' : undefined, a.warmupDisabled ? 'warmup disabled (bounces)' : undefined].filter(Boolean).join(', ')}`,
+      );
     }
     if (w.notListed > 0) lines.push(`  … and ${w.notListed} more`);
   }

@@ -34,7 +34,7 @@ export async function routeDelivery(sql: Sql, target: DeliveryTarget, event: Acc
   const [row] = await sql<{ id: number; name: string; active: boolean; emailbison_workspace_id: string | number | null }[]>`
     select id, name, active, emailbison_workspace_id from workspaces where id = ${target.workspaceId}
   `;
-  if (!row || !row.active) return { found: false, problem: 'unknown', reason: `no active workspace has id ${target.workspaceId}` };
+  if (!row?.active) return { found: false, problem: 'unknown', reason: `no active workspace has id ${target.workspaceId}` };
   const recorded = row.emailbison_workspace_id === null ? null : Number(row.emailbison_workspace_id);
   // A subscription of workspace A that receives B's events would file B's accounts under A.
   if (recorded !== target.emailbisonWorkspaceId || event.emailbisonWorkspaceId !== recorded) {

@@ -58,7 +58,5 @@ export function deliveryKey(body: Buffer): string {
 
 /** A receiver URL with its token replaced, fit for a terminal, a log or a table. */
 export function maskWebhookUrl(url: string): string {
-  return url
-    .replace(/(\/emailbison\/\d+\/\d+\/)[^/?#]+/, '$1***')
-    .replace(/(\/emailbison\/)(?!\d+\/\d+\/)[^/?#]+/, '$1***');
+  return url.replace(/(\/emailbison\/\d+\/\d+\/)[^/?#]+/, '$1***').replace(/(\/emailbison\/)(?!\d+\/\d+\/)[^/?#]+/, '$1***');
 }

@@ -42,7 +42,7 @@ describe('the webhook receiver', () => {
     expect(urls[0][1].Properties).toMatchObject({ AuthType: 'NONE', TargetFunctionArn: { 'Fn::GetAtt': [receiverId, 'Arn'] } });
   });
 
-  it('keeps a generated master secret of its own (not the API keys\' secret, not the old token) when the stack goes, readable by the receiver alone', () => {
+  it("keeps a generated master secret of its own (not the API keys' secret, not the old token) when the stack goes, readable by the receiver alone", () => {
     const secret = template.toJSON().Resources[secretId];
     expect(secretId).toMatch(/^WebhooksSecret/);
     const keysIds = resources('AWS::SecretsManager::Secret')

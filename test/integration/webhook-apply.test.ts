@@ -115,9 +115,16 @@ describe('applying account events', () => {
     const stalePath = pathOf(moved, 40);
     const answer = await deliver({ sender_email: { id: 900, status: 'Not connected' } }, 'EMAIL_ACCOUNT_DISCONNECTED', stalePath, 40);
     expect(answer.status).toBe(409);
-    const [row] = await db.sql<{ status: string }[]>`select status from sender_emails where workspace_id = ${moved} and emailbison_id = 900`;
+    const [row] = await db.sql<
+      { status: string }[]
+    >`select status from sender_emails where workspace_id = ${moved} and emailbison_id = 900`;
     expect(row.status).toBe('Connected');
-    const current = await deliver({ sender_email: { id: 900, status: 'Not connected' } }, 'EMAIL_ACCOUNT_DISCONNECTED', pathOf(moved, 41), 41);
+    const current = await deliver(
+      { sender_email: { id: 900, status: 'Not connected' } },
+      'EMAIL_ACCOUNT_DISCONNECTED',
+      pathOf(moved, 41),
+      41,
+    );
     expect(current.body).toMatchObject({ outcome: 'applied' });
   });
 
@@ -135,7 +142,10 @@ describe('applying account events', () => {
     const { validateDelivery } = await import('../../lambdas/webhooks/validate');
     const { applyAccountEvent } = await import('../../lambdas/webhooks/apply');
     const late = validateDelivery(
-      JSON.stringify({ event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', workspace_id: 51 }, data: { sender_email: { id: 900, status: 'Not connected' } } }),
+      JSON.stringify({
+        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', workspace_id: 51 },
+        data: { sender_email: { id: 900, status: 'Not connected' } },
+      }),
       { workspaceId: ordered, emailbisonWorkspaceId: 51 },
       { receivedAt: disconnectTakenAt },
     );
@@ -148,7 +158,9 @@ describe('applying account events', () => {
     expect(newer.status).toBe(200);
     if (!late.ok) throw new Error(late.reason);
     expect(await applyAccountEvent(db.sql, ordered, 'f'.repeat(64), late.event)).toEqual({ outcome: 'stale' });
-    const [row] = await db.sql<{ status: string }[]>`select status from sender_emails where workspace_id = ${ordered} and emailbison_id = 900`;
+    const [row] = await db.sql<
+      { status: string }[]
+    >`select status from sender_emails where workspace_id = ${ordered} and emailbison_id = 900`;
     expect(row.status).toBe('Connected');
   });
 });

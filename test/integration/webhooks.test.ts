@@ -184,8 +184,7 @@ describe('webhooks through `webhooks serve` and the simulator', () => {
     'a sync page fetched before a webhook change and written after it leaves the change in place',
     async () => {
       const target = connectedAccount(6);
-      if (world.sim.webhookSubscriptions(WORKSPACE).length === 0)
-        await cli(['webhooks', 'register', '--url', receiverBase], env);
+      if (world.sim.webhookSubscriptions(WORKSPACE).length === 0) await cli(['webhooks', 'register', '--url', receiverBase], env);
       const gate = await startGatedProxy(world.sim.url);
       await db.sql`update workspaces set base_url = ${gate.url} where id = ${workspaceId}`;
       try {

@@ -63,7 +63,9 @@ describe('the local webhook secret', () => {
     expect(secret).not.toBe('old-shared-token-in-every-url');
     const secretBytes = readFileSync(secretFile);
     const before = await urls();
-    expect(before).toEqual([{ name: 'Anchor', url: expect.stringMatching(/^https:\/\/receiver\.example\/emailbison\/\d+\/\d+\/[\w-]{43}$/) }]);
+    expect(before).toEqual([
+      { name: 'Anchor', url: expect.stringMatching(/^https:\/\/receiver\.example\/emailbison\/\d+\/\d+\/[\w-]{43}$/) },
+    ]);
 
     const keys = new Map<string, string>();
     for (const name of HOSTILE_NAMES) {
@@ -90,7 +92,11 @@ describe('the local webhook secret', () => {
   });
 
   it('cannot be the secrets file: a secrets file named like it is refused, nothing written', async () => {
-    const result = await cli(['workspaces', 'add', 'Clash', '--base-url', sim.url], { ...env, SENDER_SYNC_SECRETS_FILE: secretFile }, `${key('clash')}\n`);
+    const result = await cli(
+      ['workspaces', 'add', 'Clash', '--base-url', sim.url],
+      { ...env, SENDER_SYNC_SECRETS_FILE: secretFile },
+      `${key('clash')}\n`,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('is the local webhook secret');
     expect(readFileSync(secretFile, 'utf8')).toMatch(/^[\w-]{43}\n$/);
@@ -103,7 +109,14 @@ describe('the webhook secret on AWS', () => {
     for (const given of [arn, 'sender-sync/webhook-secret']) {
       const result = await cli(
         ['workspaces', 'add', 'Zed', '--base-url', sim.url, '--store', 'aws-sm', '--secret-arn', given],
-        { ...env, WEBHOOK_SECRET_ARN: arn, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL: 'http://127.0.0.1:1' },
+        {
+          ...env,
+          WEBHOOK_SECRET_ARN: arn,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'x',
+          AWS_SECRET_ACCESS_KEY: 'x',
+          AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
+        },
         `${key('zed')}\n`,
       );
       expect(result.code, given).toBe(1);

@@ -39,7 +39,8 @@ async function post(path: string, body: string) {
   return { status: response.status, body: await response.text() };
 }
 
-const pathOf = (workspace: typeof acme) => deliveryPath(SECRET, { workspaceId: workspace.id, emailbisonWorkspaceId: workspace.emailbisonId });
+const pathOf = (workspace: typeof acme) =>
+  deliveryPath(SECRET, { workspaceId: workspace.id, emailbisonWorkspaceId: workspace.emailbisonId });
 
 /** Every account row and every change row: what "changes nothing" is measured against. */
 async function snapshot() {
@@ -91,7 +92,9 @@ describe("a workspace's URL", () => {
     expect(await snapshot()).toBe(before);
     // Bolt's own URL takes it.
     expect((await post(pathOf(bolt), forged)).status).toBe(200);
-    const [row] = await db.sql<{ status: string }[]>`select status from sender_emails where workspace_id = ${bolt.id} and emailbison_id = ${ACCOUNT}`;
+    const [row] = await db.sql<
+      { status: string }[]
+    >`select status from sender_emails where workspace_id = ${bolt.id} and emailbison_id = ${ACCOUNT}`;
     expect(row.status).toBe('Not connected');
   });
 
@@ -111,22 +114,44 @@ describe("a workspace's URL", () => {
 describe('poison deliveries', () => {
   const deep = `${'['.repeat(80_000)}${']'.repeat(80_000)}`;
   const poison: [string, string][] = [
-    ['a NUL in an added account’s email', delivery('EMAIL_ACCOUNT_ADDED', { id: 6001, email: 'nul\u0000@acme.example', status: 'Connected' })],
+    [
+      'a NUL in an added account’s email',
+      delivery('EMAIL_ACCOUNT_ADDED', { id: 6001, email: 'nul\u0000@acme.example', status: 'Connected' }),
+    ],
     ['a NUL in an added account’s name', delivery('EMAIL_ACCOUNT_ADDED', { id: 6002, email: 'n@acme.example', name: 'Ava\u0000Stone' })],
-    ['a NUL in a key', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', ['x\u0000y']: 1 })],
+    ['a NUL in a key', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', 'x\u0000y': 1 })],
     ['a lone surrogate', delivery('EMAIL_ACCOUNT_ADDED', { id: 6003, email: 'ls@acme.example', name: '\udc00' })],
     [
       'an 80,000-deep array inside sender_email',
       delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', extra: 'DEEP' }).replace('"DEEP"', deep),
     ],
-    ['updated_at +275760-09-13T00:00:00Z', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', updated_at: '+275760-09-13T00:00:00Z' })],
+    [
+      'updated_at +275760-09-13T00:00:00Z',
+      delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', updated_at: '+275760-09-13T00:00:00Z' }),
+    ],
     ['updated_at "hello 2026"', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', updated_at: 'hello 2026' })],
-    ['updated_at 2026-02-30', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', updated_at: '2026-02-30T10:00:00.000000Z' })],
-    ['an added account with tags [null, "x", 7]', delivery('EMAIL_ACCOUNT_ADDED', { id: 6004, email: 't@acme.example', tags: [null, 'x', 7] })],
-    ['a workspace_id past 2^53', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected' }, { workspace_id: 9_007_199_254_740_993 })],
+    [
+      'updated_at 2026-02-30',
+      delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected', updated_at: '2026-02-30T10:00:00.000000Z' }),
+    ],
+    [
+      'an added account with tags [null, "x", 7]',
+      delivery('EMAIL_ACCOUNT_ADDED', { id: 6004, email: 't@acme.example', tags: [null, 'x', 7] }),
+    ],
+    [
+      'a workspace_id past 2^53',
+      // As it comes on the wire: a JSON number no double holds exactly.
+      delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected' }, { workspace_id: 'PAST' }).replace('"PAST"', '9007199254740993'),
+    ],
     ['a workspace_id that is text', delivery('EMAIL_ACCOUNT_DISCONNECTED', { status: 'Not connected' }, { workspace_id: 'acme' })],
     ['a sender email id past 2^53', delivery('EMAIL_ACCOUNT_DISCONNECTED', { id: 2 ** 60, status: 'Not connected' })],
-    ['a tag id of -1', JSON.stringify({ event: { type: 'TAG_ATTACHED', workspace_id: acme.emailbisonId }, data: { tag: { id: -1, name: 'x' }, taggable_type: 'SenderEmail', taggable_id: ACCOUNT } })],
+    [
+      'a tag id of -1',
+      JSON.stringify({
+        event: { type: 'TAG_ATTACHED', workspace_id: acme.emailbisonId },
+        data: { tag: { id: -1, name: 'x' }, taggable_type: 'SenderEmail', taggable_id: ACCOUNT },
+      }),
+    ],
   ];
 
   it('each answers 4xx (never 5xx) and changes no row and no change history', async () => {
@@ -145,7 +170,9 @@ describe('poison deliveries', () => {
     });
     const answer = await post(pathOf(acme), attach);
     expect(answer.status, answer.body).toBe(200);
-    const [row] = await db.sql<{ tags: { name: string }[] }[]>`select tags from sender_emails where workspace_id = ${acme.id} and emailbison_id = ${ACCOUNT}`;
+    const [row] = await db.sql<
+      { tags: { name: string }[] }[]
+    >`select tags from sender_emails where workspace_id = ${acme.id} and emailbison_id = ${ACCOUNT}`;
     expect(row.tags.map((t) => t.name)).toEqual(['Warm', 'Hot']);
   });
 });

@@ -15,7 +15,10 @@ function body(senderEmail: Record<string, unknown>, event: Record<string, unknow
 describe('validateDelivery', () => {
   it('takes a plain delivery of the URL’s EmailBison workspace, stamped with its arrival', () => {
     const checked = validateDelivery(body({ updated_at: '2026-12-01T09:05:00.000000Z' }), target, { receivedAt });
-    expect(checked).toMatchObject({ ok: true, event: { type: 'email_account_added', emailbisonWorkspaceId: 12, receivedAt: receivedAt.toISOString() } });
+    expect(checked).toMatchObject({
+      ok: true,
+      event: { type: 'email_account_added', emailbisonWorkspaceId: 12, receivedAt: receivedAt.toISOString() },
+    });
   });
 
   it('refuses (409) an event of another EmailBison workspace, and one that does not say', () => {
@@ -27,7 +30,7 @@ describe('validateDelivery', () => {
   const poison: [string, string][] = [
     ['a NUL in the email', body({ email: 'a\u0000@example.com' })],
     ['a NUL in the name', body({ name: 'Ava\u0000' })],
-    ['a NUL in a key', body({ ['x\u0000']: 1 })],
+    ['a NUL in a key', body({ 'x\u0000': 1 })],
     ['a NUL deep inside', body({ extra: { deeper: ['ok', { k: 'v\u0000' }] } })],
     ['a lone surrogate', body({ name: 'Ava \ud800' })],
     ['an 80,000-deep array in sender_email', body({ extra: 'DEEP' }).replace('"DEEP"', `${'['.repeat(80_000)}${']'.repeat(80_000)}`)],
@@ -39,12 +42,12 @@ describe('validateDelivery', () => {
     ['updated_at two days ahead', body({ updated_at: '2026-12-07T04:00:01Z' })],
     ['updated_at a number', body({ updated_at: 1764547200 })],
     ['created_at 2026-13-01', body({ created_at: '2026-13-01T00:00:00Z' })],
-    ['an id past 2^53', body({ id: 9_007_199_254_740_993 })],
+    ['an id past 2^53', body({ id: 'PAST' }).replace('"PAST"', '9007199254740993')],
     ['an id of 0', body({ id: 0 })],
     ['an id of 1.5', body({ id: 1.5 })],
     ['an id of -3', body({ id: -3 })],
     ['an id as "12abc"', body({ id: '12abc' })],
-    ['a workspace_id past 2^53', body({}, { workspace_id: 9_007_199_254_740_993 })],
+    ['a workspace_id past 2^53', body({}, { workspace_id: 'PAST' }).replace('"PAST"', '9007199254740993')],
     ['a workspace_id as text', body({}, { workspace_id: 'twelve' })],
     ['a workspace_id of 0', body({}, { workspace_id: 0 })],
     ['tags [null, "x", 7]', body({ tags: [null, 'x', 7] })],
@@ -64,7 +67,9 @@ describe('validateDelivery', () => {
     const tagEvent = (tag: unknown, extra: Record<string, unknown> = {}) =>
       JSON.stringify({ event: { type: 'TAG_ATTACHED', workspace_id: 12 }, data: { tag, taggable_type: 'SenderEmail', ...extra } });
     expect(validateDelivery(tagEvent({ id: 5, name: 'Warm' }, { taggable_id: 77 }), target, { receivedAt }).ok).toBe(true);
-    expect(validateDelivery(tagEvent({ id: -5, name: 'Warm' }, { taggable_id: 77 }), target, { receivedAt })).toMatchObject({ status: 400 });
+    expect(validateDelivery(tagEvent({ id: -5, name: 'Warm' }, { taggable_id: 77 }), target, { receivedAt })).toMatchObject({
+      status: 400,
+    });
     expect(validateDelivery(tagEvent({ id: 5, name: 'Warm' }, { taggable_id: 2 ** 60 }), target, { receivedAt })).toMatchObject({
       status: 400,
     });
@@ -97,7 +102,13 @@ describe('the strict checks', () => {
     const now = Date.parse('2026-12-05T04:00:00Z');
     expect(strictTimestampMs('2026-12-01T09:05:00.000000Z', now)).toBe(Date.parse('2026-12-01T09:05:00Z'));
     expect(strictTimestampMs('2024-02-29T23:59:59+02:00', now)).toBe(Date.parse('2024-02-29T21:59:59Z'));
-    for (const text of ['2025-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-12-01T24:00:00Z', '2026-12-01 10:00:00Z', '2026-12-01T10:00:00+15:00']) {
+    for (const text of [
+      '2025-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-12-01T24:00:00Z',
+      '2026-12-01 10:00:00Z',
+      '2026-12-01T10:00:00+15:00',
+    ]) {
       expect(strictTimestampMs(text, now), text).toBeUndefined();
     }
   });
