@@ -19,8 +19,8 @@ import { benchWrite } from './write';
 /*
  * `npm run bench`: every figure of issue 7 item 1 and issue 12 item 8, each the median of
  * RUNS runs (ratios taken run by run in the same process), printed as a table with its
- * target, written to bench/results/latest.json; with --write-readme also to
- * bench/results/readme.json and, from it, to README.md's performance table
+ * target, written to bench/results/latest.json; with --write-docs also to
+ * bench/results/readme.json and, from it, to docs/performance.md's table
  * (bench/save-results.ts). About 5-6 minutes on a 2-core machine.
  * `npm run bench -- --only emailbison`: issue 12's figures alone (2-3 minutes), written to
  * bench/results/latest-emailbison.json; `--only cli`: issue 14's start-up figures alone
@@ -81,11 +81,11 @@ try {
   );
   const elapsedSeconds = Math.round((Date.now() - started) / 1000);
   const results = await resultsJson(elapsedSeconds);
-  if (!options.only) log(`\nThe README's table from this run:\n\n${readmeTable(results)}\n`);
+  if (!options.only) log(`\nThe performance table (docs/performance.md) from this run:\n\n${readmeTable(results)}\n`);
   const written = saveResults(results, options, PATHS);
   log(`bench took ${elapsedSeconds} s; wrote ${written.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
   if (!options.writeReadme && !options.only)
-    log('README.md left as it is (npm run bench -- --write-readme rewrites its table from this run)');
+    log('docs/performance.md left as it is (npm run bench -- --write-docs rewrites its table from this run)');
 } finally {
   await db.close();
 }

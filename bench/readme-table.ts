@@ -1,9 +1,9 @@
 import { formatValue, verdict, type Figure } from './report';
 
 /*
- * The README's performance table and the words about its figures, written by
- * `npm run bench -- --write-readme` from the results it saves to bench/results/readme.json,
- * so the README quotes the committed run and nothing else (a test checks that it still does).
+ * The performance table (docs/performance.md) and the words about its figures, written by
+ * `npm run bench -- --write-docs` from the results it saves to bench/results/readme.json,
+ * so the page quotes the committed run and nothing else (a test checks that it still does).
  */
 export interface BenchResults {
   generatedAt: string;
@@ -13,10 +13,10 @@ export interface BenchResults {
   figures: Figure[];
 }
 
-const BEGIN = '<!-- bench table: written by `npm run bench -- --write-readme` from bench/results/readme.json; do not edit -->';
+const BEGIN = '<!-- bench table: written by `npm run bench -- --write-docs` from bench/results/readme.json; do not edit -->';
 const END = '<!-- end of bench table -->';
 
-/** Figures without a target that the README shows, for context. */
+/** Figures without a target that the page shows, for context. */
 const CONTEXT = new Set([
   'sync wall time (L=50 ms)',
   'API-bound lower bound',
@@ -66,10 +66,10 @@ export function runNotes(figures: Figure[]): string[] {
   return notes;
 }
 
-/** The README with its bench table replaced; throws if the markers are missing. */
+/** The page with its bench table replaced; throws if the markers are missing. */
 export function withBenchTable(readme: string, table: string): string {
   const begin = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
-  if (begin < 0 || end < begin) throw new Error(`README.md lacks the bench table markers (${BEGIN} ... ${END}).`);
+  if (begin < 0 || end < begin) throw new Error(`docs/performance.md lacks the bench table markers (${BEGIN} ... ${END}).`);
   return `${readme.slice(0, begin + BEGIN.length)}\n\n${table}\n\n${readme.slice(end)}`;
 }

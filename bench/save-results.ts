@@ -4,7 +4,7 @@ import { type BenchResults, readmeTable, withBenchTable } from './readme-table';
 
 /*
  * Where a bench run goes. Every run writes latest.json (git-ignored: this machine's last
- * run). Only `npm run bench -- --write-readme` also writes readme.json (committed: the run
+ * run). Only `npm run bench -- --write-docs` also writes readme.json (committed: the run
  * the README quotes) and rewrites README.md's table from it, so a run to look at a figure
  * leaves the tracked files alone.
  */
@@ -27,7 +27,7 @@ export interface BenchPaths {
   readme: string;
 }
 
-export const USAGE = `usage: npm run bench [-- --write-readme | --only ${BENCH_GROUPS.join('|')}]`;
+export const USAGE = `usage: npm run bench [-- --write-docs | --only ${BENCH_GROUPS.join('|')}]`;
 
 export function parseBenchArgs(args: string[]): BenchOptions {
   const rest = [...args];
@@ -40,11 +40,11 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     only = group as BenchGroup;
     rest.splice(at, 2);
   }
-  const unknown = rest.filter((arg) => arg !== '--write-readme');
+  const unknown = rest.filter((arg) => arg !== '--write-docs');
   if (unknown.length > 0) throw new Error(`Unknown bench argument(s): ${unknown.join(' ')}. ${USAGE}`);
-  const writeReadme = rest.includes('--write-readme');
-  // The README's table quotes a whole run: a partial one must not replace it.
-  if (only && writeReadme) throw new Error(`--write-readme needs the whole bench, not --only ${only}. ${USAGE}`);
+  const writeReadme = rest.includes('--write-docs');
+  // The performance page's table quotes a whole run: a partial one must not replace it.
+  if (only && writeReadme) throw new Error(`--write-docs needs the whole bench, not --only ${only}. ${USAGE}`);
   return only ? { writeReadme, only } : { writeReadme };
 }
 
@@ -52,7 +52,7 @@ export function benchPaths(root: string): BenchPaths {
   return {
     latest: path.join(root, 'bench', 'results', 'latest.json'),
     quoted: path.join(root, 'bench', 'results', 'readme.json'),
-    readme: path.join(root, 'README.md'),
+    readme: path.join(root, 'docs', 'performance.md'),
   };
 }
 
@@ -63,7 +63,7 @@ export function saveResults(results: BenchResults, options: BenchOptions, paths:
   mkdirSync(path.dirname(latest), { recursive: true });
   writeFileSync(latest, json);
   if (!options.writeReadme) return [latest];
-  // The README first: if its markers are missing, nothing tracked changes.
+  // The page first: if its markers are missing, nothing tracked changes.
   const readme = withBenchTable(readFileSync(paths.readme, 'utf8'), readmeTable(results));
   writeFileSync(paths.quoted, json);
   writeFileSync(paths.readme, readme);

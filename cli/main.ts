@@ -274,4 +274,16 @@ program
   .addHelpText('after', example('DATABASE_URL=postgres://… sender-sync migrate', '--json: {applied: [...], already_applied}.'))
   .action(lazy(() => import('./commands/migrate'), 'migrateCommand'));
 
+program
+  .command('psql')
+  .description('open psql on the database the CLI reads: DATABASE_URL, else the embedded Postgres (read commands never write; psql can)')
+  .argument('[psql-args...]', 'passed to psql after the connection, e.g. -c "select 1"')
+  .allowUnknownOption()
+  .addHelpText(
+    'after',
+    '\nNeeds the psql client (apt-get install postgresql-client). The embedded Postgres is stopped when psql exits,\nunless a run is using it.' +
+      example(`sender-sync psql -c "select status, total_accounts_synced from polling_job_status order by started_at desc limit 3"`),
+  )
+  .action(lazy(() => import('./commands/psql'), 'psqlCommand'));
+
 await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import { describeError, errorCode } from '../lambdas/errors';
 
 /**
- * Exit codes, for scripts: one table for every command (the README's CLI section and
+ * Exit codes, for scripts: one table for every command (docs/operations.md's CLI section and
  * `sender-sync --help` say the same). 64 is sysexits' EX_USAGE, as gh and dbt use it.
  */
 export const EXIT = { completed: 0, error: 1, partial: 2, failed: 3, alreadyRunning: 4, usage: 64, interrupted: 130 } as const;

@@ -260,7 +260,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
   const notConfigured = new sfn.Succeed(states, STATE.notConfigured, {
     comment:
       "The database secret still holds the stack's placeholder (NotConfiguredError, in this output): the run does nothing. " +
-      'Fill in the secret and deploy again (README, "Deploy").',
+      'Fill in the secret and deploy again (docs/deploy.md).',
   });
   startJob.addCatch(notConfigured, { errors: ['NotConfiguredError' satisfies ErrorName], resultPath: '$.error' });
   startJob.addCatch(noJobYet, { errors: [sfn.Errors.ALL], resultPath: '$.error' });

@@ -8,7 +8,7 @@ import { createTestDatabase } from '../../helpers/database';
 
 /*
  * sender_email_daily as the write path keeps it: counters written only when they move,
- * today's row and the previous counters' day as its base; the README's per-day query then
+ * today's row and the previous counters' day as its base; the per-day query of docs/webhooks.md then
  * gives the day's sending as the difference of lifetime totals.
  */
 const db = await createTestDatabase();
@@ -29,7 +29,7 @@ const daily = () =>
   db.sql<{ days_ago: number; emails_sent_count: number }[]>`
     select (now() at time zone 'utc')::date - day as days_ago, emails_sent_count from sender_email_daily order by day
   `;
-const sentPerDay = readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8').match(
+const sentPerDay = readFileSync(path.resolve(import.meta.dirname, '../../../docs/webhooks.md'), 'utf8').match(
   /<!-- dashboard query: sent-per-day -->\s*```sql\n([\s\S]*?)```/,
 )![1];
 

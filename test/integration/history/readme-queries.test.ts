@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../helpers/database';
 
 /*
- * The README's dashboard queries ("Changes, digests and webhooks"), read from the README as
+ * The dashboard queries of docs/webhooks.md ("Changes, digests and webhooks"), read from the page as
  * it is and run against the test database on rows made here: what a reader copies works.
  */
-const README = readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+const README = readFileSync(path.resolve(import.meta.dirname, '../../../docs/webhooks.md'), 'utf8');
 
 function readmeQuery(name: string): string {
   const match = new RegExp(`<!-- dashboard query: ${name} -->\\s*\`\`\`sql\\n([\\s\\S]*?)\`\`\``).exec(README);
-  if (!match) throw new Error(`README.md has no dashboard query "${name}"`);
+  if (!match) throw new Error(`docs/webhooks.md has no dashboard query "${name}"`);
   return match[1];
 }
 
@@ -67,7 +67,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.sql`delete from sender_email_changes`);
 
-describe("the README's dashboard queries", () => {
+describe('the dashboard queries (docs/webhooks.md)', () => {
   it('list the accounts disconnected in the last 24 hours, newest first', async () => {
     const rows = await db.sql.unsafe(readmeQuery('disconnected-24h'));
     expect(rows.map((r) => [r.workspace, r.email, r.status_before, r.status_after, r.source])).toEqual([

@@ -7,9 +7,9 @@ import type { Figure } from '../../../bench/report';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const results = JSON.parse(readFileSync(path.join(ROOT, 'bench/results/readme.json'), 'utf8')) as BenchResults;
 
-describe('the README performance table', () => {
-  it('is the committed bench run (`npm run bench -- --write-readme` rewrites both)', () => {
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+describe('the performance table (docs/performance.md)', () => {
+  it('is the committed bench run (`npm run bench -- --write-docs` rewrites both)', () => {
+    const readme = readFileSync(path.join(ROOT, 'docs', 'performance.md'), 'utf8');
     expect(withBenchTable(readme, readmeTable(results))).toBe(readme);
   });
 

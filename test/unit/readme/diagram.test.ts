@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { toMermaid, withDiagram } from '../../../state-machine/diagram';
 import { synthesizeDefinition } from '../../../state-machine/synthesize';
 
-describe('the README diagram', () => {
+describe('the state-machine diagram (docs/operations.md)', () => {
   it('is what `npm run diagram` generates from the synthesized definition (run it after changing the definition)', () => {
-    const readme = readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../../docs/operations.md'), 'utf8');
     expect(withDiagram(readme, toMermaid(synthesizeDefinition()))).toBe(readme);
   });
 
