@@ -16,6 +16,7 @@ import { validateDelivery } from '../webhooks/validate';
  *   405  not a POST;  413  a body over 256 KiB;
  *   400  not an account event, or a value no retry makes storable (validate.ts);
  *   409  the event is not of the path's EmailBison workspace, or does not say which it is of;
+ *   422  a value Postgres refuses (a data exception validation did not foresee): no retry fixes it;
  *   503  Postgres (or the webhook secret) cannot be reached: EmailBison retries, the next sync repairs;
  *   200  applied, or nothing to apply (a replay, an older event, a value already stored).
  * The event is applied before the answer, so the row is current when the 200 arrives.
@@ -115,7 +116,10 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
         type: event.type,
         deliveryKey: key,
       });
-      return unavailable ? answer(503, { message: 'Service Unavailable' }) : answer(500, { message: 'Internal Server Error' });
+      if (unavailable) return answer(503, { message: 'Service Unavailable' });
+      // Postgres refused a value (22xxx data exception, 23xxx constraint) that validation let through: no retry stores it.
+      if (/^2[23]/.test(errorCode(error) ?? '')) return answer(422, { message: 'The delivery holds a value Postgres cannot store.' });
+      return answer(500, { message: 'Internal Server Error' });
     }
   };
 }

@@ -176,3 +176,28 @@ describe('poison deliveries', () => {
     expect(row.tags.map((t) => t.name)).toEqual(['Warm', 'Hot']);
   });
 });
+
+describe('a value Postgres refuses that validation let through', () => {
+  it('answers 422, not 500: no retry would store it', async () => {
+    // Standing for a data exception nobody foresaw: the table refuses one address.
+    await db.sql.unsafe(`
+      create function refuse_unstorable() returns trigger language plpgsql as $$
+      begin
+        if new.email = 'unstorable@acme.example' then raise exception 'refused' using errcode = '22023'; end if;
+        return new;
+      end $$;
+      create trigger refuse_unstorable before insert on sender_emails for each row execute function refuse_unstorable();
+    `);
+    try {
+      const before = await snapshot();
+      const answer = await post(
+        pathOf(acme),
+        delivery('EMAIL_ACCOUNT_ADDED', { id: 7001, email: 'unstorable@acme.example', status: 'Connected' }),
+      );
+      expect(answer.status).toBe(422);
+      expect(await snapshot()).toBe(before);
+    } finally {
+      await db.sql.unsafe('drop trigger refuse_unstorable on sender_emails; drop function refuse_unstorable()');
+    }
+  });
+});
