@@ -57,7 +57,7 @@ export function unstorableString(value: unknown): string | undefined {
     else if (typeof item === 'object' && item !== null) {
       for (const [key, child] of Object.entries(item)) {
         const problem = stringProblem(key);
-        if (problem) return `a key has ${problem}`;
+        if (problem) return `${problem} in a key`;
         pending.push(child);
       }
     }
