@@ -157,7 +157,8 @@ describe('applying account events', () => {
       path,
       51,
     );
-    expect(newer).toMatchObject({ status: 200, body: { outcome: 'applied' } });
+    // Already Connected: nothing to change, but the row now records the reconnect's time.
+    expect(newer).toMatchObject({ status: 200, body: { outcome: 'unchanged' } });
     expect((await applyBatch(db.sql, [{ id: 'late', body: late }], { log: silentLog })).tally).toEqual({ stale: 1 });
     const [row] = await db.sql<
       { status: string }[]
