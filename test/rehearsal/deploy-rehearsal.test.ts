@@ -379,7 +379,7 @@ describe('deploy rehearsal', () => {
     const applier = service('WebhookApplier');
     const lambdaConnections = async () => {
       const [{ n }] = await db.sql<{ n: number }[]>`
-        select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'sender-sync-lambda'
+        select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'sender-sync:webhook'
       `;
       return n;
     };
@@ -421,7 +421,9 @@ describe('deploy rehearsal', () => {
     expect(p99).toBeLessThan(1000);
     // The receivers opened none; the appliers at most one each, two at once.
     expect(applier.coldStarts).toBeLessThanOrEqual(2);
-    expect(peakConnections - connectionsBefore).toBeLessThanOrEqual(2);
+    // The applier's pool is the 'webhook' part (its application_name): seen while applying, two at most.
+    expect(peakConnections).toBeGreaterThan(0);
+    expect(peakConnections).toBeLessThanOrEqual(2);
     const [{ disconnected, rows }] = await db.sql<{ disconnected: number; rows: number }[]>`
       select
         (select count(*)::int from sender_emails se where se.status = 'Not connected'
