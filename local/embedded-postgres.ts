@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { isListening } from './listening';
 import os from 'node:os';
 import path from 'node:path';
 import postgresClient from 'postgres';
@@ -470,15 +471,6 @@ async function acceptsQueries(port: number): Promise<boolean> {
 }
 
 /** True when something accepts a TCP connection on host:port within timeoutMs. */
-export async function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+
+// Where it always was: the tests and the bench import it from here.
+export { isListening };

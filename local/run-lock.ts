@@ -180,7 +180,14 @@ function keepAlive(sql: Sql, options: LocalRunLockOptions, holder: string): () =
     released ??= (async () => {
       clearInterval(timer);
       await beating;
-      await sql`delete from local_run_lease where job_name = ${options.jobName} and holder = ${holder}`;
+      const release = () => sql`delete from local_run_lease where job_name = ${options.jobName} and holder = ${holder}`;
+      // A pooler or a restart may have closed the connection the pool holds: postgres.js finds out
+      // only when it writes, and opens a new one for the next query. Once more, so the lease does
+      // not wait out its staleness for the next run.
+      await release().catch((error: { code?: string }) => {
+        if (error.code === 'CONNECTION_CLOSED' || error.code === 'ECONNRESET') return release();
+        throw error;
+      });
     })();
     return released;
   };

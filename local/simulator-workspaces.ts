@@ -2,7 +2,7 @@ import type { Sql } from '../lambdas/db/client';
 import { SimulatorNotRunningError } from '../lambdas/errors';
 import { upsertWorkspace } from '../lambdas/workspaces/registry';
 import type { EmailBisonSim } from '../sim/server';
-import { isListening } from './embedded-postgres';
+import { isListening } from './listening';
 import { writeLocalSecrets } from './secrets-file';
 
 /**

@@ -88,12 +88,15 @@ export async function recordRunChanges(sql: Sql, jobId: string): Promise<ChangeC
   await sql`
     with windowed as (${windowedChanges(sql, jobId)}),
     -- An account re-added under a new id (012) is neither removed nor added: one account.
+    -- (An anti-join on the few 'readded' rows: a correlated EXISTS over the whole window ran
+    -- once per change row, minutes for 2,000 workspaces x 50 changes.)
+    readded as (
+      select distinct workspace_id, old_value from windowed where field = 'readded'
+    ),
     changes as (
       select c.* from windowed c
-      where not (c.field = 'removed' and exists (
-        select from windowed r
-        where r.field = 'readded' and r.workspace_id = c.workspace_id and r.old_value = to_jsonb(c.emailbison_id)
-      ))
+      left join readded r on c.field = 'removed' and r.workspace_id = c.workspace_id and r.old_value = to_jsonb(c.emailbison_id)
+      where r.workspace_id is null
     ),
     counts as (
       select workspace_id,

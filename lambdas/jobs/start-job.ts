@@ -49,12 +49,18 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
       }
     }
 
-    // A local run's job whose run holds no live lease (killed, its heartbeat stopped) is a dead run's, however young.
+    // A local run's job whose run holds no live lease is a dead run's: its lease went silent
+    // (killed, however young the job), or it has none and started over a minute ago. A young
+    // job with no lease row at all is an in-process execution that takes none (the test
+    // harness, the bench): two of those at once must meet the lock, not fail each other.
     const [running] = await tx<{ id: string; age_seconds: number; dead_local_run: boolean }[]>`
       select id, extract(epoch from now() - started_at)::int as age_seconds,
         execution_arn like ${LOCAL_EXECUTION_ARN_PATTERN} and not exists (
           select 1 from local_run_lease l
           where l.execution_arn = j.execution_arn and l.heartbeat_at > now() - make_interval(secs => ${LOCAL_RUN_DEAD_AFTER_SECONDS})
+        ) and (
+          exists (select 1 from local_run_lease l where l.execution_arn = j.execution_arn)
+          or started_at < now() - make_interval(secs => ${LOCAL_RUN_DEAD_AFTER_SECONDS})
         ) as dead_local_run
       from polling_job_status j
       where job_name = ${options.jobName} and status = 'running'

@@ -57,6 +57,7 @@ async function emittedMetrics(): Promise<Emitted[]> {
     run.runPlanned({ deferred: 1, neededMinutes: 90 });
     run.runFinished({ workspacesFailed: 1, workspacesSkipped: 0, durationMs: 100, status: 'partial' } as JobRecord);
     run.runChanges({ disconnected: 1, reconnected: 1, added: 1, removed: 1 });
+    run.runPlanned({ deferred: 2, neededMinutes: 175 });
     run.configured();
     run.flush();
     run.digestNotPublished();
@@ -117,7 +118,9 @@ describe("every alarm's metric", () => {
 
   it('the metrics code emits what these checks read', () => {
     const names = emitted.map((m) => m.name);
-    expect(names).toEqual(expect.arrayContaining(['WorkspacesFailed', 'SuccessfulRuns', 'NotConfigured', 'DigestsNotPublished']));
+    expect(names).toEqual(
+      expect.arrayContaining(['WorkspacesFailed', 'SuccessfulRuns', 'NotConfigured', 'DigestsNotPublished', 'InstanceMinutesNeeded']),
+    );
     for (const metric of emitted) expect(metric).toMatchObject({ namespace: 'SenderSync', dimensions: { service: 'sender-sync' } });
   });
 
