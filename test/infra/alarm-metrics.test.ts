@@ -57,7 +57,6 @@ async function emittedMetrics(): Promise<Emitted[]> {
     run.runPlanned({ deferred: 1, neededMinutes: 90 });
     run.runFinished({ workspacesFailed: 1, workspacesSkipped: 0, durationMs: 100, status: 'partial' } as JobRecord);
     run.runChanges({ disconnected: 1, reconnected: 1, added: 1, removed: 1 });
-    run.runPlanned({ deferred: 2, neededMinutes: 175 });
     run.configured();
     run.flush();
     run.digestNotPublished();
