@@ -6,7 +6,7 @@ import { createWebhookApplier } from '../lambdas/webhook-applier/applier';
 import { startLocalReceiver } from '../lambdas/webhook-receiver/node-server';
 import { createWebhookReceiver } from '../lambdas/webhook-receiver/receive';
 import { encodeIntakeMessage } from '../lambdas/webhooks/intake';
-import { newWebhookToken } from '../lambdas/webhooks/token';
+import { deliveryPath, newWebhookSecret, type DeliveryTarget } from '../lambdas/webhooks/token';
 import { upsertWorkspace } from '../lambdas/workspaces/registry';
 import { startLocalIntake } from '../local/intake-queue';
 import type { Figure } from './report';
@@ -28,7 +28,7 @@ const SENDERS = 256;
 const SECTION = 'issue 19 webhook intake';
 
 export async function benchWebhooks(sql: Sql, log: (line: string) => void): Promise<Figure[]> {
-  const token = newWebhookToken();
+  const secret = newWebhookSecret();
   const workspaces: number[] = [];
   for (let w = 0; w < WORKSPACES; w++) {
     const workspace = await upsertWorkspace(sql, {
@@ -72,11 +72,14 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
     });
   const each = (set: number) =>
     workspaces.flatMap((_, w) => Array.from({ length: ACCOUNTS_EACH }, (_, a) => ({ w, body: body(set, w, a) })));
+  const target = (w: number): DeliveryTarget => ({ workspaceId: workspaces[w], emailbisonWorkspaceId: 990_100 + w });
 
   let published = 0;
   const applier = createWebhookApplier({ sql, log: silentLog, publisher: { publish: async () => void (published += 1) } });
   const intake = startLocalIntake(applier, { log: silentLog, workers: 2 });
-  const receiver = await startLocalReceiver(createWebhookReceiver({ token: async () => token, queue: intake.queue, log: silentLog }));
+  const receiver = await startLocalReceiver(
+    createWebhookReceiver({ webhookSecret: async () => secret, queue: intake.queue, log: silentLog }),
+  );
   const agent = new Agent({ keepAliveTimeout: 10_000 });
   try {
     const posts = each(0);
@@ -88,7 +91,7 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
         while (next < posts.length) {
           const { w, body: text } = posts[next++];
           const started = performance.now();
-          const response = await request(`${receiver.url}/emailbison/${token}/${workspaces[w]}`, {
+          const response = await request(`${receiver.url}${deliveryPath(secret, target(w))}`, {
             method: 'POST',
             body: text,
             dispatcher: agent,
@@ -105,7 +108,7 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
 
     const queuedStarted = performance.now();
     for (const { w, body: text } of each(1)) {
-      await intake.queue.send({ kind: 'delivery', workspaceId: workspaces[w], body: text, receivedAt: new Date().toISOString() });
+      await intake.queue.send({ kind: 'delivery', target: target(w), body: text, receivedAt: new Date().toISOString() });
     }
     await intake.drain();
     const queuedPerSecond = EVENTS / ((performance.now() - queuedStarted) / 1000);
@@ -115,7 +118,7 @@ export async function benchWebhooks(sql: Sql, log: (line: string) => void): Prom
       sql,
       each(2).map(({ w, body: text }, i) => ({
         id: String(i),
-        body: encodeIntakeMessage({ kind: 'delivery', workspaceId: workspaces[w], body: text, receivedAt: new Date().toISOString() }),
+        body: encodeIntakeMessage({ kind: 'delivery', target: target(w), body: text, receivedAt: new Date().toISOString() }),
       })),
       { log: silentLog },
     );

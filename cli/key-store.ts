@@ -23,7 +23,8 @@ export interface StoredApiKeys {
 }
 
 export async function storeApiKeys(store: KeyStore, keys: Record<string, string>): Promise<StoredApiKeys> {
-  const refs: Record<string, string> = {};
+  // No prototype: a workspace may be named __proto__ or constructor, and refs[name] must be its own entry.
+  const refs: Record<string, string> = Object.create(null);
   if (store.kind === 'file') {
     const restore = await writeLocalSecrets(store.file, keys);
     for (const name of Object.keys(keys)) refs[name] = `file:${name}`;

@@ -21,6 +21,7 @@ export const READ_COMMANDS = [
   'check-keys',
   'workspaces list',
   'webhooks list',
+  'webhooks url',
 ] as const;
 
 /** Commands load their modules when run: `status` need not load the CDK that `run` synthesizes with. */
@@ -264,16 +265,30 @@ const webhooks = program
   .addHelpText('after', example('sender-sync webhooks list'));
 webhooks
   .command('register')
-  .description("create or update each workspace's EmailBison subscription (/api/webhook-url) to the eight account events")
+  .description(
+    "create or update each workspace's EmailBison subscription (/api/webhook-url), with its own URL, to the eight account events",
+  )
   .option('--url <url>', 'the receiver base URL: the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints')
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--json', 'print the result as JSON')
   .addHelpText(
     'after',
-    "\nEach subscription posts to <url>/emailbison/<token>/<workspace id>; the token is the stack's secret\n(WEBHOOK_TOKEN_SECRET_ARN) or the local one, and is never printed. Idempotent. Exit 2 when a workspace failed." +
-      example('sender-sync webhooks register --url https://abc123.execute-api.eu-west-1.amazonaws.com'),
+    "\nEach workspace's subscription posts to its own URL (what `webhooks url` prints); its token derives from the\nstack's webhook secret (WEBHOOK_SECRET_ARN) or the local one, and is never printed here. Idempotent.\nExit 2 when a workspace failed." +
+      example('sender-sync webhooks register --url https://abc.lambda-url.eu-west-1.on.aws'),
   )
   .action(lazy(() => import('./commands/webhooks'), 'registerWebhooksCommand'));
+webhooks
+  .command('url')
+  .description("print each workspace's delivery URL, its token included (on standard output only)")
+  .option('--base <url>', 'the receiver base URL: the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints')
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--json', 'print [{name, url}] as JSON')
+  .addHelpText(
+    'after',
+    "\nThe URL is <base>/emailbison/<workspace id>/<EmailBison workspace id>/<token>; each workspace's token opens its path only.\nExit 2 when a workspace has no recorded EmailBison workspace id (run check-keys)." +
+      example('sender-sync webhooks url --base http://127.0.0.1:4011 --workspaces "Acme Outbound" --json'),
+  )
+  .action(lazy(() => import('./commands/webhooks'), 'urlWebhooksCommand'));
 webhooks
   .command('list')
   .description("each workspace's EmailBison webhook subscriptions (the token hidden)")
@@ -283,9 +298,7 @@ webhooks
   .action(lazy(() => import('./commands/webhooks'), 'listWebhooksCommand'));
 webhooks
   .command('serve')
-  .description(
-    'run the webhook receiver on this machine; prints http://127.0.0.1:<port>/emailbison/<token> (the token on this terminal only)',
-  )
+  .description('run the webhook receiver on this machine; prints its base URL and the `sender-sync webhooks url --base …` command')
   .option('--port <port>', 'port to listen on (0: any free one)', '4011')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .addHelpText('after', example('sender-sync webhooks serve --port 0'))

@@ -40,15 +40,23 @@ const MAX_RECEIVE_COUNT = 5;
  *   mapping, maximum concurrency) -> Postgres; the applier sends the webhook digests.
  *
  * A Function URL, not an HTTP API: EmailBison neither signs deliveries nor sends a header of
- * ours, so the only credential is the random token in the path, which the receiver checks
- * in constant time; the URL is public (auth NONE) for the same reason. The receiver holds no
- * database secret and opens no connection: a burst of deliveries scales out receivers and
- * fills the queue, never Postgres's connection slots. The applier's connections are bounded
- * by its mapping's maximum concurrency (one per container, DATABASE_POOL_MAX=1). A delivery
- * that fails MAX_RECEIVE_COUNT times lands in the dead-letter queue, whose alarm pages.
+ * ours, so the only credential is the workspace's token in the path (an HMAC of the master
+ * secret and the workspace: lambdas/webhooks/token.ts), which the receiver checks in
+ * constant time; API Gateway would add a service, a stage and a per-request charge and no
+ * check the receiver does not already make. The URL is public (auth NONE) for the same
+ * reason. The receiver holds no database secret and opens no connection: a burst of
+ * deliveries scales out receivers and fills the queue, never Postgres's connection slots.
+ * The applier's connections are bounded by its mapping's maximum concurrency (one per
+ * container, DATABASE_POOL_MAX=1). A delivery that fails MAX_RECEIVE_COUNT times lands in
+ * the dead-letter queue, whose alarm pages.
  *
- * The token lives in a secret of its own, kept when the stack goes (Retain): every
- * workspace's subscription at EmailBison carries it, and a new one means `webhooks register`.
+ * The master secret lives in a secret of its own, apart from the API keys' (which
+ * `workspaces add|import` write by workspace name), kept when the stack goes (Retain):
+ * every workspace's token derives from it, and a new one means `webhooks register` again.
+ * Its logical id is new (Secret, where the single token of before was Token): that token
+ * was in every subscription URL, so it must not become the master secret; the old one is
+ * retained, and can be deleted. Only the receiver reads it: the applier trusts the target
+ * the receiver queued with the delivery.
  */
 export class WebhookReceiver extends Construct {
   readonly fn: nodejs.NodejsFunction;
@@ -56,21 +64,21 @@ export class WebhookReceiver extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetters: sqs.Queue;
   readonly url: lambda.FunctionUrl;
-  readonly tokenSecret: secretsmanager.Secret;
+  readonly webhookSecret: secretsmanager.Secret;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
     super(scope, id);
-    this.tokenSecret = new secretsmanager.Secret(this, 'Token', {
+    this.webhookSecret = new secretsmanager.Secret(this, 'Secret', {
       description:
-        'sender-sync: the token in the webhook receiver URL (/emailbison/<token>/<workspace id>). Changing it needs `sender-sync webhooks register` again.',
+        "sender-sync: the webhook master secret; each workspace's URL token is an HMAC of it (`sender-sync webhooks url`). Changing it needs `sender-sync webhooks register` again.",
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.tokenSecret).acknowledge({
+    Validations.of(this.webhookSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        "The token is part of every workspace's subscription URL at EmailBison; an automatic rotation would silently stop every delivery. Rotate it by hand, then run `sender-sync webhooks register`.",
+        "Every workspace's subscription URL at EmailBison carries a token derived from it; an automatic rotation would silently stop every delivery. Rotate it by hand, then run `sender-sync webhooks register`.",
     });
 
     this.deadLetters = new sqs.Queue(this, 'IntakeDeadLetters', {
@@ -101,9 +109,9 @@ export class WebhookReceiver extends Construct {
       timeout: Duration.seconds(30),
       withoutDatabase: true,
       reservedConcurrentExecutions: props.receiverReservedConcurrency || undefined,
-      environment: lambdaEnvironment({ webhookTokenSecretArn: this.tokenSecret.secretArn, webhookQueueUrl: this.queue.queueUrl }),
+      environment: lambdaEnvironment({ webhookSecretArn: this.webhookSecret.secretArn, webhookQueueUrl: this.queue.queueUrl }),
     });
-    this.tokenSecret.grantRead(this.fn);
+    this.webhookSecret.grantRead(this.fn);
     this.queue.grantSendMessages(this.fn);
     this.url = this.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
@@ -164,7 +172,7 @@ export class WebhookReceiver extends Construct {
       threshold: 5,
       metric: metric(this.fn, 'Url5xxCount'),
       alarmDescription:
-        'The sender-sync webhook receiver answered 5xx at least 5 times in 5 minutes (503: the token secret or the intake queue unreachable; 500: a bug, in its log). Account status waits for the next hourly sync meanwhile.',
+        'The sender-sync webhook receiver answered 5xx at least 5 times in 5 minutes (503: the webhook secret or the intake queue unreachable; 500: a bug, in its log). Account status waits for the next hourly sync meanwhile.',
     });
     alarm('ApplierErrors', {
       ...breaching,
@@ -190,17 +198,16 @@ export class WebhookReceiver extends Construct {
     });
 
     new CfnOutput(this, 'ReceiverUrl', {
-      description:
-        'Webhook receiver base URL, without its token: `sender-sync webhooks register --url <this>` (with WEBHOOK_TOKEN_SECRET_ARN set)',
+      description: 'Webhook receiver base URL: `sender-sync webhooks register --url <this>` (with WEBHOOK_SECRET_ARN set)',
       value: this.url.url,
     });
-    new CfnOutput(this, 'TokenSecretArn', {
-      description: 'The webhook token secret: export WEBHOOK_TOKEN_SECRET_ARN=<this> for `sender-sync webhooks register`',
-      value: this.tokenSecret.secretArn,
+    new CfnOutput(this, 'SecretArn', {
+      description: 'The webhook master secret: export WEBHOOK_SECRET_ARN=<this> for `sender-sync webhooks url|register`',
+      value: this.webhookSecret.secretArn,
     });
-    new CfnOutput(this, 'FullUrlCommand', {
-      description: 'Prints the full receiver URL, token included (keep it off shared screens and tickets)',
-      value: `echo "${this.url.url}emailbison/$(aws secretsmanager get-secret-value --secret-id ${this.tokenSecret.secretArn} --query SecretString --output text)"`,
+    new CfnOutput(this, 'UrlCommand', {
+      description: "Prints each workspace's delivery URL, its token included (keep them off shared screens and tickets)",
+      value: `WEBHOOK_SECRET_ARN=${this.webhookSecret.secretArn} sender-sync webhooks url --base ${this.url.url}`,
     });
   }
 }

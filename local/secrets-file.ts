@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InvalidInputError } from '../lambdas/errors';
+import { LOCAL_WEBHOOK_SECRET_FILE } from './webhook-secret';
 
 /**
  * The git-ignored local secrets file (`.sender-sync/secrets.json` by default): a JSON
@@ -26,6 +28,10 @@ export type RestoreLocalSecrets = () => Promise<void>;
 
 /** Merges entries into the file; returns how to undo exactly this write. */
 export async function writeLocalSecrets(file: string, entries: Record<string, string>): Promise<RestoreLocalSecrets> {
+  // The webhook master secret is a file of its own (local/webhook-secret.ts): a map of keys never lands on it.
+  if (path.basename(file) === LOCAL_WEBHOOK_SECRET_FILE) {
+    throw new InvalidInputError(`${file} is the local webhook secret, not a secrets file: set SENDER_SYNC_SECRETS_FILE to another file.`);
+  }
   const previous = await readPrevious(file);
   const merged = { ...parseSecrets(file, previous), ...entries };
   await mkdir(path.dirname(file), { recursive: true });

@@ -14,8 +14,10 @@ const USAGE = [
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
   '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
   '         [--admin-key KEY (a super-admin key: lists workspaces, mints api-user keys; for `sender-sync workspaces discover`)]',
-  '         [--webhook-url URL]  (account changes: POST /_sim/accounts/{id}/disconnect|reconnect|remove, POST /_sim/accounts {"workspace": NAME},',
-  '                               a bad day: POST /_sim/bad-day {"accounts": N, "workspaces": M, "copies": 2} to each workspace\'s subscriptions)',
+  "         [--webhook-url URL (every workspace's events to this one URL: a workspace's own URL takes only its events)]",
+  "         account changes, each delivered to the workspace's subscriptions (`sender-sync webhooks register`):",
+  '           POST /_sim/accounts/{id}/disconnect|reconnect|remove|warmup-disabled-causing-bounces|warmup-disabled-receiving-bounces,',
+  '           POST /_sim/accounts {"workspace": NAME}, a bad day: POST /_sim/bad-day {"accounts": N, "workspaces": M, "copies": 2}',
 ].join('\n');
 
 async function main(): Promise<void> {

@@ -5,7 +5,7 @@ import type { SimFaults } from './faults';
 import type { SimRateLimit } from './limiter';
 import type { PaginationMode } from './pagination';
 import type { SimRequest } from './request-log';
-import type { SimDelivery, SimSubscription } from './webhooks';
+import type { SimAccountChange, SimDelivery, SimSubscription } from './webhooks';
 import type { ScenarioSpec } from './scenarios';
 
 export type PageCapAnswer = 'laravel' | 'message' | 'html' | 'empty';
@@ -89,11 +89,11 @@ export interface EmailBisonSim {
   setUnreachable(mode: SimUnreachable | false): Promise<void>;
 
   /**
-   * The account changes upstream (status 'Not connected' / 'Connected', updated_at now, or
-   * gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
-   * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/disconnect|reconnect|remove.
+   * The account changes upstream (status 'Not connected' / 'Connected', warmup off, updated_at
+   * now, or gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
+   * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/<change>.
    */
-  changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove'): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  changeAccount(id: number, action: SimAccountChange): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** A new account, its email_account_added delivered. Also POST /_sim/accounts {"workspace": name or id}. */
   /** POST /_sim/bad-day: `accounts` connected accounts across the first `workspaces` disconnect at once, each delivered `copies` times, concurrently. */
   badDay(request: {
@@ -165,7 +165,12 @@ export interface SimOptions {
   adminKey?: string;
   /** Start unreachable (see EmailBisonSim.setUnreachable). */
   unreachable?: SimUnreachable;
-  /** Every account change made through changeAccount / the /_sim routes is also delivered here (all events). */
+  /**
+   * Every account change made through changeAccount / the /_sim routes is also delivered here
+   * (all events, every workspace's). sender-sync's URLs are per workspace: one given here
+   * takes only its own workspace's events (the others answer 409); register subscriptions
+   * (`sender-sync webhooks register`) to deliver each workspace's to its own.
+   */
   webhookUrl?: string;
   /** The limiter's clock, in ms (default: monotonic, on the epoch's scale). */
   now?: () => number;

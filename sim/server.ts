@@ -38,7 +38,15 @@ import {
 } from './responses';
 import { scenarioSpec, type ScenarioSpec } from './scenarios';
 import { SimStore } from './store';
-import { changeTimestamp, SimWebhooks, summarizeBadDay, type BadDaySummary, type SimAccountEvent, type SimDelivery } from './webhooks';
+import {
+  changeTimestamp,
+  SimWebhooks,
+  summarizeBadDay,
+  type BadDaySummary,
+  type SimAccountChange,
+  type SimAccountEvent,
+  type SimDelivery,
+} from './webhooks';
 
 export type { RawSenderEmail, SimWorkspace } from './data';
 export type { SimFaults } from './faults';
@@ -48,7 +56,7 @@ export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
 export type { MintedToken, TokenMintFailure } from './admin';
-export type { BadDaySummary, SimDelivery, SimSubscription } from './webhooks';
+export type { BadDaySummary, SimAccountChange, SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
 
 import { PAGE_CAP_ANSWERS, type EmailBisonSim, type PageCapAnswer, type SimLatency, type SimOptions, type SimUnreachable } from './options';
@@ -182,14 +190,18 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   }
 
   /**
-   * POST /_sim/accounts/{id}/disconnect | reconnect | remove, POST /_sim/accounts {"workspace": name or id}:
-   * the account changes upstream and its webhook is delivered before the answer, which lists the deliveries.
+   * POST /_sim/accounts/{id}/disconnect | reconnect | remove | warmup-disabled-causing-bounces |
+   * warmup-disabled-receiving-bounces, POST /_sim/accounts {"workspace": name or id}: the account changes
+   * upstream and its webhook is delivered before the answer, which lists the deliveries. POST /_sim/bad-day.
    */
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== 'POST') return send(res, 405, { message: 'Method Not Allowed' });
-    const change = /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove)$/.exec(path);
+    const change =
+      /^\/_sim\/accounts\/(\d+)\/(disconnect|reconnect|remove|warmup-disabled-causing-bounces|warmup-disabled-receiving-bounces)$/.exec(
+        path,
+      );
     try {
-      if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as 'disconnect' | 'reconnect' | 'remove'));
+      if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as SimAccountChange));
       if (path === '/_sim/bad-day') {
         const body = (await readJson(req)) as Record<string, unknown> | undefined;
         const request = badDayRequest(body);
@@ -208,7 +220,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     return send(res, 404, { message: 'Not Found' });
   }
 
-  async function changeAccount(id: number, action: 'disconnect' | 'reconnect' | 'remove') {
+  async function changeAccount(id: number, action: SimAccountChange) {
     const found = store.findAccount(id);
     if (!found) throw new Error(`the simulator has no account ${id}`);
     const updatedAt = changeTimestamp(Date.now());
@@ -217,6 +229,10 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     if (action === 'remove') {
       account = store.removeById(found.workspace.name, id, updatedAt);
       type = 'email_account_removed';
+    } else if (action.startsWith('warmup-disabled-')) {
+      // EmailBison turns warmup off for an account that bounces too much, and says why in the event type.
+      account = store.patch(found.workspace.name, id, { warmup_enabled: false, updated_at: updatedAt });
+      type = action.replaceAll('-', '_') as SimAccountEvent;
     } else {
       const status = action === 'disconnect' ? 'Not connected' : 'Connected';
       account = store.patch(found.workspace.name, id, { status, updated_at: updatedAt });
@@ -507,10 +523,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** The bad day's request, or what is wrong with it. */
 /** Deliveries a bad day keeps in flight at once: a sender's worker pool, not one connection per event. */
 const BAD_DAY_CONCURRENCY = 256;
 
+/** The bad day's request, or what is wrong with it. */
 function badDayRequest(
   body: Record<string, unknown> | undefined,
 ): { accounts: number; workspaces: number; copies: number; concurrency: number } | string {

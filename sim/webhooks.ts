@@ -11,7 +11,21 @@ import type { RawSenderEmail, SimWorkspace } from './data';
  * the receiver answered too.
  */
 
-export type SimAccountEvent = 'email_account_added' | 'email_account_removed' | 'email_account_disconnected' | 'email_account_reconnected';
+export type SimAccountEvent =
+  | 'email_account_added'
+  | 'email_account_removed'
+  | 'email_account_disconnected'
+  | 'email_account_reconnected'
+  | 'warmup_disabled_causing_bounces'
+  | 'warmup_disabled_receiving_bounces';
+
+/** What changeAccount does to an account: each delivers its event. */
+export type SimAccountChange =
+  | 'disconnect'
+  | 'reconnect'
+  | 'remove'
+  | 'warmup-disabled-causing-bounces'
+  | 'warmup-disabled-receiving-bounces';
 
 export interface SimSubscription {
   id: number;
@@ -39,6 +53,8 @@ const EVENT_NAMES: Record<SimAccountEvent, string> = {
   email_account_removed: 'Email Account Removed',
   email_account_disconnected: 'Email Account Disconnected',
   email_account_reconnected: 'Email Account Reconnected',
+  warmup_disabled_causing_bounces: 'Warmup Disabled (Causing Bounces)',
+  warmup_disabled_receiving_bounces: 'Warmup Disabled (Receiving Bounces)',
 };
 
 export class SimWebhooks {

@@ -10,35 +10,76 @@ import { createWebhookReceiver } from '../../lambdas/webhook-receiver/receive';
 import { startLocalReceiver } from '../../lambdas/webhook-receiver/node-server';
 import type { ChangesPublisher } from '../../lambdas/webhooks/publish';
 import { ensureSubscription, listSubscriptions, SUBSCRIPTION_NAME, type EnsureOutcome } from '../../lambdas/webhooks/subscriptions';
-import { maskWebhookUrl, newWebhookToken } from '../../lambdas/webhooks/token';
+import { deliveryUrl, maskWebhookUrl } from '../../lambdas/webhooks/token';
 import { listWorkspaces, type Workspace } from '../../lambdas/workspaces/registry';
 import { startLocalIntake, type LocalIntake } from '../../local/intake-queue';
-import { readLocalSecrets, writeLocalSecrets } from '../../local/secrets-file';
 import { requireSimulator } from '../../local/simulator-workspaces';
+import { ensureLocalWebhookSecret, localWebhookSecretFile, readLocalWebhookSecret } from '../../local/webhook-secret';
 import { openCliContext, withCliContext, withReadContext, type CliContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
 import { terminalJson, visible, visibleLines } from '../terminal-text';
 
-/** The local secrets file's field holding the token `webhooks serve` checks (when WEBHOOK_TOKEN_SECRET_ARN is not set). */
-export const LOCAL_TOKEN_FIELD = 'webhook-token';
-
-/** The deployment's token (the stack's secret), or the local one, created on first use. */
-export async function webhookToken(context: CliContext, options: { create: boolean }): Promise<string> {
-  if (context.config.webhookTokenSecretArn) {
-    return context.secrets.resolve(`aws-sm:${context.config.webhookTokenSecretArn}`, 'webhook token');
+/**
+ * The deployment's webhook master secret: the stack's own secret (WEBHOOK_SECRET_ARN), or
+ * the local one (a file beside the local secrets file, never a field of it:
+ * local/webhook-secret.ts). Only `webhooks serve` creates the local one: a command that
+ * printed or registered URLs from a secret made up on the spot would send EmailBison to
+ * paths no receiver opens.
+ */
+export async function webhookSecret(context: CliContext, options: { create: boolean }): Promise<string> {
+  if (context.config.webhookSecretArn) {
+    return context.secrets.resolve(`aws-sm:${context.config.webhookSecretArn}`, 'webhook secret');
   }
-  const existing = (await readLocalSecrets(context.secretsFile))[LOCAL_TOKEN_FIELD];
-  if (existing) return existing;
+  const file = localWebhookSecretFile(context.secretsFile);
   if (!options.create) {
+    const existing = await readLocalWebhookSecret(file);
+    if (existing) return existing;
     throw new InvalidInputError(
-      'No webhook token: set WEBHOOK_TOKEN_SECRET_ARN (the stack output WebhooksTokenSecretArn…), or run `webhooks serve` once to create a local one.',
+      'No webhook secret: set WEBHOOK_SECRET_ARN (the stack output WebhooksSecretArn…), or run `sender-sync webhooks serve` once to create the local one.',
     );
   }
-  const token = newWebhookToken();
-  await writeLocalSecrets(context.secretsFile, { [LOCAL_TOKEN_FIELD]: token });
-  console.error(`created a local webhook token in ${context.secretsFile} (field "${LOCAL_TOKEN_FIELD}")`);
-  return token;
+  const { secret, created } = await ensureLocalWebhookSecret(file);
+  if (created) console.error(`created the local webhook secret ${file}`);
+  return secret;
+}
+
+/** A workspace's delivery URL, or why it has none (its key's EmailBison workspace was never recorded). */
+function workspaceUrl(base: string, secret: string, workspace: Workspace): { url: string } | { problem: string } {
+  if (workspace.emailbisonWorkspaceId === null) {
+    return {
+      problem: `workspace "${workspace.name}" records no EmailBison workspace id: run \`sender-sync check-keys\` first (its URL names that id)`,
+    };
+  }
+  return { url: deliveryUrl(base, secret, { workspaceId: workspace.id, emailbisonWorkspaceId: workspace.emailbisonWorkspaceId }) };
+}
+
+/** The receiver's base URL of a flag (a URL with a path of /emailbison/… is cut back to its base); a UsageError when it is none. */
+function receiverBase(flag: string, value: string | undefined): string {
+  if (!value || !/^https?:\/\/[^\s]+$/i.test(value)) {
+    throw new UsageError(
+      `webhooks needs ${flag} <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address \`webhooks serve\` prints).`,
+    );
+  }
+  return value.replace(/\/+$/, '').replace(/\/emailbison(\/.*)?$/, '');
+}
+
+/** `webhooks url`: each workspace's delivery URL, token included, on standard output only. */
+export async function urlWebhooksCommand(options: { base?: string; workspaces?: string; json?: boolean }): Promise<void> {
+  await withReadContext(async (context) => {
+    // Checked once the database is known to hold the schema, as every read command does first.
+    const base = receiverBase('--base', options.base);
+    const secret = await webhookSecret(context, { create: false });
+    // No EmailBison request: the URLs come from the secret and the ids Postgres records.
+    const rows = (await chosenWorkspaces(context, options.workspaces, { needsEmailBison: false })).map((workspace) => ({
+      name: workspace.name,
+      ...workspaceUrl(base, secret, workspace),
+    }));
+    for (const row of rows) if ('problem' in row) console.error(`sender-sync: ${row.problem}`);
+    if (options.json) printJson(rows.map((row) => ({ name: row.name, url: 'url' in row ? row.url : null })));
+    else for (const row of rows) if ('url' in row) console.log(`${visible(row.name)}\t${row.url}`);
+    if (rows.some((row) => 'problem' in row)) process.exitCode = EXIT.partial;
+  }).catch(fail);
 }
 
 export interface RegisterOptions {
@@ -48,36 +89,39 @@ export interface RegisterOptions {
 }
 
 export async function registerWebhooksCommand(options: RegisterOptions): Promise<void> {
-  if (!options.url || !/^https?:\/\/[^\s]+$/i.test(options.url)) {
-    fail(
-      new UsageError(
-        'webhooks register needs --url <receiver base URL> (the stack output WebhooksReceiverUrl…, or the address `webhooks serve` prints).',
-      ),
-    );
+  let base: string;
+  try {
+    base = receiverBase('--url', options.url);
+  } catch (error) {
+    fail(error);
   }
   await withCliContext(async (context) => {
+    const secret = await webhookSecret(context, { create: false });
     const workspaces = await chosenWorkspaces(context, options.workspaces);
-    const token = await webhookToken(context, { create: true });
-    const base = options.url!.replace(/\/+$/, '').replace(/\/emailbison(\/.*)?$/, '');
-    const results: { workspace: Workspace; result?: EnsureOutcome; error?: string }[] = [];
+    const results: { workspace: Workspace; url?: string; result?: EnsureOutcome; error?: string }[] = [];
     for (const workspace of workspaces) {
-      const url = `${base}/emailbison/${token}/${workspace.id}`;
+      const made = workspaceUrl(base, secret, workspace);
+      if ('problem' in made) {
+        results.push({ workspace, error: made.problem });
+        continue;
+      }
       try {
         const apiKey = await context.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
         results.push({
           workspace,
-          result: await ensureSubscription({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey }, url),
+          url: made.url,
+          result: await ensureSubscription({ workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey }, made.url),
         });
       } catch (error) {
-        results.push({ workspace, error: redactSecrets(describeError(error), [token]) });
+        results.push({ workspace, url: made.url, error: redactSecrets(describeError(error), [secret, made.url]) });
       }
     }
-    const rows = results.map(({ workspace, result, error }) => ({
+    const rows = results.map(({ workspace, url, result, error }) => ({
       workspace: workspace.name,
       workspace_id: workspace.id,
       outcome: result?.outcome ?? 'failed',
       subscription_id: result?.subscription.id ?? null,
-      url: maskWebhookUrl(`${base}/emailbison/${token}/${workspace.id}`),
+      url: url ? maskWebhookUrl(url) : null,
       events: result?.subscription.events.length ?? null,
       error: error ?? null,
     }));
@@ -96,7 +140,7 @@ export async function registerWebhooksCommand(options: RegisterOptions): Promise
 
 export async function listWebhooksCommand(options: { workspaces?: string; json?: boolean }): Promise<void> {
   await withReadContext(async (context) => {
-    const token = await webhookToken(context, { create: false }).catch(() => undefined);
+    const secret = await webhookSecret(context, { create: false }).catch(() => undefined);
     const rows: Record<string, unknown>[] = [];
     for (const workspace of await chosenWorkspaces(context, options.workspaces)) {
       try {
@@ -109,7 +153,7 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
             workspace: workspace.name,
             subscription_id: s.id,
             name: s.name,
-            url: maskWebhookUrl(token ? redactSecrets(s.url, [token]) : s.url),
+            url: maskWebhookUrl(secret ? redactSecrets(s.url, [secret]) : s.url),
             events: s.events,
             ours: s.name === SUBSCRIPTION_NAME,
             error: null,
@@ -123,7 +167,7 @@ export async function listWebhooksCommand(options: { workspaces?: string; json?:
           name: null,
           url: null,
           events: [],
-          error: token ? redactSecrets(text, [token]) : text,
+          error: secret ? redactSecrets(text, [secret]) : text,
         });
       }
     }
@@ -153,9 +197,8 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
   const port = options.port === undefined ? 4011 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(new UsageError(`--port must be a port number, got "${options.port}".`));
   try {
-    // A receiver's deliveries are short transactions: 3 connections answer a burst in turn.
     const context = await openCliContext(process.env, { part: 'webhook', maxConnections: 3 });
-    const token = await webhookToken(context, { create: true });
+    const secret = await webhookSecret(context, { create: true });
     const log = stderrLog(context.config.logLevel);
     // The applier's own pool, bounded; the context's (migrations, the workspaces check) is ended once started.
     const sql = createSql({
@@ -174,19 +217,20 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
       scheduleTick: (workspaceId, delaySeconds) => intake!.queue.send({ kind: 'tick', workspaceId }, { delaySeconds }),
     });
     intake = startLocalIntake(applier, { log, workers: SERVE_WORKERS });
-    const server = await startLocalReceiver(createWebhookReceiver({ token: async () => token, queue: intake.queue, log }), {
+    const server = await startLocalReceiver(createWebhookReceiver({ webhookSecret: async () => secret, queue: intake.queue, log }), {
       port,
       host: options.host,
     });
-    // The one place the token is shown: this terminal. Register with it, or point the simulator at it.
-    console.log(`${server.url}/emailbison/${token}`);
+    // The base URL only: each workspace's URL (its token included) is what `webhooks url` prints.
+    console.log(server.url);
+    console.log(`sender-sync webhooks url --base ${server.url}`);
     // Nothing delivers to it from simulated workspaces while their simulator is down: say so, and serve anyway.
     await requireSimulator(await listWorkspaces(context.db.sql, { activeOnly: true })).catch((error: Error) =>
       console.error(error.message),
     );
     await context.db.sql.end({ timeout: 5 });
     console.error(
-      `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); a workspace's own path is <that URL>/<workspace id>. Deliveries are accepted at once and applied in the background (${SERVE_CONNECTIONS} database connections at most). Ctrl-C to stop: what was accepted is applied first`,
+      `webhook receiver listening (database ${context.db.embedded ? 'embedded' : 'DATABASE_URL'}); the command above prints each workspace's delivery URL, \`webhooks register --url ${server.url}\` subscribes them. Deliveries are accepted at once and applied in the background (${SERVE_CONNECTIONS} database connections at most). Ctrl-C to stop: what was accepted is applied first`,
     );
     let stopping = false;
     const stop = () => {
@@ -220,21 +264,24 @@ export async function serveWebhooksCommand(options: { port?: string; host?: stri
   }
 }
 
-async function chosenWorkspaces(context: CliContext, names: string | undefined): Promise<Workspace[]> {
+async function chosenWorkspaces(
+  context: CliContext,
+  names: string | undefined,
+  options: { needsEmailBison: boolean } = { needsEmailBison: true },
+): Promise<Workspace[]> {
   const all = await listWorkspaces(context.db.sql, { activeOnly: true });
-  if (!names) {
-    await requireSimulator(all);
-    return all;
-  }
+  const reachable = async (chosen: Workspace[]) => {
+    if (options.needsEmailBison) await requireSimulator(chosen);
+    return chosen;
+  };
+  if (!names) return reachable(all);
   const wanted = names
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
   const unknown = wanted.filter((name) => !all.some((w) => w.name === name));
   if (unknown.length > 0) throw new UsageError(`No active workspace named ${unknown.map((n) => `"${n}"`).join(', ')}.`);
-  const chosen = all.filter((w) => wanted.includes(w.name));
-  await requireSimulator(chosen);
-  return chosen;
+  return reachable(all.filter((w) => wanted.includes(w.name)));
 }
 
 /** The ChangesTopic when CHANGES_TOPIC_ARN is set; otherwise the message is shown on standard error. */

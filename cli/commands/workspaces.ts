@@ -33,9 +33,20 @@ export function keyStore(context: CliContext, options: StoreOptions): KeyStore {
     const secretArn = options.secretArn ?? context.config.apiKeysSecretArn;
     if (!secretArn)
       throw new InvalidInputError('--store aws-sm needs --secret-arn (or API_KEYS_SECRET_ARN): the API-keys secret of the stack.');
+    // Keys are written by workspace name: into the webhook secret, a name would overwrite it.
+    const webhookSecretArn = context.config.webhookSecretArn;
+    if (webhookSecretArn && secretName(secretArn) === secretName(webhookSecretArn)) {
+      throw new InvalidInputError(`${secretArn} is the webhook secret (WEBHOOK_SECRET_ARN), not the API-keys secret; nothing stored.`);
+    }
     return { kind: 'aws-sm', secretArn };
   }
   throw new InvalidInputError(`--store must be file or aws-sm, not "${kind}".`);
+}
+
+/** A secret's name, from its name, partial or complete ARN (which ends in "-" and 6 random characters). */
+function secretName(id: string): string {
+  const name = id.includes(':secret:') ? id.slice(id.indexOf(':secret:') + ':secret:'.length) : id;
+  return id.startsWith('arn:') ? name.replace(/-[A-Za-z0-9]{6}$/, '') : name;
 }
 
 export async function addWorkspaceCommand(

@@ -46,7 +46,7 @@ export interface Config {
   requestTimeoutMs: number;
   maxStalePages: number;
   batchSize: number;
-  webhookTokenSecretArn?: string;
+  webhookSecretArn?: string;
   /** The intake queue the receiver sends deliveries to (and the applier its digest ticks). */
   webhookQueueUrl?: string;
   webhookDigestGatherSeconds: number;

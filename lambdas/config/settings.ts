@@ -194,8 +194,8 @@ export const SETTINGS = {
     parse: matching(/^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$/, 'the ARN of an SNS topic'),
     describe: 'SNS topic of the run digests (ChangesTopic)',
   },
-  // The webhook receiver (lambdas/webhook-receiver): the token secret it checks paths against.
-  webhookTokenSecretArn: { env: 'WEBHOOK_TOKEN_SECRET_ARN', parse: text, describe: 'the webhook token secret' },
+  // The webhook receiver (lambdas/webhook-receiver) and `webhooks url|register`: the master secret each workspace's URL token is derived from.
+  webhookSecretArn: { env: 'WEBHOOK_SECRET_ARN', parse: text, describe: 'the webhook master secret (its own secret, not the API keys)' },
   // Storage-first intake (issue 19): the receiver sends each accepted delivery to this SQS queue; the applier sends digest ticks to it.
   webhookQueueUrl: {
     env: 'WEBHOOK_QUEUE_URL',

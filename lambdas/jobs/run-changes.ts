@@ -24,6 +24,8 @@ export interface DigestAccount {
   oldStatus: string | null;
   newStatus: string | null;
   removed: boolean;
+  /** A webhook said EmailBison disabled its warmup for bounces (warmup_disabled_* events). */
+  warmupDisabled: boolean;
 }
 
 export interface DigestWorkspace {
@@ -159,6 +161,7 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
       old_status: string | null;
       new_status: string | null;
       removed: boolean;
+      warmup_disabled: boolean;
       listed: number;
       total: number;
     }[]
@@ -169,15 +172,17 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
         (array_agg(email order by observed_at desc, id desc))[1] as email,
         (array_agg(old_value #>> '{}' order by observed_at, id) filter (where field = 'status'))[1] as old_status,
         (array_agg(new_value #>> '{}' order by observed_at desc, id desc) filter (where field = 'status'))[1] as new_status,
-        coalesce((array_agg(new_value = 'true' order by observed_at desc, id desc) filter (where field = 'removed'))[1], false) as removed
-      from changes where field in ('status', 'removed')
+        coalesce((array_agg(new_value = 'true' order by observed_at desc, id desc) filter (where field = 'removed'))[1], false) as removed,
+        coalesce((array_agg(new_value = 'false' order by observed_at desc, id desc)
+          filter (where field = 'warmup_enabled' and reason like 'warmup_disabled_%'))[1], false) as warmup_disabled
+      from changes where field in ('status', 'removed', 'warmup_enabled')
       group by workspace_id, emailbison_id
     ),
     named as (
       select *, row_number() over (partition by workspace_id order by email, emailbison_id)::int as listed,
         count(*) over (partition by workspace_id)::int as total
       from per_account
-      where removed or old_status is distinct from new_status
+      where removed or old_status is distinct from new_status or warmup_disabled
     )
     select * from named where listed <= ${DIGEST_ACCOUNTS_LISTED} order by workspace_id, listed
   `;
@@ -198,6 +203,7 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
           oldStatus: a.old_status,
           newStatus: a.new_status,
           removed: a.removed,
+          warmupDisabled: a.warmup_disabled,
         })),
         notListed: Math.max(0, (listed[0]?.total ?? 0) - listed.length),
       };
@@ -205,9 +211,9 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
   };
 }
 
-/** A digest is sent when any account disconnected or was removed since the previous run. */
+/** A digest is sent when any account disconnected, was removed or had its warmup disabled for bounces since the previous run. */
 export function digestWorthSending(digest: RunDigest): boolean {
-  return digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0);
+  return digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0 || w.accounts.some((a) => a.warmupDisabled));
 }
 
 /**
@@ -227,7 +233,8 @@ export function formatDigest(digest: RunDigest): DigestMessage {
       heading: `${w.workspace}: ${c.disconnected} disconnected, ${c.reconnected} reconnected, ${c.added} added, ${c.removed} removed`,
       lines: w.accounts.map((a) => {
         const status = a.oldStatus !== a.newStatus ? `${a.oldStatus ?? '(none)'} → ${a.newStatus ?? '(none)'}` : undefined;
-        return `  ${a.email ?? `account ${a.emailbisonId}`}: ${[status, a.removed ? 'removed' : undefined].filter(Boolean).join(', ')}`;
+        const what = [status, a.removed ? 'removed' : undefined, a.warmupDisabled ? 'warmup disabled (bounces)' : undefined];
+        return `  ${a.email ?? `account ${a.emailbisonId}`}: ${what.filter(Boolean).join(', ')}`;
       }),
       accounts: w.accounts.length + w.notListed,
       notListed: w.notListed,

@@ -1,12 +1,13 @@
 import type { Sql } from '../db/client';
-import { describeError } from '../errors';
+import { describeError, errorCode } from '../errors';
 import type { TaskLog } from '../runtime/deps';
 import { applyAccountEventIn, type ApplyOutcome } from '../webhooks/apply';
-import { parseAccountEvent, type AccountEvent } from '../webhooks/event';
+import type { AccountEvent } from '../webhooks/event';
 import { decodeIntakeMessage } from '../webhooks/intake';
 import { markDigestDue, type DigestTiming } from '../webhooks/publish';
-import { routeDelivery } from '../webhooks/route';
-import { deliveryKey } from '../webhooks/token';
+import { routeDelivery, type Routed } from '../webhooks/route';
+import { deliveryKey, type DeliveryTarget } from '../webhooks/token';
+import { validateDelivery } from '../webhooks/validate';
 
 /*
  * Applies a batch of queued deliveries (an SQS batch, or what `webhooks serve` holds) in
@@ -17,10 +18,15 @@ import { deliveryKey } from '../webhooks/token';
  * their arrival order. When the transaction itself fails (Postgres gone), every delivery
  * of the batch is reported for a retry and nothing was applied.
  *
- * Not retried, because no retry can fix them: a message that is not ours, a body that no
- * longer validates, a delivery no workspace takes (logged, dropped). Everything else
- * that fails is retried by the queue, and after its last attempt lands in the dead-letter
- * queue, whose alarm pages someone.
+ * Not retried, because no retry can fix them (logged, dropped, never reported failed):
+ * a message that is not ours; a body that no longer validates (validateDelivery, as the
+ * receiver ran it, with the arrival time it recorded); a delivery routeDelivery refuses
+ * (the workspace gone or inactive, or its key now another EmailBison workspace's: what the
+ * receiver, without a database, could not know); a value Postgres refuses (SQLSTATE class
+ * 22, data exception, or 23, integrity constraint, but for a unique key's race with a
+ * sync) that validation let through.
+ * Everything else that fails is retried by the queue, and after its last attempt lands
+ * in the dead-letter queue, whose alarm pages someone.
  */
 
 /** One message of the intake queue: its id (SQS messageId) and body. */
@@ -45,7 +51,7 @@ interface Parsed {
   id: string;
   key: string;
   event: AccountEvent;
-  pathWorkspaceId: number | null;
+  target: DeliveryTarget;
   workspaceId?: number;
   accountId: number;
 }
@@ -71,13 +77,18 @@ export async function applyBatch(sql: Sql, items: BatchItem[], options: { log: T
       continue;
     }
     const key = deliveryKey(Buffer.from(message.body, 'utf8'));
-    try {
-      const event = parseAccountEvent(message.body);
-      parsed.push({ id: item.id, key, event, pathWorkspaceId: message.workspaceId, accountId: event.senderEmail?.id ?? 0 });
-    } catch (error) {
-      log.error('webhook delivery dropped: it no longer validates', { error: describeError(error), deliveryKey: key });
+    const validated = validateDelivery(message.body, message.target, { receivedAt: new Date(message.receivedAt) });
+    if (!validated.ok) {
+      log.error('webhook delivery dropped: it no longer validates', {
+        status: validated.status,
+        reason: validated.reason,
+        deliveryKey: key,
+      });
       count('dropped');
+      continue;
     }
+    const event = validated.event;
+    parsed.push({ id: item.id, key, event, target: message.target, accountId: event.senderEmail?.id ?? 0 });
   }
   if (parsed.length === 0) return { failed: [], tally, dueAt: [], ticks };
 
@@ -118,13 +129,13 @@ async function attempt(
     const tx = transaction as unknown as Sql & { savepoint<T>(work: (sp: Sql) => Promise<T>): Promise<T> };
     const applied: Attempt['applied'] = {};
     const failed: string[] = [];
-    const routes = new Map<number | null, Awaited<ReturnType<typeof routeDelivery>>>();
+    const routes = new Map<string, Routed>();
     const routed: Parsed[] = [];
     for (const delivery of parsed) {
-      // A workspace's path routes every delivery alike: looked up once a batch. The bare path routes by the event.
-      const cached = delivery.pathWorkspaceId === null ? undefined : routes.get(delivery.pathWorkspaceId);
-      const route = cached?.found ? cached : await routeDelivery(tx, delivery.pathWorkspaceId ?? undefined, delivery.event);
-      if (delivery.pathWorkspaceId !== null && route.found) routes.set(delivery.pathWorkspaceId, route);
+      // Validated, the event is of its target's EmailBison workspace: one target routes every delivery alike, looked up once a batch.
+      const target = `${delivery.target.workspaceId}:${delivery.target.emailbisonWorkspaceId}`;
+      const route = routes.get(target) ?? (await routeDelivery(tx, delivery.target, delivery.event));
+      routes.set(target, route);
       if (route.found) routed.push({ ...delivery, workspaceId: route.workspaceId });
       else {
         log.warn('webhook delivery refused', {
@@ -146,6 +157,15 @@ async function attempt(
         outcome = options.savepoints ? await tx.savepoint(apply) : await apply(tx);
       } catch (error) {
         if (!options.savepoints) throw new DeliveryFailed('a delivery failed', { cause: error });
+        if (refusedByPostgres(error)) {
+          log.error('webhook delivery dropped: Postgres refuses a value of it (no retry stores it)', {
+            error: describeError(error),
+            type: delivery.event.type,
+            deliveryKey: delivery.key,
+          });
+          applied.dropped = (applied.dropped ?? 0) + 1;
+          continue;
+        }
         log.error('webhook delivery not applied (retried)', {
           error: describeError(error),
           type: delivery.event.type,
@@ -167,4 +187,14 @@ async function attempt(
     }
     return { failed, applied, dueAt };
   });
+}
+
+/**
+ * A data exception (22xxx) or an integrity constraint violation (23xxx): the same value
+ * fails every time. Not a unique or exclusion violation (23505, 23P01): a sync inserting
+ * the same account at that moment causes one, and a retry finds its row.
+ */
+function refusedByPostgres(error: unknown): boolean {
+  const code = errorCode(error) ?? '';
+  return /^2[23][0-9A-Z]{3}$/.test(code) && code !== '23505' && code !== '23P01';
 }

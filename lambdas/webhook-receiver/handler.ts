@@ -14,13 +14,13 @@ import { createWebhookReceiver } from './receive';
 
 /*
  * The receiver behind the Function URL: the URL's event in, receive.ts's answer out. Not a
- * state machine task. It reads the token secret and sends to the intake queue; it has no
- * database secret and opens no database connection, so a burst of deliveries scales out
- * receivers without costing Postgres anything.
+ * state machine task. It reads the webhook master secret (its own secret, never the API
+ * keys') and sends to the intake queue; it has no database secret and opens no database
+ * connection, so a burst of deliveries scales out receivers without costing Postgres anything.
  */
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: config.logLevel });
-const tokenSecretArn = config.webhookTokenSecretArn;
+const webhookSecretArn = config.webhookSecretArn;
 const secrets = createSecretResolver({
   secretsManager: new SecretsManagerClient(awsClientOptions()),
   ttlSeconds: config.secretsCacheTtlSeconds,
@@ -40,9 +40,9 @@ const log: TaskLog = {
 };
 
 const receive = createWebhookReceiver({
-  token: async () => {
-    if (!tokenSecretArn) throw new ConfigError('WEBHOOK_TOKEN_SECRET_ARN is not set.');
-    return secrets.resolve(`aws-sm:${tokenSecretArn}`, 'webhook token');
+  webhookSecret: async () => {
+    if (!webhookSecretArn) throw new ConfigError('WEBHOOK_SECRET_ARN is not set.');
+    return secrets.resolve(`aws-sm:${webhookSecretArn}`, 'webhook secret');
   },
   queue,
   log,

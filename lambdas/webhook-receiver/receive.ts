@@ -1,8 +1,9 @@
 import { describeError, errorCode, ERROR_CATALOGUE } from '../errors';
 import type { TaskLog } from '../runtime/deps';
-import { parseAccountEvent, type AccountEvent } from '../webhooks/event';
 import type { IntakeQueue } from '../webhooks/intake';
-import { deliveryKey, tokenDigest, tokenMatches } from '../webhooks/token';
+import { targetOf } from '../webhooks/route';
+import { deliveryKey, type DeliveryTarget } from '../webhooks/token';
+import { validateDelivery, type Validated } from '../webhooks/validate';
 
 /*
  * The receiver as a pure request handler: (method, path, headers, body) in, a response out.
@@ -11,16 +12,20 @@ import { deliveryKey, tokenDigest, tokenMatches } from '../webhooks/token';
  * applier (lambdas/webhook-applier) applies what is queued. The Lambda behind the Function
  * URL (./handler.ts, SQS) and `sender-sync webhooks serve` (node http, an in-process bounded
  * queue) call the same function. Answers:
- *   404  wrong or missing token, or any other path (nothing says which);
- *   405  not a POST;  413  a body over 256 KiB;  400  not JSON, or not an account event;
- *   503  the token secret or the queue cannot be reached, or the local queue is full
+ *   404  not a workspace's path with its own token (route.ts; nothing says which part is wrong);
+ *   405  not a POST;  413  a body over 256 KiB;
+ *   400  not an account event, or a value no retry makes storable (validate.ts);
+ *   409  the event is not of the path's EmailBison workspace, or does not say which it is of;
+ *   503  the webhook secret or the queue cannot be reached, or the local queue is full
  *        (Retry-After): EmailBison retries;
  *   200  accepted: stored in the queue, to be applied (not yet applied).
- * Nothing of the path (the token) or of the body is ever logged.
+ * Every 4xx is answered before anything is queued: poison never reaches the applier. What
+ * only Postgres can tell (the workspace gone, its key now another EmailBison workspace's,
+ * a value it refuses) the applier logs and drops. Nothing of the path (the token) or of
+ * the body is ever logged.
  */
 
 export const MAX_BODY_BYTES = 256 * 1024;
-const PATH = /^\/emailbison\/([^/]+)(?:\/([^/]+))?\/?$/;
 
 export interface WebhookRequest {
   method: string;
@@ -36,8 +41,8 @@ export interface WebhookResponse {
 }
 
 export interface ReceiverDeps {
-  /** The deployment's token (Secrets Manager, or the local secrets file for `webhooks serve`). */
-  token(): Promise<string>;
+  /** The deployment's webhook master secret (its own Secrets Manager secret, or the local file for `webhooks serve`). */
+  webhookSecret(): Promise<string>;
   /** Where an accepted delivery goes: SQS on AWS, the local bounded queue in `webhooks serve`. */
   queue: IntakeQueue;
   log: TaskLog;
@@ -46,32 +51,22 @@ export interface ReceiverDeps {
 
 export type WebhookReceiver = (request: WebhookRequest) => Promise<WebhookResponse>;
 
-type TokenCheck = { ok: true; workspaceId: number | null } | { ok: false; status: 404 | 503 };
+type TokenCheck = { ok: true; target: DeliveryTarget } | { ok: false; status: 404 | 503 };
 
 export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
   const now = deps.now ?? Date.now;
-  let digest: { token: string; value: Buffer } | undefined;
-  const expectedDigest = async () => {
-    const token = await deps.token();
-    if (digest?.token !== token) digest = { token, value: tokenDigest(token) };
-    return digest.value;
-  };
 
-  /** The one call point for "check token" (the path's token, and the workspace it opens). */
+  /** The one call point for "check token": the workspace the path's token opens. */
   const checkToken = async (path: string): Promise<TokenCheck> => {
-    const match = PATH.exec(path.split('?')[0]);
-    let expected: Buffer;
+    let secret: string;
     try {
-      expected = await expectedDigest();
+      secret = await deps.webhookSecret();
     } catch (error) {
-      deps.log.error('webhook token unavailable', { error: describeError(error) });
+      deps.log.error('webhook secret unavailable', { error: describeError(error) });
       return { ok: false, status: 503 };
     }
-    // Compared even when the path does not match, so the answer takes as long either way.
-    const tokenOk = tokenMatches(match ? safeDecode(match[1]) : '', expected);
-    if (!match || !tokenOk) return { ok: false, status: 404 };
-    const workspaceId = match[2] === undefined ? null : positiveId(match[2]);
-    return workspaceId === undefined ? { ok: false, status: 404 } : { ok: true, workspaceId };
+    const target = targetOf(path, secret);
+    return target ? { ok: true, target } : { ok: false, status: 404 };
   };
 
   return async (request) => {
@@ -80,6 +75,7 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
+    const receivedAt = new Date(now());
     const token = await checkToken(request.path);
     if (!token.ok) return token.status === 404 ? answer(404, { message: 'Not Found' }) : answer(503, { message: 'Service Unavailable' });
     if (request.method.toUpperCase() !== 'POST') return answer(405, { message: 'Method Not Allowed' });
@@ -89,48 +85,29 @@ export function createWebhookReceiver(deps: ReceiverDeps): WebhookReceiver {
       deps.log.warn('webhook delivery refused: body too large', { bytes: body.length, limit: MAX_BODY_BYTES });
       return answer(413, { message: `Payload Too Large (limit ${MAX_BODY_BYTES} bytes)` });
     }
-    const text = body.toString('utf8');
-    let event: AccountEvent;
-    try {
-      event = validateDelivery(text);
-    } catch (error) {
-      // The error says what is wrong with the shape; the body itself is never logged.
-      deps.log.warn('webhook delivery refused: malformed', {
-        error: describeError(error),
+    const validated: Validated = validateDelivery(body, token.target, { receivedAt });
+    if (!validated.ok) {
+      // The reason says what is wrong with the delivery; the body itself is never logged.
+      const refusal = validated.status === 400 ? 'malformed' : "another workspace's event";
+      deps.log.warn(`webhook delivery refused: ${refusal}`, {
+        reason: validated.reason,
         deliveryKey: deliveryKey(body),
         bytes: body.length,
       });
-      return answer(400, { message: error instanceof Error ? error.message : 'Bad Request' });
+      return answer(validated.status, { message: validated.reason });
     }
 
     try {
-      await deps.queue.send({ kind: 'delivery', workspaceId: token.workspaceId, body: text, receivedAt: new Date(now()).toISOString() });
+      await deps.queue.send({ kind: 'delivery', target: token.target, body: body.toString('utf8'), receivedAt: receivedAt.toISOString() });
     } catch (error) {
       const retryAfterSeconds =
         errorCode(error) === ERROR_CATALOGUE.IntakeUnavailableError.code ? (error as { retryAfterSeconds: number }).retryAfterSeconds : 5;
-      deps.log.error('webhook delivery not accepted: the intake queue is unavailable', { error: describeError(error), type: event.type });
+      deps.log.error('webhook delivery not accepted: the intake queue is unavailable', {
+        error: describeError(error),
+        type: validated.event.type,
+      });
       return answer(503, { message: 'Service Unavailable' }, { 'retry-after': String(retryAfterSeconds) });
     }
     return answer(200, { ok: true, accepted: true });
   };
-}
-
-/** The one call point for "validate": shape and size of an account event, before anything is queued. */
-function validateDelivery(body: string): AccountEvent {
-  return parseAccountEvent(body);
-}
-
-/** A path's workspace id: undefined when it is not one (answered 404). */
-function positiveId(text: string): number | undefined {
-  if (!/^\d{1,9}$/.test(text)) return undefined;
-  const id = Number(text);
-  return id > 0 ? id : undefined;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return '';
-  }
 }

@@ -9,15 +9,18 @@ import { markDigestDue, type DigestTiming } from './publish';
  * - Idempotent: a delivery whose key already wrote a change row is a replay and changes
  *   nothing; an event whose value the row already holds writes nothing either (so a sync
  *   that saw it first and a webhook that comes after it record one change, not two).
- * - Never older than stored: an event whose updated_at is before the row's
- *   emailbison_updated_at leaves the row alone.
+ * - Never older than stored: an event whose time is before the row's
+ *   emailbison_updated_at leaves the row alone. Its time is its updated_at, or when the
+ *   receiver took it if it has none, so an event applied late (a queue, a retry) never
+ *   overwrites what a newer one stored.
  * - raw stays the REST item with the applied field patched, so the typed columns remain a
  *   function of raw (lambdas/sync/upsert.ts compares raw).
  * - webhook_changed_at is set on every applied change: a sync page fetched before it does
  *   not undo it (the sync's side, 009).
  * - Only this workspace's row (workspace_id, emailbison_id) is read or written.
  * - Values as 009 records them: status text, removed true (false when a removed row comes
- *   back), added the status it arrived with, tags their sorted names, warmup booleans.
+ *   back), added the status it arrived with, tags their sorted names, warmup booleans
+ *   (a warmup_disabled_* event's row carries its type as the reason, 013).
  * - Id churn (012): an added account whose email is that of another account of the workspace
  *   (removed, or still live here because its removal was not delivered) is that account
  *   re-added under a new id: 'readded', old id -> new id, instead of 'added'. The next sync's
@@ -25,7 +28,7 @@ import { markDigestDue, type DigestTiming } from './publish';
  */
 
 export type ApplyOutcome =
-  /** changeId: the change row written (absent when an identical one existed); publishable: a disconnection or removal, for the digest. */
+  /** changeId: the change row written (absent when an identical one existed); publishable: a disconnection, a removal or warmup disabled, for the digest. */
   | { outcome: 'applied'; field: ChangeField; publishable: boolean; changeId?: number }
   | { outcome: 'unchanged' | 'replayed' | 'stale' }
   | { outcome: 'ignored'; reason: string };
@@ -45,6 +48,7 @@ interface Change {
   field: ChangeField;
   oldValue: unknown;
   newValue: unknown;
+  reason?: string;
 }
 
 /** One event in its own transaction (the account's row locked until commit), its digest made due. */
@@ -88,29 +92,41 @@ export async function applyAccountEventIn(tx: Sql, workspaceId: number, delivery
   `;
   if (found.replayed) return { outcome: 'replayed' } as const;
   const row: StoredRow | undefined = found.stored ? found : undefined;
-  if (row && isOlder(account.updatedAt, row.emailbison_updated_at)) return { outcome: 'stale' } as const;
+  const time = eventTime(event);
+  if (row && isOlder(time, row.emailbison_updated_at)) return { outcome: 'stale' } as const;
   if (!row && event.type !== 'email_account_added') {
     return { outcome: 'ignored', reason: 'account not stored yet (the next sync adds it)' } as const;
   }
-  const change = row ? await changeStored(tx, workspaceId, event, row) : await insertAdded(tx, workspaceId, account);
-  if (!change) return { outcome: 'unchanged' } as const;
+  const change = row ? await changeStored(tx, workspaceId, event, row) : await insertAdded(tx, workspaceId, account, time);
+  if (!change) {
+    // The value was already there, as of this event: a later-applied older one must still find it newer.
+    if (row && (row.emailbison_updated_at === null || row.emailbison_updated_at.getTime() < Date.parse(time))) {
+      await tx`
+        update sender_emails set emailbison_updated_at = ${time}::timestamptz
+        where workspace_id = ${workspaceId} and emailbison_id = ${account.id}
+      `;
+    }
+    return { outcome: 'unchanged' } as const;
+  }
   const email = row?.email ?? account.email;
   const [written] = await tx<{ id: number }[]>`
-    insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key)
+    insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key, reason)
     values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::text::jsonb, ${json(change.newValue)}::text::jsonb,
-            'webhook', ${deliveryKey})
+            'webhook', ${deliveryKey}, ${change.reason ?? null})
     on conflict do nothing
     returning id
   `;
   const publishable =
-    (change.field === 'removed' && change.newValue === true) || (change.field === 'status' && !isConnected(change.newValue));
+    (change.field === 'removed' && change.newValue === true) ||
+    (change.field === 'status' && !isConnected(change.newValue)) ||
+    (change.field === 'warmup_enabled' && change.newValue === false);
   return { outcome: 'applied', field: change.field, publishable, changeId: written?.id } as const;
 }
 
 async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, row: StoredRow): Promise<Change | undefined> {
   const account = event.senderEmail!;
   const where = sql`workspace_id = ${workspaceId} and emailbison_id = ${account.id}`;
-  const updatedAt = account.updatedAt;
+  const updatedAt = eventTime(event);
   const touched = sql`
     webhook_changed_at = now(),
     emailbison_updated_at = greatest(emailbison_updated_at, ${updatedAt}::timestamptz)
@@ -154,13 +170,13 @@ async function changeStored(sql: Sql, workspaceId: number, event: AccountEvent, 
         update sender_emails set warmup_enabled = false, raw = raw || '{"warmup_enabled": false}'::jsonb, ${touched}
         where ${where}
       `;
-      return { field: 'warmup_enabled', oldValue: row.warmup_enabled, newValue: false };
+      return { field: 'warmup_enabled', oldValue: row.warmup_enabled, newValue: false, reason: event.type };
     }
   }
 }
 
 /** An account EmailBison says was added and no row holds yet: stored from the delivery, in the REST row's names. */
-async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSenderEmail): Promise<Change> {
+async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSenderEmail, updatedAt: string): Promise<Change> {
   const raw = account.restFields;
   const int = (key: string) => wholeOrNull(raw[key]);
   const text = (key: string) => (typeof raw[key] === 'string' ? (raw[key] as string) : null);
@@ -177,7 +193,7 @@ async function insertAdded(sql: Sql, workspaceId: number, account: WebhookSender
       ${int('emails_sent_count')}, ${int('total_replied_count')}, ${int('unique_replied_count')}, ${int('total_opened_count')},
       ${int('unique_opened_count')}, ${int('bounced_count')}, ${int('unsubscribed_count')}, ${int('interested_leads_count')},
       ${int('total_leads_contacted_count')}, ${typeof raw.warmup_enabled === 'boolean' ? raw.warmup_enabled : null},
-      ${timestampOrNull(raw.created_at)}::timestamptz, ${account.updatedAt}::timestamptz, ${json(raw)}::text::jsonb, now()
+      ${timestampOrNull(raw.created_at)}::timestamptz, ${updatedAt}::timestamptz, ${json(raw)}::text::jsonb, now()
     )
   `;
   const [previous] = await sql<{ emailbison_id: string }[]>`
@@ -203,8 +219,13 @@ function tagNames(tags: StoredRow['tags']): string[] {
   return tags.map((tag) => tag.name).sort();
 }
 
-function isOlder(eventUpdatedAt: string | null, storedUpdatedAt: Date | null): boolean {
-  if (!eventUpdatedAt || !storedUpdatedAt) return false;
+/** The event's updated_at, or its arrival when it has none. */
+function eventTime(event: AccountEvent): string {
+  return event.senderEmail?.updatedAt ?? event.receivedAt;
+}
+
+function isOlder(eventUpdatedAt: string, storedUpdatedAt: Date | null): boolean {
+  if (!storedUpdatedAt) return false;
   return Date.parse(eventUpdatedAt) < storedUpdatedAt.getTime();
 }
 

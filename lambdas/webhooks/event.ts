@@ -1,4 +1,5 @@
 import { MalformedWebhookError } from '../errors';
+import { MAX_DEPTH, nestsDeeperThan, strictTimestampMs, unstorableString, wholeId } from './strict';
 
 /*
  * EmailBison's account webhooks as delivered (../shared/DESIGN.md, "Webhook deliveries"):
@@ -44,6 +45,8 @@ export interface WebhookTag {
 
 export interface AccountEvent {
   type: AccountEventType;
+  /** When the receiver took the delivery (ISO-8601): the event's time when it has no updated_at. */
+  receivedAt: string;
   /** The EmailBison workspace the event is about, when it says. */
   emailbisonWorkspaceId: number | null;
   instanceUrl: string | null;
@@ -70,13 +73,28 @@ const COUNTER_NAMES: Record<string, string> = {
 
 type Json = Record<string, unknown>;
 
-export function parseAccountEvent(body: string): AccountEvent {
+export interface ParseOptions {
+  /** When the receiver took the delivery; default now. */
+  receivedAt?: Date;
+}
+
+/** The delivery's body as an event; throws MalformedWebhookError (answer 400) for anything else. */
+export function parseAccountEvent(body: string, options: ParseOptions = {}): AccountEvent {
+  const receivedAt = options.receivedAt ?? new Date();
+  // Before JSON.parse: nothing recursive ever sees a deep body.
+  if (nestsDeeperThan(body, MAX_DEPTH)) throw new MalformedWebhookError(`The delivery nests deeper than ${MAX_DEPTH} levels.`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     throw new MalformedWebhookError('The delivery is not JSON.');
   }
+  const unstorable = unstorableString(parsed);
+  if (unstorable) throw new MalformedWebhookError(`The delivery has ${unstorable}.`);
+  return readAccountEvent(parsed, receivedAt);
+}
+
+function readAccountEvent(parsed: unknown, receivedAt: Date): AccountEvent {
   const envelope = unwrap(parsed);
   const event = envelope.event as Json;
   const data = (isObject(envelope.data) ? envelope.data : {}) as Json;
@@ -86,13 +104,15 @@ export function parseAccountEvent(body: string): AccountEvent {
     // The type is not quoted: an error's message is logged, and nothing of a body is.
     throw new MalformedWebhookError(rawType ? 'Unknown event type.' : 'The event has no type.');
   }
-  const result: AccountEvent = {
+  const nowMs = receivedAt.getTime();
+  const result = {
     type,
-    emailbisonWorkspaceId: wholeNumber(event.workspace_id),
-    instanceUrl: typeof event.instance_url === 'string' ? event.instance_url : null,
+    receivedAt: receivedAt.toISOString(),
+    emailbisonWorkspaceId: optionalId(event.workspace_id, 'event.workspace_id'),
+    instanceUrl: optionalString(event.instance_url, 'event.instance_url'),
   };
-  if (type === 'tag_attached' || type === 'tag_removed') return { ...result, ...tagParts(data) };
-  return { ...result, senderEmail: senderEmailOf(data.sender_email, type === 'email_account_added') };
+  if (type === 'tag_attached' || type === 'tag_removed') return { ...result, ...tagParts(data, nowMs) };
+  return { ...result, senderEmail: senderEmailOf(data.sender_email, type === 'email_account_added', nowMs) };
 }
 
 function unwrap(parsed: unknown): Json {
@@ -102,46 +122,78 @@ function unwrap(parsed: unknown): Json {
   throw new MalformedWebhookError('The delivery has no "event" object (nor "data.event", the test-event shape).');
 }
 
-function senderEmailOf(value: unknown, needsEmail: boolean): WebhookSenderEmail {
+function senderEmailOf(value: unknown, isAdded: boolean, nowMs: number): WebhookSenderEmail {
   if (!isObject(value)) throw new MalformedWebhookError('The delivery has no "data.sender_email" object.');
-  const id = wholeNumber(value.id);
-  if (id === null || id <= 0) throw new MalformedWebhookError('"data.sender_email.id" is not a positive whole number.');
-  const email = typeof value.email === 'string' && value.email.trim() !== '' ? value.email : null;
-  if (needsEmail && email === null) throw new MalformedWebhookError('"data.sender_email.email" is missing.');
+  const id = requiredId(value.id, 'data.sender_email.id');
+  const email = optionalString(value.email, 'data.sender_email.email');
+  if (isAdded && (email === null || email.trim() === '')) throw new MalformedWebhookError('"data.sender_email.email" is missing.');
+  const updatedAt = optionalTimestamp(value.updated_at, 'data.sender_email.updated_at', nowMs);
+  optionalTimestamp(value.created_at, 'data.sender_email.created_at', nowMs);
+  if (value.tags !== undefined && value.tags !== null) tagList(value.tags);
   return {
     id,
-    email,
-    status: typeof value.status === 'string' ? value.status : null,
-    updatedAt: timestamp(value.updated_at),
+    email: email !== null && email.trim() !== '' ? email : null,
+    status: optionalString(value.status, 'data.sender_email.status'),
+    updatedAt,
     restFields: Object.fromEntries(Object.entries(value).map(([key, v]) => [COUNTER_NAMES[key] ?? key, v])),
   };
 }
 
-function tagParts(data: Json): Pick<AccountEvent, 'senderEmail' | 'tag' | 'ignoredTaggable'> {
+function tagParts(data: Json, nowMs: number): Pick<AccountEvent, 'senderEmail' | 'tag' | 'ignoredTaggable'> {
   const tagObject = isObject(data.tag) ? data.tag : undefined;
   if (!tagObject || typeof tagObject.name !== 'string') throw new MalformedWebhookError('The tag event has no "data.tag" with a name.');
-  const tag = { id: wholeNumber(tagObject.id), name: tagObject.name };
+  const tag = { id: optionalId(tagObject.id, 'data.tag.id'), name: tagObject.name };
   const taggableType = firstString(data.taggable_type, data.taggableType, tagObject.taggable_type, tagObject.taggableType);
   if (taggableType !== undefined && !/sender.?email/i.test(taggableType)) return { tag, ignoredTaggable: 'not a sender email' };
-  if (isObject(data.sender_email)) return { tag, senderEmail: senderEmailOf(data.sender_email, false) };
-  const taggableId = wholeNumber(data.taggable_id ?? data.taggableId ?? tagObject.taggable_id ?? tagObject.taggableId);
-  if (taggableType === undefined || taggableId === null || taggableId <= 0) {
+  if (isObject(data.sender_email)) return { tag, senderEmail: senderEmailOf(data.sender_email, false, nowMs) };
+  const taggableId = optionalId(data.taggable_id ?? data.taggableId ?? tagObject.taggable_id ?? tagObject.taggableId, 'taggable_id');
+  if (taggableType === undefined || taggableId === null) {
     throw new MalformedWebhookError('The tag event names no sender email (taggable_type and taggable_id, or data.sender_email).');
   }
   return { tag, senderEmail: { id: taggableId, email: null, status: null, updatedAt: null, restFields: {} } };
+}
+
+/** An added account's tags are stored as they come, and every later tag event reads them: {id, name} objects only. */
+function tagList(value: unknown): void {
+  if (!Array.isArray(value)) throw new MalformedWebhookError('"data.sender_email.tags" is not an array.');
+  for (const tag of value) {
+    if (!isObject(tag) || typeof tag.name !== 'string') {
+      throw new MalformedWebhookError('"data.sender_email.tags" holds something other than {id, name} objects.');
+    }
+    requiredId(tag.id, 'data.sender_email.tags[].id');
+  }
 }
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function wholeNumber(value: unknown): number | null {
-  const number = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  return typeof number === 'number' && Number.isSafeInteger(number) ? number : null;
+function requiredId(value: unknown, field: string): number {
+  const id = optionalId(value, field);
+  if (id === null) throw new MalformedWebhookError(`"${field}" is missing.`);
+  return id;
 }
 
-function timestamp(value: unknown): string | null {
-  return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? value : null;
+/** Absent (undefined or null) is null; anything present must be a whole number in 1..2^53-1. */
+function optionalId(value: unknown, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  const id = wholeId(value);
+  if (id === undefined) throw new MalformedWebhookError(`"${field}" is not a whole number from 1 to 2^53-1.`);
+  return id;
+}
+
+function optionalString(value: unknown, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new MalformedWebhookError(`"${field}" is not a string.`);
+  return value;
+}
+
+function optionalTimestamp(value: unknown, field: string, nowMs: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || strictTimestampMs(value, nowMs) === undefined) {
+    throw new MalformedWebhookError(`"${field}" is not an ISO-8601 date-time between 2000 and tomorrow.`);
+  }
+  return value;
 }
 
 function firstString(...values: unknown[]): string | undefined {

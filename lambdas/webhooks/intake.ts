@@ -1,15 +1,18 @@
+import type { DeliveryTarget } from './token';
+
 /*
  * What the receiver hands the applier through the intake queue (SQS on AWS, an in-process
- * bounded queue in `webhooks serve`): the delivery's body as received, the workspace its
- * path names, and when it arrived. The token is not in it: the receiver checked it, and
- * nothing downstream may hold it. A tick carries no delivery: it wakes the applier when a
- * workspace's digest falls due (lambdas/webhooks/publish.ts).
+ * bounded queue in `webhooks serve`): the delivery's body as received, the workspace and
+ * EmailBison workspace its path names (the target its token opened), and when it arrived
+ * (the time of an event without updated_at). The token is not in it: the receiver checked
+ * it, and nothing downstream may hold it. A tick carries no delivery: it wakes the applier
+ * when a workspace's digest falls due (lambdas/webhooks/publish.ts).
  */
 
 export interface QueuedDelivery {
   kind: 'delivery';
-  /** The sender-sync workspace id of the path (/emailbison/<token>/<id>), or null for the bare path. */
-  workspaceId: number | null;
+  /** The workspace and EmailBison workspace of the path (/emailbison/<id>/<EmailBison id>/<token>). */
+  target: DeliveryTarget;
   /** The body as received (UTF-8), validated by the receiver. */
   body: string;
   /** ISO-8601: when the receiver accepted it. */
@@ -48,11 +51,17 @@ export function decodeIntakeMessage(text: string): IntakeMessage | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const message = parsed as Record<string, unknown>;
-  const workspaceId = message.workspaceId;
-  if (message.kind === 'tick') return isId(workspaceId) ? { kind: 'tick', workspaceId } : undefined;
+  if (message.kind === 'tick') return isId(message.workspaceId) ? { kind: 'tick', workspaceId: message.workspaceId } : undefined;
   if (message.kind !== 'delivery' || typeof message.body !== 'string' || typeof message.receivedAt !== 'string') return undefined;
-  if (workspaceId !== null && !isId(workspaceId)) return undefined;
-  return { kind: 'delivery', workspaceId, body: Buffer.from(message.body, 'base64').toString('utf8'), receivedAt: message.receivedAt };
+  const target = message.target as Record<string, unknown> | null | undefined;
+  if (typeof target !== 'object' || target === null || !isId(target.workspaceId) || !isId(target.emailbisonWorkspaceId)) return undefined;
+  if (Number.isNaN(Date.parse(message.receivedAt))) return undefined;
+  return {
+    kind: 'delivery',
+    target: { workspaceId: target.workspaceId, emailbisonWorkspaceId: target.emailbisonWorkspaceId },
+    body: Buffer.from(message.body, 'base64').toString('utf8'),
+    receivedAt: message.receivedAt,
+  };
 }
 
 function isId(value: unknown): value is number {

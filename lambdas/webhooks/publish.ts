@@ -3,9 +3,10 @@ import type { Sql } from '../db/client';
 import { changesCommand, fitDigest } from '../digests/message';
 
 /*
- * Disconnections and removals that arrive by webhook go to the ChangesTopic, at most one
- * message per workspace per window (5 minutes): an instance-wide outage sends hundreds of
- * deliveries in a minute, and the people subscribed want one message saying so, not hundreds.
+ * Disconnections, removals and warmup disabled for bounces that arrive by webhook go to the
+ * ChangesTopic, at most one message per workspace per window (5 minutes): an instance-wide
+ * outage sends hundreds of deliveries in a minute, and the people subscribed want one
+ * message saying so, not hundreds.
  *
  * The pending items are the webhook change rows after webhook_publish_state's pointer
  * (010). Each pending item moves its workspace's digest_due_at (014): the digest goes out
@@ -48,7 +49,7 @@ export interface ChangesPublisher {
 
 export interface PendingChange {
   email: string | null;
-  field: 'status' | 'removed';
+  field: 'status' | 'removed' | 'warmup_enabled';
   oldValue: unknown;
   newValue: unknown;
   /** When the change row was written: the oldest one's names the `sender-sync changes --since` of a digest cut short. */
@@ -221,14 +222,23 @@ export async function markWebhookChangesDigested(sql: Sql, throughId: number): P
  */
 export function changesMessage(workspace: string, pending: PendingChange[]): ChangesMessage {
   const disconnected = pending.filter((change) => change.field === 'status').length;
-  const removed = pending.length - disconnected;
-  const what = [disconnected ? `${disconnected} disconnected` : '', removed ? `${removed} removed` : ''].filter(Boolean).join(', ');
+  const removed = pending.filter((change) => change.field === 'removed').length;
+  const warmupDisabled = pending.length - disconnected - removed;
+  const what = [
+    disconnected ? `${disconnected} disconnected` : '',
+    removed ? `${removed} removed` : '',
+    warmupDisabled ? `${warmupDisabled} warmup disabled (bounces)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const lines = pending
     .slice(0, MAX_LISTED)
     .map((change) =>
       change.field === 'removed'
         ? `  ${change.email ?? '(unknown email)'}: removed`
-        : `  ${change.email ?? '(unknown email)'}: ${String(change.oldValue ?? 'unknown')} -> ${String(change.newValue)}`,
+        : change.field === 'warmup_enabled'
+          ? `  ${change.email ?? '(unknown email)'}: warmup disabled (bounces)`
+          : `  ${change.email ?? '(unknown email)'}: ${String(change.oldValue ?? 'unknown')} -> ${String(change.newValue)}`,
     );
   const oldest = pending.reduce<Date | undefined>(
     (at, change) => (change.observedAt && (!at || change.observedAt < at) ? change.observedAt : at),
@@ -251,5 +261,6 @@ export function changesMessage(workspace: string, pending: PendingChange[]): Cha
 }
 
 function publishable(sql: Sql) {
-  return sql`((c.field = 'removed' and c.new_value = 'true') or (c.field = 'status' and lower(coalesce(c.new_value #>> '{}', '')) <> 'connected'))`;
+  return sql`((c.field = 'removed' and c.new_value = 'true') or (c.field = 'status' and lower(coalesce(c.new_value #>> '{}', '')) <> 'connected')
+    or (c.field = 'warmup_enabled' and c.new_value = 'false' and c.reason like 'warmup_disabled_%'))`;
 }

@@ -1,72 +1,48 @@
 import type { Sql } from '../db/client';
 import type { AccountEvent } from './event';
+import { workspaceTokenMatches, type DeliveryTarget } from './token';
 
 /*
- * Which registered workspace a delivery is for. Each workspace's subscription carries its
- * sender-sync id in the path (`webhooks register`), so routing never depends on the
- * instance's host name. A delivery to the bare path is matched by the event's
- * workspace_id against the EmailBison workspace each row's key reads (the key binding
- * recorded by lambdas/workspaces/binding.ts), and by instance URL when two instances
- * have a workspace of that id.
+ * Which registered workspace a delivery is for. Every subscription URL names its workspace
+ * and carries that workspace's own token (token.ts); there is no shared path. Two checks:
+ * - targetOf(path, secret), before anything else and without Postgres: the path's token
+ *   must be the one for the workspace and EmailBison workspace the path names (else 404,
+ *   the same answer for every wrong path, so nothing says which part was wrong);
+ * - routeDelivery(sql, target, event), before applying: the workspace still exists, is
+ *   active and still records the EmailBison workspace the URL was made for (a key replaced
+ *   by another workspace's makes its old URL stale: 409).
+ * The event's own workspace_id is checked against the path by validateDelivery (validate.ts).
  */
+
+const PATH = /^\/emailbison\/([1-9]\d{0,15})\/([1-9]\d{0,15})\/([A-Za-z0-9_-]{1,128})\/?$/;
+
+/** The workspace a path's token opens, or undefined (answer 404). */
+export function targetOf(path: string, masterSecret: string): DeliveryTarget | undefined {
+  const match = PATH.exec(path.split('?')[0]);
+  if (!match) return undefined;
+  const target = { workspaceId: Number(match[1]), emailbisonWorkspaceId: Number(match[2]) };
+  if (!Number.isSafeInteger(target.workspaceId) || !Number.isSafeInteger(target.emailbisonWorkspaceId)) return undefined;
+  return workspaceTokenMatches(masterSecret, target, match[3]) ? target : undefined;
+}
 
 export type Routed =
   | { found: true; workspaceId: number; workspace: string }
-  /** `unknown`: no such sender-sync workspace; `mismatch`: the event is another EmailBison workspace's; `unroutable`: no or several matches. */
-  | { found: false; problem: 'unknown' | 'mismatch' | 'unroutable'; reason: string };
+  /** `unknown`: no such active workspace; `mismatch`: it no longer reads the EmailBison workspace of the URL. */
+  | { found: false; problem: 'unknown' | 'mismatch'; reason: string };
 
-interface Candidate {
-  id: number;
-  name: string;
-  base_url: string;
-  emailbison_workspace_id: number | null;
-}
-
-export async function routeDelivery(sql: Sql, pathWorkspaceId: number | undefined, event: AccountEvent): Promise<Routed> {
-  if (pathWorkspaceId !== undefined) {
-    const [row] = await sql<Candidate[]>`
-      select id, name, base_url, emailbison_workspace_id from workspaces where id = ${pathWorkspaceId}
-    `;
-    if (!row) return { found: false, problem: 'unknown', reason: 'no workspace has the id in the path' };
-    // A subscription of workspace A that receives B's events would file B's accounts under A.
-    if (
-      row.emailbison_workspace_id !== null &&
-      event.emailbisonWorkspaceId !== null &&
-      row.emailbison_workspace_id !== event.emailbisonWorkspaceId
-    ) {
-      return {
-        found: false,
-        problem: 'mismatch',
-        reason: `the event is of EmailBison workspace ${event.emailbisonWorkspaceId}; workspace ${row.id}'s key reads ${row.emailbison_workspace_id}`,
-      };
-    }
-    return { found: true, workspaceId: row.id, workspace: row.name };
-  }
-  if (event.emailbisonWorkspaceId === null) {
-    return { found: false, problem: 'unroutable', reason: 'a delivery to the bare path needs event.workspace_id' };
-  }
-  const rows = await sql<Candidate[]>`
-    select id, name, base_url, emailbison_workspace_id from workspaces
-    where active and emailbison_workspace_id = ${event.emailbisonWorkspaceId}
-    order by id
+export async function routeDelivery(sql: Sql, target: DeliveryTarget, event: AccountEvent): Promise<Routed> {
+  const [row] = await sql<{ id: number; name: string; active: boolean; emailbison_workspace_id: string | number | null }[]>`
+    select id, name, active, emailbison_workspace_id from workspaces where id = ${target.workspaceId}
   `;
-  const matches = rows.length > 1 ? rows.filter((row) => sameOrigin(row.base_url, event.instanceUrl)) : rows;
-  if (matches.length === 1) return { found: true, workspaceId: matches[0].id, workspace: matches[0].name };
-  return {
-    found: false,
-    problem: 'unroutable',
-    reason:
-      matches.length === 0 && rows.length === 0
-        ? `no active workspace records EmailBison workspace ${event.emailbisonWorkspaceId} (check-keys records it)`
-        : `several workspaces record EmailBison workspace ${event.emailbisonWorkspaceId} and the instance URL does not tell them apart`,
-  };
-}
-
-function sameOrigin(baseUrl: string, instanceUrl: string | null): boolean {
-  if (!instanceUrl) return false;
-  try {
-    return new URL(baseUrl).origin === new URL(instanceUrl).origin;
-  } catch {
-    return false;
+  if (!row?.active) return { found: false, problem: 'unknown', reason: `no active workspace has id ${target.workspaceId}` };
+  const recorded = row.emailbison_workspace_id === null ? null : Number(row.emailbison_workspace_id);
+  // A subscription of workspace A that receives B's events would file B's accounts under A.
+  if (recorded !== target.emailbisonWorkspaceId || event.emailbisonWorkspaceId !== recorded) {
+    return {
+      found: false,
+      problem: 'mismatch',
+      reason: `workspace ${row.id} records EmailBison workspace ${recorded ?? '(none)'}; the URL was made for ${target.emailbisonWorkspaceId} and the event is of ${event.emailbisonWorkspaceId ?? '(none)'} (run \`sender-sync webhooks register\` again after a key changes)`,
+    };
   }
+  return { found: true, workspaceId: row.id, workspace: row.name };
 }

@@ -10,8 +10,10 @@ import { createWorld, runJobDirectly, type World } from '../helpers/world';
  * Fault scenario "mass disconnection" (issue 19): an instance's bad day. 40 workspaces x 50
  * accounts disconnect at once and the simulator delivers each event to its workspace's
  * subscription, twice (a sender that timed out and retried), all 4,000 at once, through
- * `sender-sync webhooks serve` (its own process). Every answer is 2xx and quick because the
- * receiver only queues; the applier brings every account to "Not connected" with one change
+ * `sender-sync webhooks serve` (its own process). Each workspace is subscribed with its own
+ * URL (`webhooks register --url <serve's base>`: its id, its EmailBison id and its token), as
+ * EmailBison holds them. Every answer is 2xx and quick because the receiver only checks the
+ * token, validates and queues; the applier brings every account to "Not connected" with one change
  * row, on at most 3 connections; each workspace gets one digest naming its 50; and the next
  * sync writes no change row for them.
  */
@@ -50,13 +52,20 @@ beforeAll(async () => {
     let out = '';
     serve.child.stdout!.on('data', (chunk) => {
       out += String(chunk);
-      const line = /^(http:\/\/127\.0\.0\.1:\d+)\/emailbison\/\S+$/m.exec(out);
+      // The base URL alone, then the command that prints each workspace's URL.
+      const line = /^(http:\/\/127\.0\.0\.1:\d+)\nsender-sync webhooks url --base \1\n/.exec(out);
       if (line) resolve(line[1]);
     });
     serve.result.then(() => reject(new Error(`webhooks serve exited: ${stderr}`)));
   });
   const registered = await cli(['webhooks', 'register', '--url', base, '--json'], env);
   expect(registered.code, registered.stderr).toBe(0);
+  expect(JSON.parse(registered.stdout).registered.map((r: { outcome: string }) => r.outcome)).toEqual(Array(WORKSPACES).fill('created'));
+  // One subscription per workspace, each with its own path (/emailbison/<id>/<EmailBison id>/<token>).
+  const urls = world.sim.workspaces().map((workspace) => world.sim.webhookSubscriptions(workspace.name).map((s) => s.url));
+  expect(urls.every((list) => list.length === 1)).toBe(true);
+  expect(new Set(urls.flat().map((url) => url.replace(/\/[^/]+$/, ''))).size).toBe(WORKSPACES);
+  expect(urls.flat().every((url) => url.startsWith(`${base}/emailbison/`))).toBe(true);
 
   // Connections of the serve process (its pool is named), and of anyone else but this sampler, every 50 ms.
   const sampler = postgres(db.url, { max: 1, connection: { application_name: 'mass-disconnection-sampler' }, onnotice: () => {} });
@@ -92,7 +101,8 @@ beforeAll(async () => {
   console.log(
     `mass disconnection: ${summary.deliveries} deliveries answered ${JSON.stringify(summary.statuses)} in ${summary.durationMs} ms ` +
       `(p50 ${summary.latencyMs.p50} ms, p99 ${summary.latencyMs.p99} ms, max ${summary.latencyMs.max} ms); ` +
-      `all applied within ${appliedWithinMs} ms; serve's connections at most ${peakConnections}`,
+      `all applied within ${appliedWithinMs} ms; serve's connections at most ${peakConnections}; ` +
+      `${(stderr.match(/^\[changes\] /gm) ?? []).length} digests`,
   );
 }, 180_000);
 

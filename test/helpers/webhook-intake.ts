@@ -15,15 +15,24 @@ import type { ChangesPublisher, DigestTiming } from '../../lambdas/webhooks/publ
  */
 export function createSettledReceiver(
   sql: Sql,
-  options: { token: string; log?: TaskLog; publisher?: ChangesPublisher; timing?: DigestTiming },
+  options: {
+    webhookSecret: string;
+    log?: TaskLog;
+    publisher?: ChangesPublisher;
+    timing?: DigestTiming;
+    /** Sees each delivery the receiver queued (what reached the queue, before the applier). */
+    onQueued?: (message: QueuedDelivery) => void;
+  },
 ): (request: WebhookRequest) => Promise<WebhookResponse & { applied?: DeliveryOutcome }> {
   const log = options.log ?? silentLog;
   const queued: QueuedDelivery[] = [];
   const receive = createWebhookReceiver({
-    token: async () => options.token,
+    webhookSecret: async () => options.webhookSecret,
     queue: {
       async send(message) {
-        if (message.kind === 'delivery') queued.push(message);
+        if (message.kind !== 'delivery') return;
+        options.onQueued?.(message);
+        queued.push(message);
       },
     },
     log,

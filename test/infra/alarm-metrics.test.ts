@@ -54,9 +54,9 @@ async function emittedMetrics(): Promise<Emitted[]> {
     const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
     const run = powertoolsMetrics(metrics);
     run.workspaceSynced({ accountsSynced: 10, rateLimitWaitMs: 5 });
+    run.runPlanned({ deferred: 1, neededMinutes: 90 });
     run.runFinished({ workspacesFailed: 1, workspacesSkipped: 0, durationMs: 100, status: 'partial' } as JobRecord);
     run.runChanges({ disconnected: 1, reconnected: 1, added: 1, removed: 1 });
-    run.runPlanned({ deferred: 2, neededMinutes: 175 });
     run.configured();
     run.flush();
     run.digestNotPublished();

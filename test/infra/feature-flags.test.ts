@@ -21,8 +21,9 @@ const KEPT_TYPES = ['AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup', 'AWS::
 
 /** The logical ids of the kept types before the flags were set (aws-cdk-lib 2.276, no flag in cdk.json). */
 const BEFORE_FLAGS = {
-  // The webhook token (issue 15) came after the flags.
-  'AWS::SecretsManager::Secret': ['SecretsApiKeys7AB8F12A', 'SecretsDatabase1766CB05', 'WebhooksToken3CB4B37E'],
+  // The webhook secret came after the flags: the single token of issue 15 (WebhooksToken…), then, on purpose, a new
+  // master secret (issue 19: that token was in every subscription URL, so it must not become the secret every token derives from).
+  'AWS::SecretsManager::Secret': ['SecretsApiKeys7AB8F12A', 'SecretsDatabase1766CB05', 'WebhooksSecret14C8806E'],
   // Finalize job's log group was FunctionsRecordResultLogs6D29E448 until the last step got one name (nothing deployed yet).
   'AWS::Logs::LogGroup': [
     'FunctionsFinalizeJobLogs0F0C10D2',

@@ -71,11 +71,11 @@ describe('the environment the stack gives each Lambda', () => {
     const environments = lambdaEnvironments(context);
     expect(environments).toHaveLength(7);
     for (const [id, stackEnvironment] of environments) {
-      // The webhook token secret is always the stack's own: a reference, a string once deployed.
+      // The webhook master secret is always the stack's own: a reference, a string once deployed.
       const environment = { ...stackEnvironment };
-      if (environment.WEBHOOK_TOKEN_SECRET_ARN !== undefined) {
-        expect(environment.WEBHOOK_TOKEN_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^WebhooksToken/) });
-        environment.WEBHOOK_TOKEN_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhooksToken-AbCdEf';
+      if (environment.WEBHOOK_SECRET_ARN !== undefined) {
+        expect(environment.WEBHOOK_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^WebhooksSecret/) });
+        environment.WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhooksSecret-AbCdEf';
       }
       // The intake queue is the stack's own too: its Ref is its URL once deployed.
       if (environment.WEBHOOK_QUEUE_URL !== undefined) {

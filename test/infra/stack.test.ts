@@ -290,8 +290,8 @@ describe('IAM', () => {
     for (const fn of [fns.tasks.startJob, fns.tasks.finalizeJob, fns.tasks.markFailed, fns.migrate]) {
       expect(secretReads.get(roleOf(fn))).toEqual([DATABASE_SECRET_ARN]);
     }
-    const webhookToken = stack.resolve(stack.webhooks.tokenSecret.secretArn);
-    expect(secretReads.get(roleOf(stack.webhooks.fn))).toEqual([webhookToken]);
+    const webhookSecret = stack.resolve(stack.webhooks.webhookSecret.secretArn);
+    expect(secretReads.get(roleOf(stack.webhooks.fn))).toEqual([webhookSecret]);
     expect(secretReads.get(roleOf(stack.webhooks.applier))).toEqual([DATABASE_SECRET_ARN]);
     expect(secretReads.size).toBe(7);
   });

@@ -8,7 +8,7 @@ import { SyncFunctions } from '../../infra/functions';
 import { WebhookReceiver } from '../../infra/webhooks';
 import { tempDir } from '../helpers/cleanup';
 
-/* The webhook receiver's part of the template: a public Function URL, a retained token secret, its alarms and outputs. */
+/* The webhook receiver's part of the template: a public Function URL, a retained master secret of its own, its alarms and outputs. */
 
 type Json = any;
 
@@ -23,7 +23,7 @@ const resources = (type: string) => Object.entries(template.findResources(type))
 const ref = (construct: { node: { defaultChild?: unknown } }) =>
   stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
 const receiverId = ref(stack.webhooks.fn);
-const tokenId = ref(stack.webhooks.tokenSecret);
+const secretId = ref(stack.webhooks.webhookSecret);
 
 const applierId = ref(stack.webhooks.applier);
 const queueId = ref(stack.webhooks.queue);
@@ -35,11 +35,11 @@ const statementsOf = (role: unknown) =>
     .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Json[]);
 
 describe('the webhook receiver', () => {
-  it('is a Node.js 22 function behind a public Function URL (the token in the path is the credential)', () => {
+  it("is a Node.js 22 function behind a public Function URL (the workspace's token in the path is the credential)", () => {
     const fn = template.toJSON().Resources[receiverId];
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 30 });
     expect(fn.Properties.Environment.Variables).toMatchObject({
-      WEBHOOK_TOKEN_SECRET_ARN: { Ref: tokenId },
+      WEBHOOK_SECRET_ARN: { Ref: secretId },
       WEBHOOK_QUEUE_URL: { Ref: queueId },
     });
     const urls = resources('AWS::Lambda::Url');
@@ -146,13 +146,20 @@ describe('the webhook applier', () => {
   });
 });
 
-describe('the webhook token', () => {
-  it('keeps a generated token secret when the stack goes, readable by the receiver alone', () => {
-    const secret = template.toJSON().Resources[tokenId];
+describe("the webhook master secret, the receiver's alarms and outputs", () => {
+  it("keeps a generated master secret of its own (not the API keys' secret, not the old token) when the stack goes, readable by the receiver alone", () => {
+    const secret = template.toJSON().Resources[secretId];
+    expect(secretId).toMatch(/^WebhooksSecret/);
+    const keysIds = resources('AWS::SecretsManager::Secret')
+      .map(([id]) => id)
+      .filter((id) => id.startsWith('SecretsApiKeys'));
+    expect(keysIds).toHaveLength(1);
+    expect(keysIds).not.toContain(secretId);
+    expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('WebhooksToken'))).toEqual([]);
     expect([secret.DeletionPolicy, secret.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
     expect(secret.Properties.GenerateSecretString).toMatchObject({ ExcludePunctuation: true, PasswordLength: 48 });
     const readers = resources('AWS::IAM::Policy').filter(([, policy]) =>
-      policy.Properties.PolicyDocument.Statement.some((s: Json) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: tokenId })),
+      policy.Properties.PolicyDocument.Statement.some((s: Json) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: secretId })),
     );
     expect(readers.map(([, policy]) => policy.Properties.Roles)).toEqual([[{ Ref: ref(stack.webhooks.fn.role as never) }]]);
   });
@@ -179,15 +186,17 @@ describe('the webhook token', () => {
     }
   });
 
-  it('outputs the URL without its token, the token secret, and the command that prints the full URL', () => {
+  it("outputs the base URL, the master secret's ARN, and the command that prints each workspace's URL", () => {
     const outputs = template.toJSON().Outputs as Record<string, Json>;
     const find = (suffix: string) => Object.entries(outputs).find(([id]) => id.startsWith('Webhooks') && id.includes(suffix))![1];
     const urlId = resources('AWS::Lambda::Url')[0][0];
     expect(find('ReceiverUrl').Value).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
-    expect(find('TokenSecretArn').Value).toEqual({ Ref: tokenId });
-    const command = JSON.stringify(find('FullUrlCommand').Value);
-    expect(command).toContain('emailbison/$(aws secretsmanager get-secret-value --secret-id ');
-    expect(command).toContain(tokenId);
+    expect(find('SecretArn').Value).toEqual({ Ref: secretId });
+    const command = JSON.stringify(find('UrlCommand').Value);
+    expect(command).toContain('sender-sync webhooks url --base ');
+    expect(command).toContain(`WEBHOOK_SECRET_ARN=`);
+    expect(command).toContain(secretId);
+    expect(command).toContain(urlId);
   });
 
   it('has the applier publish to the ChangesTopic it is given, and nothing else', () => {

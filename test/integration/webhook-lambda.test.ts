@@ -3,6 +3,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { deliveryPath } from '../../lambdas/webhooks/token';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
 
@@ -13,8 +14,8 @@ import { createTestDatabase } from '../helpers/database';
  * Their logs hold neither the token nor the body.
  */
 const db = await createTestDatabase();
-const TOKEN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-token-AbCdEf';
-const TOKEN = 'lambda-test-token-0123456789abcdef';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-secret-AbCdEf';
+const SECRET = 'lambda-test-master-secret-0123456789abcdef';
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/intake';
 
 afterAll(() => vi.unstubAllEnvs());
@@ -49,17 +50,23 @@ function sqsEvent(bodies: string[]): SQSEvent {
 }
 
 describe('the webhook receiver and applier Lambdas', () => {
-  it('queue a delivery from the Function URL event (404 to a wrong token), then apply it from the SQS event, logging neither token nor body', async () => {
-    const workspace = await upsertWorkspace(db.sql, { name: 'Lambda Co', baseUrl: 'http://sim.invalid', apiKeyRef: 'env:UNUSED' });
+  it("queue a delivery from the Function URL event (404 to a wrong token, 409 to another workspace's event), then apply it from the SQS event, logging neither token nor body", async () => {
+    const workspace = await upsertWorkspace(db.sql, {
+      name: 'Lambda Co',
+      baseUrl: 'http://sim.invalid',
+      apiKeyRef: 'env:UNUSED',
+      emailbisonWorkspaceId: 61,
+    });
+    const path = deliveryPath(SECRET, { workspaceId: workspace.id, emailbisonWorkspaceId: 61 });
     await db.sql`
       insert into sender_emails (workspace_id, emailbison_id, email, status, raw)
       values (${workspace.id}, 501, 'one@lambda.example', 'Connected', '{}')
     `;
     const sm = mockClient(SecretsManagerClient);
-    sm.on(GetSecretValueCommand, { SecretId: TOKEN_ARN }).resolves({ SecretString: TOKEN });
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: SECRET });
     const sqs = mockClient(SQSClient);
     sqs.on(SendMessageCommand).resolves({ MessageId: 'sent' });
-    vi.stubEnv('WEBHOOK_TOKEN_SECRET_ARN', TOKEN_ARN);
+    vi.stubEnv('WEBHOOK_SECRET_ARN', SECRET_ARN);
     vi.stubEnv('WEBHOOK_QUEUE_URL', QUEUE_URL);
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     // The receiver gets no database at all: a connection attempt would fail loudly.
@@ -76,18 +83,25 @@ describe('the webhook receiver and applier Lambdas', () => {
     try {
       const { handler: receive } = await import('../../lambdas/webhook-receiver/handler');
       const body = JSON.stringify({
-        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED' },
+        event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', workspace_id: 61 },
         data: { sender_email: { id: 501, email: 'one@lambda.example', status: 'Not connected', name: 'BODY-MARKER' } },
       });
-      const accepted = await receive(urlEvent(`/emailbison/${TOKEN}/${workspace.id}`, body, true));
+      const accepted = await receive(urlEvent(path, body, true));
       expect(accepted).toMatchObject({ statusCode: 200, headers: { 'content-type': 'application/json' } });
       expect(JSON.parse(accepted.body as string)).toEqual({ ok: true, accepted: true });
-      expect((await receive(urlEvent(`/emailbison/${TOKEN}0/${workspace.id}`, body))).statusCode).toBe(404);
-      expect((await receive(urlEvent(`/emailbison/${TOKEN}/${workspace.id}`, '{"BODY-MARKER"'))).statusCode).toBe(400);
+      expect((await receive(urlEvent(`${path}0`, body))).statusCode).toBe(404);
+      expect((await receive(urlEvent(path, '{"BODY-MARKER"'))).statusCode).toBe(400);
+      // Another EmailBison workspace's event on this path: refused before the queue.
+      expect((await receive(urlEvent(path, body.replace('"workspace_id":61', '"workspace_id":62')))).statusCode).toBe(409);
       const sent = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
       expect(sent).toHaveLength(1);
       expect(sent[0].QueueUrl).toBe(QUEUE_URL);
-      expect(sent[0].MessageBody).not.toContain(TOKEN);
+      expect(sent[0].MessageBody).not.toContain(path.split('/').pop());
+      expect(JSON.parse(sent[0].MessageBody!)).toMatchObject({
+        kind: 'delivery',
+        target: { workspaceId: workspace.id, emailbisonWorkspaceId: 61 },
+        receivedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      });
       const [{ status: untouched }] = await db.sql<{ status: string }[]>`
         select status from sender_emails where workspace_id = ${workspace.id} and emailbison_id = 501
       `;
@@ -112,7 +126,8 @@ describe('the webhook receiver and applier Lambdas', () => {
     expect(row.status).toBe('Not connected');
     const logs = written.join('');
     expect(logs).toContain('webhook batch');
-    expect(logs).not.toContain(TOKEN);
+    expect(logs).not.toContain(SECRET);
+    expect(logs).not.toContain(path.split('/').pop());
     expect(logs).not.toContain('BODY-MARKER');
   });
 });

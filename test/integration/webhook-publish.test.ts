@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markWebhookChangesDigested, webhookChangesHighWater, type ChangesMessage } from '../../lambdas/webhooks/publish';
+import { deliveryPath } from '../../lambdas/webhooks/token';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
 import { createSettledReceiver } from '../helpers/webhook-intake';
@@ -11,22 +12,22 @@ import { createSettledReceiver } from '../helpers/webhook-intake';
  * Finalize job's digest.
  */
 const db = await createTestDatabase();
-const TOKEN = 'publish-test-token';
+const SECRET = 'publish-test-master-secret';
 const WINDOW_SECONDS = 3;
 
 async function setup(name: string, emailbisonWorkspaceId: number, publish: (m: ChangesMessage) => Promise<void>) {
   const workspace = await upsertWorkspace(db.sql, { name, baseUrl: 'http://sim.invalid', apiKeyRef: 'env:UNUSED', emailbisonWorkspaceId });
   const receive = createSettledReceiver(db.sql, {
-    token: TOKEN,
+    webhookSecret: SECRET,
     publisher: { publish },
     timing: { windowSeconds: WINDOW_SECONDS, gatherSeconds: 0, retrySeconds: 0 },
   });
-  let clock = Date.parse('2026-12-01T09:00:00Z');
+  let clock = Date.now() - 3_600_000;
   const send = async (type: string, id: number, status?: string) => {
     clock += 1000;
     const answer = await receive({
       method: 'POST',
-      path: `/emailbison/${TOKEN}/${workspace.id}`,
+      path: deliveryPath(SECRET, { workspaceId: workspace.id, emailbisonWorkspaceId }),
       body: JSON.stringify({
         event: { type, workspace_id: emailbisonWorkspaceId },
         data: {

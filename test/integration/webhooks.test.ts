@@ -19,6 +19,8 @@ const WORKSPACE = 'Acme Outbound';
 let world: World;
 let serve: { child: ChildProcess; result: Promise<unknown> };
 let receiverBase: string;
+/** The workspace's own delivery URL, as `webhooks url` prints it. */
+let deliveryUrl: string;
 let workspaceId: number;
 let env: Record<string, string>;
 
@@ -69,15 +71,19 @@ beforeAll(async () => {
   [{ id: workspaceId }] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${WORKSPACE}`;
   env = { DATABASE_URL: db.url, SENDER_SYNC_SECRETS_FILE: world.secretsFile, LOG_LEVEL: 'ERROR' };
   serve = startCli(['webhooks', 'serve', '--port', '0'], env);
+  let printed = '';
   receiverBase = await new Promise<string>((resolve, reject) => {
-    let out = '';
     serve.child.stdout!.on('data', (chunk) => {
-      out += String(chunk);
-      const line = /^(http:\/\/127\.0\.0\.1:\d+\/emailbison\/\S+)$/m.exec(out);
-      if (line) resolve(line[1]);
+      printed += String(chunk);
+      const lines = /^(http:\/\/127\.0\.0\.1:\d+)\nsender-sync webhooks url --base (\S+)$/m.exec(printed);
+      if (lines) resolve(lines[2]);
     });
-    serve.result.then(() => reject(new Error(`webhooks serve exited: ${out}`)));
+    serve.result.then(() => reject(new Error(`webhooks serve exited: ${printed}`)));
   });
+  expect(printed.split('\n')[0]).toBe(receiverBase);
+  const urls = await cli(['webhooks', 'url', '--base', receiverBase, '--json'], env);
+  expect(urls.code, urls.stderr).toBe(0);
+  [{ url: deliveryUrl }] = JSON.parse(urls.stdout);
 });
 
 afterAll(async () => {
@@ -87,9 +93,9 @@ afterAll(async () => {
 });
 
 describe('webhooks through `webhooks serve` and the simulator', () => {
-  it('registers one subscription per workspace to the eight account events, idempotently, never printing the token', async () => {
-    const origin = new URL(receiverBase).origin;
-    const token = receiverBase.split('/').pop()!;
+  it('registers one subscription per workspace, with its own URL, to the eight account events, idempotently, never printing the token', async () => {
+    const origin = receiverBase;
+    const token = deliveryUrl.split('/').pop()!;
     const first = await cli(['webhooks', 'register', '--url', origin, '--json'], env);
     expect(first.code, first.stderr).toBe(0);
     const registered = JSON.parse(first.stdout).registered;
@@ -100,10 +106,13 @@ describe('webhooks through `webhooks serve` and the simulator', () => {
     expect(JSON.parse(again.stdout).registered[0].outcome).toBe('unchanged');
     const [subscription] = world.sim.webhookSubscriptions(WORKSPACE);
     expect(world.sim.webhookSubscriptions(WORKSPACE)).toHaveLength(1);
-    expect(subscription.url).toBe(`${receiverBase}/${workspaceId}`);
+    expect(subscription.url).toBe(deliveryUrl);
+    expect(subscription.url).toMatch(new RegExp(`^${receiverBase}/emailbison/${workspaceId}/\\d+/[A-Za-z0-9_-]{43}$`));
     expect(subscription.events).toHaveLength(8);
+    expect(subscription.events).toEqual(expect.arrayContaining(['warmup_disabled_causing_bounces', 'warmup_disabled_receiving_bounces']));
     const listed = await cli(['webhooks', 'list'], env);
-    expect(listed.stdout).toContain('/emailbison/***/');
+    expect(listed.stdout).toContain(`/emailbison/${workspaceId}/`);
+    expect(listed.stdout).toContain('/***');
     for (const output of [first, again, listed]) expect(output.stdout + output.stderr).not.toContain(token);
   });
 
@@ -138,7 +147,7 @@ describe('webhooks through `webhooks serve` and the simulator', () => {
       () => account(target.id),
       (found) => found.status === 'Not connected',
     );
-    const replay = await post(`${receiverBase}/${workspaceId}`, deliveries[0].body);
+    const replay = await post(deliveryUrl, deliveries[0].body);
     expect(replay).toEqual({ status: 200, body: { ok: true, accepted: true } });
     await applierPause();
     expect(await account(target.id)).toEqual(rowBefore);
@@ -166,14 +175,14 @@ describe('webhooks through `webhooks serve` and the simulator', () => {
     // The disconnect's delivery arrives late (EmailBison retried it), and not byte-identical (no replay).
     const late = JSON.parse(disconnected.deliveries[0].body);
     late.event.name = 'Email Account Disconnected (retried)';
-    const answer = await post(`${receiverBase}/${workspaceId}`, JSON.stringify(late));
+    const answer = await post(deliveryUrl, JSON.stringify(late));
     expect(answer.status).toBe(200);
     await applierPause();
     expect((await account(target.id)).status).toBe('Connected');
     expect((await changeRows(target.id)).map((c) => c.new_value)).toEqual(['Not connected', 'Connected']);
   });
 
-  it('removes, adds, and routes a delivery to the bare path by the recorded EmailBison workspace', async () => {
+  it('removes and adds; the bare path of before is gone (404)', async () => {
     const target = connectedAccount(3);
     await world.sim.changeAccount(target.id, 'remove');
     expect(
@@ -193,20 +202,14 @@ describe('webhooks through `webhooks serve` and the simulator', () => {
       ),
     ).toMatchObject({ status: added.account.status, deleted: false });
     expect((await changeRows(added.account.id)).map((c) => c.field)).toEqual(['added']);
-    // The same event type for another account, posted to /emailbison/<token> without the id.
     const other = connectedAccount(4);
     const body = JSON.parse((await world.sim.changeAccount(other.id, 'disconnect')).deliveries[0].body);
     body.data.sender_email.status = 'Disconnected';
     body.data.sender_email.updated_at = new Date(Date.now() + 1000).toISOString();
-    expect((await post(receiverBase, JSON.stringify(body))).body).toEqual({ ok: true, accepted: true });
-    expect(
-      (
-        await eventually(
-          () => account(other.id),
-          (found) => found.status === 'Disconnected',
-        )
-      ).status,
-    ).toBe('Disconnected');
+    const bare = await fetch(`${receiverBase}/emailbison/${deliveryUrl.split('/').pop()}`, { method: 'POST', body: JSON.stringify(body) });
+    expect(bare.status).toBe(404);
+    await applierPause();
+    expect((await account(other.id)).status).toBe('Not connected');
   });
 
   it('the next sync writes no second change row for a change a webhook recorded, and keeps the status', async () => {
@@ -232,8 +235,7 @@ describe('webhooks through `webhooks serve` and the simulator', () => {
     'a sync page fetched before a webhook change and written after it leaves the change in place',
     async () => {
       const target = connectedAccount(6);
-      if (world.sim.webhookSubscriptions(WORKSPACE).length === 0)
-        await cli(['webhooks', 'register', '--url', new URL(receiverBase).origin], env);
+      if (world.sim.webhookSubscriptions(WORKSPACE).length === 0) await cli(['webhooks', 'register', '--url', receiverBase], env);
       const gate = await startGatedProxy(world.sim.url);
       await db.sql`update workspaces set base_url = ${gate.url} where id = ${workspaceId}`;
       try {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSql } from '../../lambdas/db/client';
 import { describeError } from '../../lambdas/errors';
 import type { TaskDeps, TaskLog } from '../../lambdas/runtime/deps';
+import { deliveryPath, workspaceToken } from '../../lambdas/webhooks/token';
 import type { ChangesMessage } from '../../lambdas/webhooks/publish';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { cli } from '../helpers/cli';
@@ -25,13 +26,15 @@ const SENTINEL_KEY = `SENTINEL-API-KEY-${suffix}-0c7a9e`;
 const SENTINEL_PASSWORD = `SENTINEL-DB-PASSWORD-${suffix}-9d2f`;
 const SENTINEL_WEBHOOK_TOKEN = `SENTINEL-WEBHOOK-TOKEN-${suffix}-4b1e`;
 const ROLE = `ss_sentinel_${suffix}`;
+/** Workspace tokens derived from the sentinel master secret: secrets too. */
+const derivedTokens: string[] = [];
 const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
 let world: World;
 let sentinelUrl: string;
 const logLines: string[] = [];
 
 function sentinels(): string[] {
-  return [SENTINEL_KEY, SENTINEL_PASSWORD, SENTINEL_WEBHOOK_TOKEN, ...world.sim.workspaces().map((w) => w.apiKey)];
+  return [SENTINEL_KEY, SENTINEL_PASSWORD, SENTINEL_WEBHOOK_TOKEN, ...derivedTokens, ...world.sim.workspaces().map((w) => w.apiKey)];
 }
 
 const checked = { places: 0, bytes: 0, leaks: 0 };
@@ -124,25 +127,31 @@ describe('secrets never leak', () => {
   it('appear in no webhook receiver answer, log line, table or published message', async () => {
     const published: ChangesMessage[] = [];
     const receive = createSettledReceiver(db.sql, {
-      token: SENTINEL_WEBHOOK_TOKEN,
+      webhookSecret: SENTINEL_WEBHOOK_TOKEN,
       log: capturingLog,
       publisher: { publish: async (message) => void published.push(message) },
       timing: { gatherSeconds: 0 },
     });
-    const [target] = await db.sql<{ workspace_id: number; emailbison_id: number; email: string }[]>`
-      select workspace_id, emailbison_id, email from sender_emails where status = 'Connected' and deleted_at is null limit 1
+    const [target] = await db.sql<{ workspace_id: number; emailbison_id: number; email: string; emailbison_workspace_id: number }[]>`
+      select se.workspace_id, se.emailbison_id, se.email, w.emailbison_workspace_id::int as emailbison_workspace_id
+      from sender_emails se join workspaces w on w.id = se.workspace_id
+      where se.status = 'Connected' and se.deleted_at is null and w.emailbison_workspace_id is not null limit 1
     `;
+    const pathOf = (workspaceId: number) => {
+      const delivery = { workspaceId, emailbisonWorkspaceId: target.emailbison_workspace_id };
+      derivedTokens.push(workspaceToken(SENTINEL_WEBHOOK_TOKEN, delivery));
+      return deliveryPath(SENTINEL_WEBHOOK_TOKEN, delivery);
+    };
     const body = (type: string, status: string) =>
-      JSON.stringify({ event: { type }, data: { sender_email: { id: target.emailbison_id, email: target.email, status } } });
+      JSON.stringify({
+        event: { type, workspace_id: target.emailbison_workspace_id },
+        data: { sender_email: { id: target.emailbison_id, email: target.email, status } },
+      });
     const answers = [
-      await receive({
-        method: 'POST',
-        path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/${target.workspace_id}`,
-        body: body('EMAIL_ACCOUNT_DISCONNECTED', 'Not connected'),
-      }),
-      await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/${target.workspace_id}`, body: '{not json' }),
-      await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}x/${target.workspace_id}`, body: '{}' }),
-      await receive({ method: 'POST', path: `/emailbison/${SENTINEL_WEBHOOK_TOKEN}/999999`, body: body('EMAIL_ACCOUNT_REMOVED', 'x') }),
+      await receive({ method: 'POST', path: pathOf(target.workspace_id), body: body('EMAIL_ACCOUNT_DISCONNECTED', 'Not connected') }),
+      await receive({ method: 'POST', path: pathOf(target.workspace_id), body: '{not json' }),
+      await receive({ method: 'POST', path: `${pathOf(target.workspace_id)}x`, body: '{}' }),
+      await receive({ method: 'POST', path: pathOf(999999), body: body('EMAIL_ACCOUNT_REMOVED', 'x') }),
     ];
     // The unknown workspace id is accepted by the receiver (no database) and refused by the applier.
     expect(answers.map((a) => [a.status, a.applied])).toEqual([

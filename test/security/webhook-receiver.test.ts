@@ -8,16 +8,21 @@ import { createWebhookApplier } from '../../lambdas/webhook-applier/applier';
 import { encodeIntakeMessage } from '../../lambdas/webhooks/intake';
 import { startLocalIntake, type LocalIntake } from '../../local/intake-queue';
 import type { ChangesMessage } from '../../lambdas/webhooks/publish';
+import { deliveryPath, workspaceToken } from '../../lambdas/webhooks/token';
 import { upsertWorkspace } from '../../lambdas/workspaces/registry';
 import { createTestDatabase } from '../helpers/database';
 
 /*
- * What a stranger can do to the receiver: guess the token (404, whatever the guess), send a
+ * What a stranger can do to the receiver: guess a token (404, whatever the guess), send a
  * huge or broken body (413, 400, the body never logged), or hostile fields (stored
- * verbatim, as data). The token appears in no log line, table, answer or published message.
+ * verbatim, as data). Neither the master secret nor a workspace's token appears in any log
+ * line, table, answer or published message.
  */
 const db = await createTestDatabase();
-const TOKEN = `SENTINEL-WEBHOOK-TOKEN-${randomBytes(8).toString('hex')}`;
+const SECRET = `SENTINEL-WEBHOOK-SECRET-${randomBytes(8).toString('hex')}`;
+let TOKEN: string;
+/** The workspace's own path: /emailbison/<id>/7001/<its token>. */
+let PATH: string;
 const BODY_MARKER = `BODY-MARKER-${randomBytes(4).toString('hex')}`;
 const logLines: string[] = [];
 const published: ChangesMessage[] = [];
@@ -56,6 +61,8 @@ beforeAll(async () => {
     apiKeyRef: 'env:UNUSED_KEY',
     emailbisonWorkspaceId: 7001,
   }));
+  TOKEN = workspaceToken(SECRET, { workspaceId, emailbisonWorkspaceId: 7001 });
+  PATH = deliveryPath(SECRET, { workspaceId, emailbisonWorkspaceId: 7001 });
   const applier = createWebhookApplier({
     sql: db.sql,
     log: capturingLog,
@@ -63,7 +70,7 @@ beforeAll(async () => {
     timing: { gatherSeconds: 0 },
   });
   intake = startLocalIntake(applier, { log: capturingLog });
-  receiver = await startLocalReceiver(createWebhookReceiver({ token: async () => TOKEN, queue: intake.queue, log: capturingLog }));
+  receiver = await startLocalReceiver(createWebhookReceiver({ webhookSecret: async () => SECRET, queue: intake.queue, log: capturingLog }));
 });
 
 afterAll(async () => {
@@ -72,42 +79,50 @@ afterAll(async () => {
 });
 
 describe('the webhook receiver against strangers', () => {
-  it('answers 404 to a wrong, partial, extended or missing token, before looking at the method or the body', async () => {
+  it('answers 404 to a wrong, partial, extended, borrowed or missing token, before looking at the method or the body', async () => {
     const body = event('EMAIL_ACCOUNT_DISCONNECTED', { id: 1, email: 'a@example.com', status: 'Not connected' });
     const guesses = [
-      `/emailbison/${TOKEN.slice(0, -1)}`,
-      `/emailbison/${TOKEN}x`,
-      `/emailbison/${TOKEN.toLowerCase()}`,
-      `/emailbison/x${TOKEN}/${workspaceId}`,
+      `/emailbison/${workspaceId}/7001/${TOKEN.slice(0, -1)}`,
+      `/emailbison/${workspaceId}/7001/${TOKEN}x`,
+      `/emailbison/${workspaceId}/7001/${TOKEN.toLowerCase()}`,
+      `/emailbison/${workspaceId}/7001/${SECRET}`,
+      `/emailbison/${workspaceId + 1}/7001/${TOKEN}`,
+      `/emailbison/${workspaceId}/7002/${TOKEN}`,
+      `/emailbison/0${workspaceId}/7001/${TOKEN}`,
+      `/emailbison/${workspaceId}/7001/`,
+      `/emailbison/${workspaceId}/7001`,
+      `/emailbison/${TOKEN}/${workspaceId}`,
+      `/emailbison/${TOKEN}`,
+      `/emailbison/${SECRET}`,
+      `/emailbison/${SECRET}/${workspaceId}`,
       '/emailbison/',
       '/emailbison',
-      `/emailbison//${workspaceId}`,
       `/${TOKEN}`,
-      `/emailbison/${TOKEN}/not-a-number`,
-      `/emailbison/${TOKEN}/1/extra`,
+      `${PATH}/extra`,
       '/',
     ];
     for (const path of guesses) expect((await deliver(path, body)).status, path).toBe(404);
-    expect((await deliver(`/emailbison/${TOKEN.slice(0, -1)}`, 'x'.repeat(MAX_BODY_BYTES + 10))).status).toBe(404);
-    expect((await deliver(`/emailbison/${TOKEN}x`, '', 'GET')).status).toBe(404);
-    expect((await deliver(`/emailbison/${TOKEN}`, '', 'GET')).status).toBe(405);
-    // A workspace id no row has: accepted (the receiver opens no database), then refused by the applier, nothing applied.
-    expect((await deliver(`/emailbison/${TOKEN}/999999`, body)).status).toBe(200);
+    expect((await deliver(`${PATH.slice(0, -1)}`, 'x'.repeat(MAX_BODY_BYTES + 10))).status).toBe(404);
+    expect((await deliver(`${PATH}x`, '', 'GET')).status).toBe(404);
+    expect((await deliver(PATH, '', 'GET')).status).toBe(405);
+    // A workspace no row has, with its own token: accepted (the receiver opens no database), then refused by the applier, nothing applied.
+    const gone = deliveryPath(SECRET, { workspaceId: 999_999, emailbisonWorkspaceId: 7001 });
+    expect((await deliver(gone, body)).status).toBe(200);
     expect(logLines.some((line) => line.includes('webhook delivery refused') && line.includes('unknown'))).toBe(true);
   });
 
   it('answers 413 to a body over 256 KiB, and reads one of exactly 256 KiB', async () => {
-    const over = await deliver(`/emailbison/${TOKEN}/${workspaceId}`, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20));
+    const over = await deliver(PATH, Buffer.alloc(MAX_BODY_BYTES + 1, 0x20));
     expect(over.status).toBe(413);
     const json = event('EMAIL_ACCOUNT_DISCONNECTED', { id: 1, email: 'a@example.com', status: 'Not connected' });
-    const exact = await deliver(`/emailbison/${TOKEN}/${workspaceId}`, json.padEnd(MAX_BODY_BYTES, ' '));
+    const exact = await deliver(PATH, json.padEnd(MAX_BODY_BYTES, ' '));
     expect(exact.status).toBe(200);
-    const big = await deliver(`/emailbison/${TOKEN}/${workspaceId}`, Buffer.alloc(5 * 1024 * 1024, 0x20));
+    const big = await deliver(PATH, Buffer.alloc(5 * 1024 * 1024, 0x20));
     expect(big.status).toBe(413);
   });
 
   it('answers 400 to what is not JSON or not an account event, and never logs the body', async () => {
-    const path = `/emailbison/${TOKEN}/${workspaceId}`;
+    const path = PATH;
     const bodies = [
       `{"event": ${BODY_MARKER}`,
       JSON.stringify([BODY_MARKER]),
@@ -140,7 +155,7 @@ describe('the webhook receiver against strangers', () => {
       emails_sent: 3,
       updated_at: '2026-12-01T10:00:00.000000Z',
     });
-    const answer = await deliver(`/emailbison/${TOKEN}/${workspaceId}`, body);
+    const answer = await deliver(PATH, body);
     expect(answer.status, answer.text).toBe(200);
     const [row] = await db.sql<
       { email: string; name: string; status: string; email_signature: string; emails_sent_count: number; raw: Record<string, unknown> }[]
@@ -167,10 +182,10 @@ describe('the webhook receiver against strangers', () => {
     expect(change).toEqual({ email: hostileEmail, new_value: "Connected'; --" });
   });
 
-  it('puts the token in no log line, table, answer or published message', async () => {
+  it('puts neither the master secret nor the token in any log line, table, answer or published message', async () => {
     // A disconnect that is published, so the ChangesTopic message is checked too.
     await deliver(
-      `/emailbison/${TOKEN}/${workspaceId}`,
+      PATH,
       event('EMAIL_ACCOUNT_DISCONNECTED', { id: 424242, status: 'Not connected', updated_at: '2026-12-01T11:00:00.000000Z' }),
     );
     expect(published.length).toBeGreaterThan(0);
@@ -189,23 +204,24 @@ describe('the webhook receiver against strangers', () => {
       ['published messages', JSON.stringify(published)],
     ]) {
       expect(text.includes(TOKEN), `${where} contain the token`).toBe(false);
+      expect(text.includes(SECRET), `${where} contain the master secret`).toBe(false);
     }
   });
 
   it('answers 503 with Retry-After when the intake queue cannot take a delivery, so EmailBison retries', async () => {
     const full = createWebhookReceiver({
-      token: async () => TOKEN,
+      webhookSecret: async () => SECRET,
       queue: startLocalIntake(async () => ({ failed: [], tally: {}, dueAt: [], ticks: [] }), { log: capturingLog, maxQueued: 0 }).queue,
       log: capturingLog,
     });
     const answer = await full({
       method: 'POST',
-      path: `/emailbison/${TOKEN}/1`,
+      path: deliveryPath(SECRET, { workspaceId: 1, emailbisonWorkspaceId: 7001 }),
       body: event('EMAIL_ACCOUNT_DISCONNECTED', { id: 1, status: 'Not connected' }),
     });
     expect(answer.status).toBe(503);
     expect(answer.headers['retry-after']).toBe('5');
-    const tokenless = await full({ method: 'POST', path: '/emailbison/wrong/1', body: '{}' });
+    const tokenless = await full({ method: 'POST', path: '/emailbison/1/7001/wrong', body: '{}' });
     expect(tokenless.status).toBe(404);
   });
 
@@ -215,7 +231,7 @@ describe('the webhook receiver against strangers', () => {
     const message = (id: number) =>
       encodeIntakeMessage({
         kind: 'delivery',
-        workspaceId: 1,
+        target: { workspaceId: 1, emailbisonWorkspaceId: 7001 },
         body: event('EMAIL_ACCOUNT_DISCONNECTED', { id, status: 'Not connected' }),
         receivedAt: new Date().toISOString(),
       });

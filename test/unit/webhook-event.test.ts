@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT_EVENT_TYPES, parseAccountEvent } from '../../lambdas/webhooks/event';
 import { changesMessage } from '../../lambdas/webhooks/publish';
-import { maskWebhookUrl, tokenDigest, tokenMatches } from '../../lambdas/webhooks/token';
+import { deliveryUrl, maskWebhookUrl, workspaceToken, workspaceTokenMatches } from '../../lambdas/webhooks/token';
 
 const senderEmail = {
   id: 77,
@@ -89,11 +89,22 @@ describe('parseAccountEvent', () => {
   });
 });
 
-describe('the token', () => {
-  it('matches only itself, and is masked in URLs', () => {
-    const digest = tokenDigest('s3cret-token');
-    expect(tokenMatches('s3cret-token', digest)).toBe(true);
-    for (const guess of ['', 's3cret-toke', 's3cret-token ', 'S3CRET-TOKEN']) expect(tokenMatches(guess, digest)).toBe(false);
+describe('the workspace token', () => {
+  const secret = 'master-secret-for-unit-tests-0123456789';
+  const acme = { workspaceId: 4, emailbisonWorkspaceId: 12 };
+
+  it("is the workspace's HMAC: it opens its own path only, and is masked in URLs", () => {
+    const token = workspaceToken(secret, acme);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(workspaceTokenMatches(secret, acme, token)).toBe(true);
+    for (const guess of ['', token.slice(0, -1), `${token} `, token.toUpperCase(), workspaceToken('other-secret', acme)]) {
+      expect(workspaceTokenMatches(secret, acme, guess)).toBe(false);
+    }
+    expect(workspaceTokenMatches(secret, { workspaceId: 5, emailbisonWorkspaceId: 12 }, token)).toBe(false);
+    expect(workspaceTokenMatches(secret, { workspaceId: 4, emailbisonWorkspaceId: 13 }, token)).toBe(false);
+    const url = deliveryUrl('https://x.on.aws/', secret, acme);
+    expect(url).toBe(`https://x.on.aws/emailbison/4/12/${token}`);
+    expect(maskWebhookUrl(url)).toBe('https://x.on.aws/emailbison/4/12/***');
     expect(maskWebhookUrl('https://x.on.aws/emailbison/s3cret-token/4')).toBe('https://x.on.aws/emailbison/***/4');
   });
 });

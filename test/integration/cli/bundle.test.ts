@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStale } from '../../../cli/bundle.mjs';
 import { allCommands, commandPath, program, READ_COMMANDS } from '../../../cli/main';
+import { localWebhookSecretFile } from '../../../local/webhook-secret';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
 import { finish, startAwsStandIn, standInEnv, type AwsStandIn } from '../../helpers/aws-stand-in';
 import { tempDir } from '../../helpers/cleanup';
@@ -119,7 +120,32 @@ describe('every command, from the bundle', () => {
     expect(keys.map((k: { result: string }) => k.result)).toEqual(['ok', 'ok', 'ok']);
   });
 
-  bundleTest('webhooks register', "creates each workspace's subscription", async () => {
+  // First: serve creates the local webhook secret (beside the secrets file) that url and register read.
+  bundleTest('webhooks serve', 'listens, prints its base URL and the url command, and stops on SIGTERM', async () => {
+    const { child, result } = startCli(['webhooks', 'serve', '--port', '0'], env);
+    let printed = '';
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk) => {
+        printed += chunk;
+        if (printed.split('\n').length > 2) resolve();
+      });
+    });
+    expect(printed).toMatch(/^(http:\/\/127\.0\.0\.1:\d+)\nsender-sync webhooks url --base \1\n$/);
+    const guess = await fetch(`${printed.split('\n')[0]}/emailbison/1/1/wrong-token`, { method: 'POST', body: '{}' });
+    expect(guess.status).toBe(404);
+    child.kill('SIGTERM');
+    expect((await result).code).toBe(0);
+  });
+
+  bundleTest('webhooks url', "prints each workspace's own delivery URL", async () => {
+    const result = await cli(['webhooks', 'url', '--base', 'http://127.0.0.1:9', '--json'], env);
+    expect(result.code).toBe(0);
+    const urls = json(result) as { name: string; url: string }[];
+    expect(urls).toHaveLength(3);
+    for (const { url } of urls) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:9\/emailbison\/\d+\/\d+\/[\w-]{43}$/);
+  });
+
+  bundleTest('webhooks register', "creates each workspace's subscription, with its own URL", async () => {
     const result = await cli(['webhooks', 'register', '--url', 'http://127.0.0.1:9', '--json'], env);
     expect(result.code).toBe(0);
     expect(json(result).registered.map((r: { outcome: string }) => r.outcome)).toEqual(['created', 'created', 'created']);
@@ -129,24 +155,9 @@ describe('every command, from the bundle', () => {
     const result = await cli(['webhooks', 'list', '--json'], env);
     expect(result.code).toBe(0);
     expect(json(result).subscriptions).toHaveLength(3);
-    const token = JSON.parse(readFileSync(secretsFile, 'utf8'))['webhook-token'];
-    expect(result.stdout).not.toContain(token);
-  });
-
-  bundleTest('webhooks serve', 'listens, prints its address, and stops on SIGTERM', async () => {
-    const { child, result } = startCli(['webhooks', 'serve', '--port', '0'], env);
-    let printed = '';
-    await new Promise<void>((resolve) => {
-      child.stdout?.on('data', (chunk) => {
-        printed += chunk;
-        if (printed.includes('\n')) resolve();
-      });
-    });
-    expect(printed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/emailbison\/\S+\n$/);
-    const health = await fetch(printed.trim().replace(/\/emailbison\/.*/, '/emailbison/wrong-token/1'), { method: 'POST', body: '{}' });
-    expect(health.status).toBeGreaterThanOrEqual(400);
-    child.kill('SIGTERM');
-    expect((await result).code).toBe(0);
+    const urls = json(await cli(['webhooks', 'url', '--base', 'http://127.0.0.1:9', '--json'], env)) as { url: string }[];
+    for (const { url } of urls) expect(result.stdout).not.toContain(url.split('/').pop());
+    expect(result.stdout).not.toContain(readFileSync(localWebhookSecretFile(secretsFile), 'utf8').trim());
   });
 
   bundleTest('psql', 'runs psql on the database the CLI reads, the password never on its command line', async () => {
@@ -300,7 +311,7 @@ describe('the program', () => {
     const paths = allCommands().map((command) => commandPath(command).replace(/^sender-sync /, ''));
     expect(READ_COMMANDS.filter((name) => !paths.includes(name))).toEqual([]);
     expect([...READ_COMMANDS].sort()).toEqual(
-      ['accounts', 'changes', 'check-keys', 'jobs', 'missing', 'status', 'webhooks list', 'workspaces list'].sort(),
+      ['accounts', 'changes', 'check-keys', 'jobs', 'missing', 'status', 'webhooks list', 'webhooks url', 'workspaces list'].sort(),
     );
     expect(program.name()).toBe('sender-sync');
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveryPath } from '../../../lambdas/webhooks/token';
 import { createSettledReceiver } from '../../helpers/webhook-intake';
 import { cli } from '../../helpers/cli';
 import { createTestDatabase } from '../../helpers/database';
@@ -12,12 +13,12 @@ import { createWorld, runJobDirectly, type World } from '../../helpers/world';
  */
 const db = await createTestDatabase();
 const NAME = 'Kestrel Ventures';
-const TOKEN = 'churn-test-token';
+const SECRET = 'churn-test-master-secret';
 let world: World;
 let workspaceId: number;
 let emailbisonWorkspaceId: number;
 // The receiver and the applier as deployed, what the receiver accepted applied before the test looks.
-const receive = createSettledReceiver(db.sql, { token: TOKEN });
+const receive = createSettledReceiver(db.sql, { webhookSecret: SECRET });
 
 beforeAll(async () => {
   world = await createWorld(db.sql, { only: [NAME] });
@@ -119,7 +120,7 @@ describe('an account removed and added again under a new id', () => {
     // The removal's delivery was lost; the addition's arrives.
     const answer = await receive({
       method: 'POST',
-      path: `/emailbison/${TOKEN}/${workspaceId}`,
+      path: deliveryPath(SECRET, { workspaceId, emailbisonWorkspaceId }),
       body: JSON.stringify({
         event: { type: 'EMAIL_ACCOUNT_ADDED', workspace_id: emailbisonWorkspaceId },
         data: {

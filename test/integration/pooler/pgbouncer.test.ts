@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from '../../../lambdas/db/client';
 import { partTimeouts } from '../../../lambdas/db/part';
+import { deliveryPath } from '../../../lambdas/webhooks/token';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
 import { tempDir } from '../../helpers/cleanup';
 import { cli, startCli } from '../../helpers/cli';
@@ -129,11 +130,14 @@ describe.skipIf(PGBOUNCER_MISSING !== undefined)(
     `;
       const sql = createSql({ url: bouncer.url(db.name), poolMode: 'transaction', timeouts: partTimeouts({}, 'webhook'), max: 1 });
       try {
-        const receive = createSettledReceiver(sql, { token: 'bouncer-token' });
+        const receive = createSettledReceiver(sql, { webhookSecret: 'bouncer-secret' });
         const deliver = (status: string) =>
           receive({
             method: 'POST',
-            path: `/emailbison/bouncer-token/${account.workspace_id}`,
+            path: deliveryPath('bouncer-secret', {
+              workspaceId: account.workspace_id,
+              emailbisonWorkspaceId: account.emailbison_workspace_id,
+            }),
             body: JSON.stringify({
               event: { type: 'EMAIL_ACCOUNT_DISCONNECTED', workspace_id: account.emailbison_workspace_id },
               data: { sender_email: { id: account.emailbison_id, status } },

@@ -35,6 +35,7 @@ function runDigest(workspaces: number, accounts: number, email = (w: number, a: 
         oldStatus: 'Connected',
         newStatus: 'Not connected',
         removed: false,
+        warmupDisabled: false,
       })),
       notListed: Math.max(0, accounts - 50),
     })),
