@@ -1,6 +1,7 @@
 import net from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertWorkspace } from '../../../lambdas/workspaces/registry';
+import { ensureLocalWebhookSecret, localWebhookSecretFile } from '../../../local/webhook-secret';
 import { startEmailBisonSim, type EmailBisonSim } from '../../../sim/server';
 import { cli } from '../../helpers/cli';
 import { createTestDatabase } from '../../helpers/database';
@@ -18,6 +19,8 @@ const state = freshEmbeddedDir('ss-sim-address-');
 const env = { ...state.env, DATABASE_URL: db.url };
 let sim: EmailBisonSim | undefined;
 afterAll(() => sim?.close());
+// `webhooks register` needs the local webhook secret before it asks EmailBison anything.
+beforeAll(() => ensureLocalWebhookSecret(localWebhookSecretFile(state.env.SENDER_SYNC_SECRETS_FILE)));
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -61,7 +64,13 @@ describe('simulated workspaces after a run', () => {
   it('a refused connection is named as such, never "(TypeError)"', async () => {
     const closed = await freePort();
     await db.sql`update workspaces set active = false`;
-    await upsertWorkspace(db.sql, { name: 'Closed Port', baseUrl: `http://127.0.0.1:${closed}`, apiKeyRef: 'env:CLOSED_PORT_KEY' });
+    await upsertWorkspace(db.sql, {
+      name: 'Closed Port',
+      baseUrl: `http://127.0.0.1:${closed}`,
+      apiKeyRef: 'env:CLOSED_PORT_KEY',
+      // Its delivery URL names the EmailBison workspace, so register needs it recorded.
+      emailbisonWorkspaceId: 901,
+    });
     const register = await cli(['webhooks', 'register', '--url', 'http://127.0.0.1:9', '--json'], { ...env, CLOSED_PORT_KEY: 'k' });
     expect(register.code).toBe(2);
     expect(register.stdout).toContain(`EmailBison at 127.0.0.1:${closed} did not answer GET /api/webhook-url`);
