@@ -77,7 +77,7 @@ async function request(target: SubscriptionTarget, method: string, path: string,
       { workspace: target.workspace, cause: error },
     );
   }
-  const text = await response.text();
+  const text = await readCapped(response, MAX_ANSWER_BYTES, () => `${method} ${path} for workspace "${target.workspace}"`);
   if (response.status === 401) {
     throw new WebhookSubscriptionError(
       `EmailBison rejected the API key of workspace "${target.workspace}" (HTTP 401) on ${method} ${path}.`,
@@ -126,4 +126,26 @@ function eventName(value: unknown): string | undefined {
 function sameEvents(a: string[], b: string[]): boolean {
   const left = new Set(a);
   return left.size === new Set(b).size && b.every((event) => left.has(event));
+}
+
+/** A subscriptions answer is a short list: far past this, it is not one (and is not read on). */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * The answer's body, read at most `maxBytes` far: `response.text()` would buffer an answer
+ * that never ends (issue 22). The request's AbortSignal bounds the time; this bounds the bytes.
+ */
+async function readCapped(response: Response, maxBytes: number, what: () => string): Promise<string> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.byteLength;
+    if (bytes > maxBytes) {
+      await response.body.cancel().catch(() => {});
+      throw new WebhookSubscriptionError(`EmailBison's answer to ${what()} went past ${maxBytes} bytes: not read on.`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
