@@ -28,7 +28,9 @@ function hasOpenssl(): boolean {
 
 /** Runs a Postgres binary as a user it accepts (initdb and postgres refuse root). */
 function pg(command: string, args: string[]): void {
-  const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(BIN, command), ...args]] : [path.join(BIN, command), args];
+  // runuser is in /usr/sbin, which a non-login root shell's PATH may lack.
+  const runuser = ['/usr/sbin/runuser', '/sbin/runuser'].find((candidate) => existsSync(candidate)) ?? 'runuser';
+  const [file, argv] = asRoot ? [runuser, ['-u', 'postgres', '--', path.join(BIN, command), ...args]] : [path.join(BIN, command), args];
   execFileSync(file, argv, { stdio: 'ignore' });
 }
 
