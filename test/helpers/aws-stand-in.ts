@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './stand-in-server';
 
 /*
  * A local stand-in of the AWS APIs the CLI calls, a real HTTP server speaking their JSON
@@ -149,10 +150,6 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
       describeHook = handler;
     },
     putSecret: (arn, value) => void secrets.set(arn, value),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

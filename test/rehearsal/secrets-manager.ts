@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, readRequestBody } from '../helpers/stand-in-server';
 
 /*
  * A stand-in for AWS Secrets Manager's GetSecretValue, spoken in its JSON protocol
@@ -37,7 +38,7 @@ export async function startSecretsManager(secrets: StoredSecret[]): Promise<Secr
     const credential = /Credential=([^,\s]+)/.exec(String(req.headers.authorization ?? ''))?.[1];
     let body: { SecretId?: unknown };
     try {
-      body = JSON.parse((await readBody(req)) || '{}');
+      body = JSON.parse((await readRequestBody(req)) || '{}');
     } catch {
       return answerError(res, 'SerializationException', 'The request body is not JSON.');
     }
@@ -67,18 +68,8 @@ export async function startSecretsManager(secrets: StoredSecret[]): Promise<Secr
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function answer(res: ServerResponse, status: number, body: unknown): void {

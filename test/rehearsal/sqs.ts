@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer, readRequestBody } from '../helpers/stand-in-server';
 
 /*
  * A stand-in for Amazon SQS's SendMessage, spoken in its JSON protocol (POST / with
@@ -35,7 +36,7 @@ export async function startSqs(): Promise<SqsStandIn> {
     const target = String(req.headers['x-amz-target'] ?? '');
     let body: { QueueUrl?: string; MessageBody?: string; DelaySeconds?: number };
     try {
-      body = JSON.parse((await readBody(req)) || '{}');
+      body = JSON.parse((await readRequestBody(req)) || '{}');
     } catch {
       return answerError(res, 'InvalidParameterValue', 'The request body is not JSON.');
     }
@@ -66,18 +67,8 @@ export async function startSqs(): Promise<SqsStandIn> {
     get sent() {
       return sent;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function answerError(res: ServerResponse, type: string, message: string): void {
