@@ -93,7 +93,11 @@ export interface EmailBisonSim {
    * now, or gone) and its webhook is delivered (SimOptions.webhookUrl and the workspace's
    * subscriptions) before this resolves. Also POST /_sim/accounts/{id}/<change>.
    */
-  changeAccount(id: number, action: SimAccountChange): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  changeAccount(
+    id: number,
+    action: SimAccountChange,
+    change?: { webhooks?: boolean },
+  ): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
   /** A new account, its email_account_added delivered. Also POST /_sim/accounts {"workspace": name or id}. */
   /** POST /_sim/bad-day: `accounts` connected accounts across the first `workspaces` disconnect at once, each delivered `copies` times, concurrently. */
   badDay(request: {
@@ -101,8 +105,24 @@ export interface EmailBisonSim {
     workspaces: number;
     copies?: number;
     concurrency?: number;
+    /** false: the accounts change and the events are logged, and no webhook is delivered (a receiver that lost them). */
+    webhooks?: boolean;
   }): Promise<import('./webhooks').BadDaySummary>;
-  addAccountWithEvent(workspaceName: string): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  addAccountWithEvent(
+    workspaceName: string,
+    change?: { webhooks?: boolean },
+  ): Promise<{ account: RawSenderEmail; deliveries: SimDelivery[] }>;
+  /**
+   * The event log (sim/event-log.ts): every change made through changeAccount, badDay and
+   * addAccountWithEvent, delivered or not (`{webhooks: false}`), oldest first; one workspace's, or all.
+   */
+  eventLog(workspaceName?: string): import('./event-log').SimLogItem[];
+  /** Sets a logged event's created_at (an event of days ago). */
+  backdateEvent(id: number, createdAt: string): void;
+  /** Faults of GET /api/events for a workspace ('*': all), as setFaults gives the account routes; undefined: none. */
+  setEventLogFaults(workspaceName: string | '*', faults: SimFaults | undefined): void;
+  /** false: GET /api/events answers 404, an instance without the log. Default SimOptions.eventLog. */
+  setEventLog(served: boolean): void;
   /** Every webhook delivery made, in order, with the receiver's status and the exact body. */
   webhookDeliveries(): SimDelivery[];
   /** The workspace's subscriptions (/api/webhook-url). */
@@ -174,4 +194,6 @@ export interface SimOptions {
   webhookUrl?: string;
   /** The limiter's clock, in ms (default: monotonic, on the epoch's scale). */
   now?: () => number;
+  /** Default true. false: GET /api/events answers 404 (an instance without the event log). */
+  eventLog?: boolean;
 }

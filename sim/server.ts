@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SimAdmin } from './admin';
 import { RequestCounters } from './counters';
 import type { RawSenderEmail, SimWorkspace } from './data';
+import { SimEventLog } from './event-log';
 import { WorkspaceFaults, type FaultResponse } from './faults';
 import { FixedWindowLimiter } from './limiter';
 import {
@@ -90,6 +91,9 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   let listening = false;
   let instanceUrl = '';
   const webhooks = new SimWebhooks(() => instanceUrl, options.webhookUrl);
+  const eventLog = new SimEventLog();
+  const eventLogFaults = new Map<string, WorkspaceFaults>();
+  let eventLogServed = options.eventLog ?? true;
 
   /** Resolves after `ms` (Infinity: never), or when the response closes or the server shuts down. */
   const hold = (ms: number, res: ServerResponse) =>
@@ -152,6 +156,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, UNAUTHENTICATED);
       return webhookUrlRoute(req, res, workspace, hook[1] === undefined ? undefined : Number(hook[1]));
     }
+    if (path === '/api/events') return events(req, res, workspace, url);
     const record = /^\/api\/sender-emails\/([^/]+)$/.exec(path);
     const route = record ? 'senderEmail' : ROUTES[path];
     if (!route || (route === 'users' && !usersRoute)) return send(res, 404, { message: 'Not Found' });
@@ -201,7 +206,14 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         path,
       );
     try {
-      if (change) return send(res, 200, await changeAccount(Number(change[1]), change[2] as SimAccountChange));
+      if (change) {
+        const body = (await readJson(req)) as { webhooks?: unknown } | undefined;
+        return send(
+          res,
+          200,
+          await changeAccount(Number(change[1]), change[2] as SimAccountChange, { webhooks: body?.webhooks !== false }),
+        );
+      }
       if (path === '/_sim/bad-day') {
         const body = (await readJson(req)) as Record<string, unknown> | undefined;
         const request = badDayRequest(body);
@@ -209,10 +221,10 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         return send(res, 200, await badDay(request));
       }
       if (path === '/_sim/accounts') {
-        const body = (await readJson(req)) as { workspace?: string | number } | undefined;
+        const body = (await readJson(req)) as { workspace?: string | number; webhooks?: unknown } | undefined;
         const name = store.list().find((w) => w.name === body?.workspace || w.id === Number(body?.workspace))?.name;
         if (!name) return send(res, 404, { message: 'No such workspace: give {"workspace": name or id}.' });
-        return send(res, 200, await addAccount(name));
+        return send(res, 200, await addAccount(name, { webhooks: body?.webhooks !== false }));
       }
     } catch (error) {
       return send(res, 404, { message: (error as Error).message });
@@ -220,10 +232,11 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     return send(res, 404, { message: 'Not Found' });
   }
 
-  async function changeAccount(id: number, action: SimAccountChange) {
+  async function changeAccount(id: number, action: SimAccountChange, change: { webhooks?: boolean } = {}) {
     const found = store.findAccount(id);
     if (!found) throw new Error(`the simulator has no account ${id}`);
-    const updatedAt = changeTimestamp(Date.now());
+    const nowMs = Date.now();
+    const updatedAt = changeTimestamp(nowMs);
     let type: SimAccountEvent;
     let account: RawSenderEmail;
     if (action === 'remove') {
@@ -238,7 +251,26 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       account = store.patch(found.workspace.name, id, { status, updated_at: updatedAt });
       type = action === 'disconnect' ? 'email_account_disconnected' : 'email_account_reconnected';
     }
-    return { account, deliveries: await webhooks.deliver(type, found.workspace, account) };
+    return { account, deliveries: await logged([{ type, workspace: found.workspace, account }], nowMs, change.webhooks) };
+  }
+
+  /** Records each change in the event log, then delivers its webhooks unless told not to (a test losing them). */
+  async function logged(
+    events: { type: SimAccountEvent; workspace: SimWorkspace; account: RawSenderEmail }[],
+    atMs: number,
+    deliver = true,
+    copies = 1,
+    concurrency = Number.POSITIVE_INFINITY,
+  ): Promise<SimDelivery[]> {
+    const items = events.map(({ type, workspace, account }) => eventLog.record(type, workspace, account, instanceUrl, atMs));
+    if (!deliver) return [];
+    const made = await webhooks.deliverAll(events, copies, concurrency);
+    const targetUrl = (target: SimDelivery['target']) => (target === 'global' ? 'global' : `subscription:${target}`);
+    events.forEach((event, index) => {
+      const mine = made.filter((delivery) => delivery.accountId === event.account.id && delivery.type === event.type);
+      eventLog.delivered(items[index], mine, targetUrl);
+    });
+    return made;
   }
 
   /**
@@ -247,9 +279,16 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
    * instance outage, and each event goes to the workspace's subscriptions, `copies` times
    * each, `concurrency` deliveries in flight at once.
    */
-  async function badDay(request: { accounts: number; workspaces: number; copies: number; concurrency: number }): Promise<BadDaySummary> {
+  async function badDay(request: {
+    accounts: number;
+    workspaces: number;
+    copies: number;
+    concurrency: number;
+    webhooks?: boolean;
+  }): Promise<BadDaySummary> {
     const chosen = [...store.list()].sort((a, b) => a.id - b.id).slice(0, request.workspaces);
-    const updatedAt = changeTimestamp(Date.now());
+    const nowMs = Date.now();
+    const updatedAt = changeTimestamp(nowMs);
     const events: { type: SimAccountEvent; workspace: SimWorkspace; account: RawSenderEmail }[] = [];
     chosen.forEach((workspace, index) => {
       const share = Math.floor(request.accounts / chosen.length) + (index < request.accounts % chosen.length ? 1 : 0);
@@ -260,7 +299,7 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       }
     });
     const started = performance.now();
-    const made = await webhooks.deliverAll(events, request.copies, request.concurrency);
+    const made = await logged(events, nowMs, request.webhooks ?? true, request.copies, request.concurrency);
     return summarizeBadDay(
       chosen.map((workspace) => workspace.name),
       request.concurrency,
@@ -270,9 +309,55 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     );
   }
 
-  async function addAccount(workspaceName: string) {
+  async function addAccount(workspaceName: string, change: { webhooks?: boolean } = {}) {
+    const nowMs = Date.now();
     const [account] = store.add(workspaceName, 1);
-    return { account, deliveries: await webhooks.deliver('email_account_added', store.get(workspaceName), account) };
+    return {
+      account,
+      deliveries: await logged([{ type: 'email_account_added', workspace: store.get(workspaceName), account }], nowMs, change.webhooks),
+    };
+  }
+
+  /**
+   * GET /api/events: the key's workspace's event log (event-log.ts), with the faults the
+   * event log was given (setEventLogFaults: 5xx, 429, malformed pages, counted by the log's
+   * own page ordinal) and the instance's limiter (already passed); 404 on an instance
+   * without the log (setEventLog(false)).
+   */
+  async function events(req: IncomingMessage, res: ServerResponse, workspace: SimWorkspace | undefined, url: URL): Promise<void> {
+    if (!eventLogServed) return send(res, 404, { message: 'Not Found' });
+    if (req.method !== 'GET') return send(res, 405, { message: 'Method Not Allowed' });
+    if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, UNAUTHENTICATED);
+    const answer = eventLog.page(workspace.name, url.searchParams, `${baseUrl(req)}/api/events`);
+    if (answer.status !== 200) return send(res, answer.status, answer.body);
+    const state = eventLogFaults.get(workspace.name);
+    const raw = url.searchParams.get('cursor');
+    // The log's page ordinal: 1 without a cursor, else 2 (enough for "page 1" and "a later page").
+    const decision = state?.decide(raw ? 2 : 1, 'cursor') ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
+    await hold(decision.holdMs, res);
+    if (gone(res)) return;
+    const response = decision.response;
+    switch (response.kind) {
+      case 'rateLimited':
+        return sendRateLimitedFault(res, response, {});
+      case 'status':
+        return send(res, response.status, { message: 'Server Error' });
+      case 'successFalse':
+        return send(res, 200, successFalse(response.message));
+      case 'malformed':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end('{"data":[{"id":1,"uuid":"trunc');
+      case 'missingMeta': {
+        const { meta: _meta, ...withoutMeta } = answer.body as { meta: unknown };
+        return send(res, 200, withoutMeta);
+      }
+      case 'endless':
+        return sendEndlessBody(res, { id: 1 });
+      case 'trickle':
+        return sendTricklingBody(res, response.intervalMs);
+      case 'ok':
+        return send(res, 200, answer.body);
+    }
   }
 
   /** One record by id: EmailBison checks the record's workspace against the key's. */
@@ -416,7 +501,23 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         faults.set(name, new WorkspaceFaults(workspaceFaults, randomFor(spec.seed, 'faults', name, faultGeneration)));
       }
     },
-    clearFaults: () => faults.clear(),
+    clearFaults: () => {
+      faults.clear();
+      eventLogFaults.clear();
+    },
+    setEventLogFaults(workspaceName, logFaults) {
+      faultGeneration += 1;
+      for (const name of targets(workspaceName)) {
+        if (logFaults)
+          eventLogFaults.set(name, new WorkspaceFaults(logFaults, randomFor(spec.seed, 'event-log-faults', name, faultGeneration)));
+        else eventLogFaults.delete(name);
+      }
+    },
+    setEventLog(served) {
+      eventLogServed = served;
+    },
+    eventLog: (workspaceName) => eventLog.items(workspaceName === undefined ? undefined : store.get(workspaceName).name),
+    backdateEvent: (id, createdAt) => eventLog.backdate(id, createdAt),
     setLatency(next) {
       latency = next;
     },
@@ -529,16 +630,17 @@ const BAD_DAY_CONCURRENCY = 256;
 /** The bad day's request, or what is wrong with it. */
 function badDayRequest(
   body: Record<string, unknown> | undefined,
-): { accounts: number; workspaces: number; copies: number; concurrency: number } | string {
+): { accounts: number; workspaces: number; copies: number; concurrency: number; webhooks: boolean } | string {
   const whole = (value: unknown, min: number, max: number) =>
     typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : undefined;
   const accounts = whole(body?.accounts, 1, 100_000);
   const workspaces = whole(body?.workspaces, 1, 10_000);
   const copies = body?.copies === undefined ? 1 : whole(body.copies, 1, 5);
   const concurrency = body?.concurrency === undefined ? BAD_DAY_CONCURRENCY : whole(body.concurrency, 1, 10_000);
-  if (accounts === undefined || workspaces === undefined || copies === undefined || concurrency === undefined)
-    return 'Give {"accounts": 1..100000, "workspaces": 1..10000, "copies": 1..5 (optional), "concurrency": 1..10000 (optional, 256)}.';
-  return { accounts, workspaces, copies, concurrency };
+  const webhooks = body?.webhooks === undefined ? true : typeof body.webhooks === 'boolean' ? body.webhooks : undefined;
+  if (accounts === undefined || workspaces === undefined || copies === undefined || concurrency === undefined || webhooks === undefined)
+    return 'Give {"accounts": 1..100000, "workspaces": 1..10000, "copies": 1..5 (optional), "concurrency": 1..10000 (optional, 256), "webhooks": false (optional: change the accounts, log the events, deliver nothing)}.';
+  return { accounts, workspaces, copies, concurrency, webhooks };
 }
 
 function subscriptionFields(body: unknown): { name: string; url: string; events: string[] } | undefined {

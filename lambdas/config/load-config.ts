@@ -45,6 +45,8 @@ export interface Config {
   maxResponseBytes: number;
   requestTimeoutMs: number;
   maxStalePages: number;
+  eventLog: boolean;
+  eventLogMaxPages: number;
   batchSize: number;
   webhookSecretArn?: string;
   /** The intake queue the receiver sends deliveries to (and the applier its digest ticks). */

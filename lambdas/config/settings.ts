@@ -188,6 +188,21 @@ export const SETTINGS = {
     parse: integer(2, 10_000),
     describe: 'pages in a row with no new account before a walk is failed',
   },
+  // Missed events recovered (issue 24): each account sync also reads the workspace's event log (GET /api/events,
+  // lambdas/sync/event-log.ts) and applies the account events no change row records, at their own time.
+  eventLog: {
+    env: 'EMAILBISON_EVENT_LOG',
+    default: true,
+    parse: bool,
+    describe: "whether each account sync reads the workspace's EmailBison event log for missed events",
+  },
+  // A burst of 2,000 changes is 134 pages of 15: a sync reads at most this many, and says so when it stops there.
+  eventLogMaxPages: {
+    env: 'EMAILBISON_EVENT_LOG_MAX_PAGES',
+    default: 200,
+    parse: integer(1, 10_000),
+    describe: 'event log pages one account sync reads at most',
+  },
   // Set by the stack on Finalize job: where the run digest of disconnected and removed accounts goes.
   changesTopicArn: {
     env: 'CHANGES_TOPIC_ARN',

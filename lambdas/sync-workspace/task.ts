@@ -1,9 +1,11 @@
 import { createEmailBisonClient, type WalkCursor } from '../emailbison/client';
+import { requestEventLogPage } from '../emailbison/event-log';
 import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
 import { checkBindingForRun } from '../sync/binding-check';
+import { recoverMissedEvents } from '../sync/event-log';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 
@@ -71,6 +73,44 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
         );
         if (binding?.warning) deps.log.warn(binding.warning);
       };
+      // The workspace's missed events (lambdas/sync/event-log.ts), through the same host budget; its requests count as the job's.
+      const recoverEvents = async ({ signal }: { signal: AbortSignal }) => {
+        const stats = { requests: 0 };
+        const recovered = await recoverMissedEvents(
+          {
+            sql: deps.sql,
+            host: instanceHost(workspace.baseUrl),
+            maxPages: deps.config.eventLogMaxPages,
+            now: deps.now,
+            signal,
+            requestPage: (query) =>
+              requestEventLogPage(
+                {
+                  workspace: workspace.name,
+                  baseUrl: workspace.baseUrl,
+                  apiKey,
+                  hostBudget,
+                  maxResponseBytes: deps.config.maxResponseBytes,
+                  requestTimeoutMs: deps.config.requestTimeoutMs,
+                  ...deps.emailbison,
+                  maxAttempts: Math.min(3, deps.config.maxAttempts),
+                  signal,
+                  stats,
+                },
+                query,
+              ),
+          },
+          { jobId, workspace: ref },
+        ).finally(async () => {
+          if (stats.requests === 0) return;
+          await deps.sql`
+            update polling_job_workspaces set api_requests = api_requests + ${stats.requests}
+            where job_id = ${jobId} and workspace_id = ${ref.id}
+          `.catch(() => {});
+        });
+        for (const warning of recovered.warnings) deps.log.warn(`event log: ${warning}`);
+        if (recovered.read > 0) deps.log.info('event log read', { pages: recovered.pages, events: recovered.read, applied: recovered.applied });
+      };
       const onLeaseHeld = ({ leaseMsLeft }: { leaseMsLeft: number }) => {
         deps.log.info('another invocation holds this workspace: waiting for it', { leaseMsLeft: Math.round(leaseMsLeft) });
         deps.onEvent?.({ type: 'workspace-waiting', jobId, workspace: ref, leaseMsLeft });
@@ -92,6 +132,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
           onProgress,
           onLeaseHeld,
           beforeWalk,
+          recoverEvents: deps.config.eventLog ? recoverEvents : undefined,
           signal: deps.signal,
         },
         { jobId, workspace: ref, deadlineMs, timeLeftMs: deadlineMs - start },

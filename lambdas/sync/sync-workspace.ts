@@ -44,6 +44,13 @@ export interface SyncWorkspaceDeps {
    * deadline: one request (with the client's retries), which must finish for anything to be written.
    */
   beforeWalk?: (options: { firstInvocation: boolean }) => Promise<void>;
+  /**
+   * Reads the event log and applies the missed events (event-log.ts), at the job's first
+   * invocation of the workspace, once beforeWalk has passed, alongside the first pages:
+   * the walk writes nothing until it settles, so a change both see is the log's. Must not
+   * reject but when the sync's signal aborts (its problems are warnings).
+   */
+  recoverEvents?: (options: { signal: AbortSignal }) => Promise<unknown>;
   /** Stops the sync as its deadline does: what is in flight is aborted, the cursor saved. */
   signal?: AbortSignal;
   /** Strings that must never be recorded (the workspace's key): redacted from any stored error. */
@@ -153,8 +160,21 @@ async function walkWorkspace(
   const firstInvocation = progress.invocations === 0 || savedCursor(progress) === undefined;
   const bindingChecked = deps.beforeWalk?.({ firstInvocation });
   bindingChecked?.catch(() => {}); // awaited before every write
-  const flush = async () => {
+  // The log's missed events go in before the walk's first batch: a change both see is recorded at the log's time.
+  const recover = deps.recoverEvents;
+  // Settles either way: a log stopped by the deadline leaves the walk to write what it read (the next run reads the log).
+  const eventsRecovered =
+    firstInvocation && recover
+      ? Promise.resolve(bindingChecked)
+          .then(() => recover({ signal: stop.signal }))
+          .catch(() => undefined)
+      : undefined;
+  const beforeWrites = async () => {
     await bindingChecked;
+    await eventsRecovered;
+  };
+  const flush = async () => {
+    await beforeWrites();
     const { accounts, alsoSeenIds, fetchedAtMs } = walk.takeBatch();
     if (accounts.length === 0 && alsoSeenIds.length === 0) return;
     const checkpoint = walk.take(walk.cursor, client.stats);
@@ -168,7 +188,7 @@ async function walkWorkspace(
   };
   // The cursor moves past a page only once every batch read before it is written.
   const saveCursor = async (cursor: WalkCursor | null) => {
-    await bindingChecked;
+    await beforeWrites();
     await writer.after((tx) => saveCheckpoint(tx, holder, walk.take(cursor, client.stats)));
   };
   const stoppedHere = async () => {
@@ -214,8 +234,9 @@ async function walkWorkspace(
     const evidence = walk.mode === 'cursor' && !walk.mixed ? await (cursorTotal ?? cursorModeTotal(client, stop)) : {};
     return await completeWorkspace(sql, holder, workspace, evidence);
   } catch (error) {
-    // The binding check may still be in flight: the invocation ends with it, never leaving it behind.
+    // The binding check (and the log) may still be in flight: the invocation ends with them, never leaving them behind.
     await bindingChecked?.catch(() => {});
+    await eventsRecovered;
     // The job ended or another invocation took over: nothing more is written, not even the error.
     if (isOwnershipLost(error)) throw error;
     // The deadline (or the caller) stopped it: what was read is written and the walk goes on from here.

@@ -3,12 +3,15 @@ import type { AccountEvent, WebhookSenderEmail, WebhookTag } from './event';
 import { markDigestDue, type DigestTiming } from './publish';
 
 /*
- * Applies one delivered account event to sender_emails, in one transaction with its change
- * row (source 'webhook', delivery_key = sha256 of the raw body), so the row is current when
- * the applier commits. Invariants:
- * - Idempotent: a delivery whose key already wrote a change row is a replay and changes
- *   nothing; an event whose value the row already holds writes nothing either (so a sync
- *   that saw it first and a webhook that comes after it record one change, not two).
+ * Applies one account event to sender_emails, in one transaction with its change row, so the
+ * row is current when the applier commits: a delivered webhook (source 'webhook',
+ * delivery_key = sha256 of the raw body) or an item of EmailBison's event log read by the
+ * sync (source 'events', event_uuid, observed at the item's created_at; lambdas/sync/event-log.ts).
+ * Invariants:
+ * - Idempotent: a delivery whose key (a log item whose uuid) already wrote a change row is a
+ *   replay and changes nothing; an event whose value the row already holds writes nothing
+ *   either. So one change seen twice records one row, whichever comes first: a sync then a
+ *   webhook, a webhook then the log, the log then a webhook.
  * - Never older than stored: an event whose time is before the row's
  *   emailbison_updated_at leaves the row alone. Its time is its updated_at, or when the
  *   receiver took it if it has none, so an event applied late (a queue, a retry) never
@@ -34,6 +37,13 @@ export type ApplyOutcome =
   | { outcome: 'ignored'; reason: string };
 
 export type ChangeField = 'status' | 'removed' | 'tags' | 'warmup_enabled' | 'added' | 'readded';
+
+/**
+ * Where an event came from, and so what its change row carries: a webhook delivery (its
+ * key; observed when applied), or an item of EmailBison's event log (its uuid; observed at
+ * the item's created_at, lambdas/sync/event-log.ts). A delivery key alone means a webhook.
+ */
+export type EventOrigin = { source: 'webhook'; deliveryKey: string } | { source: 'events'; eventUuid: string; observedAt: string };
 
 interface StoredRow {
   email: string;
@@ -73,15 +83,25 @@ export async function applyAccountEvent(
  * The caller makes the digest due (markDigestDue) for a publishable change, after the
  * batch's account rows, so every transaction takes its locks in one order.
  */
-export async function applyAccountEventIn(tx: Sql, workspaceId: number, deliveryKey: string, event: AccountEvent): Promise<ApplyOutcome> {
+export async function applyAccountEventIn(
+  tx: Sql,
+  workspaceId: number,
+  from: string | EventOrigin,
+  event: AccountEvent,
+): Promise<ApplyOutcome> {
   if (event.ignoredTaggable) return { outcome: 'ignored', reason: event.ignoredTaggable };
+  const origin: EventOrigin = typeof from === 'string' ? { source: 'webhook', deliveryKey: from } : from;
   const account = event.senderEmail!;
-  // One round trip: was this body applied before, and the account's row, locked until commit.
+  const sameOrigin =
+    origin.source === 'webhook'
+      ? tx`source = 'webhook' and delivery_key = ${origin.deliveryKey}`
+      : tx`source = 'events' and event_uuid = ${origin.eventUuid}`;
+  // One round trip: was this body (or log item) applied before, and the account's row, locked until commit.
   const [found] = await tx<(StoredRow & { replayed: boolean; stored: boolean })[]>`
     select
       exists (
         select 1 from sender_email_changes
-        where source = 'webhook' and delivery_key = ${deliveryKey} and workspace_id = ${workspaceId}
+        where ${sameOrigin} and workspace_id = ${workspaceId}
       ) as replayed,
       se.emailbison_id is not null as stored,
       se.email, se.status, se.tags, se.warmup_enabled, se.deleted_at is not null as deleted, se.emailbison_updated_at
@@ -109,10 +129,15 @@ export async function applyAccountEventIn(tx: Sql, workspaceId: number, delivery
     return { outcome: 'unchanged' } as const;
   }
   const email = row?.email ?? account.email;
+  const deliveryKey = origin.source === 'webhook' ? origin.deliveryKey : null;
+  const eventUuid = origin.source === 'events' ? origin.eventUuid : null;
+  const observedAt = origin.source === 'events' ? origin.observedAt : null;
   const [written] = await tx<{ id: number }[]>`
-    insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key, reason)
+    insert into sender_email_changes (
+      workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key, event_uuid, reason, observed_at
+    )
     values (${workspaceId}, ${account.id}, ${email}, ${change.field}, ${json(change.oldValue)}::text::jsonb, ${json(change.newValue)}::text::jsonb,
-            'webhook', ${deliveryKey}, ${change.reason ?? null})
+            ${origin.source}, ${deliveryKey}, ${eventUuid}, ${change.reason ?? null}, coalesce(${observedAt}::timestamptz, now()))
     on conflict do nothing
     returning id
   `;
