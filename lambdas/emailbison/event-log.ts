@@ -68,7 +68,8 @@ export async function requestEventLogPage(options: EventLogRequestOptions, query
   const path = `${basePath}${EVENTS_PATH}${eventLogQuery(query)}`;
   let last = 'no attempt made';
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
+    if (attempt > 1)
+      await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
     await budget?.acquire(signal);
     if (options.stats) options.stats.requests += 1;
     let status: number;

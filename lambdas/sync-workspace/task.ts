@@ -109,7 +109,8 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
           `.catch(() => {});
         });
         for (const warning of recovered.warnings) deps.log.warn(`event log: ${warning}`);
-        if (recovered.read > 0) deps.log.info('event log read', { pages: recovered.pages, events: recovered.read, applied: recovered.applied });
+        if (recovered.read > 0)
+          deps.log.info('event log read', { pages: recovered.pages, events: recovered.read, applied: recovered.applied });
       };
       const onLeaseHeld = ({ leaseMsLeft }: { leaseMsLeft: number }) => {
         deps.log.info('another invocation holds this workspace: waiting for it', { leaseMsLeft: Math.round(leaseMsLeft) });

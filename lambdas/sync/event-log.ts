@@ -122,7 +122,7 @@ export async function recoverMissedEvents(deps: RecoverEventsDeps, input: Recove
     if (problem) result.warnings.push(`the event log was read only in part: ${problem}; the walk records what it missed`);
     else if (!complete) {
       result.warnings.push(
-        `the event log was read only in part: it has more than ${deps.maxPages} page(s) of events since the last read ` +
+        `the event log was read only in part: workspace "${name}" has more than ${deps.maxPages} page(s) of events since the last read ` +
           '(EMAILBISON_EVENT_LOG_MAX_PAGES); the walk records what it missed',
       );
     }
@@ -135,7 +135,12 @@ export async function recoverMissedEvents(deps: RecoverEventsDeps, input: Recove
       result.read += 1;
       deps.signal?.throwIfAborted();
       const outcome = await sql.begin((tx) =>
-        applyAccountEventIn(tx as unknown as Sql, input.workspace.id, { source: 'events', eventUuid: item.uuid, observedAt: item.createdAt }, item.event!),
+        applyAccountEventIn(
+          tx as unknown as Sql,
+          input.workspace.id,
+          { source: 'events', eventUuid: item.uuid, observedAt: item.createdAt },
+          item.event!,
+        ),
       );
       if (outcome.outcome === 'applied') result.applied += 1;
     }
