@@ -81,7 +81,7 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
             sql: deps.sql,
             host: instanceHost(workspace.baseUrl),
             maxPages: deps.config.eventLogMaxPages,
-            now: deps.now,
+            // The window's dates are calendar days at the instance, on the wall clock: deps.now is the deadline's clock.
             signal,
             requestPage: (query) =>
               requestEventLogPage(
