@@ -102,7 +102,7 @@ export async function benchThrottled(sql: Sql, runs: number, log: (line: string)
         value: median(samples.map((s) => s.floorMs)),
         unit: 'ms',
         runs,
-        note: `the run's requests (sender-email pages, binding checks, retries) at ${rate} a second, the instance's limit and EMAILBISON_MAX_RPS`,
+        note: `the run's requests (sender-email pages, binding checks, event log pages, retries) at ${rate} a second, the instance's limit and EMAILBISON_MAX_RPS`,
       },
       {
         section,

@@ -182,4 +182,34 @@ describe('missed events recovered from the event log', () => {
     expect(job.warnings).toEqual([]);
     expect((await changesOf([id])).map((r) => [r.field, r.source])).toEqual([['status', 'sync']]);
   });
+
+  it('takes a 422 as a warning, decided by its status', async () => {
+    world.sim.setEventLogFaults(NAME, { failFromPage: { page: 1, status: 422 } });
+    try {
+      const job = await run();
+      expect(job.warnings).toEqual([
+        `${NAME}: the event log was read only in part: GET /api/events answered HTTP 422; the walk records what it missed`,
+      ]);
+    } finally {
+      world.sim.setEventLogFaults(NAME, undefined);
+    }
+  });
+
+  it('records a logged removal, then the walk links the inbox added again under a new id', async () => {
+    const [id] = await untouchedConnected(1);
+    const account = world.sim.truth(NAME).find((a) => a.id === id)!;
+    const { deliveries } = await world.sim.changeAccount(id, 'remove', { webhooks: false });
+    expect(deliveries).toEqual([]);
+    const [fresh] = world.sim.addAccounts(NAME, 1);
+    world.sim.patchAccount(NAME, fresh.id, { email: account.email, status: account.status });
+    await run();
+    const rows = await db.sql<{ emailbison_id: string; field: string; source: string }[]>`
+      select emailbison_id, field, source from sender_email_changes
+      where workspace_id = ${workspaceId} and emailbison_id in ${db.sql([id, fresh.id])} order by id
+    `;
+    expect(rows.map((r) => [Number(r.emailbison_id), r.field, r.source])).toEqual([
+      [id, 'removed', 'events'],
+      [fresh.id, 'readded', 'sync'],
+    ]);
+  });
 });
