@@ -15,7 +15,7 @@ export interface ChangeRow {
   field: string;
   old_value: unknown;
   new_value: unknown;
-  source: 'sync' | 'webhook';
+  source: 'sync' | 'webhook' | 'events';
   job_id: string | null;
 }
 

@@ -5,7 +5,7 @@ import { MAX_ERROR_BODY_BYTES, readBody, requestDeadline } from './bounded-body'
 import { sharedDispatcher } from './dispatcher';
 import type { HostBudget } from './host-budget';
 import { type EmailBisonClientOptions, resolveOptions } from './options';
-import { isRecord, parseJson } from './page-request';
+import { isRecord, parseJson, parseRateLimitHeaders } from './page-request';
 import { backoffMs, isConnectionFailure, parseRetryAfterBody, parseRetryAfterHeader, type Sleep } from './retry';
 import { MAX_CURSOR_TOKEN_LENGTH } from './schema';
 
@@ -77,6 +77,8 @@ export async function requestEventLogPage(options: EventLogRequestOptions, query
     let text: string;
     let overflowed: boolean;
     const deadline = requestDeadline(signal, limits.requestTimeoutMs);
+    // On the database's clock, as the host budget keeps its windows.
+    const sentAtMs = Date.now() + (budget?.clockOffsetMs ?? 0);
     try {
       const response = await dispatcher.request({
         origin,
@@ -106,6 +108,9 @@ export async function requestEventLogPage(options: EventLogRequestOptions, query
       deadline.dispose();
     }
     await budget?.recordSuccess();
+    // The limiter's headers, as the walk's client reports them: the host's window is every request's.
+    const rateLimit = parseRateLimitHeaders(headers);
+    if (budget && rateLimit) await budget.observeRemaining(rateLimit.remaining, rateLimit.resetInMs, { limit: rateLimit.limit, sentAtMs });
     if (status === 401) throw new RejectedApiKeyError({ workspace, status });
     if (status === 404) return { kind: 'absent' };
     if (status === 408 || status === 429 || status >= 500) {
