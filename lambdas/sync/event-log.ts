@@ -85,7 +85,7 @@ export async function recoverMissedEvents(deps: RecoverEventsDeps, input: Recove
     const [{ emailbison_workspace_id: boundTo }] = await sql<{ emailbison_workspace_id: string | null }[]>`
       select emailbison_workspace_id from workspaces where id = ${input.workspace.id}
     `;
-    const query = { ...window(deps.now?.() ?? Date.now(), position?.lastEventAt), cursor: null as string | null };
+    const query = { ...eventLogWindow(deps.now?.() ?? Date.now(), position?.lastEventAt), cursor: null as string | null };
     const items: LogItem[] = [];
     let complete = false;
     let problem: string | undefined;
@@ -157,7 +157,7 @@ export async function recoverMissedEvents(deps: RecoverEventsDeps, input: Recove
 }
 
 /** start_date on the position's day (a day earlier: the instance's day may begin before UTC's), never before the log's 10 days; end_date tomorrow (UTC), for the same reason. */
-function window(nowMs: number, lastEventAt: Date | undefined): { startDate: string; endDate: string } {
+export function eventLogWindow(nowMs: number, lastEventAt: Date | undefined): { startDate: string; endDate: string } {
   const earliest = nowMs - (EVENT_LOG_DAYS - 1) * DAY_MS;
   const from = lastEventAt === undefined ? earliest : Math.max(earliest, lastEventAt.getTime() - DAY_MS);
   return { startDate: day(from), endDate: day(nowMs + DAY_MS) };

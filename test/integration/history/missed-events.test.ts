@@ -38,12 +38,12 @@ async function run() {
 }
 
 /** Connected accounts of the workspace that no change row mentions yet. */
-async function untouchedConnected(count: number): Promise<number[]> {
+async function untouchedConnected(count: number, name = NAME): Promise<number[]> {
   const touched = new Set(
     (await db.sql<{ id: string }[]>`select distinct emailbison_id::text as id from sender_email_changes`).map((row) => Number(row.id)),
   );
   return world.sim
-    .truth(NAME)
+    .truth(name)
     .filter((account) => account.status === 'Connected' && !touched.has(account.id))
     .slice(0, count)
     .map((account) => account.id);
@@ -181,6 +181,41 @@ describe('missed events recovered from the event log', () => {
     const job = await run();
     expect(job.warnings).toEqual([]);
     expect((await changesOf([id])).map((r) => [r.field, r.source])).toEqual([['status', 'sync']]);
+  });
+
+  it('reads at most EMAILBISON_EVENT_LOG_MAX_PAGES pages, says so naming the workspace, and loses nothing', async () => {
+    const name = OTHERS[0];
+    const ids = await untouchedConnected(20, name);
+    expect(ids).toHaveLength(20);
+    for (const id of ids) await world.sim.changeAccount(id, 'disconnect', { webhooks: false });
+    const [{ id: otherId }] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${name}`;
+    const position = async () =>
+      (
+        await db.sql<{ id: string }[]>`select last_event_id::text as id from workspace_event_log_positions where workspace_id = ${otherId}`
+      )[0]?.id;
+    const before = await position();
+    const rows = () =>
+      db.sql<{ emailbison_id: string; source: string }[]>`
+        select emailbison_id, source from sender_email_changes where workspace_id = ${otherId} and emailbison_id in ${db.sql(ids)}
+      `;
+    world.deps.config.eventLogMaxPages = 1;
+    try {
+      const job = await run();
+      expect(job.warnings.filter((w) => w.includes(`workspace "${name}" has more than 1 page(s) of events`))).toHaveLength(1);
+    } finally {
+      world.deps.config.eventLogMaxPages = 200;
+    }
+    // The newest 15 from the log, the 5 older by the walk: each account once.
+    const first = await rows();
+    expect(first).toHaveLength(20);
+    expect(first.filter((r) => r.source === 'events')).toHaveLength(15);
+    expect(first.filter((r) => r.source === 'sync')).toHaveLength(5);
+    // Read newest first and cut short: the position stays, and the next read takes both pages, adding nothing.
+    expect(await position()).toBe(before);
+    const job = await run();
+    expect(job.warnings).toEqual([]);
+    expect(await rows()).toHaveLength(20);
+    expect(Number(await position())).toBe(Math.max(...world.sim.eventLog(name).map((item) => item.id)));
   });
 
   it('takes a 422 as a warning, decided by its status', async () => {
