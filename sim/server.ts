@@ -266,10 +266,12 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     if (!deliver) return [];
     const made = await webhooks.deliverAll(events, copies, concurrency);
     const targetUrl = (target: SimDelivery['target']) => (target === 'global' ? 'global' : `subscription:${target}`);
-    events.forEach((event, index) => {
-      const mine = made.filter((delivery) => delivery.accountId === event.account.id && delivery.type === event.type);
-      eventLog.delivered(items[index], mine, targetUrl);
-    });
+    const byEvent = new Map<string, SimDelivery[]>();
+    for (const delivery of made) {
+      const key = `${delivery.type}:${delivery.accountId}`;
+      byEvent.set(key, [...(byEvent.get(key) ?? []), delivery]);
+    }
+    events.forEach((event, index) => eventLog.delivered(items[index], byEvent.get(`${event.type}:${event.account.id}`) ?? [], targetUrl));
     return made;
   }
 
