@@ -163,11 +163,16 @@ async function walkWorkspace(
   // The log's missed events go in before the walk's first batch: a change both see is recorded at the log's time.
   const recover = deps.recoverEvents;
   // Settles either way: a log stopped by the deadline leaves the walk to write what it read (the next run reads the log).
+  // Its own signal, which follows the deadline's, so a walk that fails stops it rather than wait for its retries.
+  const recoverStop = new AbortController();
+  const followStop = () => recoverStop.abort(stop.signal.reason);
+  stop.signal.addEventListener('abort', followStop, { once: true });
   const eventsRecovered =
     firstInvocation && recover
       ? Promise.resolve(bindingChecked)
-          .then(() => recover({ signal: stop.signal }))
+          .then(() => recover({ signal: recoverStop.signal }))
           .catch(() => undefined)
+          .finally(() => stop.signal.removeEventListener('abort', followStop))
       : undefined;
   const beforeWrites = async () => {
     await bindingChecked;
@@ -236,6 +241,7 @@ async function walkWorkspace(
   } catch (error) {
     // The binding check (and the log) may still be in flight: the invocation ends with them, never leaving them behind.
     await bindingChecked?.catch(() => {});
+    if (!stop.signal.aborted) recoverStop.abort(error);
     await eventsRecovered;
     // The job ended or another invocation took over: nothing more is written, not even the error.
     if (isOwnershipLost(error)) throw error;
