@@ -54,11 +54,7 @@ export interface EventLogRequestOptions extends Pick<EmailBisonClientOptions, 'w
 }
 
 export async function requestEventLogPage(options: EventLogRequestOptions, query: EventLogQuery): Promise<EventLogAnswer> {
-  const { workspace, limits, origin, basePath, apiKey } = resolveOptions({
-    ...options,
-    maxResponseBytes: options.maxResponseBytes,
-    requestTimeoutMs: options.requestTimeoutMs,
-  });
+  const { workspace, limits, origin, basePath, apiKey } = resolveOptions(options);
   const dispatcher = options.dispatcher ?? sharedDispatcher(origin, limits);
   const sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
   const signal = options.signal ?? new AbortController().signal;

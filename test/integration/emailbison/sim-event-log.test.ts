@@ -83,6 +83,12 @@ describe('the simulator event log', () => {
     expect(await requestEventLogPage(options, query)).toEqual({ kind: 'refused', reason: 'GET /api/events answered HTTP 422' });
     sim.setEventLogFaults(A, { malformedPages: [1] });
     expect(await requestEventLogPage(options, query)).toMatchObject({ kind: 'unavailable' });
+    // An answer that never ends is read only so far (bounded-body.ts), and refused.
+    sim.setEventLogFaults(A, { endlessBody: true });
+    expect(await requestEventLogPage({ ...options, maxResponseBytes: 65_536 }, query)).toEqual({
+      kind: 'refused',
+      reason: 'GET /api/events answered more than 65536 bytes',
+    });
     sim.setEventLogFaults(A, undefined);
   });
 });
