@@ -38,6 +38,11 @@ import type { WorkspaceRef } from '../workspaces/ref';
 export const EVENT_LOG_DAYS = 10;
 const DAY_MS = 86_400_000;
 const MAX_UUID_LENGTH = 100;
+/**
+ * Items one read keeps at most, whatever the pages hold (each page is bounded in bytes, not in
+ * items): 20,000 is ten bad days of 2,000 changes, a few megabytes of parsed events.
+ */
+export const MAX_EVENT_LOG_ITEMS = 20_000;
 
 export interface RecoverEventsDeps {
   sql: Sql;
@@ -90,7 +95,7 @@ export async function recoverMissedEvents(deps: RecoverEventsDeps, input: Recove
     let complete = false;
     let problem: string | undefined;
     let skipped = 0;
-    while (result.pages < deps.maxPages) {
+    while (result.pages < deps.maxPages && items.length < MAX_EVENT_LOG_ITEMS) {
       const answer = await deps.requestPage(query);
       if (answer.kind === 'absent') {
         const said = await markAbsent(sql, deps.host, input.jobId);
@@ -122,7 +127,8 @@ export async function recoverMissedEvents(deps: RecoverEventsDeps, input: Recove
     if (problem) result.warnings.push(`the event log was read only in part: ${problem}; the walk records what it missed`);
     else if (!complete) {
       result.warnings.push(
-        `the event log was read only in part: workspace "${name}" has more than ${deps.maxPages} page(s) of events since the last read ` +
+        `the event log was read only in part: workspace "${name}" has more than ${deps.maxPages} page(s) ` +
+          `(or ${MAX_EVENT_LOG_ITEMS} items) of events since the last read ` +
           '(EMAILBISON_EVENT_LOG_MAX_PAGES); the walk records what it missed',
       );
     }

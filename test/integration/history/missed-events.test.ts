@@ -201,7 +201,7 @@ describe('missed events recovered from the event log', () => {
     world.deps.config.eventLogMaxPages = 1;
     try {
       const job = await run();
-      expect(job.warnings.filter((w) => w.includes(`workspace "${name}" has more than 1 page(s) of events`))).toHaveLength(1);
+      expect(job.warnings.filter((w) => w.includes(`workspace "${name}" has more than 1 page(s)`))).toHaveLength(1);
     } finally {
       world.deps.config.eventLogMaxPages = 200;
     }
