@@ -68,6 +68,9 @@ export interface StackConfig {
   emailbisonPagination: EmailBisonPagination;
   /** Passed to sync-workspace, for the EmailBison client (next issue). 0 = no cap. */
   emailbisonMaxRps: number;
+  /** Passed to Finalize job: the warmup health its digest reports (lambdas/health). */
+  warmupScoreDropPoints: number;
+  warmupScoreFloor: number;
 }
 
 const PREFIX = 'sender-sync:';
@@ -161,6 +164,8 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     logRetentionDays: read('logRetentionDays')!,
     emailbisonPagination: read('emailbisonPagination')!,
     emailbisonMaxRps: read('emailbisonMaxRps')!,
+    warmupScoreDropPoints: read('warmupScoreDropPoints')!,
+    warmupScoreFloor: read('warmupScoreFloor')!,
   };
   if (config.executionTimeAlarmMinutes >= config.runTimeoutMinutes) {
     problems.push(

@@ -59,6 +59,8 @@ export class SenderSyncStack extends Stack {
       emailbisonPagination: config.emailbisonPagination,
       emailbisonMaxRps: config.emailbisonMaxRps,
       schedule: config.schedule,
+      warmupScoreDropPoints: config.warmupScoreDropPoints,
+      warmupScoreFloor: config.warmupScoreFloor,
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
       tracingEnabled: config.tracingEnabled,

@@ -291,6 +291,24 @@ export const SETTINGS = {
     describe: 'EmailBison requests per second per instance (0: no cap)',
   },
 
+  // Warmup health (issue 24): the digest lists an account whose warmup_score (EmailBison's 0-100 scale) fell by at least
+  // this many points since its previous day's row, or fell under the floor (crossed it: one alert, not one a day while it
+  // stays low). 50 is the "healthy" line public EmailBison integrations use (under 30 they call critical).
+  warmupScoreDropPoints: {
+    env: 'WARMUP_SCORE_DROP_POINTS',
+    context: 'warmupScoreDropPoints',
+    default: 10,
+    parse: decimal(0.01, 100),
+    describe: 'warmup score points lost since the previous day that the digest reports',
+  },
+  warmupScoreFloor: {
+    env: 'WARMUP_SCORE_FLOOR',
+    context: 'warmupScoreFloor',
+    default: 50,
+    parse: decimal(0, 100),
+    describe: 'warmup score under which an account is reported once, when it falls under it',
+  },
+
   // Read by the stack only.
   // Start job reads it too: a run plans to finish within the interval (lambdas/jobs/plan-run.ts).
   schedule: {

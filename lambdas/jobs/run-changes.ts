@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client';
 import { changesCommand, type DigestMessage, type DigestSection, fitDigest } from '../digests/message';
+import { type WarmupDigest, warmupAlertCount, warmupSections } from '../health/warmup-digest';
 
 /*
  * The run digest (issue 15): what changed in each workspace since the previous run, from
@@ -45,6 +46,8 @@ export interface RunDigest {
   /** Where the earliest window of the job's workspaces starts: `sender-sync changes --since <this>` lists every change the digest counts. */
   since: Date | null;
   workspaces: DigestWorkspace[];
+  /** Warmup health alerts of the warmup rows the job wrote (a warmup pass): listed after the changes. */
+  warmup?: WarmupDigest;
 }
 
 /** Accounts listed per workspace in a digest; the rest are counted. */
@@ -211,9 +214,15 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
   };
 }
 
-/** A digest is sent when any account disconnected, was removed or had its warmup disabled for bounces since the previous run. */
+/**
+ * A digest is sent when any account disconnected, was removed or had its warmup disabled for bounces since the previous run,
+ * or has a warmup health alert.
+ */
 export function digestWorthSending(digest: RunDigest): boolean {
-  return digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0 || w.accounts.some((a) => a.warmupDisabled));
+  return (
+    warmupAlertCount(digest.warmup) > 0 ||
+    digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0 || w.accounts.some((a) => a.warmupDisabled))
+  );
 }
 
 /**
@@ -224,7 +233,8 @@ export function digestWorthSending(digest: RunDigest): boolean {
  */
 export function formatDigest(digest: RunDigest): DigestMessage {
   const sum = (kind: keyof ChangeCounts) => digest.workspaces.reduce((n, w) => n + w.counts[kind], 0);
-  const subject = `sender-sync: ${sum('disconnected')} disconnected, ${sum('removed')} removed, ${sum('reconnected')} reconnected, ${sum('added')} added`;
+  const alerts = warmupAlertCount(digest.warmup);
+  const subject = `sender-sync: ${alerts > 0 ? `${alerts} warmup ${alerts === 1 ? 'alert' : 'alerts'}, ` : ''}${sum('disconnected')} disconnected, ${sum('removed')} removed, ${sum('reconnected')} reconnected, ${sum('added')} added`;
   const sections: DigestSection[] = [];
   for (const w of digest.workspaces) {
     const c = w.counts;
@@ -240,6 +250,7 @@ export function formatDigest(digest: RunDigest): DigestMessage {
       notListed: w.notListed,
     });
   }
+  if (digest.warmup) sections.push(...warmupSections(digest.warmup));
   return fitDigest({
     subject,
     intro: [`Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`],

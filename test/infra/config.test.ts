@@ -36,6 +36,8 @@ describe('readStackConfig', () => {
       logRetentionDays: 90,
       emailbisonPagination: 'auto',
       emailbisonMaxRps: 3,
+      warmupScoreDropPoints: 10,
+      warmupScoreFloor: 50,
     });
   });
 
