@@ -18,6 +18,7 @@ export const READ_COMMANDS = [
   'missing',
   'accounts',
   'changes',
+  'health',
   'check-keys',
   'workspaces list',
   'webhooks list',
@@ -312,6 +313,26 @@ program
   .option('--json', 'print the result as JSON')
   .addHelpText('after', example('sender-sync changes --since 7d --workspaces "Acme Outbound"'))
   .action(lazy(() => import('./commands/changes'), 'changesCommand'));
+
+program
+  .command('health')
+  .description(
+    'per workspace: connected, disconnected and warmup-off accounts, capacity (daily limits), median warmup score, alerts and worst accounts; read-only',
+  )
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Capacity: daily_limit summed over connected accounts, all of them and those with warmup off or finished (warmup_enabled false).',
+      "Warmup figures are each workspace's latest day with warmup rows; alerts compare it with each account's previous day",
+      '(WARMUP_SCORE_DROP_POINTS, WARMUP_SCORE_FLOOR).',
+      '--json: {thresholds, workspaces: [{workspace, connected, disconnected, warmup_disabled, disabled_for_bouncing,',
+      '  capacity: {ready, connected}, warmup_day, median_score, worst, alerts, alerts_not_listed}], totals}.',
+    ].join('\n') + example('sender-sync health --workspaces "Acme Outbound" --json'),
+  )
+  .action(lazy(() => import('./commands/health'), 'healthCommand'));
 
 program
   .command('migrate')
