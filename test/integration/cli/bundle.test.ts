@@ -216,6 +216,22 @@ describe('every command, from the bundle', () => {
     expect(result.code).toBe(0);
     expect(json(result)).toMatchObject({ since: '24h', changes: expect.any(Array) });
   });
+
+  bundleTest('health', "shows the synced accounts' capacity, equal to the sum computed in SQL", async () => {
+    const result = await cli(['health', '--json'], env);
+    expect(result.code).toBe(0);
+    const { workspaces, totals } = json(result);
+    const [inSql] = await db.sql<{ ready: number; connected: number; accounts: number }[]>`
+      select coalesce(sum(daily_limit) filter (where warmup_enabled is not true), 0)::int as ready,
+             coalesce(sum(daily_limit), 0)::int as connected, count(*)::int as accounts
+      from sender_emails
+      where deleted_at is null and lower(status) = 'connected' and workspace_id in (select id from workspaces where active)
+    `;
+    expect(workspaces).toHaveLength(2);
+    expect(totals.capacity).toEqual({ ready: inSql.ready, connected: inSql.connected });
+    expect(totals.connected).toBe(inSql.accounts);
+    expect(totals.connected + totals.disconnected).toBe(12);
+  });
 });
 
 describe('trigger and status against the Step Functions stand-in (AWS_ENDPOINT_URL_SFN, fake credentials)', () => {
@@ -311,7 +327,18 @@ describe('the program', () => {
     const paths = allCommands().map((command) => commandPath(command).replace(/^sender-sync /, ''));
     expect(READ_COMMANDS.filter((name) => !paths.includes(name))).toEqual([]);
     expect([...READ_COMMANDS].sort()).toEqual(
-      ['accounts', 'changes', 'check-keys', 'jobs', 'missing', 'status', 'webhooks list', 'webhooks url', 'workspaces list'].sort(),
+      [
+        'accounts',
+        'changes',
+        'check-keys',
+        'health',
+        'jobs',
+        'missing',
+        'status',
+        'webhooks list',
+        'webhooks url',
+        'workspaces list',
+      ].sort(),
     );
     expect(program.name()).toBe('sender-sync');
   });
