@@ -12,8 +12,8 @@ import { type WarmupAlert, type WarmupRows, type WarmupThresholds, warmupAlerts 
  * once its warmup is done.
  *
  * A workspace's latest day is its newest warmup day within the week before the newest day
- * any workspace has: one range of the day index, never the table's history. A workspace
- * whose warmup rows are older than that shows no score.
+ * any workspace has: probes of the day index, never a read of the table's history. A
+ * workspace whose warmup rows are older than that shows no score.
  */
 
 /** Worst accounts shown per workspace (lowest warmup score on its latest day). */
@@ -66,22 +66,32 @@ export interface HealthReport {
   };
 }
 
-/** The latest warmup day of each of the workspaces (ids), within the window: a fragment for the queries below. */
-function latestDays(sql: Sql, workspaceIds: number[]) {
-  return sql`
-    select d.workspace_id, max(d.day) as day
-    from sender_email_warmup_daily d
-    where d.day >= (select max(day) - ${LATEST_DAY_WINDOW_DAYS}::int from sender_email_warmup_daily)
-      and d.workspace_id = any(${workspaceIds}::int[])
-    group by d.workspace_id
+/**
+ * The latest warmup day of each of the workspaces, within the window: per workspace one probe
+ * of the day index (day, workspace_id) for each day of the window, newest first, so the cost
+ * is the number of workspaces, not of rows.
+ */
+async function latestDays(sql: Sql, workspaceIds: number[]): Promise<{ workspace_id: number; day: string }[]> {
+  return sql<{ workspace_id: number; day: string }[]>`
+    select w.id as workspace_id, latest.day::text as day
+    from unnest(${workspaceIds}::int[]) w(id)
+    cross join (select max(day) as day from sender_email_warmup_daily) newest
+    cross join lateral (
+      select g.day::date as day
+      from generate_series(newest.day, newest.day - ${LATEST_DAY_WINDOW_DAYS}::int, interval '-1 day') g(day)
+      where exists (select 1 from sender_email_warmup_daily d where d.day = g.day::date and d.workspace_id = w.id)
+      order by g.day desc
+      limit 1
+    ) latest
   `;
 }
 
 /** The rows of each workspace's latest day. */
-function latestRows(sql: Sql, workspaceIds: number[]): WarmupRows {
+function latestRows(sql: Sql, latest: { workspace_id: number; day: string }[]): WarmupRows {
   return sql`
-    select d.* from (${latestDays(sql, workspaceIds)}) l
-    join sender_email_warmup_daily d on d.workspace_id = l.workspace_id and d.day = l.day
+    select d.*
+    from unnest(${latest.map((l) => l.workspace_id)}::int[], ${latest.map((l) => l.day)}::date[]) l(workspace_id, day)
+    join sender_email_warmup_daily d on d.day = l.day and d.workspace_id = l.workspace_id
   `;
 }
 
@@ -92,6 +102,7 @@ export async function readHealth(
   thresholds: WarmupThresholds,
 ): Promise<HealthReport> {
   const ids = workspaces.map((w) => w.id);
+  const latest = await latestDays(sql, ids);
   const accounts = await sql<
     {
       workspace_id: number;
@@ -117,7 +128,7 @@ export async function readHealth(
     select d.workspace_id, d.day::text as day,
       (percentile_cont(0.5) within group (order by d.warmup_score))::float8 as median,
       count(*) filter (where d.warmup_disabled_for_bouncing_count > 0)::int as disabled_for_bouncing
-    from (${latestRows(sql, ids)}) d
+    from (${latestRows(sql, latest)}) d
     group by d.workspace_id, d.day
   `;
   const worst = await sql<
@@ -128,14 +139,14 @@ export async function readHealth(
       select d.workspace_id, d.emailbison_id, d.warmup_score::float8 as score,
         coalesce(d.warmup_disabled_for_bouncing_count, 0) > 0 as disabled_for_bouncing,
         row_number() over (partition by d.workspace_id order by d.warmup_score, d.emailbison_id) as rank
-      from (${latestRows(sql, ids)}) d
+      from (${latestRows(sql, latest)}) d
       where d.warmup_score is not null
     ) r
     left join sender_emails se on se.workspace_id = r.workspace_id and se.emailbison_id = r.emailbison_id
     where r.rank <= ${WORST_ACCOUNTS}
     order by r.workspace_id, r.rank
   `;
-  const alerts = await warmupAlerts(sql, latestRows(sql, ids), thresholds, HEALTH_ALERTS_LISTED);
+  const alerts = await warmupAlerts(sql, latestRows(sql, latest), thresholds, HEALTH_ALERTS_LISTED);
 
   const countsOf = new Map(accounts.map((a) => [a.workspace_id, a]));
   const scoreOf = new Map(scores.map((s) => [s.workspace_id, s]));
