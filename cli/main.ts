@@ -325,7 +325,7 @@ program
     'after',
     [
       '',
-      'Capacity: daily_limit summed over connected accounts, all of them and those with warmup off or finished (warmup_enabled false).',
+      'Capacity: daily_limit summed over connected accounts, all of them and those with warmup off or finished (warmup_enabled false or unknown).',
       "Warmup figures are each workspace's latest day with warmup rows; alerts compare it with each account's previous day",
       '(WARMUP_SCORE_DROP_POINTS, WARMUP_SCORE_FLOOR).',
       '--json: {thresholds, workspaces: [{workspace, connected, disconnected, warmup_disabled, disabled_for_bouncing,',

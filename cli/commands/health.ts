@@ -87,7 +87,7 @@ function printHealth(report: HealthReport): void {
   );
   const { dropPoints, floor } = report.thresholds;
   console.log(
-    `\nCapacity: daily_limit summed over connected accounts, "ready" those with warmup off or finished (warmup_enabled false).` +
+    `\nCapacity: daily_limit summed over connected accounts, "ready" those with warmup off or finished (warmup_enabled false or unknown).` +
       `\nAlerts: down ${formatScore(dropPoints)}+ points since the previous day, fallen under ${formatScore(floor)}, or disabled for bouncing.`,
   );
   for (const w of report.workspaces) {
