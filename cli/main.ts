@@ -87,6 +87,8 @@ export const program = new SenderSyncCommand()
 program
   .command('run')
   .description('run a full sync through the state machine, on this machine (what `npm start` does)')
+  .option('--warmup', "run the daily warmup pass instead: each workspace's warmup figures for the day into sender_email_warmup_daily")
+  .option('--day <YYYY-MM-DD>', 'with --warmup: the UTC day to read (default today)')
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--scenario <name>', 'simulator scenario when no workspace is registered: seed-2025, seed-2026, grid:N:M', 'seed-2025')
   .option('--latency-ms <ms>', 'simulator latency per request')
@@ -100,6 +102,7 @@ program
   )
   .option('--sim-rate-window <seconds>', "simulator: the limit's window (default 1)")
   .option('--sim-no-users-route', 'simulator: GET /api/users answers 404 (key bindings cannot be checked)')
+  .option('--sim-no-warmup-route', 'simulator: the warmup routes answer 404 (an instance without them)')
   .option('--sim-invalid-cursor <answer>', 'simulator: first-page | reject, for a cursor that does not decode')
   .option('--sim-honour-per-page', 'simulator: honour per_page (up to 100)')
   .option('--sim-unreachable <mode>', 'simulator: hang | refuse, an instance that never answers')
@@ -112,7 +115,9 @@ program
       'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
       'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 64 usage (an unknown workspace), 130 interrupted, 1 error.',
       'With --json, progress goes to stderr and stdout holds one JSON value: {status, job, workspaces, execution, running_job_id}.',
+      'With --warmup the job is recorded as <JOB_NAME>-warmup (its own lock: it never blocks the sync); `status --warmup` shows it.',
       example('sender-sync run --workspaces "Acme Outbound,Juniper Health"'),
+      example('sender-sync run --warmup --day 2026-12-04'),
     ].join('\n'),
   )
   .action(async (options) => {
@@ -223,7 +228,8 @@ program
 
 program
   .command('status [job-id]')
-  .description('the latest (or given) job with its per-workspace rows and, for AWS runs, the execution status')
+  .description('the latest account sync (or given job) with its per-workspace rows and, for AWS runs, the execution status')
+  .option('--warmup', 'the latest daily warmup pass instead of the latest account sync')
   .option('--watch', 'refresh until the job ends')
   .option('--interval-seconds <s>', 'how often --watch refreshes', positiveNumber, 2)
   .option('--exit-status', 'exit 2 when the job is partial, 3 when it failed (as `gh run view --exit-status`)')
@@ -233,7 +239,7 @@ program
 
 program
   .command('jobs')
-  .description('recent jobs, newest first: id, started, status, workspaces, accounts')
+  .description('recent jobs (account syncs and warmup passes), newest first: id, pass, started, status, workspaces, accounts')
   .option('--limit <n>', 'how many jobs', wholeNumber, 10)
   .option('--json', 'print the result as JSON')
   .addHelpText('after', example('sender-sync jobs --limit 5', '--json: {jobs: [...]}, each as `status --json` prints its job.'))

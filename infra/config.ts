@@ -23,6 +23,8 @@ export interface StackConfig {
   /** EventBridge schedule expression of the sync. */
   schedule: string;
   scheduleEnabled: boolean;
+  /** UTC hour (0-23) the daily warmup pass starts, with input {"mode": "warmup"}. */
+  warmupHour: number;
   /** Workspaces synced at once (the Map state's MaxConcurrency). */
   mapConcurrency: number;
   /** The webhook applier's event source mapping's maximum concurrency (its Postgres connections). */
@@ -137,6 +139,7 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
   const config: StackConfig = {
     schedule: read('schedule')!,
     scheduleEnabled: read('scheduleEnabled')!,
+    warmupHour: read('warmupHour')!,
     mapConcurrency: read('mapConcurrency')!,
     webhookApplierMaxConcurrency: read('webhookApplierMaxConcurrency')!,
     webhookReceiverReservedConcurrency: read('webhookReceiverReservedConcurrency')!,

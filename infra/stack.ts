@@ -121,7 +121,12 @@ export class SenderSyncStack extends Stack {
       );
     }
 
-    const schedule = new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
+    const schedule = new SyncSchedule(this, 'Schedule', {
+      stateMachine,
+      schedule: config.schedule,
+      enabled: config.scheduleEnabled,
+      warmupHour: config.warmupHour,
+    });
     const recorder = new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
 
     new SyncAlarms(this, 'Alarms', {

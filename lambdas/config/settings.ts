@@ -319,6 +319,13 @@ export const SETTINGS = {
     describe: 'EventBridge schedule expression',
   },
   scheduleEnabled: { context: 'scheduleEnabled', default: true, parse: bool, describe: 'whether the schedule starts runs' },
+  // The daily warmup pass (issue 24) reads the UTC day it starts in: late in the day, its figures are nearly the day's whole.
+  warmupHour: {
+    context: 'warmupHour',
+    default: 23,
+    parse: integer(0, 23),
+    describe: 'UTC hour of the daily warmup pass (its own rule; off with scheduleEnabled=false)',
+  },
   mapConcurrency: { context: 'mapConcurrency', default: 3, parse: integer(1, 40), describe: 'workspaces synced at once' },
   // The webhook applier's SQS event source mapping: at most this many applier Lambdas at once, each with one Postgres
   // connection. SQS refuses a maximum concurrency under 2 (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).

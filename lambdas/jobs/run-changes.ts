@@ -65,6 +65,8 @@ function windowedChanges(sql: Sql, jobId: string) {
     join sender_email_changes c on c.workspace_id = w.workspace_id and c.observed_at > prev.since
       and c.observed_at <= coalesce((select completed_at from polling_job_status where id = w.job_id), now())
     where w.job_id = ${jobId}::uuid
+      -- A warmup pass reads no accounts: its digest counts no account changes (the account sync's do).
+      and (select run_mode from polling_job_status where id = w.job_id) = 'sync'
   `;
 }
 
@@ -73,7 +75,7 @@ function previousRunEnd(sql: Sql) {
   return sql`
     select coalesce(max(j.completed_at), '-infinity') as since
     from polling_job_workspaces p join polling_job_status j on j.id = p.job_id
-    where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null
+    where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null and j.run_mode = 'sync'
       and j.started_at <= (select started_at from polling_job_status where id = w.job_id)
   `;
 }

@@ -9,6 +9,7 @@ describe('readStackConfig', () => {
     expect(read({})).toEqual({
       schedule: 'rate(1 hour)',
       scheduleEnabled: true,
+      warmupHour: 23,
       mapConcurrency: 3,
       webhookApplierMaxConcurrency: 2,
       webhookReceiverReservedConcurrency: 0,
