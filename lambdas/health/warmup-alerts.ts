@@ -127,15 +127,15 @@ export async function warmupAlerts(
 }
 
 /**
- * The rows a job (the daily warmup pass) wrote, for days from two before it started on:
- * the day index (sender_email_warmup_daily_day_idx) finds them without reading the table's
- * history, and a pass writes the day it runs for (today or yesterday, UTC).
+ * The rows a job wrote: a warmup pass reads one day (polling_job_status.warmup_day), so its
+ * rows are found on that day of the day index (sender_email_warmup_daily_day_idx), never by
+ * reading the table's history. A job that read no day (an account sync) wrote none.
  */
 export function rowsWrittenBy(sql: Sql, jobId: string): WarmupRows {
   return sql`
     select d.* from sender_email_warmup_daily d
-    where d.job_id = ${jobId}::uuid
-      and d.day >= (select (started_at at time zone 'UTC')::date - 2 from polling_job_status where id = ${jobId}::uuid)
+    where d.day = (select warmup_day from polling_job_status where id = ${jobId}::uuid)
+      and d.job_id = ${jobId}::uuid
   `;
 }
 

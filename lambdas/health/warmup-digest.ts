@@ -4,6 +4,8 @@ import { describeAlert, formatScore, jobWarmupAlerts, type WarmupThresholds, typ
 
 /** What a digest says of warmup health: the alerts of the warmup rows its job wrote (warmup-alerts.ts). */
 export interface WarmupDigest {
+  /** The day the warmup pass read (YYYY-MM-DD); null for a job that read none. */
+  day: string | null;
   thresholds: WarmupThresholds;
   workspaces: WorkspaceWarmupAlerts[];
 }
@@ -33,5 +35,6 @@ export function warmupSections(warmup: WarmupDigest): DigestSection[] {
 
 /** The warmup part of a job's digest: the alerts of the rows it wrote, at most `listed` per workspace. */
 export async function readWarmupDigest(sql: Sql, jobId: string, thresholds: WarmupThresholds, listed: number): Promise<WarmupDigest> {
-  return { thresholds, workspaces: await jobWarmupAlerts(sql, jobId, thresholds, listed) };
+  const [job] = await sql<{ day: string | null }[]>`select warmup_day::text as day from polling_job_status where id = ${jobId}::uuid`;
+  return { day: job?.day ?? null, thresholds, workspaces: await jobWarmupAlerts(sql, jobId, thresholds, listed) };
 }

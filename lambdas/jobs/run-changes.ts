@@ -255,7 +255,11 @@ export function formatDigest(digest: RunDigest): DigestMessage {
   if (digest.warmup) sections.push(...warmupSections(digest.warmup));
   return fitDigest({
     subject,
-    intro: [`Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`],
+    intro: [
+      digest.warmup?.day
+        ? `Warmup health of ${digest.warmup.day} (job ${digest.jobId}, ${digest.jobName}):`
+        : `Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`,
+    ],
     sections,
     changesCommand: changesCommand(digest.since),
   });

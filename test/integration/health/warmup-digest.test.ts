@@ -34,8 +34,9 @@ function deps(published: { subject: string; message: string }[]): TaskDeps {
   };
 }
 
-async function startedJob(jobName: string): Promise<string> {
-  const started = await startJob(db.sql, { jobName, runTimeoutMinutes: 60 });
+async function startedJob(mode: 'sync' | 'warmup'): Promise<string> {
+  const jobName = mode === 'warmup' ? 'sender-emails-sync-warmup' : 'sender-emails-sync';
+  const started = await startJob(db.sql, { jobName, mode, warmupDay: TODAY, runTimeoutMinutes: 60 });
   if (started.status !== 'started') throw new Error(`job not started: ${started.status}`);
   return started.jobId;
 }
@@ -67,7 +68,7 @@ describe("a warmup pass's digest", async () => {
     // Written today by another pass: not this job's news.
     { emailbisonId: 12, day: TODAY, score: 20, jobId: earlierPass },
   ]);
-  const jobId = await startedJob('sender-emails-sync-warmup');
+  const jobId = await startedJob('warmup');
   await insertWarmupRows(db.sql, acme.id, [
     { emailbisonId: 1, day: TODAY, score: 70, jobId }, // down 22: a drop
     { emailbisonId: 2, day: TODAY, score: 48, jobId }, // down 7, but under 50 now: a crossing
@@ -119,7 +120,7 @@ describe("a warmup pass's digest", async () => {
       '  fall@juniper.test: score 90 → 60 (-30)',
     ]);
 
-    const sync = await startedJob('sender-emails-sync');
+    const sync = await startedJob('sync');
     const later: { subject: string; message: string }[] = [];
     await createFinalizeJobTask(deps(later))({ jobId: sync });
     expect(later).toEqual([]);
@@ -134,7 +135,8 @@ describe('a burst of warmup alerts', () => {
       returning id
     `;
     const jobId = randomUUID();
-    await db.sql`insert into polling_job_status (id, job_name, status) values (${jobId}, 'burst-warmup', 'running')`;
+    await db.sql`insert into polling_job_status (id, job_name, status, run_mode, warmup_day)
+      values (${jobId}, 'burst-warmup', 'running', 'warmup', ${TODAY}::date)`;
     await db.sql`
       insert into sender_email_warmup_daily (workspace_id, emailbison_id, day, warmup_score, job_id)
       select w.id, a, d.day, case when d.day = ${TODAY}::date then 40 + a else 95 end, case when d.day = ${TODAY}::date then ${jobId}::uuid end

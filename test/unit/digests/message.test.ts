@@ -171,6 +171,7 @@ describe('warmup health in the run digest', () => {
   const withWarmup = (changed: number, alerted: number): RunDigest => ({
     ...runDigest(changed, 50),
     warmup: {
+      day: '2026-12-05',
       thresholds: { dropPoints: 10, floor: 50 },
       workspaces: Array.from({ length: alerted }, (_, w) => ({
         workspaceId: 10_000 + w,
