@@ -148,7 +148,7 @@ export function jobWarmupAlerts(sql: Sql, jobId: string, thresholds: WarmupThres
 export function describeAlert(alert: WarmupAlert, thresholds: WarmupThresholds): string {
   const score =
     alert.previousScore !== null && alert.score !== null
-      ? `score ${formatScore(alert.previousScore)} → ${formatScore(alert.score)} (${formatScore(alert.score - alert.previousScore)})`
+      ? `score ${formatScore(alert.previousScore)} → ${formatScore(alert.score)} (${signed(alert.score - alert.previousScore)})`
       : `score ${alert.score === null ? 'none' : formatScore(alert.score)}`;
   const what = [
     score,
@@ -156,6 +156,11 @@ export function describeAlert(alert: WarmupAlert, thresholds: WarmupThresholds):
     alert.disabledForBouncing ? 'warmup disabled for bouncing' : undefined,
   ];
   return `${alert.email ?? `account ${alert.emailbisonId}`}: ${what.filter(Boolean).join(', ')}`;
+}
+
+/** -22, +16: a change of score. */
+function signed(delta: number): string {
+  return `${delta > 0 ? '+' : ''}${formatScore(delta)}`;
 }
 
 export function formatScore(score: number): string {

@@ -10,6 +10,7 @@ import {
 } from '../../../lambdas/digests/message';
 import { formatDigest, type RunDigest } from '../../../lambdas/jobs/run-changes';
 import { changesMessage } from '../../../lambdas/webhooks/publish';
+import { describeAlert } from '../../../lambdas/health/warmup-alerts';
 import { warmupSections } from '../../../lambdas/health/warmup-digest';
 
 /*
@@ -202,5 +203,22 @@ describe('warmup health in the run digest', () => {
     const cut = fitDigest({ subject: 's', intro: [], sections: warmupSections(withWarmup(0, 1).warmup!), changesCommand: 'unused' }, 2_000);
     expect(cut.message).toMatch(/\n {2}… and \d+ more: `sender-sync health`$/);
     expect(accountedFor(cut.message)).toBe(80);
+  });
+});
+
+describe('a warmup alert line', () => {
+  const base = { emailbisonId: 7, email: 'a@x.io', day: '2026-12-05', previousDay: '2026-12-04', dropped: false, underFloor: false };
+  const thresholds = { dropPoints: 10, floor: 50 };
+
+  it('says the score before and after with its signed change, and why', () => {
+    expect(describeAlert({ ...base, score: 70, previousScore: 92.5, dropped: true, disabledForBouncing: false }, thresholds)).toBe(
+      'a@x.io: score 92.5 → 70 (-22.5)',
+    );
+    expect(describeAlert({ ...base, score: 95, previousScore: 79, disabledForBouncing: true }, thresholds)).toBe(
+      'a@x.io: score 79 → 95 (+16), warmup disabled for bouncing',
+    );
+    expect(
+      describeAlert({ ...base, email: null, score: 40, previousScore: null, underFloor: true, disabledForBouncing: false }, thresholds),
+    ).toBe('account 7: score 40, under 50');
   });
 });
