@@ -63,8 +63,9 @@ export async function sendDigest(deps: TaskDeps, jobId: string): Promise<void> {
     try {
       await deps.changes.publish({ subject, message });
       published = true;
-      // The webhooks' pending disconnections are named in this digest: not sent again.
-      await markWebhookChangesDigested(deps.sql, webhookHighWater);
+      // The webhooks' pending disconnections are named in this digest: not sent again. A warmup
+      // pass's digest (one that read a day) names no account change: they stay pending.
+      if (digest.warmup.day === null) await markWebhookChangesDigested(deps.sql, webhookHighWater);
     } catch (error) {
       deps.log.error('run digest not published', { error: describeError(error) });
     }

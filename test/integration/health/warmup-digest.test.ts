@@ -103,6 +103,12 @@ describe("a warmup pass's digest", async () => {
   });
 
   it("Finalize job publishes them in the run's digest, and a later run that wrote no warmup rows sends nothing of them", async () => {
+    // A webhook disconnection pending for its own digest: the warmup digest does not name it, so it stays pending.
+    await db.sql`insert into webhook_publish_state (workspace_id) values (${acme.id})`;
+    await db.sql`
+      insert into sender_email_changes (workspace_id, emailbison_id, email, field, old_value, new_value, source, delivery_key)
+      values (${acme.id}, 1, 'drop@acme.test', 'status', '"Connected"', '"Not connected"', 'webhook', 'delivery-1')
+    `;
     const published: { subject: string; message: string }[] = [];
     await createFinalizeJobTask(deps(published))({ jobId });
     expect(published).toHaveLength(1);
@@ -119,6 +125,9 @@ describe("a warmup pass's digest", async () => {
       `Juniper Health: warmup health, 1 account ${why}`,
       '  fall@juniper.test: score 90 → 60 (-30)',
     ]);
+
+    expect(await db.sql`select published_through_id::int as id from webhook_publish_state`).toEqual([{ id: 0 }]);
+    await db.sql`delete from sender_email_changes where source = 'webhook'`;
 
     const sync = await startedJob('sync');
     const later: { subject: string; message: string }[] = [];
