@@ -216,6 +216,27 @@ describe('every command, from the bundle', () => {
     expect(result.code).toBe(0);
     expect(json(result)).toMatchObject({ since: '24h', changes: expect.any(Array) });
   });
+
+  bundleTest(
+    'run',
+    "--warmup reads each workspace's warmup figures for the day through the state machine, under its own job name",
+    async () => {
+      const result = await cli(['run', '--warmup', '--day', '2026-12-04', '--json'], env);
+      expect(result.code).toBe(0);
+      const { status, job } = json(result);
+      expect(status).toBe('completed');
+      expect(job).toMatchObject({ job_name: 'sender-emails-sync-warmup', run_mode: 'warmup', warmup_day: '2026-12-04' });
+      expect(job.total_accounts_synced).toBe(12);
+      const rows = await cli(['psql', '-At', '-c', "select count(*) from sender_email_warmup_daily where day = '2026-12-04'"], env);
+      expect(rows.stdout).toBe('12\n');
+      // `status` stays the account sync's ("last sync"); `status --warmup` is the pass's; `jobs` lists both.
+      expect(json(await cli(['status', '--json'], env)).job).toMatchObject({ job_name: 'sender-emails-sync', run_mode: 'sync' });
+      expect(json(await cli(['status', '--warmup', '--json'], env)).job).toMatchObject({ id: job.id, warmup_day: '2026-12-04' });
+      expect((await cli(['jobs'], env)).stdout).toMatch(/warmup 2026-12-04/);
+      expect((await cli(['run', '--day', '2026-12-04'], env)).code).toBe(64);
+    },
+    120_000,
+  );
 });
 
 describe('trigger and status against the Step Functions stand-in (AWS_ENDPOINT_URL_SFN, fake credentials)', () => {
