@@ -13,6 +13,7 @@ import { renderTable, verdict, type Figure } from './report';
 import { benchPaths, parseBenchArgs, saveResults } from './save-results';
 import { benchScale, benchScheduling } from './scale';
 import { startSimChild } from './sim-child';
+import { benchWarmup } from './warmup';
 import { benchWebhooks } from './webhooks';
 import { benchWrite } from './write';
 
@@ -27,7 +28,8 @@ import { benchWrite } from './write';
  * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook intake's p50/p99 over 2,000 concurrent
  * deliveries and the applier's events/s (issue 19), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
- * (about a minute), to latest-scale.json.
+ * (about a minute), to latest-scale.json; `--only warmup`: issue 24's daily warmup pass on a throttled
+ * instance against its rate floor (about five minutes: 4 passes of about 65 s at 5 requests a second), to latest-warmup.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -76,6 +78,10 @@ try {
   if (options.only === 'write') {
     log('item 4: the write path next to a raw COPY (account history on)');
     figures.push(...(await benchWrite(db.sql, db.url, log)));
+  }
+  if (!options.only || options.only === 'warmup') {
+    log('issue 24: the daily warmup pass (the state machine in warmup mode) on a throttled instance');
+    figures.push(...(await benchWarmup(db.sql, RUNS, log)));
   }
   if (!options.only || options.only === 'webhooks') {
     log('issue 19: the webhook intake on a bad day, 2,000 concurrent deliveries; the applier through the queue and in one batch');

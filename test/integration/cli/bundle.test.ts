@@ -217,6 +217,27 @@ describe('every command, from the bundle', () => {
     expect(json(result)).toMatchObject({ since: '24h', changes: expect.any(Array) });
   });
 
+  bundleTest(
+    'run',
+    "--warmup reads each workspace's warmup figures for the day through the state machine, under its own job name",
+    async () => {
+      const result = await cli(['run', '--warmup', '--day', '2026-12-04', '--json'], env);
+      expect(result.code).toBe(0);
+      const { status, job } = json(result);
+      expect(status).toBe('completed');
+      expect(job).toMatchObject({ job_name: 'sender-emails-sync-warmup', run_mode: 'warmup', warmup_day: '2026-12-04' });
+      expect(job.total_accounts_synced).toBe(12);
+      const rows = await cli(['psql', '-At', '-c', "select count(*) from sender_email_warmup_daily where day = '2026-12-04'"], env);
+      expect(rows.stdout).toBe('12\n');
+      // `status` stays the account sync's ("last sync"); `status --warmup` is the pass's; `jobs` lists both.
+      expect(json(await cli(['status', '--json'], env)).job).toMatchObject({ job_name: 'sender-emails-sync', run_mode: 'sync' });
+      expect(json(await cli(['status', '--warmup', '--json'], env)).job).toMatchObject({ id: job.id, warmup_day: '2026-12-04' });
+      expect((await cli(['jobs'], env)).stdout).toMatch(/warmup 2026-12-04/);
+      expect((await cli(['run', '--day', '2026-12-04'], env)).code).toBe(64);
+    },
+    120_000,
+  );
+
   bundleTest('health', "shows the synced accounts' capacity, equal to the sum computed in SQL", async () => {
     const result = await cli(['health', '--json'], env);
     expect(result.code).toBe(0);
@@ -228,6 +249,9 @@ describe('every command, from the bundle', () => {
       where deleted_at is null and lower(status) = 'connected' and workspace_id in (select id from workspaces where active)
     `;
     expect(workspaces).toHaveLength(2);
+    // After `run --warmup` above: each workspace's latest warmup day and its median score.
+    expect(workspaces.map((w: { warmup_day: string }) => w.warmup_day)).toEqual(['2026-12-04', '2026-12-04']);
+    expect(workspaces.every((w: { median_score: number | null }) => typeof w.median_score === 'number')).toBe(true);
     expect(totals.capacity).toEqual({ ready: inSql.ready, connected: inSql.connected });
     expect(totals.connected).toBe(inSql.accounts);
     expect(totals.connected + totals.disconnected).toBe(12);
