@@ -118,10 +118,11 @@ async function walkWarmup(
   const { sql, client } = deps;
   const now = deps.now ?? Date.now;
   const { jobId, workspace, day } = input;
-  if (progress.status === 'synced' || progress.status === 'skipped' || progress.status === 'failed') {
-    return { done: true, cursor: null, accountsSynced: progress.accounts_synced };
-  }
   const missing = noWarmupEndpoint(deps.host);
+  // Another invocation (a retry that outlived its Lambda's invoke) ended it: its outcome stands.
+  if (progress.status === 'skipped') return { done: true, cursor: null, accountsSynced: 0, skipped: missing };
+  if (progress.status === 'synced' || progress.status === 'failed')
+    return { done: true, cursor: null, accountsSynced: progress.accounts_synced };
   if (await instanceKnownWithout(sql, jobId, missing))
     return { done: true, cursor: null, accountsSynced: 0, skipped: await skip(sql, holder, missing) };
 
