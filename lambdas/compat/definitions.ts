@@ -112,7 +112,7 @@ create table if not exists ${t}.compat_domain_mailboxes (
   constraint compat_domain_mailboxes_pkey primary key (workspace_id, domain)
 );
 comment on table ${t}.compat_domain_mailboxes is ${marker(
-    "live sender_emails per (workspace, domain), kept by triggers on ${app}.sender_emails: ScaledMail's price divides by it",
+    `live sender_emails per (workspace, domain), kept by triggers on ${app}.sender_emails: ScaledMail's price divides by it`,
   )};
 
 create table if not exists ${t}.sync_progress (

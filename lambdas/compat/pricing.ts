@@ -1,7 +1,6 @@
 import type { Sql } from '../db/client';
 import { InvalidInputError } from '../errors';
 import { installedSchemas } from './catalog';
-import { ident } from './definitions';
 
 export interface PricingRule {
   position: number;
