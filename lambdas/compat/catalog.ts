@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client';
-import { COMPAT_FUNCTIONS, COMPAT_MARKER, COMPAT_RELATIONS, COMPAT_TRIGGERS, COMPAT_VERSION } from './definitions';
+import { COMPAT_FUNCTIONS, COMPAT_MARKER, COMPAT_RELATIONS, COMPAT_TRIGGERS, COMPAT_VERSION, DERIVED_COLUMNS } from './definitions';
 
 /** An object of one of compat's names found in a schema: sender-sync's (its comment's marker) or another system's. */
 export interface FoundObject {
@@ -79,13 +79,28 @@ export async function findTriggers(sql: Sql, app: string): Promise<{ table: stri
   `;
 }
 
+/** compat's generated columns on sender_emails (by their comments' marker). */
+export async function findDerivedColumns(sql: Sql, app: string): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    select a.attname as name
+    from pg_attribute a
+    join pg_class c on c.oid = a.attrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ${app} and c.relname = 'sender_emails' and a.attname = any(${[...DERIVED_COLUMNS]}::text[])
+      and not a.attisdropped and starts_with(coalesce(col_description(c.oid, a.attnum), ''), ${COMPAT_MARKER})
+    order by 1
+  `;
+  return rows.map((row) => row.name);
+}
+
 /** Installed completely, at this version, in `schema`. */
-export function isComplete(objects: FoundObject[], triggers: { functionSchema: string }[], schema: string): boolean {
+export function isComplete(objects: FoundObject[], triggers: { functionSchema: string }[], columns: string[], schema: string): boolean {
   const ours = objects.filter((o) => o.ours && o.version === COMPAT_VERSION);
   return (
     ALL_NAMES.every((name) => ours.some((o) => o.name === name)) &&
     triggers.length === COMPAT_TRIGGERS.length &&
-    triggers.every((t) => t.functionSchema === schema)
+    triggers.every((t) => t.functionSchema === schema) &&
+    columns.length === DERIVED_COLUMNS.length
   );
 }
 

@@ -139,6 +139,35 @@ comment on table ${t}.sync_progress is ${marker(
 }
 
 /**
+ * An account's email provider and reseller, as the replaced system read them from its tags,
+ * kept on sender_emails as stored generated columns: computed when a row is written (a
+ * microsecond or two), so the dashboard's reads, which go through every row at each page
+ * load, pay nothing for them. Tags that are not an array give null, as they did there.
+ */
+export function derivedColumnsDdl({ app }: CompatSchemas): string {
+  const a = ident(app);
+  const providers = PROVIDER_TAGS.map((name) => `@.name == ${jsonString(name)}`).join(' || ');
+  const resellers = RESELLER_WORDS.join('|');
+  return `
+alter table ${a}.sender_emails
+  add column if not exists compat_email_provider text generated always as (
+    case when jsonb_typeof(tags) = 'array' then jsonb_path_query_first(tags, ${literal(`$[*] ? (${providers}).name`)}) #>> '{}' end
+  ) stored,
+  add column if not exists compat_reseller text generated always as (
+    case when jsonb_typeof(tags) = 'array' then jsonb_path_query_first(tags, ${literal(`$[*].name ? (@ like_regex ${jsonString(resellers)})`)}) #>> '{}' end
+  ) stored;
+comment on column ${a}.sender_emails.compat_email_provider is ${marker(`the name of the first tag that is exactly one of ${PROVIDER_TAGS.join(', ')}`)};
+comment on column ${a}.sender_emails.compat_reseller is ${marker(`the name of the first tag that contains one of ${RESELLER_WORDS.join(', ')} (case-sensitive)`)};
+`;
+}
+
+export const DERIVED_COLUMNS = ['compat_email_provider', 'compat_reseller'] as const;
+
+function jsonString(text: string): string {
+  return JSON.stringify(text);
+}
+
+/**
  * The mailbox counts: one statement-level trigger per event, each folding the statement's
  * transition rows into per-(workspace, domain) deltas. A statement that changes neither an
  * email nor deleted_at (a sync's counter updates) nets to no delta and writes nothing.
@@ -282,8 +311,6 @@ create trigger sender_sync_compat_progress_update after update on ${a}.polling_j
 export function viewsDdl({ target, app }: CompatSchemas): string {
   const t = ident(target);
   const a = ident(app);
-  const providers = `array[${PROVIDER_TAGS.map(literal).join(', ')}]`;
-  const resellers = `array[${RESELLER_WORDS.map((w) => literal(`%${w}%`)).join(', ')}]`;
   return `
 create or replace view ${t}.email_accounts_raw as
 select
@@ -310,17 +337,13 @@ select
   case when se.emails_sent_count > 0
     then round(100.0 * coalesce(se.unique_replied_count, 0) / se.emails_sent_count, 2)
     else 0.00 end::numeric(12, 2) as reply_rate_percentage,
-  tag.provider as email_provider,
-  tag.reseller as reseller,
+  se.compat_email_provider as email_provider,
+  se.compat_reseller as reseller,
   nullif(split_part(se.email, '@', 2), '') as domain,
   round(coalesce(se.manual_price, case when rule.per_domain_mailboxes
-    then rule.price / greatest(coalesce((
-      -- Looked up only for a per-domain rule's accounts (ScaledMail's).
-      select dm.mailboxes from ${t}.compat_domain_mailboxes dm
-      where dm.workspace_id = se.workspace_id and dm.domain = split_part(se.email, '@', 2)), 1), 1)
-    else coalesce(rule.price, 0) end), 2)::numeric(12, 2) as price,
+    then rule.price / greatest(coalesce(dm.mailboxes, 1), 1) else coalesce(rule.price, 0) end), 2)::numeric(12, 2) as price,
   case when se.manual_price is not null then 'manual' else 'calculated' end as price_source,
-  se.manual_price is null and coalesce(rule.price, 0) = 0 and tag.provider is not null as pricing_needs_review,
+  se.manual_price is null and coalesce(rule.price, 0) = 0 and se.compat_email_provider is not null as pricing_needs_review,
   se.notes,
   se.first_seen_at as created_at,
   greatest(se.last_synced_at, se.webhook_changed_at) as updated_at,
@@ -338,23 +361,21 @@ join (
   -- offset 0: computed once per workspace, not once per account.
   offset 0
 ) ws on ws.id = se.workspace_id
-cross join lateral (
-  -- jsonb_array_elements yields the tags in EmailBison's order: the first match is the first tag.
-  select
-    (select e.tag ->> 'name' from jsonb_array_elements(case when jsonb_typeof(se.tags) = 'array' then se.tags else '[]' end) as e(tag)
-      where e.tag ->> 'name' = any(${providers}) limit 1) as provider,
-    (select e.tag ->> 'name' from jsonb_array_elements(case when jsonb_typeof(se.tags) = 'array' then se.tags else '[]' end) as e(tag)
-      where e.tag ->> 'name' like any(${resellers}) limit 1) as reseller
-) tag
 left join lateral (
   select r.price, r.per_domain_mailboxes from ${t}.compat_pricing_rules r
-  where case r.field when 'reseller' then tag.reseller else tag.provider end is not null
+  where case r.field when 'reseller' then se.compat_reseller else se.compat_email_provider end is not null
     and case r.match
-      when 'equals' then lower(case r.field when 'reseller' then tag.reseller else tag.provider end) = lower(r.pattern)
-      else strpos(lower(case r.field when 'reseller' then tag.reseller else tag.provider end), lower(r.pattern)) > 0 end
+      when 'equals' then lower(case r.field when 'reseller' then se.compat_reseller else se.compat_email_provider end) = lower(r.pattern)
+      else strpos(lower(case r.field when 'reseller' then se.compat_reseller else se.compat_email_provider end), lower(r.pattern)) > 0 end
   order by r.position
   limit 1
-) rule on true;
+) rule on true
+-- Looked up only for a per-domain rule's accounts (ScaledMail's): a one-time filter skips the others.
+left join lateral (
+  select m.mailboxes from ${t}.compat_domain_mailboxes m
+  where rule.per_domain_mailboxes and m.workspace_id = se.workspace_id and m.domain = split_part(se.email, '@', 2)
+    and m.domain <> ''
+) dm on true;
 comment on view ${t}.email_accounts_raw is ${marker("every sender account as the replaced system's email_accounts_raw, removed ones with deleted_at")};
 
 create or replace view ${t}.email_accounts_view as

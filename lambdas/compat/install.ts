@@ -1,6 +1,7 @@
 import type { Sql } from '../db/client';
 import {
   appSchema,
+  findDerivedColumns,
   findObjects,
   findTriggers,
   type FoundObject,
@@ -13,6 +14,7 @@ import {
   COMPAT_FUNCTIONS,
   COMPAT_TRIGGERS,
   type CompatSchemas,
+  derivedColumnsDdl,
   ident,
   mailboxesDdl,
   progressDdl,
@@ -75,7 +77,7 @@ export async function installCompat(sql: Sql, options: { schema: string; renameL
 
     const roles = await presentRoles(db);
     const grants = grantsNote(roles);
-    if (foreign.length === 0 && isComplete(found, await findTriggers(db, app), schema)) {
+    if (foreign.length === 0 && isComplete(found, await findTriggers(db, app), await findDerivedColumns(db, app), schema)) {
       return { status: 'unchanged', schema, appSchema: app, renamed: [], grants };
     }
 
@@ -90,8 +92,13 @@ export async function installCompat(sql: Sql, options: { schema: string; renameL
     await db.unsafe(tablesDdl(names));
     await db.unsafe(mailboxesDdl(names));
     await db.unsafe(progressDdl(names));
+    await db.unsafe(derivedColumnsDdl(names));
     await db.unsafe(viewsDdl(names));
     await db.unsafe(accessDdl(schema, roles));
+    // The planner needs the new columns' and tables' statistics to cache the rule lookups (Memoize).
+    await db.unsafe(
+      `analyze ${ident(app)}.sender_emails (compat_email_provider, compat_reseller); analyze ${ident(schema)}.compat_pricing_rules; analyze ${ident(schema)}.compat_domain_mailboxes`,
+    );
     return { status: 'installed', schema, appSchema: app, renamed, grants };
   });
 }

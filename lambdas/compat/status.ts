@@ -1,5 +1,14 @@
 import type { Sql } from '../db/client';
-import { ALL_NAMES, appSchema, findObjects, findTriggers, type FoundObject, installedSchemas, isComplete } from './catalog';
+import {
+  ALL_NAMES,
+  appSchema,
+  findDerivedColumns,
+  findObjects,
+  findTriggers,
+  type FoundObject,
+  installedSchemas,
+  isComplete,
+} from './catalog';
 import { COMPAT_VERSION } from './definitions';
 import { listPricingRules, type PricingRule } from './pricing';
 
@@ -16,6 +25,8 @@ export interface CompatStatus {
   version: number;
   objects: FoundObject[];
   triggers: { table: string; name: string }[];
+  /** Generated columns on sender_emails (provider and reseller from the tags). */
+  columns: string[];
   /** legacy_* relations and functions install renamed, in the schema. */
   legacy: FoundObject[];
   pricingRules: PricingRule[];
@@ -31,6 +42,7 @@ export async function compatStatus(sql: Sql, options: { schema: string; jobName:
   const app = (await appSchema(sql)) ?? null;
   const objects = await findObjects(sql, schema);
   const triggers = app ? await findTriggers(sql, app) : [];
+  const columns = app ? await findDerivedColumns(sql, app) : [];
   const legacy = await findObjects(
     sql,
     schema,
@@ -56,7 +68,7 @@ export async function compatStatus(sql: Sql, options: { schema: string; jobName:
       `JOB_NAME is "${options.jobName}", but the dashboard reads the runs of "${DASHBOARD_JOB_NAME}": set JOB_NAME=${DASHBOARD_JOB_NAME} (CDK context jobName, and the local environment)`,
     );
   }
-  const complete = installed && isComplete(objects, triggers, schema);
+  const complete = installed && isComplete(objects, triggers, columns, schema);
   if (installed && !complete)
     warnings.push(`the install in schema "${schema}" is incomplete or of another version: run \`sender-sync compat install\` again`);
   if (schemas.length > 1) warnings.push(`installed in several schemas: ${schemas.join(', ')}`);
@@ -75,6 +87,7 @@ export async function compatStatus(sql: Sql, options: { schema: string; jobName:
     version: COMPAT_VERSION,
     objects: objects.filter((o) => o.ours),
     triggers: triggers.map(({ table, name }) => ({ table, name })),
+    columns,
     legacy,
     pricingRules,
     realtime,

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client';
-import { appSchema, findObjects, installedSchemas } from './catalog';
+import { appSchema, findDerivedColumns, findObjects, installedSchemas } from './catalog';
 import { ident } from './definitions';
 import { dropCode } from './install';
 
@@ -28,6 +28,11 @@ export async function uninstallCompat(sql: Sql): Promise<UninstallResult> {
         await db.unsafe(`drop table if exists ${ident(schema)}.${ident(object.name)}`);
       }
       removed.push(...ours.map((o) => `${o.kind} ${schema}.${o.name}`));
+    }
+    // The generated columns go last: the views read them.
+    for (const column of app ? await findDerivedColumns(db, app) : []) {
+      await db.unsafe(`alter table ${ident(app as string)}.sender_emails drop column ${ident(column)}`);
+      removed.push(`column ${app}.sender_emails.${column}`);
     }
     return { schemas, removed };
   });
