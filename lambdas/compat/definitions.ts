@@ -232,11 +232,16 @@ group by 1, 2;
 export function progressDdl({ target, app }: CompatSchemas): string {
   const t = ident(target);
   const a = ident(app);
+  // A progress bar never stops a run: a failure here (the table dropped by hand, a lock
+  // timeout) is a warning in the server's log, and the job's own statement goes on.
   const fn = (name: string, body: string, what: string) => `
 create or replace function ${t}.${name}() returns trigger
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$
 begin
 ${body}
+  return null;
+exception when others then
+  raise warning 'sender-sync compat: sync_progress not updated (%): %', tg_name, sqlerrm;
   return null;
 end;
 $fn$;
