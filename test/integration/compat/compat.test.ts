@@ -544,3 +544,33 @@ describe("the dashboard's roles (Supabase's anon, authenticated, service_role)",
     });
   });
 });
+
+describe('in another schema, beside the Realtime publication', () => {
+  afterAll(async () => {
+    await uninstallCompat(sql);
+    await sql`drop publication if exists supabase_realtime`;
+  });
+
+  it('installs where --schema says, reads the same accounts, and says whether sync_progress is published', async () => {
+    await sql`create schema if not exists dashboard`;
+    await sql`create publication supabase_realtime`;
+    expect((await installCompat(sql, { schema: 'dashboard' })).status).toBe('installed');
+    expect(await sql`select count(*)::int as n from dashboard.email_accounts_view`).toEqual(
+      await sql`select count(*)::int as n from sender_emails where deleted_at is null`,
+    );
+    expect(await sql`select to_regclass('public.email_accounts_view') as view`).toEqual([{ view: null }]);
+
+    const before = await compatStatus(sql, { schema: 'public', jobName: 'poll-sender-emails' });
+    expect(before).toMatchObject({ installed: true, schema: 'dashboard', realtime: { exists: true, published: false } });
+    expect(before.warnings).toEqual([expect.stringContaining('dashboard.sync_progress is not in the supabase_realtime publication')]);
+    await sql`alter publication supabase_realtime add table dashboard.sync_progress`;
+    const after = await compatStatus(sql, { schema: 'public', jobName: 'poll-sender-emails' });
+    expect(after.realtime).toEqual({ publication: 'supabase_realtime', exists: true, published: true });
+    expect(after.warnings).toEqual([]);
+  });
+
+  it('refuses a second install in another schema, naming where it is', async () => {
+    const result = await installCompat(sql, { schema: 'public' });
+    expect(result).toMatchObject({ status: 'refused', reason: expect.stringContaining('already installed in schema "dashboard"') });
+  });
+});
