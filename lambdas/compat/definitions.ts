@@ -222,10 +222,10 @@ group by 1, 2;
 }
 
 /**
- * sync_progress follows the job rows: a row when a job starts, workspaces_completed and
- * total_accounts as its workspaces end (one single-row update per workspace that ends, or
- * per insert statement of rows born ended, i.e. deferred), current_workspace as one starts,
- * and the end (completed, or failed with the job's error) when the job leaves `running`,
+ * sync_progress follows the job rows: a row when a job starts, workspaces_completed,
+ * total_accounts and current_workspace (the last to end, as the replaced system showed it)
+ * as its workspaces end (one single-row update per workspace that ends, or per insert
+ * statement of rows born ended, i.e. deferred), and the end (completed, or failed with the job's error) when the job leaves `running`,
  * however it leaves it: Finalize job, mark-failed, or a later run failing a stale job.
  * The job's `partial` is `completed` here: the replaced table knows no other end.
  */
@@ -302,8 +302,9 @@ create trigger sender_sync_compat_progress_update after update on ${a}.polling_j
   execute function ${t}.compat_progress_job_changed();
 create trigger sender_sync_compat_progress_insert after insert on ${a}.polling_job_workspaces
   referencing new table as new_rows for each statement execute function ${t}.compat_progress_workspaces_added();
+-- Only when a workspace ends (or, redriven, starts again): one single-row update per workspace.
 create trigger sender_sync_compat_progress_update after update on ${a}.polling_job_workspaces
-  for each row when (old.status is distinct from new.status)
+  for each row when ((old.status in ('pending', 'running')) is distinct from (new.status in ('pending', 'running')))
   execute function ${t}.compat_progress_workspace_changed();
 `;
 }
