@@ -2,7 +2,7 @@ import { installCompat } from '../../lambdas/compat/install';
 import { compatSchema, listPricingRules, type PricingRule, setManualPrice, setPricingRule } from '../../lambdas/compat/pricing';
 import { compatStatus } from '../../lambdas/compat/status';
 import { uninstallCompat } from '../../lambdas/compat/uninstall';
-import { UsageError } from '../../lambdas/errors';
+import { InvalidInputError, UsageError } from '../../lambdas/errors';
 import { withCliContext, withReadContext } from '../context';
 import { EXIT, fail, printJson } from '../output';
 import { table } from '../table';
@@ -38,8 +38,16 @@ export async function installCompatCommand(options: { schema?: string; renameLeg
     }
     if (result.status === 'refused') process.exit(EXIT.partial);
   } catch (error) {
-    fail(error);
+    fail(busy(error) ?? error);
   }
+}
+
+/** A lock timeout (55P03): install and uninstall alter sender_emails, which a sync or a webhook was writing. */
+function busy(error: unknown): Error | undefined {
+  if ((error as { code?: string }).code !== '55P03') return undefined;
+  return new InvalidInputError(
+    'sender_emails stayed locked by another session (a sync or a webhook writing) for longer than the lock timeout: nothing changed; run it again when no sync runs.',
+  );
 }
 
 export async function statusCompatCommand(options: { schema?: string; json?: boolean }): Promise<void> {
@@ -83,7 +91,7 @@ export async function uninstallCompatCommand(options: { json?: boolean }): Promi
     for (const line of result.removed) console.log(`removed ${line}`);
     console.log(`uninstalled from schema ${result.schemas.join(', ')}; legacy_* relations and sender-sync's tables are untouched`);
   } catch (error) {
-    fail(error);
+    fail(busy(error) ?? error);
   }
 }
 
