@@ -33,9 +33,6 @@ export const COMPAT_FUNCTIONS = [
   'compat_progress_workspace_changed',
 ] as const;
 
-/** The names the dashboard reads: those `--rename-legacy` moves aside when another system owns them. */
-export const DASHBOARD_NAMES = ['email_accounts_raw', 'email_accounts_view', 'sync_progress', 'refresh_email_accounts_view'] as const;
-
 /** Triggers on sender-sync's own tables (in the schema of sender_emails). */
 export const COMPAT_TRIGGERS = [
   { table: 'sender_emails', name: 'sender_sync_compat_mailboxes_insert' },
@@ -294,6 +291,15 @@ ${fn(
   where p.job_id = new.job_id and p.status = 'running';`,
   "moves a job's sync_progress row as one of its workspaces starts or ends",
 )}
+
+-- A job already running when compat is installed gets its row now, counted as it stands.
+insert into ${t}.sync_progress (job_id, job_name, total_workspaces, workspaces_completed, total_accounts, status, started_at)
+select j.id, j.job_name, j.total_workspaces,
+  (select count(*)::int from ${a}.polling_job_workspaces w where w.job_id = j.id and w.status not in ('pending', 'running')),
+  (select coalesce(sum(w.accounts_synced), 0)::int from ${a}.polling_job_workspaces w where w.job_id = j.id and w.status = 'synced'),
+  'running', j.started_at
+from ${a}.polling_job_status j where j.status = 'running'
+on conflict (job_id) do nothing;
 
 create trigger sender_sync_compat_progress_insert after insert on ${a}.polling_job_status
   for each row execute function ${t}.compat_progress_job_started();

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCompat } from '../../../lambdas/compat/install';
+import { uninstallCompat } from '../../../lambdas/compat/uninstall';
+import { failRun } from '../../../lambdas/jobs/finalize-job';
 import { startJob } from '../../../lambdas/jobs/start-job';
 import { createMarkFailedTask } from '../../../lambdas/mark-failed/task';
 import { createTestDatabase } from '../../helpers/database';
@@ -120,5 +122,18 @@ describe('sync_progress during a run', () => {
     expect(old.status).toBe('failed');
     expect(old.error_message).toMatch(/still running after/);
     expect(await sql`select count(*)::int as n from sync_progress where status = 'running'`).toEqual([{ n: 1 }]);
+  });
+
+  it('gives a job already running at install its row, which then ends with it', async () => {
+    const [running] = await sql<{ id: string }[]>`select id from polling_job_status where status = 'running'`;
+    await uninstallCompat(sql);
+    await installCompat(sql, { schema: 'public' });
+    expect(await sql`select status, total_workspaces from sync_progress where job_id = ${running.id}`).toEqual([
+      { status: 'running', total_workspaces: 4 },
+    ]);
+    await failRun(sql, { jobId: running.id }, 'stopped by the test');
+    expect(await sql`select status, error_message from sync_progress where job_id = ${running.id}`).toEqual([
+      { status: 'failed', error_message: 'stopped by the test' },
+    ]);
   });
 });
