@@ -397,7 +397,11 @@ select id, bison_account_id, email_address, workspace_name, workspace_id, bison_
   daily_limit, warmup_enabled, reply_rate_percentage, email_provider, reseller, domain,
   price, price_source, pricing_needs_review, notes, created_at, updated_at, last_synced_at
 from ${t}.email_accounts_raw
-where deleted_at is null;
+where deleted_at is null
+-- The dashboard pages by bison_account_id alone, which two workspaces or instances can share:
+-- ordered here by id as well, its pages neither repeat nor skip a row. Its own order by
+-- bison_account_id is then already met: Postgres sorts once.
+order by bison_account_id, id;
 comment on view ${t}.email_accounts_view is ${marker("live sender accounts as the replaced system's email_accounts_view, always current")};
 
 create or replace function ${t}.refresh_email_accounts_view() returns void

@@ -304,6 +304,18 @@ describe('compat install: the dashboard relations over sender-sync tables', () =
     expect(n).toBe(ACCOUNTS.length);
   });
 
+  it('pages by bison_account_id, as the dashboard does, with no row twice or missing where ids are shared', async () => {
+    const [{ count }] = await sql`select count(*)::int as count from email_accounts_view`;
+    const seen: string[] = [];
+    // A page of one row: every page boundary falls between rows of the same bison_account_id somewhere.
+    for (let offset = 0; offset < count; offset++) {
+      const page = await sql`select id from email_accounts_view order by bison_account_id limit 1 offset ${offset}`;
+      seen.push(...page.map((row) => row.id as string));
+    }
+    expect(new Set(seen).size).toBe(count);
+    expect(await sql`select count(distinct bison_account_id)::int as n from email_accounts_view`).not.toEqual([{ n: count }]);
+  });
+
   it('keeps a stable uuid id per row and the onboarding count per EmailBison workspace id', async () => {
     const first = await sql`select id, email_address from email_accounts_view order by email_address`;
     await sql`update sender_emails set emails_sent_count = emails_sent_count + 1`;
