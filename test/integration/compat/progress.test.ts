@@ -86,6 +86,16 @@ describe('sync_progress during a run', () => {
     expect(await sql`select job_name, status from sync_progress where job_id = ${job.id}`).toEqual([
       { job_name: 'poll-sender-emails', status: 'completed' },
     ]);
+    // The sync's upserts (insert ... on conflict do update) kept the mailbox counts exact.
+    const [{ mismatches, domains }] = await sql`
+      select count(*) filter (where coalesce(m.mailboxes, 0) <> coalesce(t.mailboxes, 0))::int as mismatches, count(*)::int as domains
+      from compat_domain_mailboxes m
+      full join (
+        select workspace_id, split_part(email, '@', 2) as domain, count(*)::int as mailboxes
+        from sender_emails where deleted_at is null group by 1, 2
+      ) t using (workspace_id, domain)
+    `;
+    expect({ mismatches, some: domains > 0 }).toEqual({ mismatches: 0, some: true });
   });
 
   it('ends failed, with the error, when the job fails', async () => {
