@@ -10,17 +10,9 @@ import {
   presentRoles,
   SUPABASE_ROLES,
 } from './catalog';
-import {
-  COMPAT_FUNCTIONS,
-  COMPAT_TRIGGERS,
-  type CompatSchemas,
-  derivedColumnsDdl,
-  ident,
-  mailboxesDdl,
-  progressDdl,
-  tablesDdl,
-  viewsDdl,
-} from './definitions';
+import { COMPAT_FUNCTIONS, COMPAT_TRIGGERS, type CompatSchemas, ident, tablesDdl } from './definitions';
+import { mailboxesDdl, progressDdl } from './triggers';
+import { derivedColumnsDdl, viewsDdl } from './views';
 
 export type InstallResult =
   | {
