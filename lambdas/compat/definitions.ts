@@ -1,13 +1,14 @@
 /*
  * The relations the replaced system's dashboard reads, as sender-sync provides them over its
- * own tables (issue 23). Plain views, so every read sees what sender_emails holds now; the
- * one figure a view cannot afford per row (a workspace's mailboxes on a domain, for
- * ScaledMail's price) is kept by statement-level triggers in compat_domain_mailboxes.
- * Every object carries COMPAT_MARKER in its comment: what install, status and uninstall go by.
- * Here: the names, the tables and the rules; views.ts and triggers.ts: the rest of the DDL.
+ * own tables (issue 23). Plain views, so every read sees what sender_emails holds now; what a
+ * view cannot afford per row at every read is kept at write time: provider and reseller as
+ * generated columns of sender_emails, a workspace's mailboxes on a domain (ScaledMail's
+ * price) by statement-level triggers in compat_domain_mailboxes. Every object carries
+ * COMPAT_MARKER in its comment: what install, status and uninstall go by. Here: the names,
+ * the tables and the rules; views.ts and triggers.ts hold the rest of the DDL.
  *
  * DDL takes no bind parameters: the schema names are quoted identifiers (ident), and the
- * only literals are this file's own.
+ * only literals are the code's own.
  */
 
 export const COMPAT_VERSION = 1;
