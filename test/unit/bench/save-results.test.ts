@@ -33,7 +33,7 @@ describe('npm run bench', () => {
     expect(parseBenchArgs(['--only', 'scale'])).toEqual({ writeReadme: false, only: 'scale' });
     expect(parseBenchArgs(['--only', 'warmup'])).toEqual({ writeReadme: false, only: 'warmup' });
     expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(
-      /--only takes one of emailbison, cli, write, webhooks, scale, warmup; got emailbisn/,
+      /--only takes one of emailbison, cli, write, webhooks, scale, warmup, compat; got emailbisn/,
     );
     expect(() => parseBenchArgs(['--only'])).toThrow(/got nothing/);
     expect(() => parseBenchArgs(['--only', 'emailbison', '--write-docs'])).toThrow(/--write-docs needs the whole bench/);
