@@ -134,11 +134,13 @@ select j.id, j.job_name, j.total_workspaces,
   (select count(*)::int from ${a}.polling_job_workspaces w where w.job_id = j.id and w.status not in ('pending', 'running')),
   (select coalesce(sum(w.accounts_synced), 0)::int from ${a}.polling_job_workspaces w where w.job_id = j.id and w.status = 'synced'),
   'running', j.started_at
-from ${a}.polling_job_status j where j.status = 'running'
+from ${a}.polling_job_status j where j.status = 'running' and j.run_mode = 'sync'
 on conflict (job_id) do nothing;
 
+-- Account syncs only: a warmup pass (run_mode 'warmup') is not the dashboard's sync, and
+-- its workspace rows find no progress row to move.
 create trigger sender_sync_compat_progress_insert after insert on ${a}.polling_job_status
-  for each row execute function ${t}.compat_progress_job_started();
+  for each row when (new.run_mode = 'sync') execute function ${t}.compat_progress_job_started();
 create trigger sender_sync_compat_progress_update after update on ${a}.polling_job_status
   for each row when (old.status is distinct from new.status)
   execute function ${t}.compat_progress_job_changed();

@@ -98,6 +98,15 @@ describe('sync_progress during a run', () => {
     expect({ mismatches, some: domains > 0 }).toEqual({ mismatches: 0, some: true });
   });
 
+  it("leaves a warmup pass out: the dashboard's progress bar is the account sync's", async () => {
+    const result = await runLocally(world.deps, { mode: 'warmup', day: '2026-12-04' });
+    expect(result.status).toBe('SUCCEEDED');
+    const [job] = await sql`select id, run_mode, status from polling_job_status where execution_arn = ${result.executionArn ?? ''}`;
+    expect(job).toMatchObject({ run_mode: 'warmup', status: 'completed' });
+    expect(await sql`select status from sync_progress where job_id = ${job.id}`).toEqual([]);
+    expect(await stepsOf(job.id)).toEqual([]);
+  });
+
   it('ends failed, with the error, when the job fails', async () => {
     world.sim.setFaults('*', { rejectKey: true });
     const result = await runLocally(world.deps, {});
