@@ -79,7 +79,9 @@ join (
   select w.id, w.name, w.emailbison_workspace_id,
     -- The label in lower case without spaces ('Long Run' -> 'longrun'); a workspace registered by URL: its host.
     coalesce(lower(replace(w.instance_label, ' ', '')), lower(substring(w.base_url from '^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)'))) as bison_instance,
+    -- An account sync's, never a warmup pass's (which reads no accounts).
     (select p.finished_at from ${a}.polling_job_workspaces p
+      join ${a}.polling_job_status j on j.id = p.job_id and j.run_mode = 'sync'
       where p.workspace_id = w.id and p.status = 'synced' order by p.created_at desc limit 1) as last_workspace_sync
   from ${a}.workspaces w
   -- offset 0: computed once per workspace, not once per account.

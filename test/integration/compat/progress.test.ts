@@ -105,6 +105,12 @@ describe('sync_progress during a run', () => {
     expect(job).toMatchObject({ run_mode: 'warmup', status: 'completed' });
     expect(await sql`select status from sync_progress where job_id = ${job.id}`).toEqual([]);
     expect(await stepsOf(job.id)).toEqual([]);
+    // Nor does the pass make accounts look freshly synced: last_synced_at is the account sync's.
+    const [{ later }] = await sql`
+      select count(*)::int as later from email_accounts_view
+      where last_synced_at > (select max(completed_at) from polling_job_status where run_mode = 'sync')
+    `;
+    expect(later).toBe(0);
   });
 
   it('ends failed, with the error, when the job fails', async () => {
