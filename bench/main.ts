@@ -4,6 +4,7 @@ import path from 'node:path';
 import { openBenchDatabase } from './database';
 import { pipelineDeps, registerScenario } from './deps';
 import { benchCli } from './cli';
+import { benchCompat } from './compat';
 import { benchEmailBison } from './emailbison';
 import { benchEndToEnd } from './end-to-end';
 import { benchMemory } from './memory';
@@ -13,6 +14,7 @@ import { renderTable, verdict, type Figure } from './report';
 import { benchPaths, parseBenchArgs, saveResults } from './save-results';
 import { benchScale, benchScheduling } from './scale';
 import { startSimChild } from './sim-child';
+import { benchWarmup } from './warmup';
 import { benchWebhooks } from './webhooks';
 import { benchWrite } from './write';
 
@@ -27,7 +29,8 @@ import { benchWrite } from './write';
  * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook intake's p50/p99 over 2,000 concurrent
  * deliveries and the applier's events/s (issue 19), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
- * (about a minute), to latest-scale.json.
+ * (about a minute), to latest-scale.json; `--only warmup`: issue 24's daily warmup pass on a throttled
+ * instance against its rate floor (about five minutes: 4 passes of about 65 s at 5 requests a second), to latest-warmup.json; `--only compat`: issue 23's dashboard reads at 100,000 accounts (about twelve minutes: 3 runs of 100 pages on each side), to latest-compat.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -41,7 +44,7 @@ const db = await openBenchDatabase(process.env);
 const figures: Figure[] = [];
 try {
   log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
-  if (options.only !== 'cli' && options.only !== 'scale') {
+  if (options.only !== 'cli' && options.only !== 'scale' && options.only !== 'compat') {
     log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
     await warmUp();
   }
@@ -67,6 +70,12 @@ try {
     log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
     figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
   }
+  if (!options.only || options.only === 'compat') {
+    log(
+      "issue 23: the dashboard's read of email_accounts_view at 100,000 accounts against sender_emails; compat's triggers on the write path",
+    );
+    figures.push(...(await benchCompat(db.sql, RUNS, log)));
+  }
   if (!options.only || options.only === 'cli') {
     log(
       'issue 14 item 6, issue 20 item 7: read commands (node bin/…, the linked bin on the PATH, npx) against node + postgres.js running one query; npm start to its first line and first request',
@@ -76,6 +85,10 @@ try {
   if (options.only === 'write') {
     log('item 4: the write path next to a raw COPY (account history on)');
     figures.push(...(await benchWrite(db.sql, db.url, log)));
+  }
+  if (!options.only || options.only === 'warmup') {
+    log('issue 24: the daily warmup pass (the state machine in warmup mode) on a throttled instance');
+    figures.push(...(await benchWarmup(db.sql, RUNS, log)));
   }
   if (!options.only || options.only === 'webhooks') {
     log('issue 19: the webhook intake on a bad day, 2,000 concurrent deliveries; the applier through the queue and in one batch');

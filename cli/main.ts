@@ -18,10 +18,13 @@ export const READ_COMMANDS = [
   'missing',
   'accounts',
   'changes',
+  'health',
   'check-keys',
   'workspaces list',
   'webhooks list',
   'webhooks url',
+  'compat status',
+  'compat pricing list',
 ] as const;
 
 /** Commands load their modules when run: `status` need not load the CDK that `run` synthesizes with. */
@@ -86,6 +89,8 @@ export const program = new SenderSyncCommand()
 program
   .command('run')
   .description('run a full sync through the state machine, on this machine (what `npm start` does)')
+  .option('--warmup', "run the daily warmup pass instead: each workspace's warmup figures for the day into sender_email_warmup_daily")
+  .option('--day <YYYY-MM-DD>', 'with --warmup: the UTC day to read (default today)')
   .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
   .option('--scenario <name>', 'simulator scenario when no workspace is registered: seed-2025, seed-2026, grid:N:M', 'seed-2025')
   .option('--latency-ms <ms>', 'simulator latency per request')
@@ -99,6 +104,7 @@ program
   )
   .option('--sim-rate-window <seconds>', "simulator: the limit's window (default 1)")
   .option('--sim-no-users-route', 'simulator: GET /api/users answers 404 (key bindings cannot be checked)')
+  .option('--sim-no-warmup-route', 'simulator: the warmup routes answer 404 (an instance without them)')
   .option('--sim-invalid-cursor <answer>', 'simulator: first-page | reject, for a cursor that does not decode')
   .option('--sim-honour-per-page', 'simulator: honour per_page (up to 100)')
   .option('--sim-unreachable <mode>', 'simulator: hang | refuse, an instance that never answers')
@@ -111,7 +117,9 @@ program
       'or --sim-rate is given (then the cap is the simulated limit): the simulator is not an instance other tools share.',
       'Exit codes: 0 completed, 2 partial, 3 failed, 4 another run in progress, 64 usage (an unknown workspace), 130 interrupted, 1 error.',
       'With --json, progress goes to stderr and stdout holds one JSON value: {status, job, workspaces, execution, running_job_id}.',
+      'With --warmup the job is recorded as <JOB_NAME>-warmup (its own lock: it never blocks the sync); `status --warmup` shows it.',
       example('sender-sync run --workspaces "Acme Outbound,Juniper Health"'),
+      example('sender-sync run --warmup --day 2026-12-04'),
     ].join('\n'),
   )
   .action(async (options) => {
@@ -222,7 +230,8 @@ program
 
 program
   .command('status [job-id]')
-  .description('the latest (or given) job with its per-workspace rows and, for AWS runs, the execution status')
+  .description('the latest account sync (or given job) with its per-workspace rows and, for AWS runs, the execution status')
+  .option('--warmup', 'the latest daily warmup pass instead of the latest account sync')
   .option('--watch', 'refresh until the job ends')
   .option('--interval-seconds <s>', 'how often --watch refreshes', positiveNumber, 2)
   .option('--exit-status', 'exit 2 when the job is partial, 3 when it failed (as `gh run view --exit-status`)')
@@ -232,7 +241,7 @@ program
 
 program
   .command('jobs')
-  .description('recent jobs, newest first: id, started, status, workspaces, accounts')
+  .description('recent jobs (account syncs and warmup passes), newest first: id, pass, started, status, workspaces, accounts')
   .option('--limit <n>', 'how many jobs', wholeNumber, 10)
   .option('--json', 'print the result as JSON')
   .addHelpText('after', example('sender-sync jobs --limit 5', '--json: {jobs: [...]}, each as `status --json` prints its job.'))
@@ -312,6 +321,95 @@ program
   .option('--json', 'print the result as JSON')
   .addHelpText('after', example('sender-sync changes --since 7d --workspaces "Acme Outbound"'))
   .action(lazy(() => import('./commands/changes'), 'changesCommand'));
+
+const compat = program
+  .command('compat')
+  .description("the replaced system's dashboard reads sender-sync: its relations (email_accounts_view, …) over sender-sync's tables")
+  .addHelpText('after', example('sender-sync compat status'));
+compat
+  .command('install')
+  .description(
+    "create email_accounts_raw, email_accounts_view, sync_progress and refresh_email_accounts_view() in the dashboard's schema (idempotent)",
+  )
+  .option('--schema <name>', 'the schema the dashboard reads', 'public')
+  .option('--rename-legacy', "rename relations of those names that are not sender-sync's to legacy_<name> first (their data kept)")
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    "\nOne transaction: all or nothing. Exit 2, nothing changed, when relations of those names are not sender-sync's\n" +
+      '(each named) and --rename-legacy is not given. --json: {status, schema, app_schema, renamed, grants, warnings}.' +
+      example('sender-sync compat install --rename-legacy'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'installCompatCommand'));
+compat
+  .command('status')
+  .description('what compat has installed and where, the pricing rules, Realtime, and whether JOB_NAME is the one the dashboard reads')
+  .option('--schema <name>', 'where to look when nothing is installed', 'public')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\n--json: {installed, complete, schema, objects, triggers, legacy, pricing_rules, realtime, job_name, warnings}.' +
+      example('sender-sync compat status --json'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'statusCompatCommand'));
+compat
+  .command('uninstall')
+  .description("remove what compat install created (never legacy_* relations, never sender-sync's tables)")
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('sender-sync compat uninstall'))
+  .action(lazy(() => import('./commands/compat'), 'uninstallCompatCommand'));
+const pricing = compat
+  .command('pricing')
+  .description('the price rules of email_accounts_view (a table), and prices set by hand on accounts')
+  .addHelpText('after', example('sender-sync compat pricing list'));
+pricing
+  .command('list')
+  .description('the price rules, first match wins')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    example('sender-sync compat pricing list --json', '--json: {rules: [{position, field, match, pattern, price, per_domain_mailboxes}]}.'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'listPricingCommand'));
+pricing
+  .command('set')
+  .description("change a rule's price, add or replace a rule, remove one, or set an account's price by hand")
+  .option('--rule <position>', 'the rule at this position (compat pricing list)')
+  .option('--reseller <pattern>', "with --rule: the rule matches the account's reseller (any case)")
+  .option('--provider <pattern>', "with --rule: the rule matches the account's email provider (any case)")
+  .option('--match <how>', 'with --reseller/--provider: equals or contains (default equals)')
+  .option('--per-domain-mailboxes', "with --rule: the price is divided by the workspace's mailboxes on the account's domain")
+  .option('--remove', 'with --rule: remove the rule')
+  .option('--account <email>', "set the account's own price (sender_emails.manual_price): it wins over the rules")
+  .option('--workspace <name>', 'with --account: the workspace, when the email is in several')
+  .option('--price <amount>', 'the price, e.g. 3.00 (with --account, none clears it)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\nRules are tried by position; the first whose pattern matches prices the account. --json: {rules} or {accounts}.' +
+      example('sender-sync compat pricing set --rule 20 --price 3.50'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'setPricingCommand'));
+
+program
+  .command('health')
+  .description(
+    'per workspace: connected, disconnected and warmup-off accounts, capacity (daily limits), median warmup score, alerts and worst accounts; read-only',
+  )
+  .option('--workspaces <names>', 'comma-separated workspace names (default: every active workspace)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Capacity: daily_limit summed over connected accounts, all of them and those with warmup off or finished (warmup_enabled false or unknown).',
+      "Warmup figures are each workspace's latest day with warmup rows; alerts compare it with each account's previous day",
+      '(WARMUP_SCORE_DROP_POINTS, WARMUP_SCORE_FLOOR).',
+      '--json: {thresholds, workspaces: [{workspace, connected, disconnected, warmup_disabled, disabled_for_bouncing,',
+      '  capacity: {ready, connected}, warmup_day, median_score, worst, alerts, alerts_not_listed}], totals}.',
+    ].join('\n') + example('sender-sync health --workspaces "Acme Outbound" --json'),
+  )
+  .action(lazy(() => import('./commands/health'), 'healthCommand'));
 
 program
   .command('migrate')

@@ -25,7 +25,10 @@ export async function missingWorkspaces(sql: Sql): Promise<MissingRow[]> {
     from workspaces w
     left join lateral (
       select status, error, warnings, finished_at from polling_job_workspaces pjw
-      where pjw.workspace_id = w.id order by created_at desc limit 1
+      where pjw.workspace_id = w.id
+        -- The account sync's, not the warmup pass's.
+        and (select run_mode from polling_job_status j where j.id = pjw.job_id) = 'sync'
+      order by created_at desc limit 1
     ) last on true
     where w.active
       and not exists (select 1 from sender_emails se where se.workspace_id = w.id and se.deleted_at is null)
@@ -52,7 +55,10 @@ export async function accountsPerWorkspace(sql: Sql): Promise<AccountsRow[]> {
     left join sender_emails se on se.workspace_id = w.id
     left join lateral (
       select status, finished_at from polling_job_workspaces pjw
-      where pjw.workspace_id = w.id order by created_at desc limit 1
+      where pjw.workspace_id = w.id
+        -- The account sync's, not the warmup pass's.
+        and (select run_mode from polling_job_status j where j.id = pjw.job_id) = 'sync'
+      order by created_at desc limit 1
     ) last on true
     where w.active
     group by w.id, w.name, last.finished_at, last.status

@@ -1,4 +1,5 @@
 import { UsageError } from '../lambdas/errors';
+import { isWarmupDay } from '../lambdas/warmup/day';
 import type { SimulatedInstance } from '../local/run-local';
 import { PAGINATION_MODES, type PaginationMode } from '../sim/pagination';
 import { fail } from './output';
@@ -13,6 +14,7 @@ export interface SimFlags {
   simRate?: string;
   simRateWindow?: string;
   simNoUsersRoute?: boolean;
+  simNoWarmupRoute?: boolean;
   simInvalidCursor?: string;
   simHonourPerPage?: boolean;
   simUnreachable?: string;
@@ -33,6 +35,7 @@ export function parseSimFlags(flags: SimFlags): SimulatedInstance {
     throw new UsageError('--sim-rate-window needs --sim-rate N (requests per window).');
   }
   if (flags.simNoUsersRoute) instance.usersRoute = false;
+  if (flags.simNoWarmupRoute) instance.warmupRoute = false;
   if (flags.simInvalidCursor !== undefined)
     instance.invalidCursor = oneOf('--sim-invalid-cursor', flags.simInvalidCursor, ['first-page', 'reject'] as const);
   if (flags.simHonourPerPage) instance.honourPerPage = true;
@@ -42,9 +45,11 @@ export function parseSimFlags(flags: SimFlags): SimulatedInstance {
 }
 
 /** `run`'s flag values, checked before anything starts: a wrong one exits 64 with its line alone (no progress line before it). */
-export function checkRunFlags(flags: SimFlags & { latencyMs?: string; simPort?: string }): void {
+export function checkRunFlags(flags: SimFlags & { latencyMs?: string; simPort?: string; warmup?: boolean; day?: string }): void {
   try {
     parseSimFlags(flags);
+    if (flags.day !== undefined && !flags.warmup) throw new UsageError('--day is for --warmup: the day whose warmup figures are read.');
+    if (flags.day !== undefined && !isWarmupDay(flags.day)) throw new UsageError(`--day must be a date as YYYY-MM-DD, got "${flags.day}".`);
     if (flags.latencyMs !== undefined) wholeNumber('--latency-ms', flags.latencyMs);
     if (flags.simPort !== undefined) wholeNumber('--sim-port', flags.simPort);
   } catch (error) {

@@ -23,6 +23,8 @@ export interface StackConfig {
   /** EventBridge schedule expression of the sync. */
   schedule: string;
   scheduleEnabled: boolean;
+  /** UTC hour (0-23) the daily warmup pass starts, with input {"mode": "warmup"}. */
+  warmupHour: number;
   /** Workspaces synced at once (the Map state's MaxConcurrency). */
   mapConcurrency: number;
   /** The webhook applier's event source mapping's maximum concurrency (its Postgres connections). */
@@ -68,6 +70,9 @@ export interface StackConfig {
   emailbisonPagination: EmailBisonPagination;
   /** Passed to sync-workspace, for the EmailBison client (next issue). 0 = no cap. */
   emailbisonMaxRps: number;
+  /** Passed to Finalize job: the warmup health its digest reports (lambdas/health). */
+  warmupScoreDropPoints: number;
+  warmupScoreFloor: number;
 }
 
 const PREFIX = 'sender-sync:';
@@ -134,6 +139,7 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
   const config: StackConfig = {
     schedule: read('schedule')!,
     scheduleEnabled: read('scheduleEnabled')!,
+    warmupHour: read('warmupHour')!,
     mapConcurrency: read('mapConcurrency')!,
     webhookApplierMaxConcurrency: read('webhookApplierMaxConcurrency')!,
     webhookReceiverReservedConcurrency: read('webhookReceiverReservedConcurrency')!,
@@ -161,6 +167,8 @@ export function readStackConfig(tryGetContext: (key: string) => unknown): StackC
     logRetentionDays: read('logRetentionDays')!,
     emailbisonPagination: read('emailbisonPagination')!,
     emailbisonMaxRps: read('emailbisonMaxRps')!,
+    warmupScoreDropPoints: read('warmupScoreDropPoints')!,
+    warmupScoreFloor: read('warmupScoreFloor')!,
   };
   if (config.executionTimeAlarmMinutes >= config.runTimeoutMinutes) {
     problems.push(

@@ -41,11 +41,21 @@ export interface SyncScheduleProps {
   /** An EventBridge schedule expression: rate(...) or cron(...). */
   schedule: string;
   enabled: boolean;
+  /** UTC hour of the daily warmup pass. */
+  warmupHour: number;
 }
 
-/** Starts a run on a schedule, with input `{}`: every active workspace. */
+/** The warmup pass's execution input: the same state machine in warmup mode, for the UTC day it starts in. */
+export const WARMUP_INPUT = { mode: 'warmup' } as const;
+
+/**
+ * Starts a run on a schedule, with input `{}`: every active workspace; and once a day, at
+ * `warmupHour` UTC, the warmup pass (input `{"mode": "warmup"}`), which has its own job name
+ * and lock, so it neither waits for the hourly sync nor blocks it.
+ */
 export class SyncSchedule extends Construct {
   readonly rule: events.Rule;
+  readonly warmupRule: events.Rule;
   /** Schedule events EventBridge could not start an execution with (after its retries). */
   readonly undelivered: UndeliveredQueue;
 
@@ -64,6 +74,14 @@ export class SyncSchedule extends Construct {
       schedule: events.Schedule.expression(props.schedule),
       enabled: props.enabled,
       targets: [new targets.SfnStateMachine(props.stateMachine, { input: events.RuleTargetInput.fromObject({}), deadLetterQueue: queue })],
+    });
+    this.warmupRule = new events.Rule(this, 'WarmupRule', {
+      description: "sender-sync: once a day, reads every active workspace's warmup figures for the day (the warmup pass)",
+      schedule: events.Schedule.cron({ minute: '0', hour: String(props.warmupHour) }),
+      enabled: props.enabled,
+      targets: [
+        new targets.SfnStateMachine(props.stateMachine, { input: events.RuleTargetInput.fromObject(WARMUP_INPUT), deadLetterQueue: queue }),
+      ],
     });
   }
 }

@@ -36,6 +36,9 @@ export interface SyncFunctionsProps {
   emailbisonMaxRps: number;
   /** The EventBridge schedule expression: Start job plans each run within its interval. */
   schedule: string;
+  /** Finalize job's digest: the warmup score drop and floor it reports. */
+  warmupScoreDropPoints: number;
+  warmupScoreFloor: number;
   logLevel: LogLevel;
   logRetentionDays: number;
   tracingEnabled: boolean;
@@ -159,6 +162,10 @@ export class SyncFunctions extends Construct {
     const taskOptions: Partial<Record<TaskName, FunctionOptions>> = {
       // The plan (lambdas/jobs/plan-run.ts): each instance's workspaces at the request cap, within the schedule's interval.
       startJob: { environment: lambdaEnvironment({ emailbisonMaxRps: props.emailbisonMaxRps, schedule: props.schedule }) },
+      // The digest's warmup health (lambdas/health/warmup-alerts.ts).
+      finalizeJob: {
+        environment: lambdaEnvironment({ warmupScoreDropPoints: props.warmupScoreDropPoints, warmupScoreFloor: props.warmupScoreFloor }),
+      },
       syncWorkspace: {
         memorySize: 1024,
         environment: {

@@ -59,6 +59,8 @@ export class SenderSyncStack extends Stack {
       emailbisonPagination: config.emailbisonPagination,
       emailbisonMaxRps: config.emailbisonMaxRps,
       schedule: config.schedule,
+      warmupScoreDropPoints: config.warmupScoreDropPoints,
+      warmupScoreFloor: config.warmupScoreFloor,
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
       tracingEnabled: config.tracingEnabled,
@@ -119,7 +121,12 @@ export class SenderSyncStack extends Stack {
       );
     }
 
-    const schedule = new SyncSchedule(this, 'Schedule', { stateMachine, schedule: config.schedule, enabled: config.scheduleEnabled });
+    const schedule = new SyncSchedule(this, 'Schedule', {
+      stateMachine,
+      schedule: config.schedule,
+      enabled: config.scheduleEnabled,
+      warmupHour: config.warmupHour,
+    });
     const recorder = new FailedRunRecorder(this, 'FailedRunRecorder', { stateMachine, markFailed: fns.tasks.markFailed });
 
     new SyncAlarms(this, 'Alarms', {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig } from '../lambdas/config/load-config';
 import { findJobByExecution, jobWorkspaces, type JobRecord, type JobWorkspaceRow } from '../lambdas/jobs/read-job';
+import { warmupJobName } from '../lambdas/jobs/start-job';
 import { noMetrics, silentLog, type TaskDeps, type TaskLog } from '../lambdas/runtime/deps';
 import type { RunEvent } from '../lambdas/runtime/run-events';
 import { lazySecretsManager } from '../lambdas/runtime/aws-sdk';
@@ -41,11 +42,18 @@ export interface LocalRunOptions {
   log?: TaskLog;
   signal?: AbortSignal;
   instantRetries?: boolean;
+  /** The daily warmup pass instead of the account sync (`run --warmup`): execution input `{"mode": "warmup"}`. */
+  warmup?: boolean;
+  /** With `warmup`: the UTC day to read (YYYY-MM-DD); default today's. */
+  warmupDay?: string;
 }
 
 /** How the simulated instance behaves (`run --sim-pagination`, `--sim-page-cap`, `--sim-rate`, ...); see SimOptions. */
 export type SimulatedInstance = Partial<
-  Pick<SimOptions, 'pagination' | 'pageCap' | 'rateLimit' | 'usersRoute' | 'invalidCursor' | 'honourPerPage' | 'unreachable'>
+  Pick<
+    SimOptions,
+    'pagination' | 'pageCap' | 'rateLimit' | 'usersRoute' | 'warmupRoute' | 'invalidCursor' | 'honourPerPage' | 'unreachable'
+  >
 >;
 
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'already_running' | 'aborted';
@@ -89,7 +97,8 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
   try {
     // Before anything is touched (registry rows, the secrets file, a simulator): a second run changes nothing.
     lock = await takeLocalRunLock(db.sql, {
-      jobName: config.jobName,
+      // Each pass has its own lock, as its own job name: a warmup pass and a sync may run side by side.
+      jobName: options.warmup ? warmupJobName(config.jobName) : config.jobName,
       runTimeoutMinutes: config.runTimeoutMinutes,
       executionArn: localExecutionArn(executionName),
       onLost: () =>
@@ -107,7 +116,7 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
       const { names } = await registerSimulatorWorkspaces(db.sql, sim, { secretsFile });
       workspaces ??= names;
       options.onNote?.(
-        `No EmailBison workspaces are registered: syncing the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`,
+        `No EmailBison workspaces are registered: ${options.warmup ? 'reading warmup figures from' : 'syncing'} the simulated EmailBison API (scenario ${scenario}, ${names.length} workspaces) at ${sim.url}.`,
       );
       options.onNote?.(`simulated instance: ${describeSimulatedInstance(instance)}`);
       const cap = localRequestCap({
@@ -127,7 +136,10 @@ export async function runSyncLocally(options: LocalRunOptions): Promise<LocalRun
     const handlers = stoppableHandlers(tasks, options.signal);
     const { runStateMachineLocally } = await runner;
     const execution = await runStateMachineLocally({
-      input: workspaces ? { workspaces } : {},
+      input: {
+        ...(workspaces ? { workspaces } : {}),
+        ...(options.warmup ? { mode: 'warmup', ...(options.warmupDay ? { day: options.warmupDay } : {}) } : {}),
+      },
       executionName,
       handlers,
       instantRetries: options.instantRetries,
@@ -226,6 +238,7 @@ function describeSimulatedInstance(instance: SimulatedInstance): string {
     `page cap ${instance.pageCap ?? 'none'}`,
     `rate limit ${rate}`,
     `/api/users ${instance.usersRoute === false ? 'off (404)' : 'on'}`,
+    ...(instance.warmupRoute === false ? ['/api/warmup off (404)'] : []),
     ...(instance.invalidCursor ? [`invalid cursor ${instance.invalidCursor}`] : []),
     ...(instance.honourPerPage ? ['per_page honoured'] : []),
     ...(instance.unreachable ? [`unreachable (${instance.unreachable})`] : []),

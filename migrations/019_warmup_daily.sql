@@ -27,3 +27,8 @@ begin
   end if;
 end;
 $$;
+
+-- Which pass a job row records: the hourly account sync, or the daily warmup pass (same state
+-- machine, input {"mode": "warmup"}, job name <JOB_NAME>-warmup) and the day it read.
+alter table polling_job_status add column run_mode text not null default 'sync' check (run_mode in ('sync', 'warmup'));
+alter table polling_job_status add column warmup_day date;

@@ -5,19 +5,20 @@ import { startEmailBisonSim, type SimLatency, type SimOptions } from './server';
 /**
  * `npm run emailbison-sim -- --scenario seed-2025 [--port 4010] [--latency-ms 40 | 20-120] [--seed N] [--host H]
  *   [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N [--rate-window S]]
- *   [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]`
+ *   [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--no-warmup-route] [--unreachable hang|refuse]`
  * Serves the scenario until Ctrl-C. The first line printed is `listening on <url>`, the second
  * says how the instance behaves (pagination, page cap, rate limit, /api/users). See SimOptions.
  */
 const USAGE = [
   'usage: npm run emailbison-sim -- --scenario seed-2025|seed-2026|grid:N:M [--port 4010] [--latency-ms N|MIN-MAX] [--seed N] [--host 127.0.0.1]',
   '         [--pagination page|cursor-default|cursor-only|page-only] [--page-cap N] [--rate N] [--rate-window SECONDS (default 1)]',
-  '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--unreachable hang|refuse]',
+  '         [--invalid-cursor first-page|reject] [--honour-per-page] [--no-users-route] [--no-warmup-route] [--unreachable hang|refuse]',
   '         [--admin-key KEY (a super-admin key: lists workspaces, mints api-user keys; for `sender-sync workspaces discover`)]',
   "         [--webhook-url URL (every workspace's events to this one URL: a workspace's own URL takes only its events)]",
   "         account changes, each delivered to the workspace's subscriptions (`sender-sync webhooks register`):",
   '           POST /_sim/accounts/{id}/disconnect|reconnect|remove|warmup-disabled-causing-bounces|warmup-disabled-receiving-bounces,',
   '           POST /_sim/accounts {"workspace": NAME}, a bad day: POST /_sim/bad-day {"accounts": N, "workspaces": M, "copies": 2}',
+  '         warmup figures of an account for a day: POST /_sim/warmup {"account": ID, "day": "YYYY-MM-DD", "warmup_score": 41, ...}',
 ].join('\n');
 
 async function main(): Promise<void> {
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       'rate-window': { type: 'string', default: '1' },
       'invalid-cursor': { type: 'string', default: 'first-page' },
       'no-users-route': { type: 'boolean', default: false },
+      'no-warmup-route': { type: 'boolean', default: false },
       'honour-per-page': { type: 'boolean', default: false },
       unreachable: { type: 'string' },
       'admin-key': { type: 'string' },
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
         : { requests: wholeNumber('--rate', values.rate), windowSeconds: positive('--rate-window', values['rate-window']) },
     invalidCursor: oneOf('--invalid-cursor', values['invalid-cursor'], ['first-page', 'reject'] as const),
     usersRoute: !values['no-users-route'],
+    warmupRoute: !values['no-warmup-route'],
     honourPerPage: values['honour-per-page'],
     unreachable: values.unreachable === undefined ? undefined : oneOf('--unreachable', values.unreachable, ['hang', 'refuse'] as const),
     adminKey: values['admin-key'],
@@ -124,6 +127,7 @@ function describeInstance(options: SimOptions): string {
     `invalid cursor ${options.invalidCursor}`,
     `per_page ${options.honourPerPage ? 'honoured (max 100)' : 'ignored (15)'}`,
     `/api/users ${options.usersRoute ? 'on' : 'off (404)'}`,
+    `/api/warmup ${options.warmupRoute ? 'on' : 'off (404)'}`,
     ...(options.unreachable ? [`unreachable: ${options.unreachable}`] : []),
     ...(options.webhookUrl ? ['webhooks delivered to --webhook-url (token hidden here)'] : []),
   ].join('; ');

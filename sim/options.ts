@@ -7,6 +7,7 @@ import type { PaginationMode } from './pagination';
 import type { SimRequest } from './request-log';
 import type { SimAccountChange, SimDelivery, SimSubscription } from './webhooks';
 import type { ScenarioSpec } from './scenarios';
+import type { RawWarmupItem, WarmupFigures } from './warmup';
 
 export type PageCapAnswer = 'laravel' | 'message' | 'html' | 'empty';
 
@@ -52,6 +53,15 @@ export interface EmailBisonSim {
   setRateLimit(rate: SimRateLimit | undefined): void;
   /** false: `GET /api/users` answers 404, as on an instance that does not serve it. */
   setUsersRoute(enabled: boolean): void;
+  /** false: the warmup routes (/api/warmup/sender-emails[/{id}]) answer 404, as on an instance without them. */
+  setWarmupRoute(enabled: boolean): void;
+  /**
+   * Sets some or all of an account's warmup figures for one day (the rest stay seeded); returns its
+   * item for that day. Also `POST /_sim/warmup {"account": id, "day": "YYYY-MM-DD", "warmup_score": 41, ...}`.
+   */
+  setWarmup(id: number, day: string, figures: Partial<WarmupFigures>): RawWarmupItem;
+  /** What `GET /api/warmup/sender-emails?start_date=day&end_date=day` serves for the workspace now, by ascending id. */
+  warmupTruth(workspaceName: string, day: string): RawWarmupItem[];
   /** See SimOptions.invalidCursor. */
   setInvalidCursor(answer: 'first-page' | 'reject'): void;
   /** See SimOptions.honourPerPage. */
@@ -175,6 +185,13 @@ export interface SimOptions {
    * is honoured in both modes, as two teams saw; page-mode links still carry only `page`.
    */
   honourPerPage?: boolean;
+  /**
+   * Default true. false: `GET /api/warmup/sender-emails[/{id}]` answer 404 (an instance without the
+   * warmup endpoints). With them: both dates required (`start_date`, `end_date`, Y-m-d; 422 in
+   * Laravel's shape otherwise), page mode only, 15 a page, each account's seeded figures
+   * (sim/warmup.ts), the same faults and limiter as the account list.
+   */
+  warmupRoute?: boolean;
   /** Default true. false: `GET /api/users` answers 404 (an instance that does not serve it). */
   usersRoute?: boolean;
   /**

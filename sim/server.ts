@@ -39,6 +39,7 @@ import {
 } from './responses';
 import { scenarioSpec, type ScenarioSpec } from './scenarios';
 import { SimStore } from './store';
+import { type RawWarmupItem, SimWarmup, WARMUP_LIST_PATH, type WarmupFigures, warmupOverride, warmupRange } from './warmup';
 import {
   changeTimestamp,
   SimWebhooks,
@@ -56,6 +57,8 @@ export type { ScenarioSpec } from './scenarios';
 export type { SimRateLimit } from './limiter';
 export type { PaginationMode } from './pagination';
 export type { SimRequest } from './request-log';
+export type { RawWarmupItem, WarmupFigures } from './warmup';
+export { WARMUP_FIGURES, WARMUP_LIST_PATH } from './warmup';
 export type { MintedToken, TokenMintFailure } from './admin';
 export type { BadDaySummary, SimAccountChange, SimDelivery, SimSubscription } from './webhooks';
 export { deadBaseUrl } from './unreachable';
@@ -86,6 +89,8 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
   let limiter = options.rateLimit ? new FixedWindowLimiter(options.rateLimit, now) : undefined;
   let invalidCursor = options.invalidCursor ?? 'first-page';
   let usersRoute = options.usersRoute ?? true;
+  let warmupRouteOn = options.warmupRoute ?? true;
+  const warmup = new SimWarmup(spec.seed);
   let honourPerPage = options.honourPerPage ?? false;
   let unreachable: SimUnreachable | false = false;
   let listening = false;
@@ -157,6 +162,13 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       return webhookUrlRoute(req, res, workspace, hook[1] === undefined ? undefined : Number(hook[1]));
     }
     if (path === '/api/events') return events(req, res, workspace, url);
+    const warmupPath = /^\/api\/warmup\/sender-emails(?:\/([^/]+))?$/.exec(path);
+    if (warmupPath) {
+      if (!warmupRouteOn) return send(res, 404, { message: 'Not Found' });
+      if (req.method !== 'GET') return send(res, 405, { message: 'Method Not Allowed' });
+      if (!workspace || faults.get(workspace.name)?.faults.rejectKey) return send(res, 401, UNAUTHENTICATED);
+      return warmupRoute(workspace, warmupPath[1], url, req, res, entry);
+    }
     const record = /^\/api\/sender-emails\/([^/]+)$/.exec(path);
     const route = record ? 'senderEmail' : ROUTES[path];
     if (!route || (route === 'users' && !usersRoute)) return send(res, 404, { message: 'Not Found' });
@@ -219,6 +231,11 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
         const request = badDayRequest(body);
         if (typeof request === 'string') return send(res, 400, { message: request });
         return send(res, 200, await badDay(request));
+      }
+      if (path === '/_sim/warmup') {
+        const request = warmupOverride(await readJson(req));
+        if (typeof request === 'string') return send(res, 400, { message: request });
+        return send(res, 200, { data: setWarmup(request.id, request.day, request.figures) });
       }
       if (path === '/_sim/accounts') {
         const body = (await readJson(req)) as { workspace?: string | number; webhooks?: unknown } | undefined;
@@ -311,6 +328,14 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     );
   }
 
+  /** Sets an account's warmup figures for a day; answers its item for that day. */
+  function setWarmup(id: number, day: string, figures: Partial<WarmupFigures>): RawWarmupItem {
+    const found = store.findAccount(id);
+    if (!found) throw new Error(`the simulator has no account ${id}`);
+    warmup.set(id, day, figures);
+    return warmup.item(found.account, [day]);
+  }
+
   async function addAccount(workspaceName: string, change: { webhooks?: boolean } = {}) {
     const nowMs = Date.now();
     const [account] = store.add(workspaceName, 1);
@@ -396,7 +421,6 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     const decision = state?.decide(ordinal, mode) ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
     await hold(decision.holdMs, res);
     if (gone(res)) return;
-    const response = decision.response;
     const body = () => {
       const accounts = state?.faults.emptyResponse ? [] : workspace.accounts;
       const path = `${baseUrl(req)}/api/sender-emails`;
@@ -410,27 +434,42 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       }
       return { ...served, data: served.data.map((account) => (state ? state.present(account) : account)) };
     };
-    switch (response.kind) {
-      case 'rateLimited':
-        return sendRateLimitedFault(res, response, {});
-      case 'status':
-        return send(res, response.status, { message: 'Server Error' });
-      case 'successFalse':
-        return send(res, 200, successFalse(response.message));
-      case 'malformed':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        return void res.end('{"data":[{"id":1,"email":"trunc');
-      case 'missingMeta': {
-        const { meta: _meta, ...withoutMeta } = body();
-        return send(res, 200, withoutMeta);
-      }
-      case 'endless':
-        return sendEndlessBody(res, workspace.accounts[0] ?? { id: 1 });
-      case 'trickle':
-        return sendTricklingBody(res, response.intervalMs);
-      case 'ok':
-        return send(res, 200, body());
+    return answerPage(res, decision.response, body, workspace.accounts[0] ?? { id: 1 });
+  }
+
+  /**
+   * GET /api/warmup/sender-emails?start_date&end_date (page mode, 15 a page, ascending id) and
+   * GET /api/warmup/sender-emails/{id} with the same dates: the accounts' warmup figures over the
+   * range (sim/warmup.ts). The same faults as the account list, page by page.
+   */
+  async function warmupRoute(
+    workspace: SimWorkspace,
+    id: string | undefined,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: SimRequest,
+  ): Promise<void> {
+    const range = warmupRange(url.searchParams);
+    if (!range.ok) return send(res, 422, range.body);
+    if (id !== undefined) {
+      const found = /^\d+$/.test(id) ? store.findAccount(Number(id)) : undefined;
+      if (!found) return send(res, 404, recordNotFound(id));
+      if (found.workspace !== workspace) return send(res, 403, WRONG_WORKSPACE);
+      return send(res, 200, { data: warmup.item(found.account, range.days) });
     }
+    entry.pagination = 'page';
+    const page = pageParameter(url.searchParams.get('page'));
+    const state = faults.get(workspace.name);
+    const decision = state?.decide(page, 'page') ?? { holdMs: 0, response: { kind: 'ok' } as FaultResponse };
+    await hold(decision.holdMs, res);
+    if (gone(res)) return;
+    const body = () => {
+      const accounts = state?.faults.emptyResponse ? [] : workspace.accounts;
+      const items = accounts.map((account) => warmup.item(account, range.days));
+      return pageBody(items, page, `${baseUrl(req)}${WARMUP_LIST_PATH}`);
+    };
+    return answerPage(res, decision.response, body, workspace.accounts[0] ? warmup.item(workspace.accounts[0], range.days) : { id: 1 });
   }
 
   /** The instance's mode for this list request, applying a pending switch when its count is reached. */
@@ -555,6 +594,11 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
     setUsersRoute(enabled) {
       usersRoute = enabled;
     },
+    setWarmupRoute(enabled) {
+      warmupRouteOn = enabled;
+    },
+    setWarmup,
+    warmupTruth: (workspaceName, day) => store.get(workspaceName).accounts.map((account) => warmup.item(account, [day])),
     setInvalidCursor(answer) {
       invalidCursor = answer;
     },
@@ -588,6 +632,36 @@ export async function startEmailBisonSim(options: SimOptions): Promise<EmailBiso
       await webhooks.close();
     },
   };
+}
+
+/** A list page as the fault decided: the page itself, or the fault's answer in its place. */
+function answerPage(
+  res: ServerResponse,
+  response: FaultResponse,
+  body: () => { meta?: unknown },
+  endlessItem: unknown,
+): void | Promise<void> {
+  switch (response.kind) {
+    case 'rateLimited':
+      return sendRateLimitedFault(res, response, {});
+    case 'status':
+      return send(res, response.status, { message: 'Server Error' });
+    case 'successFalse':
+      return send(res, 200, successFalse(response.message));
+    case 'malformed':
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end('{"data":[{"id":1,"email":"trunc');
+    case 'missingMeta': {
+      const { meta: _meta, ...withoutMeta } = body();
+      return send(res, 200, withoutMeta);
+    }
+    case 'endless':
+      return sendEndlessBody(res, endlessItem);
+    case 'trickle':
+      return sendTricklingBody(res, response.intervalMs);
+    case 'ok':
+      return send(res, 200, body());
+  }
 }
 
 function checkedMode(mode: PaginationMode): PaginationMode {

@@ -115,7 +115,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
       stateName: STATE.startJob,
       comment:
         'Takes the single-flight lock, creates the polling_job_status row and lists the ids of the workspaces to sync (never names or keys, so 1,000 workspaces fit in a few KB). ' +
-        'A bad execution input fails here with InvalidInputError.',
+        'Input {"mode": "warmup"} makes the run the daily warmup pass (its own job name and lock). A bad execution input fails here with InvalidInputError.',
       payload: sfn.TaskInput.fromObject({
         input: sfn.JsonPath.objectAt('$.input'),
         executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
@@ -135,7 +135,7 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
     invoke(states, 'syncWorkspace', functions.syncWorkspace, {
       stateName: STATE.syncWorkspace,
       comment:
-        'Pages through one workspace and upserts its accounts, until done or its time budget runs out; then returns a cursor. ' +
+        'Pages through one workspace and upserts its accounts (in warmup mode, its warmup figures for the day), until done or its time budget runs out; then returns a cursor. ' +
         'A retry resumes from the cursor saved in Postgres, so it repeats no finished work.',
       payload: sfn.TaskInput.fromJsonPathAt('$'),
       outputPath: '$.Payload',
@@ -181,6 +181,9 @@ export function buildSyncDefinition(scope: Construct, props: SyncDefinitionProps
       jobId: sfn.JsonPath.stringAt('$.jobId'),
       workspace: { id: sfn.JsonPath.numberAt('$$.Map.Item.Value') },
       cursor: JSON_NULL,
+      // The daily warmup pass ({"mode": "warmup"}) runs this same Map: the Lambda reads warmup figures for `day`.
+      mode: sfn.JsonPath.stringAt('$.mode'),
+      day: sfn.JsonPath.stringAt('$.day'),
     },
     maxConcurrency: props.mapConcurrency,
     resultPath: sfn.JsonPath.DISCARD,

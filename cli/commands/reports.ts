@@ -53,12 +53,20 @@ export async function accountsCommand(options: { json?: boolean }): Promise<void
 
 export async function statusCommand(
   jobId: string | undefined,
-  options: { json?: boolean; watch?: boolean; intervalSeconds?: number; exitStatus?: boolean },
+  options: { json?: boolean; watch?: boolean; intervalSeconds?: number; exitStatus?: boolean; warmup?: boolean },
 ): Promise<void> {
+  // Without an id: the latest account sync (what "last sync" means), or with --warmup the latest warmup pass.
+  const mode = options.warmup ? 'warmup' : 'sync';
   await withReadContext(async ({ db }) => {
     for (;;) {
-      const job = await db.read((sql) => findJob(sql, jobId));
-      if (!job) throw new JobNotFoundError(jobId ? `No job ${jobId} in polling_job_status.` : 'No job has run yet: `npm start` runs one.');
+      const job = await db.read((sql) => findJob(sql, jobId, jobId ? {} : { mode }));
+      if (!job) {
+        const none =
+          mode === 'warmup'
+            ? 'No warmup pass has run yet: `sender-sync run --warmup` runs one.'
+            : 'No job has run yet: `npm start` runs one.';
+        throw new JobNotFoundError(jobId ? `No job ${jobId} in polling_job_status.` : none);
+      }
       const workspaces = await db.read((sql) => jobWorkspaces(sql, job.jobId));
       const execution = job.executionArn ? await describeExecution(job.executionArn) : undefined;
       const last = !options.watch || job.status !== 'running';
@@ -101,9 +109,10 @@ export async function jobsCommand(options: { json?: boolean; limit?: number }): 
     if (jobs.length === 0) return console.log('No job has run yet: `npm start` runs one.');
     console.log(
       table(
-        ['id', 'started', 'status', 'workspaces', 'accounts', 'time', 'trigger'],
+        ['id', 'pass', 'started', 'status', 'workspaces', 'accounts', 'time', 'trigger'],
         jobs.map((j) => [
           j.jobId,
+          j.runMode === 'warmup' ? `warmup ${j.warmupDay ?? ''}`.trim() : 'sync',
           formatTime(j.startedAt),
           j.status,
           `${j.workspacesSynced}/${j.totalWorkspaces}${j.workspacesFailed > 0 ? ` (${j.workspacesFailed} failed)` : ''}`,
@@ -143,6 +152,9 @@ export function jobSummaryLines(job: JobRecord, execution?: { status: string } |
   const lines = [
     `polling_job_status ${job.jobId}`,
     `  job_name               ${job.jobName}`,
+    ...(job.runMode === 'warmup'
+      ? [`  warmup_day             ${job.warmupDay ?? ''} (the warmup pass: accounts = accounts with figures for the day)`]
+      : []),
     `  status                 ${job.status}`,
     `  started_at             ${formatTime(job.startedAt)}`,
     `  completed_at           ${formatTime(job.completedAt)}`,

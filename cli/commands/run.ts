@@ -20,6 +20,8 @@ export interface RunOptions extends SimFlags {
   simRejectKey?: string[];
   simPort?: string;
   json?: boolean;
+  warmup?: boolean;
+  day?: string;
 }
 
 export async function runCommand(options: RunOptions): Promise<void> {
@@ -64,6 +66,8 @@ export async function runCommand(options: RunOptions): Promise<void> {
       onEvent: progress.onEvent,
       onNote: progress.note,
       signal: controller.signal,
+      warmup: options.warmup === true,
+      warmupDay: options.day,
     });
     progress.stop();
     const unknownWorkspace = unknownWorkspaceOf(outcome);

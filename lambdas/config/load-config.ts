@@ -52,6 +52,9 @@ export interface Config {
   /** The intake queue the receiver sends deliveries to (and the applier its digest ticks). */
   webhookQueueUrl?: string;
   webhookDigestGatherSeconds: number;
+  /** Warmup health in the digests and `health`: points lost since the previous day, and the floor (lambdas/health). */
+  warmupScoreDropPoints: number;
+  warmupScoreFloor: number;
   /** The ChangesTopic: Finalize job publishes the run digest there. */
   changesTopicArn?: string;
   logLevel: LogLevel;

@@ -306,6 +306,24 @@ export const SETTINGS = {
     describe: 'EmailBison requests per second per instance (0: no cap)',
   },
 
+  // Warmup health (issue 24): the digest lists an account whose warmup_score (EmailBison's 0-100 scale) fell by at least
+  // this many points since its previous day's row, or fell under the floor (crossed it: one alert, not one a day while it
+  // stays low). 50 is the "healthy" line public EmailBison integrations use (under 30 they call critical).
+  warmupScoreDropPoints: {
+    env: 'WARMUP_SCORE_DROP_POINTS',
+    context: 'warmupScoreDropPoints',
+    default: 10,
+    parse: decimal(0.01, 100),
+    describe: 'warmup score points lost since the previous day that the digest reports',
+  },
+  warmupScoreFloor: {
+    env: 'WARMUP_SCORE_FLOOR',
+    context: 'warmupScoreFloor',
+    default: 50,
+    parse: decimal(0, 100),
+    describe: 'warmup score under which an account is reported once, when it falls under it',
+  },
+
   // Read by the stack only.
   // Start job reads it too: a run plans to finish within the interval (lambdas/jobs/plan-run.ts).
   schedule: {
@@ -316,6 +334,13 @@ export const SETTINGS = {
     describe: 'EventBridge schedule expression',
   },
   scheduleEnabled: { context: 'scheduleEnabled', default: true, parse: bool, describe: 'whether the schedule starts runs' },
+  // The daily warmup pass (issue 24) reads the UTC day it starts in: late in the day, its figures are nearly the day's whole.
+  warmupHour: {
+    context: 'warmupHour',
+    default: 23,
+    parse: integer(0, 23),
+    describe: 'UTC hour of the daily warmup pass (its own rule; off with scheduleEnabled=false)',
+  },
   mapConcurrency: { context: 'mapConcurrency', default: 3, parse: integer(1, 40), describe: 'workspaces synced at once' },
   // The webhook applier's SQS event source mapping: at most this many applier Lambdas at once, each with one Postgres
   // connection. SQS refuses a maximum concurrency under 2 (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).

@@ -22,6 +22,8 @@ export interface DigestSection {
   accounts: number;
   /** Accounts the section already does not list (a per-workspace cap): "… and N more" after its lines. */
   notListed?: number;
+  /** The command that lists what the section leaves out, when not the digest's changesCommand (warmup health: `sender-sync health`). */
+  command?: string;
 }
 
 export interface Digest {
@@ -76,7 +78,8 @@ export function fitDigest(digest: Digest, maxBytes: number = MAX_DIGEST_BYTES): 
     }
     // The section does not fit whole: its heading and the lines that fit, then what is left of it and of the rest.
     const summary = rest.length > 0 ? [summaryLine(rest, digest.changesCommand)] : [];
-    const cut = (shown: number) => `  … and ${formatCount(lines.length - shown + notListed)} more: \`${digest.changesCommand}\``;
+    const cut = (shown: number) =>
+      `  … and ${formatCount(lines.length - shown + notListed)} more: \`${section.command ?? digest.changesCommand}\``;
     if (!fits([...lead, heading, cut(0), ...summary])) {
       // Room was kept for this line when the previous section went in: it fits.
       push([...lead, summaryLine(sections.slice(i), digest.changesCommand)]);
@@ -91,10 +94,11 @@ export function fitDigest(digest: Digest, maxBytes: number = MAX_DIGEST_BYTES): 
   return { subject, message: out.join('\n') };
 }
 
-/** "… and 37 more workspaces, 1,204 accounts: `sender-sync changes --since …`" */
-function summaryLine(rest: DigestSection[], command: string): string {
+/** "… and 37 more workspaces, 1,204 accounts: `sender-sync changes --since …`" (and `sender-sync health` when warmup sections are left). */
+function summaryLine(rest: DigestSection[], changesCommand: string): string {
   const accounts = rest.reduce((sum, section) => sum + section.accounts, 0);
-  return `… and ${formatCount(rest.length)} more ${rest.length === 1 ? 'workspace' : 'workspaces'}, ${formatCount(accounts)} ${accounts === 1 ? 'account' : 'accounts'}: \`${command}\``;
+  const commands = [...new Set(rest.map((section) => section.command ?? changesCommand))].map((command) => `\`${command}\``);
+  return `… and ${formatCount(rest.length)} more ${rest.length === 1 ? 'workspace' : 'workspaces'}, ${formatCount(accounts)} ${accounts === 1 ? 'account' : 'accounts'}: ${commands.join(', ')}`;
 }
 
 /** Bytes that `lines` add when joined after what is there (newline separators included). */

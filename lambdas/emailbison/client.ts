@@ -1,14 +1,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { sharedDispatcher } from './dispatcher';
 import { EmailBisonUnavailableError, errorCode, InvalidInputError, MalformedPageError } from '../errors';
-import { requestPage, type PageAttempt, type PageRequestContext, type WalkCursor } from './page-request';
+import { requestPage, SENDER_EMAILS, type PageAttempt, type PageRequestContext, type WalkCursor } from './page-request';
 import { resolveOptions, type EmailBisonClientOptions } from './options';
 import { backoffMs, isConnectionFailure, RateLimitGate, type Sleep } from './retry';
 import { MAX_CURSOR_TOKEN_LENGTH, parseSenderEmail, type ParsedPage, type SenderEmail } from './schema';
 
 export type { SenderEmail, SenderEmailTag } from './schema';
 export { MAX_CURSOR_TOKEN_LENGTH } from './schema';
-export type { WalkCursor } from './page-request';
+export type { ListResource, WalkCursor } from './page-request';
 export { closeSharedDispatchers } from './dispatcher';
 export { EMAILBISON_CLIENT_DEFAULTS, type EmailBisonClientOptions } from './options';
 
@@ -111,6 +111,7 @@ export function createEmailBisonClient(options: EmailBisonClientOptions): EmailB
     workspace,
     origin,
     basePath,
+    list: options.list ?? SENDER_EMAILS,
     apiKey,
     dispatcher: options.dispatcher ?? sharedDispatcher(origin, limits),
     headersTimeoutMs: limits.headersTimeoutMs,

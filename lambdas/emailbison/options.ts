@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { type EmailBisonPagination, SETTINGS } from '../config/settings';
 import { ConfigError } from '../errors';
 import type { HostBudget } from './host-budget';
+import type { ListResource } from './page-request';
 import type { Sleep } from './retry';
 
 export interface EmailBisonClientOptions {
@@ -43,6 +44,11 @@ export interface EmailBisonClientOptions {
    * trickling. Past it the request fails with ResponseTimeoutError.
    */
   requestTimeoutMs?: number;
+  /**
+   * The list `listSenderEmails` walks (and `pageModeTotal` reads): default `/api/sender-emails`;
+   * the warmup pass gives `/api/warmup/sender-emails` with the day as `start_date` and `end_date`.
+   */
+  list?: ListResource;
   /** Transport; default: a keep-alive pool per origin, shared across clients. */
   dispatcher?: Dispatcher;
   /** How the client waits (backoff, Retry-After); tests pass a scaled-down one. Must reject when the signal aborts. */

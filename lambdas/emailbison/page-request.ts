@@ -17,6 +17,8 @@ export interface PageRequestContext {
   workspace: string;
   origin: string;
   basePath: string;
+  /** The list walked (EmailBisonClientOptions.list): its path and the query sent with every page. */
+  list: ListResource;
   apiKey: string;
   dispatcher: Dispatcher;
   headersTimeoutMs: number;
@@ -71,6 +73,18 @@ function wholeNumber(value: string | string[] | undefined): number | undefined {
 
 export const SENDER_EMAILS_PATH = '/api/sender-emails';
 
+/**
+ * A paginated list of sender emails: the accounts (`/api/sender-emails`, the default) or their
+ * warmup figures (`/api/warmup/sender-emails` with `start_date` and `end_date`). Walked alike.
+ */
+export interface ListResource {
+  path: string;
+  /** Sent with every request, before the paging parameters (links drop it, and are never followed). */
+  query?: Readonly<Record<string, string>>;
+}
+
+export const SENDER_EMAILS: ListResource = { path: SENDER_EMAILS_PATH };
+
 /** Longest piece of EmailBison's own text an error repeats. */
 const MAX_UPSTREAM_MESSAGE = 200;
 
@@ -79,9 +93,14 @@ const MAX_UPSTREAM_MESSAGE = 200;
  * `links.next` drops it, and an instance that defaults to pages would answer a bare
  * `?cursor=` with page 1 (DESIGN.md, "What changed by late 2026"). So links are never followed.
  */
-export function pageQuery(request: WalkCursor): string {
-  if (request.mode === 'page') return `?page=${request.page}`;
-  return request.token === null ? '?pagination_type=cursor' : `?pagination_type=cursor&cursor=${encodeURIComponent(request.token)}`;
+export function pageQuery(request: WalkCursor, fixed: ListResource['query'] = {}): string {
+  const query = new URLSearchParams(fixed);
+  if (request.mode === 'page') query.set('page', String(request.page));
+  else {
+    query.set('pagination_type', 'cursor');
+    if (request.token !== null) query.set('cursor', request.token);
+  }
+  return `?${query.toString()}`;
 }
 
 /** `page` names the request in messages: the page number, or in cursor mode the page's place in this walk. */
@@ -103,7 +122,7 @@ async function requestPageOnce(
   signal: AbortSignal,
   seen: { rateLimit?: RateLimitHeaders },
 ): Promise<PageAttempt> {
-  const path = `${context.basePath}${SENDER_EMAILS_PATH}`;
+  const path = `${context.basePath}${context.list.path}`;
   const { workspace } = context;
   const deadline = requestDeadline(signal, context.requestTimeoutMs);
   const progress = { bytes: 0 };
@@ -113,7 +132,7 @@ async function requestPageOnce(
   try {
     const response = await context.dispatcher.request({
       origin: context.origin,
-      path: `${path}${pageQuery(request)}`,
+      path: `${path}${pageQuery(request, context.list.query)}`,
       method: 'GET',
       headers: { authorization: `Bearer ${context.apiKey}`, accept: 'application/json' },
       signal: deadline.signal,
@@ -131,7 +150,7 @@ async function requestPageOnce(
       throw new ResponseTimeoutError({
         workspace,
         page,
-        request: `GET ${SENDER_EMAILS_PATH}`,
+        request: `GET ${context.list.path}`,
         limitMs: context.requestTimeoutMs,
         bytesRead: progress.bytes,
       });
@@ -144,7 +163,7 @@ async function requestPageOnce(
     throw new ResponseTooLargeError({
       workspace,
       page,
-      request: `GET ${SENDER_EMAILS_PATH}`,
+      request: `GET ${context.list.path}`,
       limitBytes: context.maxResponseBytes,
       status,
     });
@@ -173,7 +192,7 @@ function judgeAnswer(
 ): PageAttempt {
   const { workspace, apiKey } = context;
   const { status, headers, text } = answer;
-  const path = `${context.basePath}${SENDER_EMAILS_PATH}`;
+  const path = `${context.basePath}${context.list.path}`;
   const html = isHtml(headers, text);
   const body = html ? undefined : parseJson(text);
   const said = html ? 'an HTML page' : sanitise(upstreamMessage(body), apiKey);

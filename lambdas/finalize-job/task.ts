@@ -2,7 +2,8 @@ import { describeError, InvalidInputError } from '../errors';
 import { finalizeRunningJob } from '../jobs/finalize-job';
 import type { JobRecord } from '../jobs/read-job';
 import { markWebhookChangesDigested, webhookChangesHighWater } from '../webhooks/publish';
-import { digestWorthSending, formatDigest, readRunDigest } from '../jobs/run-changes';
+import { DIGEST_ACCOUNTS_LISTED, digestWorthSending, formatDigest, readRunDigest } from '../jobs/run-changes';
+import { readWarmupDigest, warmupAlertCount } from '../health/warmup-digest';
 import type { TaskDeps } from '../runtime/deps';
 
 export interface FinalizeJobEvent {
@@ -37,13 +38,19 @@ export function createFinalizeJobTask(deps: TaskDeps) {
 
 /**
  * The run's account changes: counted in the metrics, and when any account disconnected or
- * was removed since the previous run, one digest to the ChangesTopic. Once per run: only the
+ * was removed since the previous run, or has a warmup health alert (lambdas/health), one
+ * digest to the ChangesTopic. Once per run: only the
  * call that finalized the job gets here. A digest that cannot be sent is logged, not thrown:
  * the job is already recorded, and a retried Finalize job would find it ended and send nothing.
  */
 export async function sendDigest(deps: TaskDeps, jobId: string): Promise<void> {
   const webhookHighWater = await webhookChangesHighWater(deps.sql);
-  const digest = await readRunDigest(deps.sql, jobId);
+  const thresholds = { dropPoints: deps.config.warmupScoreDropPoints, floor: deps.config.warmupScoreFloor };
+  // A warmup pass's digest names the warmup alerts of the rows it wrote; an account sync writes none.
+  const digest = {
+    ...(await readRunDigest(deps.sql, jobId)),
+    warmup: await readWarmupDigest(deps.sql, jobId, thresholds, DIGEST_ACCOUNTS_LISTED),
+  };
   const counts = { disconnected: 0, reconnected: 0, added: 0, removed: 0 };
   for (const w of digest.workspaces) {
     for (const kind of Object.keys(counts) as (keyof typeof counts)[]) counts[kind] += w.counts[kind];
@@ -56,12 +63,13 @@ export async function sendDigest(deps: TaskDeps, jobId: string): Promise<void> {
     try {
       await deps.changes.publish({ subject, message });
       published = true;
-      // The webhooks' pending disconnections are named in this digest: not sent again.
-      await markWebhookChangesDigested(deps.sql, webhookHighWater);
+      // The webhooks' pending disconnections are named in this digest: not sent again. A warmup
+      // pass's digest (one that read a day) names no account change: they stay pending.
+      if (digest.warmup.day === null) await markWebhookChangesDigested(deps.sql, webhookHighWater);
     } catch (error) {
       deps.log.error('run digest not published', { error: describeError(error) });
     }
   }
-  deps.log.info('run digest', { ...counts, published });
+  deps.log.info('run digest', { ...counts, warmupAlerts: warmupAlertCount(digest.warmup), published });
   deps.onEvent?.({ type: 'changes-digest', jobId, subject, message, published });
 }

@@ -1,3 +1,4 @@
+import { NO_WARMUP_ENDPOINT } from '../warmup/warmup-workspace';
 import { DEFERRED_NAMES_LISTED } from './plan-run';
 
 /** A workspace's row of polling_job_workspaces, as far as the job's outcome needs it. */
@@ -51,6 +52,8 @@ export function aggregate(workspaces: WorkspaceRow[], runError: string | undefin
   let failed = 0;
   let skipped = 0;
   const deferred = new Map<string, string[]>();
+  // Warmup pass: workspaces of an instance without the warmup list, by that instance's reason.
+  const withoutWarmup = new Map<string, string[]>();
   let accountsSynced = 0;
   let accountsRemoved = 0;
   for (const ws of workspaces) {
@@ -63,6 +66,9 @@ export function aggregate(workspaces: WorkspaceRow[], runError: string | undefin
       skipped += 1;
       const reason = ws.error ?? 'deferred';
       deferred.set(reason, [...(deferred.get(reason) ?? []), ws.workspace_name]);
+    } else if (ws.status === 'skipped' && ws.error?.startsWith(NO_WARMUP_ENDPOINT)) {
+      skipped += 1;
+      withoutWarmup.set(ws.error, [...(withoutWarmup.get(ws.error) ?? []), ws.workspace_name]);
     } else if (ws.status === 'failed') {
       failed += 1;
       warnings.push(`${ws.workspace_name}: ${failureWarning(ws.error)}`);
@@ -71,14 +77,21 @@ export function aggregate(workspaces: WorkspaceRow[], runError: string | undefin
       warnings.push(`${ws.workspace_name}: skipped: ${ws.error ?? 'not synced: the run ended before this workspace finished'}`);
     }
   }
+  // An instance without the warmup list is nothing the pass can do better: its workspaces are
+  // said once and do not count against the job.
+  const expected = workspaces.length - [...withoutWarmup.values()].reduce((n, names) => n + names.length, 0);
   let status: JobOutcome['status'];
   if (runError) status = 'failed';
-  else if (synced === workspaces.length) status = 'completed';
+  else if (synced === expected) status = 'completed';
   else if (synced === 0) status = 'failed';
   else status = 'partial';
   const errorMessage = runError ?? (status === 'failed' ? `No workspace synced (${failed} failed, ${skipped} skipped).` : null);
   const deferredCount = [...deferred.values()].reduce((n, names) => n + names.length, 0);
-  const all = [...[...deferred].map(([reason, names]) => deferredWarning(reason, names)), ...warnings];
+  const all = [
+    ...[...withoutWarmup].map(([reason, names]) => withoutWarmupWarning(reason, names)),
+    ...[...deferred].map(([reason, names]) => deferredWarning(reason, names)),
+    ...warnings,
+  ];
   return {
     status,
     synced,
@@ -97,6 +110,13 @@ function deferredWarning(reason: string, names: string[]): string {
   const listed = names.slice(0, DEFERRED_NAMES_LISTED).join(', ');
   const rest = names.length > DEFERRED_NAMES_LISTED ? `, … and ${names.length - DEFERRED_NAMES_LISTED} more` : '';
   return `${names.length} workspace${names.length === 1 ? '' : 's'} ${reason} (they sync first next run): ${listed}${rest}`;
+}
+
+/** One warning per instance without the warmup list: the instance, a few of its workspaces, the count of the rest. */
+function withoutWarmupWarning(reason: string, names: string[]): string {
+  const listed = names.slice(0, DEFERRED_NAMES_LISTED).join(', ');
+  const rest = names.length > DEFERRED_NAMES_LISTED ? `, … and ${names.length - DEFERRED_NAMES_LISTED} more` : '';
+  return `${reason}: its ${names.length} workspace${names.length === 1 ? '' : 's'} skipped (${listed}${rest})`;
 }
 
 function bounded(warnings: string[]): string[] {

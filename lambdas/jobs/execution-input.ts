@@ -1,13 +1,25 @@
 import { InvalidInputError } from '../errors';
+import { isWarmupDay } from '../warmup/day';
 
-/** What `start-execution` accepts: `{}` (every active workspace) or `{"workspaces": ["Acme Outbound", ...]}`. */
+/**
+ * What `start-execution` accepts: `{}` (every active workspace) or `{"workspaces": ["Acme Outbound", ...]}`,
+ * and `"mode": "warmup"` (with an optional `"day": "YYYY-MM-DD"`, default the UTC day the run starts)
+ * for the daily warmup pass.
+ */
 export interface ExecutionInput {
   workspaces?: string[];
   triggerSource?: string;
+  mode?: RunMode;
+  day?: string;
 }
 
-const USAGE = 'Execution input must be {} (every active workspace) or {"workspaces": ["Workspace name", ...]}';
-const KNOWN_KEYS = new Set(['workspaces', 'triggerSource']);
+/** `sync`: the account sync (the default); `warmup`: the daily warmup pass (issue 24). */
+export type RunMode = 'sync' | 'warmup';
+
+const USAGE =
+  'Execution input must be {} (every active workspace) or {"workspaces": ["Workspace name", ...]}, ' +
+  'with "mode": "warmup" (and optionally "day": "YYYY-MM-DD") for the warmup pass';
+const KNOWN_KEYS = new Set(['workspaces', 'triggerSource', 'mode', 'day']);
 
 export function parseExecutionInput(input: unknown): ExecutionInput {
   if (input === undefined || input === null) return {};
@@ -28,6 +40,15 @@ export function parseExecutionInput(input: unknown): ExecutionInput {
   if (record.triggerSource !== undefined) {
     if (typeof record.triggerSource !== 'string') throw new InvalidInputError(`${USAGE}; "triggerSource" must be a string.`);
     result.triggerSource = record.triggerSource.slice(0, 50);
+  }
+  if (record.mode !== undefined) {
+    if (record.mode !== 'sync' && record.mode !== 'warmup') throw new InvalidInputError(`${USAGE}; "mode" must be "sync" or "warmup".`);
+    result.mode = record.mode;
+  }
+  if (record.day !== undefined) {
+    if (result.mode !== 'warmup') throw new InvalidInputError(`${USAGE}; "day" is for "mode": "warmup" only.`);
+    if (!isWarmupDay(record.day)) throw new InvalidInputError(`${USAGE}; "day" must be a date as YYYY-MM-DD, got ${describe(record.day)}.`);
+    result.day = record.day;
   }
   return result;
 }

@@ -12,6 +12,10 @@ export type JobStatus = 'running' | 'completed' | 'partial' | 'failed';
 export interface JobRecord {
   jobId: string;
   jobName: string;
+  /** `sync`: the account sync; `warmup`: the daily warmup pass (job name `<JOB_NAME>-warmup`). */
+  runMode: 'sync' | 'warmup';
+  /** The UTC day a warmup pass read (YYYY-MM-DD); null for a sync. */
+  warmupDay: string | null;
   status: JobStatus;
   triggerSource: string;
   executionArn: string | null;
@@ -57,10 +61,17 @@ export async function readJob(sql: Sql, jobId: string): Promise<JobRecord> {
   return job;
 }
 
-/** The job of that id (any text: an id that is not a UUID finds nothing), or the latest job. */
-export async function findJob(sql: Sql, jobId?: string): Promise<JobRecord | undefined> {
+/**
+ * The job of that id (any text: an id that is not a UUID finds nothing), or the latest job
+ * (with `mode`, the latest of that pass: the account sync's or the warmup pass's).
+ */
+export async function findJob(sql: Sql, jobId?: string, options: { mode?: JobRecord['runMode'] } = {}): Promise<JobRecord | undefined> {
   if (jobId === undefined) {
-    const [latest] = await selectJobs(sql, sql`j.id = (select id from polling_job_status order by started_at desc limit 1)`);
+    const mode = options.mode ?? null;
+    const [latest] = await selectJobs(
+      sql,
+      sql`j.id = (select id from polling_job_status where ${mode}::text is null or run_mode = ${mode} order by started_at desc limit 1)`,
+    );
     return latest;
   }
   if (!UUID.test(jobId)) return undefined;
@@ -91,6 +102,8 @@ export function jobColumns(job: JobRecord) {
   return {
     id: job.jobId,
     job_name: job.jobName,
+    run_mode: job.runMode,
+    warmup_day: job.warmupDay,
     status: job.status,
     trigger_source: job.triggerSource,
     execution_arn: job.executionArn,
@@ -114,7 +127,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function selectJobs(sql: Sql, where: ReturnType<Sql>): Promise<JobRecord[]> {
   return sql<JobRecord[]>`
-    select j.id as "jobId", j.job_name as "jobName", j.status, j.trigger_source as "triggerSource",
+    select j.id as "jobId", j.job_name as "jobName", j.run_mode as "runMode", to_char(j.warmup_day, 'YYYY-MM-DD') as "warmupDay", j.status, j.trigger_source as "triggerSource",
            j.execution_arn as "executionArn", j.started_at as "startedAt", j.completed_at as "completedAt",
            j.duration_ms as "durationMs", j.total_workspaces as "totalWorkspaces",
            j.workspaces_processed as "workspacesSynced", j.workspaces_failed as "workspacesFailed",

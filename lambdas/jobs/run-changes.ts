@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client';
 import { changesCommand, type DigestMessage, type DigestSection, fitDigest } from '../digests/message';
+import { type WarmupDigest, warmupAlertCount, warmupSections } from '../health/warmup-digest';
 
 /*
  * The run digest (issue 15): what changed in each workspace since the previous run, from
@@ -45,6 +46,8 @@ export interface RunDigest {
   /** Where the earliest window of the job's workspaces starts: `sender-sync changes --since <this>` lists every change the digest counts. */
   since: Date | null;
   workspaces: DigestWorkspace[];
+  /** Warmup health alerts of the warmup rows the job wrote (a warmup pass): listed after the changes. */
+  warmup?: WarmupDigest;
 }
 
 /** Accounts listed per workspace in a digest; the rest are counted. */
@@ -62,6 +65,8 @@ function windowedChanges(sql: Sql, jobId: string) {
     join sender_email_changes c on c.workspace_id = w.workspace_id and c.observed_at > prev.since
       and c.observed_at <= coalesce((select completed_at from polling_job_status where id = w.job_id), now())
     where w.job_id = ${jobId}::uuid
+      -- A warmup pass reads no accounts: its digest counts no account changes (the account sync's do).
+      and (select run_mode from polling_job_status where id = w.job_id) = 'sync'
   `;
 }
 
@@ -70,7 +75,7 @@ function previousRunEnd(sql: Sql) {
   return sql`
     select coalesce(max(j.completed_at), '-infinity') as since
     from polling_job_workspaces p join polling_job_status j on j.id = p.job_id
-    where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null
+    where p.workspace_id = w.workspace_id and p.job_id <> w.job_id and j.completed_at is not null and j.run_mode = 'sync'
       and j.started_at <= (select started_at from polling_job_status where id = w.job_id)
   `;
 }
@@ -211,9 +216,15 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
   };
 }
 
-/** A digest is sent when any account disconnected, was removed or had its warmup disabled for bounces since the previous run. */
+/**
+ * A digest is sent when any account disconnected, was removed or had its warmup disabled for bounces since the previous run,
+ * or has a warmup health alert.
+ */
 export function digestWorthSending(digest: RunDigest): boolean {
-  return digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0 || w.accounts.some((a) => a.warmupDisabled));
+  return (
+    warmupAlertCount(digest.warmup) > 0 ||
+    digest.workspaces.some((w) => w.counts.disconnected > 0 || w.counts.removed > 0 || w.accounts.some((a) => a.warmupDisabled))
+  );
 }
 
 /**
@@ -224,7 +235,8 @@ export function digestWorthSending(digest: RunDigest): boolean {
  */
 export function formatDigest(digest: RunDigest): DigestMessage {
   const sum = (kind: keyof ChangeCounts) => digest.workspaces.reduce((n, w) => n + w.counts[kind], 0);
-  const subject = `sender-sync: ${sum('disconnected')} disconnected, ${sum('removed')} removed, ${sum('reconnected')} reconnected, ${sum('added')} added`;
+  const alerts = warmupAlertCount(digest.warmup);
+  const subject = `sender-sync: ${alerts > 0 ? `${alerts} warmup ${alerts === 1 ? 'alert' : 'alerts'}, ` : ''}${sum('disconnected')} disconnected, ${sum('removed')} removed, ${sum('reconnected')} reconnected, ${sum('added')} added`;
   const sections: DigestSection[] = [];
   for (const w of digest.workspaces) {
     const c = w.counts;
@@ -240,9 +252,14 @@ export function formatDigest(digest: RunDigest): DigestMessage {
       notListed: w.notListed,
     });
   }
+  if (digest.warmup) sections.push(...warmupSections(digest.warmup));
   return fitDigest({
     subject,
-    intro: [`Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`],
+    intro: [
+      digest.warmup?.day
+        ? `Warmup health of ${digest.warmup.day} (job ${digest.jobId}, ${digest.jobName}):`
+        : `Changes since the previous run (job ${digest.jobId}, ${digest.jobName}):`,
+    ],
     sections,
     changesCommand: changesCommand(digest.since),
   });

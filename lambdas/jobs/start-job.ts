@@ -3,6 +3,7 @@ import { instanceHost } from '../emailbison/host-budget';
 import { WorkspaceNotFoundError } from '../errors';
 import { DEAD_LOCAL_RUN_REASON, LOCAL_EXECUTION_ARN_PATTERN, LOCAL_RUN_DEAD_AFTER_SECONDS } from './local-runs';
 import type { PlannedWorkspace, WorkspaceRef } from '../workspaces/ref';
+import type { RunMode } from './execution-input';
 import { byLastSync, type InstanceShortfall, interleaveByHost, type PlanCandidate, type PlanLimits, planRun } from './plan-run';
 
 export type StartJobResult =
@@ -10,7 +11,11 @@ export type StartJobResult =
   | { status: 'already_running'; runningJobId: string; runningForSeconds: number };
 
 export interface StartJobOptions {
+  /** The account sync's job name; a warmup pass records its job under `warmupJobName(jobName)`. */
   jobName: string;
+  /** `sync` (default) or `warmup`, with `warmupDay` (YYYY-MM-DD) the day it reads. */
+  mode?: RunMode;
+  warmupDay?: string;
   workspaceNames?: string[];
   executionArn?: string;
   triggerSource?: string;
@@ -30,7 +35,10 @@ export interface StartJobOptions {
  * cap leaves to the next run. Returns ids and names only: keys never travel through the
  * state machine. Replaying it for the same execution returns the job it already created.
  */
-export async function startJob(sql: Sql, options: StartJobOptions): Promise<StartJobResult> {
+export async function startJob(sql: Sql, startOptions: StartJobOptions): Promise<StartJobResult> {
+  const mode = startOptions.mode ?? 'sync';
+  // One job name per pass: the single-flight lock and "last sync" are per job name, so a warmup pass never blocks the hourly sync.
+  const options = { ...startOptions, jobName: mode === 'warmup' ? warmupJobName(startOptions.jobName) : startOptions.jobName };
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${`start-job:${options.jobName}`}))`;
 
@@ -44,7 +52,7 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
             select workspace_id as id from polling_job_workspaces where job_id = ${mine.id} and status <> 'deferred'
           `
         ).map((w) => w.id);
-        const again = interleaveByHost((await candidatesOf(tx as unknown as Sql, ids, mine.id)).sort(byLastSync));
+        const again = interleaveByHost((await candidatesOf(tx as unknown as Sql, ids, mode, mine.id)).sort(byLastSync));
         return { status: 'started', jobId: mine.id, workspaces: again.map(planned), shortfalls: [] };
       }
     }
@@ -88,14 +96,15 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
       `;
     }
 
-    const candidates = await selectWorkspaces(tx as unknown as Sql, options.workspaceNames);
+    const candidates = await selectWorkspaces(tx as unknown as Sql, options.workspaceNames, mode);
     const plan =
       options.workspaceNames || !options.limits
         ? { sync: interleaveByHost(candidates.sort(byLastSync)), shortfalls: [] }
         : planRun(candidates, options.limits);
     const [job] = await tx<{ id: string }[]>`
-      insert into polling_job_status (job_name, total_workspaces, execution_arn, trigger_source)
-      values (${options.jobName}, ${candidates.length}, ${options.executionArn ?? null}, ${options.triggerSource ?? 'manual'})
+      insert into polling_job_status (job_name, total_workspaces, execution_arn, trigger_source, run_mode, warmup_day)
+      values (${options.jobName}, ${candidates.length}, ${options.executionArn ?? null}, ${options.triggerSource ?? 'manual'},
+              ${mode}, ${mode === 'warmup' ? (options.warmupDay ?? null) : null}::date)
       returning id
     `;
     const rows = [
@@ -114,12 +123,13 @@ export async function startJob(sql: Sql, options: StartJobOptions): Promise<Star
   });
 }
 
-async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<PlanCandidate[]> {
+async function selectWorkspaces(sql: Sql, names: string[] | undefined, mode: RunMode): Promise<PlanCandidate[]> {
   if (!names) {
     const active = await sql<{ id: number }[]>`select id from workspaces where active`;
     return candidatesOf(
       sql,
       active.map((w) => w.id),
+      mode,
     );
   }
   const found = await sql<(WorkspaceRef & { active: boolean })[]>`
@@ -139,6 +149,7 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
   return candidatesOf(
     sql,
     found.map((w) => w.id),
+    mode,
   );
 }
 
@@ -148,7 +159,7 @@ async function selectWorkspaces(sql: Sql, names: string[] | undefined): Promise<
  * walks each workspace's rows newest first), and for one never synced the live accounts
  * stored for it (e.g. by a cut-over).
  */
-async function candidatesOf(sql: Sql, ids: number[], excludeJobId?: string): Promise<PlanCandidate[]> {
+async function candidatesOf(sql: Sql, ids: number[], mode: RunMode, excludeJobId?: string): Promise<PlanCandidate[]> {
   const rows = await sql<
     { id: number; name: string; base_url: string; last_synced_at: Date | null; accounts_synced: number | null; stored: number }[]
   >`
@@ -159,8 +170,10 @@ async function candidatesOf(sql: Sql, ids: number[], excludeJobId?: string): Pro
         else 0 end as stored
     from workspaces w
     left join lateral (
-      select p.created_at, p.accounts_synced from polling_job_workspaces p
+      -- The same pass's last: a warmup pass does not make a workspace's accounts look freshly synced.
+      select p.created_at, p.accounts_synced from polling_job_workspaces p join polling_job_status j on j.id = p.job_id
       where p.workspace_id = w.id and p.status = 'synced' and p.job_id is distinct from ${excludeJobId ?? null}::uuid
+        and j.run_mode = ${mode}
       order by p.created_at desc
       limit 1
     ) last_sync on true
@@ -174,6 +187,11 @@ async function candidatesOf(sql: Sql, ids: number[], excludeJobId?: string): Pro
     lastAccountsSynced: r.accounts_synced,
     storedAccounts: r.stored,
   }));
+}
+
+/** The warmup pass's job_name: the account sync's with `-warmup`, so each has its own lock and history. */
+export function warmupJobName(jobName: string): string {
+  return `${jobName}-warmup`;
 }
 
 function hostOf(baseUrl: string): string {

@@ -1,7 +1,8 @@
-import { parseExecutionInput } from '../jobs/execution-input';
+import { parseExecutionInput, type RunMode } from '../jobs/execution-input';
 import { scheduleIntervalSeconds } from '../jobs/plan-run';
 import { startJob } from '../jobs/start-job';
 import type { TaskDeps } from '../runtime/deps';
+import { utcDay } from '../warmup/day';
 
 export interface StartJobEvent {
   input?: unknown;
@@ -15,15 +16,30 @@ export interface StartJobEvent {
  * workspace reads the name (and key reference) from the registry itself.
  */
 export type StartJobOutput =
-  | { status: 'started'; jobId: string; workspaceCount: number; workspaceIds: number[] }
+  | {
+      status: 'started';
+      jobId: string;
+      workspaceCount: number;
+      workspaceIds: number[];
+      /** Carried into each Map item: the Sync workspace Lambda reads accounts (`sync`) or warmup figures (`warmup`). */
+      mode: RunMode;
+      /** Warmup mode: the UTC day read; null for the account sync. */
+      day: string | null;
+    }
   | { status: 'already_running'; runningJobId: string; runningForSeconds: number };
 
 export function createStartJobTask(deps: TaskDeps) {
   return async (event: StartJobEvent): Promise<StartJobOutput> => {
     deps.metrics.configured();
     const input = parseExecutionInput(event?.input);
+    const mode = input.mode ?? 'sync';
+    // The day the run starts (UTC) unless the input names one: a pass that crosses midnight keeps its day.
+    const startedAtMs = Date.parse(event?.executionStartTime ?? '');
+    const day = mode === 'warmup' ? (input.day ?? utcDay(Number.isFinite(startedAtMs) ? startedAtMs : deps.now())) : null;
     const result = await startJob(deps.sql, {
       jobName: deps.config.jobName,
+      mode,
+      warmupDay: day ?? undefined,
       workspaceNames: input.workspaces,
       executionArn: event?.executionArn || undefined,
       triggerSource: input.triggerSource ?? (event?.executionArn ? 'step-functions' : 'manual'),
@@ -31,7 +47,11 @@ export function createStartJobTask(deps: TaskDeps) {
       limits: {
         maxRps: deps.config.emailbisonMaxRps,
         // A run that outlasts the interval makes the next one find it running and skip.
-        budgetSeconds: Math.min(scheduleIntervalSeconds(deps.config.schedule) ?? Infinity, deps.config.runTimeoutMinutes * 60),
+        // (The warmup pass runs once a day: only the run timeout bounds it.)
+        budgetSeconds: Math.min(
+          mode === 'warmup' ? Infinity : (scheduleIntervalSeconds(deps.config.schedule) ?? Infinity),
+          deps.config.runTimeoutMinutes * 60,
+        ),
       },
     });
     if (result.status === 'already_running') {
@@ -44,7 +64,7 @@ export function createStartJobTask(deps: TaskDeps) {
     }
     deps.log.setContext({ jobId: result.jobId });
     const deferred = result.shortfalls.reduce((n, s) => n + s.deferred.length, 0);
-    deps.log.info('job started', { workspaces: result.workspaces.length, deferred });
+    deps.log.info('job started', { mode, ...(day ? { day } : {}), workspaces: result.workspaces.length, deferred });
     for (const shortfall of result.shortfalls) {
       deps.log.warn(`deferred ${shortfall.deferred.length} workspaces to the next run: ${shortfall.reason}`, {
         host: shortfall.host,
@@ -58,6 +78,8 @@ export function createStartJobTask(deps: TaskDeps) {
       jobId: result.jobId,
       workspaceCount: result.workspaces.length,
       workspaceIds: result.workspaces.map((w) => w.id),
+      mode,
+      day,
     };
   };
 }

@@ -8,6 +8,8 @@ import { checkBindingForRun } from '../sync/binding-check';
 import { recoverMissedEvents } from '../sync/event-log';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
+import { createWarmupWorkspaceTask, type WarmupWorkspaceEvent } from '../warmup/task';
+import type { WarmupWorkspaceResult } from '../warmup/warmup-workspace';
 
 export interface SyncWorkspaceEvent {
   jobId: string;
@@ -18,15 +20,25 @@ export interface SyncWorkspaceEvent {
    * sync resumes from the cursor saved in Postgres, which a retried call may have moved on.
    */
   cursor?: WalkCursor | null;
+  /** The run's mode (Start job's output, through the Map item): absent or `sync` for the account sync. */
+  mode?: 'sync' | 'warmup';
+  /** Warmup mode: the UTC day whose figures are read (YYYY-MM-DD). */
+  day?: string | null;
 }
 
 /** Time kept back from the Lambda's own timeout, whatever the configured budget says. */
 const LAMBDA_SAFETY_MS = 60_000;
 
 export function createSyncWorkspaceTask(deps: TaskDeps) {
-  return async (event: SyncWorkspaceEvent): Promise<SyncWorkspaceResult> => {
+  const warmup = createWarmupWorkspaceTask(deps);
+  return async (event: SyncWorkspaceEvent): Promise<SyncWorkspaceResult | WarmupWorkspaceResult> => {
     if (!event?.jobId || !event.workspace || !Number.isInteger(event.workspace.id)) {
       throw new InvalidInputError('Sync workspace needs { jobId, workspace: { id } }.');
+    }
+    // The daily warmup pass runs the same state machine: its items carry mode and day.
+    if (event.mode === 'warmup') return warmup(event as WarmupWorkspaceEvent);
+    if (event.mode !== undefined && event.mode !== null && event.mode !== 'sync') {
+      throw new InvalidInputError('Sync workspace: mode must be "sync" or "warmup".');
     }
     const { jobId } = event;
     deps.log.setContext({ jobId, workspaceId: event.workspace.id });

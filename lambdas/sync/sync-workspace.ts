@@ -80,13 +80,13 @@ export interface SyncWorkspaceResult {
 }
 
 /** Time kept in hand after the deadline's abort, for the final write and the result. */
-const DEADLINE_MARGIN_MS = 5_000;
+export const DEADLINE_MARGIN_MS = 5_000;
 /**
  * How long a lease outlives the holder's deadline: with the Lambda's safety margin
  * (sync-workspace/task.ts) it ends at the Lambda's own timeout, when the holder is
  * certainly gone, so a lease never expires under a live invocation.
  */
-const LEASE_GRACE_MS = 60_000;
+export const LEASE_GRACE_MS = 60_000;
 /** How often an invocation waiting for another's lease asks again. */
 const LEASE_POLL_MS = 500;
 
@@ -258,7 +258,12 @@ async function walkWorkspace(
 }
 
 /** Waits while another invocation holds the workspace, until it is free or the deadline's signal fires. */
-async function waitForLease(deps: SyncWorkspaceDeps, holder: LeaseHolder, leaseMs: number, signal: AbortSignal): Promise<Claim> {
+export async function waitForLease(
+  deps: Pick<SyncWorkspaceDeps, 'sql' | 'onLeaseHeld'>,
+  holder: LeaseHolder,
+  leaseMs: number,
+  signal: AbortSignal,
+): Promise<Claim> {
   for (;;) {
     const claim = await claimWorkspace(deps.sql, holder, leaseMs);
     if (claim.kind !== 'held') return claim;
@@ -489,7 +494,7 @@ async function seenCount(sql: Sql, jobId: string, workspaceId: number): Promise<
   return row.n;
 }
 
-async function recordAttemptError(sql: Sql, holder: LeaseHolder, error: string) {
+export async function recordAttemptError(sql: Sql, holder: LeaseHolder, error: string) {
   await sql`
     update polling_job_workspaces w set error = ${error}
     from polling_job_status j

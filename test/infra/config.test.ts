@@ -9,6 +9,7 @@ describe('readStackConfig', () => {
     expect(read({})).toEqual({
       schedule: 'rate(1 hour)',
       scheduleEnabled: true,
+      warmupHour: 23,
       mapConcurrency: 3,
       webhookApplierMaxConcurrency: 2,
       webhookReceiverReservedConcurrency: 0,
@@ -36,6 +37,8 @@ describe('readStackConfig', () => {
       logRetentionDays: 90,
       emailbisonPagination: 'auto',
       emailbisonMaxRps: 3,
+      warmupScoreDropPoints: 10,
+      warmupScoreFloor: 50,
     });
   });
 

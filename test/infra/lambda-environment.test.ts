@@ -59,6 +59,8 @@ const NON_DEFAULT = {
   'sender-sync:databasePort': '6432',
   'sender-sync:databaseName': 'sync',
   'sender-sync:databasePoolMode': 'SESSION',
+  'sender-sync:warmupScoreDropPoints': '15',
+  'sender-sync:warmupScoreFloor': '42.5',
 };
 
 describe('the environment the stack gives each Lambda', () => {

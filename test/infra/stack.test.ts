@@ -91,6 +91,32 @@ describe('the schedule', () => {
   it('takes its expression from context and can be disabled', () => {
     const { template } = synth({ 'sender-sync:schedule': 'cron(0/30 * * * ? *)', 'sender-sync:scheduleEnabled': 'false' });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0/30 * * * ? *)', State: 'DISABLED' });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 23 * * ? *)', State: 'DISABLED' });
+  });
+
+  it('starts the same state machine once a day at 23:00 UTC in warmup mode, input {"mode":"warmup"}', () => {
+    const { stack, template } = byDefault;
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 23 * * ? *)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: logicalId(stack, stack.stateMachine.stateMachine) },
+          Input: '{"mode":"warmup"}',
+          RoleArn: Match.anyValue(),
+          DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
+        }),
+      ],
+    });
+  });
+
+  it('takes the warmup hour from context (sender-sync:warmupHour), 0-23', () => {
+    const { template } = synth({ 'sender-sync:warmupHour': '5' });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 5 * * ? *)',
+      Targets: [Match.objectLike({ Input: '{"mode":"warmup"}' })],
+    });
+    expect(() => synth({ 'sender-sync:warmupHour': '24' })).toThrow(/sender-sync:warmupHour .* must be an integer from 0 to 23/);
   });
 });
 
@@ -321,9 +347,9 @@ describe('undelivered events', () => {
   const { stack, template } = byDefault;
   const all = template.toJSON().Resources as Record<string, Json>;
 
-  it('give every EventBridge target a dead-letter queue of its own', () => {
+  it('give every EventBridge target a dead-letter queue (the two schedules, sync and warmup, share theirs)', () => {
     const rules = resources(template, 'AWS::Events::Rule');
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(3);
     const queues = rules.flatMap(([, rule]) =>
       (rule.Properties.Targets as Json[]).map((target) => target.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0]),
     );

@@ -214,6 +214,8 @@ describe("the webhook master secret, the receiver's alarms and outputs", () => {
       emailbisonPagination: 'auto',
       emailbisonMaxRps: 3,
       schedule: 'rate(1 hour)',
+      warmupScoreDropPoints: 10,
+      warmupScoreFloor: 50,
       logLevel: 'INFO',
       logRetentionDays: 30,
       tracingEnabled: false,

@@ -81,16 +81,16 @@ describe('read commands against the sync database', async () => {
     expect((await cli(['status'], env)).code).toBe(0);
   });
 
-  it('`jobs` lists recent jobs newest first: id, started, status, workspaces, accounts', async () => {
+  it('`jobs` lists recent jobs newest first: id, pass, started, status, workspaces, accounts', async () => {
     const ids = (await db.sql<{ id: string }[]>`select id from polling_job_status order by started_at desc`).map((r) => r.id);
     expect(ids).toHaveLength(3);
     const human = await cli(['jobs', '--limit', '2'], env);
     expect(human.code).toBe(0);
     const lines = human.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^id\s+started\s+status\s+workspaces\s+accounts/);
+    expect(lines[0]).toMatch(/^id\s+pass\s+started\s+status\s+workspaces\s+accounts/);
     expect(lines.slice(2)).toHaveLength(2);
-    expect(lines[2]).toMatch(new RegExp(`^${ids[0]}\\s+2026-11-30 12:00:00Z\\s+failed\\s+0/3 \\(3 failed\\)\\s+0`));
-    expect(lines[3]).toMatch(new RegExp(`^${ids[1]}\\s+2026-11-30 11:00:00Z\\s+partial\\s+2/3 \\(1 failed\\)\\s+30`));
+    expect(lines[2]).toMatch(new RegExp(`^${ids[0]}\\s+sync\\s+2026-11-30 12:00:00Z\\s+failed\\s+0/3 \\(3 failed\\)\\s+0`));
+    expect(lines[3]).toMatch(new RegExp(`^${ids[1]}\\s+sync\\s+2026-11-30 11:00:00Z\\s+partial\\s+2/3 \\(1 failed\\)\\s+30`));
     const { jobs } = JSON.parse((await cli(['jobs', '--json'], env)).stdout);
     expect(jobs.map((j: { id: string }) => j.id)).toEqual(ids);
     expect(jobs[2]).toMatchObject({ status: 'completed', started_at: '2026-11-30T10:00:00.000Z', total_accounts_synced: 40 });

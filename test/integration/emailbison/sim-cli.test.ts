@@ -56,6 +56,7 @@ it('`npm run emailbison-sim` takes the instance flags, prints them, and serves a
     '--rate-window',
     '60',
     '--no-users-route',
+    '--no-warmup-route',
   ];
   const { child, output: read } = await startSimCli(flags);
   try {
@@ -63,7 +64,7 @@ it('`npm run emailbison-sim` takes the instance flags, prints them, and serves a
     const url = /listening on (http:\/\/\S+)/.exec(output)![1];
     const key = /^\s*1\s+Acme Outbound\s+20\s+(sim_\S+)$/m.exec(output)![1];
     expect(output).toContain(
-      'pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; per_page ignored (15); /api/users off (404)',
+      'pagination cursor-only; page cap 3; rate limit 2 requests per 60 s window (whole instance); invalid cursor first-page; per_page ignored (15); /api/users off (404); /api/warmup off (404)',
     );
     expect(output).toContain(`${url}/api/sender-emails?pagination_type=cursor`);
 

@@ -54,7 +54,14 @@ describe('the Lambda handlers', () => {
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:sender-sync:run-1';
     const started = await startJob({ input: {}, executionArn: arn });
     const [registered] = await db.sql<{ id: number }[]>`select id from workspaces where name = ${WS}`;
-    expect(started).toEqual({ status: 'started', jobId: expect.any(String), workspaceCount: 1, workspaceIds: [registered.id] });
+    expect(started).toEqual({
+      status: 'started',
+      jobId: expect.any(String),
+      workspaceCount: 1,
+      workspaceIds: [registered.id],
+      mode: 'sync',
+      day: null,
+    });
     if (started.status !== 'started') return;
     const result = await syncWorkspace({ jobId: started.jobId, workspace: { id: started.workspaceIds[0] }, cursor: null });
     expect(result).toMatchObject({ done: true, cursor: null, accountsSynced: 187, workspace: { id: registered.id, name: WS } });

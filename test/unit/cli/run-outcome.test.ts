@@ -9,6 +9,8 @@ function job(overrides: Partial<JobRecord>): JobRecord {
   return {
     jobId: 'job-1',
     jobName: 'sender-emails-sync',
+    runMode: 'sync',
+    warmupDay: null,
     status: 'completed',
     triggerSource: 'manual',
     executionArn: null,

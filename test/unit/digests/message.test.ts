@@ -10,6 +10,8 @@ import {
 } from '../../../lambdas/digests/message';
 import { formatDigest, type RunDigest } from '../../../lambdas/jobs/run-changes';
 import { changesMessage } from '../../../lambdas/webhooks/publish';
+import { describeAlert } from '../../../lambdas/health/warmup-alerts';
+import { warmupSections } from '../../../lambdas/health/warmup-digest';
 
 /*
  * Every digest fits one SNS message (issue 19 item 2): at most 200 KB of UTF-8, subject
@@ -152,5 +154,71 @@ describe("the webhooks' digest", () => {
     const message = changesMessage('Acme', pending);
     expect(utf8Bytes(message.subject) + utf8Bytes(message.text)).toBeLessThanOrEqual(MAX_DIGEST_BYTES);
     expect(accountedFor(message.text)).toBe(80);
+  });
+});
+
+describe('warmup health in the run digest', () => {
+  const alert = (w: number, a: number) => ({
+    emailbisonId: w * 1000 + a,
+    email: `inbox${a}@client-${w}.example.com`,
+    day: '2026-12-05',
+    score: 40 + (a % 20),
+    previousDay: '2026-12-04',
+    previousScore: 95,
+    dropped: true,
+    underFloor: a % 20 < 10,
+    disabledForBouncing: a % 7 === 0,
+  });
+  const withWarmup = (changed: number, alerted: number): RunDigest => ({
+    ...runDigest(changed, 50),
+    warmup: {
+      day: '2026-12-05',
+      thresholds: { dropPoints: 10, floor: 50 },
+      workspaces: Array.from({ length: alerted }, (_, w) => ({
+        workspaceId: 10_000 + w,
+        workspace: `Warm ${w}`,
+        alerts: Array.from({ length: 50 }, (_, a) => alert(w, a)),
+        notListed: 30,
+      })),
+    },
+  });
+
+  it('comes after the changes; what does not fit is counted with both commands that list it', () => {
+    const message = formatDigest(withWarmup(200, 2_000));
+    expect(snsBytes(message)).toBeLessThanOrEqual(MAX_DIGEST_BYTES);
+    expect(message.subject).toBe('sender-sync: 160000 warmup alerts, 10000 disconnected, 0 removed, 0 reconnected, 0 added');
+    expect(message.message.split('\n').at(-1)).toMatch(
+      /^… and [\d,]+ more workspaces, [\d,]+ accounts: `sender-sync changes --since 2026-12-05T03:00:00.000Z`, `sender-sync health`$/,
+    );
+    expect(accountedFor(message.message)).toBe(200 * 50 + 2_000 * 80);
+  });
+
+  it('a warmup section says what it does not list, and when cut in its middle names `sender-sync health`', () => {
+    const whole = formatDigest(withWarmup(0, 1)).message;
+    expect(whole).toContain(
+      'Warm 0: warmup health, 80 accounts (down 10+ points since the previous day, under 50, or disabled for bouncing)',
+    );
+    expect(whole).toContain('  inbox7@client-0.example.com: score 95 → 47 (-48), under 50, warmup disabled for bouncing');
+    expect(whole).toMatch(/\n {2}… and 30 more$/);
+    const cut = fitDigest({ subject: 's', intro: [], sections: warmupSections(withWarmup(0, 1).warmup!), changesCommand: 'unused' }, 2_000);
+    expect(cut.message).toMatch(/\n {2}… and \d+ more: `sender-sync health`$/);
+    expect(accountedFor(cut.message)).toBe(80);
+  });
+});
+
+describe('a warmup alert line', () => {
+  const base = { emailbisonId: 7, email: 'a@x.io', day: '2026-12-05', previousDay: '2026-12-04', dropped: false, underFloor: false };
+  const thresholds = { dropPoints: 10, floor: 50 };
+
+  it('says the score before and after with its signed change, and why', () => {
+    expect(describeAlert({ ...base, score: 70, previousScore: 92.5, dropped: true, disabledForBouncing: false }, thresholds)).toBe(
+      'a@x.io: score 92.5 → 70 (-22.5)',
+    );
+    expect(describeAlert({ ...base, score: 95, previousScore: 79, disabledForBouncing: true }, thresholds)).toBe(
+      'a@x.io: score 79 → 95 (+16), warmup disabled for bouncing',
+    );
+    expect(
+      describeAlert({ ...base, email: null, score: 40, previousScore: null, underFloor: true, disabledForBouncing: false }, thresholds),
+    ).toBe('account 7: score 40, under 50');
   });
 });

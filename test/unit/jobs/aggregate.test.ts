@@ -106,3 +106,41 @@ describe('aggregate', () => {
     expect(outcome.warnings.at(-1)).toBe("… and 203 more warnings: polling_job_workspaces holds each workspace's");
   });
 });
+
+describe('aggregate, a warmup pass', () => {
+  const noEndpoint = (host: string) => `no warmup endpoint: EmailBison at ${host} answered 404 to GET /api/warmup/sender-emails`;
+
+  it('says an instance without the warmup list once, however many of its workspaces were skipped, and stays completed', () => {
+    const outcome = aggregate(
+      [
+        workspace('Acme', 'synced', { accounts_synced: 40 }),
+        workspace('Birch', 'skipped', { error: noEndpoint('old.example.com') }),
+        workspace('Cedar', 'skipped', { error: noEndpoint('old.example.com') }),
+        workspace('Dune', 'skipped', { error: noEndpoint('old.example.com') }),
+      ],
+      undefined,
+    );
+    expect(outcome).toMatchObject({ status: 'completed', synced: 1, skipped: 3, failed: 0, errorMessage: null });
+    expect(outcome.warnings).toEqual([`${noEndpoint('old.example.com')}: its 3 workspaces skipped (Birch, Cedar, Dune)`]);
+  });
+
+  it('is completed with only that warning when no instance has the list, and partial when another workspace failed', () => {
+    expect(aggregate([workspace('Birch', 'skipped', { error: noEndpoint('a.example') })], undefined)).toMatchObject({
+      status: 'completed',
+      warnings: [`${noEndpoint('a.example')}: its 1 workspace skipped (Birch)`],
+    });
+    const partial = aggregate(
+      [
+        workspace('Acme', 'synced'),
+        workspace('Birch', 'skipped', { error: noEndpoint('a.example') }),
+        workspace('Cedar', 'failed', { error: 'MalformedPageError: page 4 of workspace "Cedar"' }),
+      ],
+      undefined,
+    );
+    expect(partial.status).toBe('partial');
+    expect(partial.warnings).toEqual([
+      `${noEndpoint('a.example')}: its 1 workspace skipped (Birch)`,
+      'Cedar: failed: MalformedPageError: page 4 of workspace "Cedar"',
+    ]);
+  });
+});

@@ -73,7 +73,14 @@ describe('the synthesized definition', () => {
     expect(mapState.MaxConcurrency).toBe(3);
     expect(synthesizeDefinition({ mapConcurrency: 5 }).States[STATE.syncEachWorkspace]).toMatchObject({ MaxConcurrency: 5 });
     expect(mapState.ItemsPath).toBe('$.workspaceIds');
-    expect(mapState.ItemSelector).toEqual({ 'jobId.$': '$.jobId', workspace: { 'id.$': '$$.Map.Item.Value' }, cursor: null });
+    // mode and day: Start job's, so the daily warmup pass runs this same Map (Sync workspace reads warmup figures for the day).
+    expect(mapState.ItemSelector).toEqual({
+      'jobId.$': '$.jobId',
+      workspace: { 'id.$': '$$.Map.Item.Value' },
+      cursor: null,
+      'mode.$': '$.mode',
+      'day.$': '$.day',
+    });
     expect(mapState.ResultPath).toBeNull();
   });
 

@@ -34,7 +34,7 @@ function fakeTasks(
     async startJob(event) {
       calls.startJob.push(event);
       const ids = (options.workspaces ?? workspaces(2)).map((w) => w.id);
-      return { status: 'started', jobId: 'job-1', workspaceCount: ids.length, workspaceIds: ids };
+      return { status: 'started', jobId: 'job-1', workspaceCount: ids.length, workspaceIds: ids, mode: 'sync', day: null };
     },
     async syncWorkspace(event: any) {
       calls.syncWorkspace.push(event);
@@ -74,7 +74,13 @@ describe('runStateMachineLocally', () => {
     expect(result.executionArn).toBe('arn:aws:states:local:000000000000:execution:sender-sync:happy');
     expect(calls.startJob).toEqual([{ input: {}, executionArn: result.executionArn, executionStartTime: expect.any(String) }]);
     expect(calls.syncWorkspace.map((event) => event.workspace.id).sort()).toEqual([1, 2]);
-    expect(calls.syncWorkspace[0]).toEqual({ jobId: 'job-1', workspace: { id: expect.any(Number) }, cursor: null });
+    expect(calls.syncWorkspace[0]).toEqual({
+      jobId: 'job-1',
+      workspace: { id: expect.any(Number) },
+      cursor: null,
+      mode: 'sync',
+      day: null,
+    });
     expect(calls.finalizeJob).toEqual([{ jobId: 'job-1', executionArn: result.executionArn }]);
     expect(calls.markFailed).toEqual([]);
     expect(entered(result.events).at(-1)).toBe(STATE.done);
