@@ -255,6 +255,9 @@ describe('every command, from the bundle', () => {
     expect(totals.capacity).toEqual({ ready: inSql.ready, connected: inSql.connected });
     expect(totals.connected).toBe(inSql.accounts);
     expect(totals.connected + totals.disconnected).toBe(12);
+  });
+
+  bundleTest(
     'compat install',
     "refuses, naming it, a relation of the dashboard's that is not sender-sync's: exit 2, nothing changed",
     async () => {
