@@ -15,6 +15,14 @@ alter table sender_email_changes add constraint sender_email_changes_origin chec
   or (source = 'webhook' and delivery_key is not null and event_uuid is null)
   or (source = 'events' and event_uuid is not null and delivery_key is null)
 );
+-- When the row was written. A recovered event is observed at its own (past) time, which can
+-- fall before the previous run's end: the run digest windows events rows by recorded_at too,
+-- so a change recovered late is in the digest of the run that recovered it, not in none.
+-- Null for rows written before this migration (no rewrite of the history table).
+alter table sender_email_changes add column recorded_at timestamptz;
+alter table sender_email_changes alter column recorded_at set default now();
+create index sender_email_changes_events_recorded_idx on sender_email_changes (workspace_id, recorded_at)
+  where source = 'events';
 create unique index sender_email_changes_event_idx on sender_email_changes (event_uuid, workspace_id, emailbison_id, field)
   where source = 'events';
 

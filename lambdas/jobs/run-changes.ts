@@ -62,8 +62,12 @@ function windowedChanges(sql: Sql, jobId: string) {
     select c.*, w.workspace_name
     from polling_job_workspaces w
     cross join lateral (${previousRunEnd(sql)}) prev
-    join sender_email_changes c on c.workspace_id = w.workspace_id and c.observed_at > prev.since
-      and c.observed_at <= coalesce((select completed_at from polling_job_status where id = w.job_id), now())
+    cross join lateral (select coalesce((select completed_at from polling_job_status where id = w.job_id), now()) as until) j
+    -- A change recovered from the event log is observed at the event's time, which may be before
+    -- the previous run's end: it counts in the run that recorded it (recorded_at), not in none.
+    join sender_email_changes c on c.workspace_id = w.workspace_id
+      and ((c.observed_at > prev.since and c.observed_at <= j.until)
+        or (c.source = 'events' and c.recorded_at > prev.since and c.recorded_at <= j.until))
     where w.job_id = ${jobId}::uuid
       -- A warmup pass reads no accounts: its digest counts no account changes (the account sync's do).
       and (select run_mode from polling_job_status where id = w.job_id) = 'sync'
@@ -148,8 +152,9 @@ export async function readRunDigest(sql: Sql, jobId: string): Promise<RunDigest>
   `;
   // Before a workspace's first run its window has no start: the first change the job counts stands for it.
   const [{ since }] = await sql<{ since: Date | null }[]>`
-    select case when min(prev.since) > '-infinity' then min(prev.since)
-      else (select min(observed_at) - interval '1 millisecond' from (${windowedChanges(sql, jobId)}) c) end as since
+    -- The earliest change counted may be older than the window's start (a recovered event).
+    select least(case when min(prev.since) > '-infinity' then min(prev.since) end,
+      (select min(observed_at) - interval '1 millisecond' from (${windowedChanges(sql, jobId)}) c)) as since
     from polling_job_workspaces w cross join lateral (${previousRunEnd(sql)}) prev
     where w.job_id = ${jobId}::uuid
   `;

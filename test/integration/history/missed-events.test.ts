@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRunDigest } from '../../../lambdas/jobs/run-changes';
 import { deliveryPath } from '../../../lambdas/webhooks/token';
 import { createTestDatabase } from '../../helpers/database';
 import { runLocally } from '../../helpers/local-run';
@@ -140,6 +141,29 @@ describe('missed events recovered from the event log', () => {
       const row = rows.find((r) => Number(r.emailbison_id) === item.payload.data.sender_email.id)!;
       expect(row.observed_at.getTime()).toBe(Date.parse(item.created_at));
     }
+  });
+
+  it("counts a change recovered late in the digest of the run that recovered it, though its time is before the previous run's end", async () => {
+    const [previous] = await db.sql<{ completed_at: Date }[]>`
+      select completed_at from polling_job_status where status = 'completed' order by started_at desc limit 1
+    `;
+    const ids = await untouchedConnected(3);
+    const logged = await disconnectWithoutWebhook(ids);
+    // Upstream, the inboxes dropped a minute before the previous run ended (after its walk read them).
+    const before = new Date(previous.completed_at.getTime() - 60_000).toISOString();
+    for (const item of logged) world.sim.backdateEvent(item.id, before);
+    const job = await run();
+    const rows = await changesOf(ids);
+    expect(rows.map((r) => [r.source, r.observed_at.toISOString()])).toEqual(ids.map(() => ['events', before]));
+    const [counted] = await db.sql<{ accounts_disconnected: number }[]>`
+      select accounts_disconnected from polling_job_workspaces where job_id = ${job.id} and workspace_id = ${workspaceId}
+    `;
+    expect(counted.accounts_disconnected).toBe(3);
+    const digest = await readRunDigest(db.sql, job.id);
+    const listed = digest.workspaces.find((w) => w.workspaceId === workspaceId)!.accounts.map((a) => a.email);
+    for (const item of logged) expect(listed).toContain(item.payload.data.sender_email.email);
+    // `changes --since <digest.since>` lists what the digest counts, the backdated rows too.
+    expect(digest.since!.getTime()).toBeLessThan(Date.parse(before));
   });
 
   it('says once per run that an instance has no event log, and syncs every workspace', async () => {
