@@ -102,7 +102,10 @@ describe('two instances with the same workspace and account ids', () => {
       'Maverick',
       'Maverick',
     ]);
-    expect((await run(['workspaces', 'list'])).stdout).toMatch(/instance.*\n(?:.*\n)*.*Long Run/);
+    expect((await run(['workspaces', 'list'])).stdout).toMatch(/instance.*\n(?:.*\n)*.*Long Run/);    // Two keys reading EmailBison workspace 1, on two instances: no conflict.
+    const keys = await run(['check-keys', '--json']);
+    expect(keys.code, keys.stdout + keys.stderr).toBe(0);
+    expect((JSON.parse(keys.stdout).keys as { result: string }[]).map((k) => k.result)).toEqual(['ok', 'ok', 'ok', 'ok']);
   });
 
   it('a run syncs both: each workspace holds its own instance accounts, none overwritten; the request budget is per instance', async () => {
