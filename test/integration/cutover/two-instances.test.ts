@@ -102,7 +102,7 @@ describe('two instances with the same workspace and account ids', () => {
       'Maverick',
       'Maverick',
     ]);
-    expect((await run(['workspaces', 'list'])).stdout).toMatch(/instance.*\n(?:.*\n)*.*Long Run/);    // Two keys reading EmailBison workspace 1, on two instances: no conflict.
+    expect((await run(['workspaces', 'list'])).stdout).toMatch(/instance.*\n(?:.*\n)*.*Long Run/); // Two keys reading EmailBison workspace 1, on two instances: no conflict.
     const keys = await run(['check-keys', '--json']);
     expect(keys.code, keys.stdout + keys.stderr).toBe(0);
     expect((JSON.parse(keys.stdout).keys as { result: string }[]).map((k) => k.result)).toEqual(['ok', 'ok', 'ok', 'ok']);
