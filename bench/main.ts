@@ -4,6 +4,7 @@ import path from 'node:path';
 import { openBenchDatabase } from './database';
 import { pipelineDeps, registerScenario } from './deps';
 import { benchCli } from './cli';
+import { benchCompat } from './compat';
 import { benchEmailBison } from './emailbison';
 import { benchEndToEnd } from './end-to-end';
 import { benchMemory } from './memory';
@@ -27,7 +28,7 @@ import { benchWrite } from './write';
  * and sender-sync status from the PATH and through npx, issue 20 (about a minute), to latest-cli.json; `--only write`: item 4 alone (about a minute), to
  * latest-write.json; `--only webhooks`: the webhook intake's p50/p99 over 2,000 concurrent
  * deliveries and the applier's events/s (issue 19), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
- * (about a minute), to latest-scale.json.
+ * (about a minute), to latest-scale.json; `--only compat`: issue 23's dashboard reads (about two minutes), to latest-compat.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -41,7 +42,7 @@ const db = await openBenchDatabase(process.env);
 const figures: Figure[] = [];
 try {
   log(`sender-sync bench: Postgres ${db.server}, Node ${process.version}, ${os.cpus().length} CPUs`);
-  if (options.only !== 'cli' && options.only !== 'scale') {
+  if (options.only !== 'cli' && options.only !== 'scale' && options.only !== 'compat') {
     log('warm-up: one seed-2025 sync at L=0 (synthesizes the definition, warms the JIT and the pools)');
     await warmUp();
   }
@@ -66,6 +67,12 @@ try {
   if (!options.only || options.only === 'emailbison') {
     log('issue 12: EmailBison as it is now (a throttled instance, a cursor-only instance, a dead instance)');
     figures.push(...(await benchEmailBison(db.sql, RUNS, log)));
+  }
+  if (!options.only || options.only === 'compat') {
+    log(
+      "issue 23: the dashboard's read of email_accounts_view at 100,000 accounts against sender_emails; compat's triggers on the write path",
+    );
+    figures.push(...(await benchCompat(db.sql, RUNS, log)));
   }
   if (!options.only || options.only === 'cli') {
     log(

@@ -13,12 +13,13 @@ export interface BenchOptions {
   /**
    * `--only emailbison`: only the figures of issue 12 (a few minutes), written to latest-emailbison.json;
    * `--only cli`: issue 14's start-up; `--only write`: only item 4, the write path (history on);
-   * `--only webhooks`: issue 19's webhook intake (latency of a burst, the applier's events/s); `--only scale`: issue 22's scheduling figures.
+   * `--only webhooks`: issue 19's webhook intake (latency of a burst, the applier's events/s); `--only scale`: issue 22's scheduling figures;
+   * `--only compat`: issue 23's dashboard reads through email_accounts_view against sender_emails, and compat's triggers on the write path.
    */
   only?: BenchGroup;
 }
 
-export const BENCH_GROUPS = ['emailbison', 'cli', 'write', 'webhooks', 'scale'] as const;
+export const BENCH_GROUPS = ['emailbison', 'cli', 'write', 'webhooks', 'scale', 'compat'] as const;
 export type BenchGroup = (typeof BENCH_GROUPS)[number];
 
 export interface BenchPaths {

@@ -23,6 +23,8 @@ export const READ_COMMANDS = [
   'workspaces list',
   'webhooks list',
   'webhooks url',
+  'compat status',
+  'compat pricing list',
 ] as const;
 
 /** Commands load their modules when run: `status` need not load the CDK that `run` synthesizes with. */
@@ -333,6 +335,75 @@ program
   .option('--json', 'print the result as JSON')
   .addHelpText('after', example('sender-sync changes --since 7d --workspaces "Acme Outbound"'))
   .action(lazy(() => import('./commands/changes'), 'changesCommand'));
+
+const compat = program
+  .command('compat')
+  .description("the replaced system's dashboard reads sender-sync: its relations (email_accounts_view, …) over sender-sync's tables")
+  .addHelpText('after', example('sender-sync compat status'));
+compat
+  .command('install')
+  .description(
+    "create email_accounts_raw, email_accounts_view, sync_progress and refresh_email_accounts_view() in the dashboard's schema (idempotent)",
+  )
+  .option('--schema <name>', 'the schema the dashboard reads', 'public')
+  .option('--rename-legacy', "rename relations of those names that are not sender-sync's to legacy_<name> first (their data kept)")
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    "\nOne transaction: all or nothing. Exit 2, nothing changed, when relations of those names are not sender-sync's\n" +
+      '(each named) and --rename-legacy is not given. --json: {status, schema, app_schema, renamed, grants, warnings}.' +
+      example('sender-sync compat install --rename-legacy'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'installCompatCommand'));
+compat
+  .command('status')
+  .description('what compat has installed and where, the pricing rules, Realtime, and whether JOB_NAME is the one the dashboard reads')
+  .option('--schema <name>', 'where to look when nothing is installed', 'public')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\n--json: {installed, complete, schema, objects, triggers, legacy, pricing_rules, realtime, job_name, warnings}.' +
+      example('sender-sync compat status --json'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'statusCompatCommand'));
+compat
+  .command('uninstall')
+  .description("remove what compat install created (never legacy_* relations, never sender-sync's tables)")
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', example('sender-sync compat uninstall'))
+  .action(lazy(() => import('./commands/compat'), 'uninstallCompatCommand'));
+const pricing = compat
+  .command('pricing')
+  .description('the price rules of email_accounts_view (a table), and prices set by hand on accounts')
+  .addHelpText('after', example('sender-sync compat pricing list'));
+pricing
+  .command('list')
+  .description('the price rules, first match wins')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    example('sender-sync compat pricing list --json', '--json: {rules: [{position, field, match, pattern, price, per_domain_mailboxes}]}.'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'listPricingCommand'));
+pricing
+  .command('set')
+  .description("change a rule's price, add or replace a rule, remove one, or set an account's price by hand")
+  .option('--rule <position>', 'the rule at this position (compat pricing list)')
+  .option('--reseller <pattern>', "with --rule: the rule matches the account's reseller (any case)")
+  .option('--provider <pattern>', "with --rule: the rule matches the account's email provider (any case)")
+  .option('--match <how>', 'with --reseller/--provider: equals or contains (default equals)')
+  .option('--per-domain-mailboxes', "with --rule: the price is divided by the workspace's mailboxes on the account's domain")
+  .option('--remove', 'with --rule: remove the rule')
+  .option('--account <email>', "set the account's own price (sender_emails.manual_price): it wins over the rules")
+  .option('--workspace <name>', 'with --account: the workspace, when the email is in several')
+  .option('--price <amount>', 'the price, e.g. 3.00 (with --account, none clears it)')
+  .option('--json', 'print the result as JSON')
+  .addHelpText(
+    'after',
+    '\nRules are tried by position; the first whose pattern matches prices the account. --json: {rules} or {accounts}.' +
+      example('sender-sync compat pricing set --rule 20 --price 3.50'),
+  )
+  .action(lazy(() => import('./commands/compat'), 'setPricingCommand'));
 
 program
   .command('migrate')

@@ -216,6 +216,71 @@ describe('every command, from the bundle', () => {
     expect(result.code).toBe(0);
     expect(json(result)).toMatchObject({ since: '24h', changes: expect.any(Array) });
   });
+
+  bundleTest(
+    'compat install',
+    "refuses, naming it, a relation of the dashboard's that is not sender-sync's: exit 2, nothing changed",
+    async () => {
+      await db.sql`create table email_accounts_raw (id int)`;
+      const result = await cli(['compat', 'install', '--json'], env);
+      expect(result.code).toBe(2);
+      const { status, reason } = JSON.parse(result.stdout);
+      expect(status).toBe('refused');
+      expect(reason).toContain('table public.email_accounts_raw');
+      expect(await db.sql`select to_regclass('email_accounts_view') as view`).toEqual([{ view: null }]);
+    },
+  );
+
+  bundleTest('compat install', 'with --rename-legacy keeps the legacy table as legacy_email_accounts_raw and installs', async () => {
+    const result = await cli(['compat', 'install', '--rename-legacy'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('renamed table public.email_accounts_raw to public.legacy_email_accounts_raw');
+    expect(result.stderr).toContain('JOB_NAME is "sender-emails-sync"');
+    const [{ n }] = await db.sql`select count(*)::int as n from email_accounts_view`;
+    expect(n).toBe(12);
+    const again = await cli(['compat', 'install', '--json'], env);
+    expect(json(again)).toMatchObject({ status: 'unchanged', schema: 'public' });
+  });
+
+  bundleTest('compat status', 'lists what is installed, the rules and the job-name warning', async () => {
+    const result = await cli(['compat', 'status', '--json'], env);
+    expect(result.code).toBe(0);
+    const status = json(result);
+    expect(status).toMatchObject({ installed: true, complete: true, schema: 'public', job_name: { matches: false } });
+    expect(status.legacy.map((o: { name: string }) => o.name)).toEqual(['legacy_email_accounts_raw']);
+    expect(status.pricing_rules).toHaveLength(6);
+    const matching = await cli(['compat', 'status'], { ...env, JOB_NAME: 'poll-sender-emails' });
+    expect(matching.stderr).not.toContain('warning');
+    expect(matching.stdout).toContain('installed in schema public');
+  });
+
+  bundleTest('compat pricing list', 'prints the rules, first match wins', async () => {
+    const { rules } = json(await cli(['compat', 'pricing', 'list', '--json'], env));
+    expect(rules.map((r: { pattern: string }) => r.pattern)).toEqual(['cheapinboxes', 'zapmail', 'mailr', 'scaledmail', 'google', 'gmail']);
+  });
+
+  bundleTest('compat pricing set', "changes a rule's price, and an account's own price", async () => {
+    const { rules } = json(await cli(['compat', 'pricing', 'set', '--rule', '20', '--price', '3.50', '--json'], env));
+    expect(rules.find((r: { position: number }) => r.position === 20).price).toBe('3.50');
+    const [account] = await db.sql<{ email: string }[]>`select email from sender_emails order by id limit 1`;
+    const set = await cli(['compat', 'pricing', 'set', '--account', account.email, '--price', '4.20'], env);
+    expect(set.code).toBe(0);
+    expect(await db.sql`select price, price_source from email_accounts_view where email_address = ${account.email}`).toEqual([
+      { price: '4.20', price_source: 'manual' },
+    ]);
+    const bad = await cli(['compat', 'pricing', 'set', '--rule', '20', '--price', 'cheap'], env);
+    expect(bad.code).toBe(64);
+  });
+
+  bundleTest('compat uninstall', "removes what install created, leaving legacy_* and sender-sync's tables", async () => {
+    const result = await cli(['compat', 'uninstall', '--json'], env);
+    expect(result.code).toBe(0);
+    expect(json(result).schemas).toEqual(['public']);
+    expect(
+      await db.sql`select to_regclass('email_accounts_view') as view, to_regclass('legacy_email_accounts_raw')::text as legacy`,
+    ).toEqual([{ view: null, legacy: 'legacy_email_accounts_raw' }]);
+    await db.sql`drop table legacy_email_accounts_raw`;
+  });
 });
 
 describe('trigger and status against the Step Functions stand-in (AWS_ENDPOINT_URL_SFN, fake credentials)', () => {
@@ -311,7 +376,19 @@ describe('the program', () => {
     const paths = allCommands().map((command) => commandPath(command).replace(/^sender-sync /, ''));
     expect(READ_COMMANDS.filter((name) => !paths.includes(name))).toEqual([]);
     expect([...READ_COMMANDS].sort()).toEqual(
-      ['accounts', 'changes', 'check-keys', 'jobs', 'missing', 'status', 'webhooks list', 'webhooks url', 'workspaces list'].sort(),
+      [
+        'accounts',
+        'changes',
+        'check-keys',
+        'jobs',
+        'missing',
+        'status',
+        'webhooks list',
+        'webhooks url',
+        'workspaces list',
+        'compat status',
+        'compat pricing list',
+      ].sort(),
     );
     expect(program.name()).toBe('sender-sync');
   });
@@ -352,7 +429,13 @@ describe('help and usage errors, for every command', () => {
 
   it('a group typed without its command shows its help on stdout and exits 0, as gh does', async () => {
     const groups = everyCommand.filter((command) => command.commands.length > 0);
-    expect(groups.map(commandPath)).toEqual(['sender-sync', 'sender-sync workspaces', 'sender-sync webhooks']);
+    expect(groups.map(commandPath)).toEqual([
+      'sender-sync',
+      'sender-sync workspaces',
+      'sender-sync webhooks',
+      'sender-sync compat',
+      'sender-sync compat pricing',
+    ]);
     const results = await Promise.all(groups.map((command) => cli(commandPath(command).split(' ').slice(1), {})));
     for (const [i, result] of results.entries()) {
       expect(result.code).toBe(0);
