@@ -32,7 +32,7 @@ describe('npm run bench', () => {
     expect(parseBenchArgs(['--only', 'webhooks'])).toEqual({ writeReadme: false, only: 'webhooks' });
     expect(parseBenchArgs(['--only', 'scale'])).toEqual({ writeReadme: false, only: 'scale' });
     expect(() => parseBenchArgs(['--only', 'emailbisn'])).toThrow(
-      /--only takes one of emailbison, cli, write, webhooks, scale; got emailbisn/,
+      /--only takes one of emailbison, cli, write, webhooks, scale, compat; got emailbisn/,
     );
     expect(() => parseBenchArgs(['--only'])).toThrow(/got nothing/);
     expect(() => parseBenchArgs(['--only', 'emailbison', '--write-docs'])).toThrow(/--write-docs needs the whole bench/);
