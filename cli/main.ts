@@ -1,5 +1,6 @@
 import { Command, type HelpContext, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { addInstanceMapping, type InstanceMappings } from './instance-labels';
 import { invocation, seeHelp } from './invocation';
 
 /*
@@ -44,6 +45,15 @@ function positiveNumber(text: string): number {
 function wholeNumber(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('must be a whole number >= 1.');
   return Number(text);
+}
+
+/** `--instance 'Label=https://…'`, repeatable: collected into one map; a bad value is a usage error (64). */
+function instanceMapping(text: string, previous: InstanceMappings | undefined): InstanceMappings {
+  try {
+    return addInstanceMapping(text, previous);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -171,8 +181,19 @@ workspaces
   .option('--secret-arn <arn>', 'with --store aws-sm: the API-keys secret (default API_KEYS_SECRET_ARN)')
   .option('--from-client-registry [database-url]', "instead of a file: the replaced system's client_registry table (default: DATABASE_URL)")
   .option('--clear-plaintext-keys', 'with --from-client-registry: null its plain-text keys once all are imported')
+  .option(
+    '--instance <label=url>',
+    "with --from-client-registry, repeatable: the base URL of a bison_instance label (case and spaces aside), e.g. 'Long Run=https://send.example.com'",
+    instanceMapping,
+  )
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', example('sender-sync workspaces import workspaces.csv --store aws-sm'))
+  .addHelpText(
+    'after',
+    '\nWith --from-client-registry, a row whose bison_instance is a label with no --instance is refused (exit 2, nothing\nstored); the label is recorded on the workspace. --json: {imported: [{name, base_url, instance_label, …}], no_key, inactive, …}.' +
+      example(
+        "sender-sync workspaces import --from-client-registry --instance 'Maverick=https://send.maverick.example' --instance 'Long Run=https://send.longrun.example'",
+      ),
+  )
   .action(lazy(() => import('./commands/client-registry'), 'importCommand'));
 workspaces
   .command('discover')

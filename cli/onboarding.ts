@@ -4,6 +4,8 @@ import { recordBinding } from '../lambdas/workspaces/binding';
 import { upsertWorkspace, type Workspace } from '../lambdas/workspaces/registry';
 import type { CheckedBinding } from './bindings';
 
+export { instanceUrl } from './instance-labels';
+
 /*
  * What `workspaces discover` and `workspaces import --from-client-registry` share: where a
  * workspace is already registered (its EmailBison id on the same instance), the name a new
@@ -21,24 +23,6 @@ export function instanceOf(baseUrl: string): string {
     .replace(/\/+$/, '')
     .replace(/\/api$/i, '')
     .toLowerCase();
-}
-
-/** `bison_instance` as the replaced system kept it: a URL, or a bare host (then https); no /api, no trailing slash. */
-export function instanceUrl(value: string | null): string | undefined {
-  const text = value?.trim() ?? '';
-  if (!text) return undefined;
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
-  if (!isHttpUrl(url)) return undefined;
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '').replace(/\/api$/i, '')}`;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isHttpUrl(text: string): boolean {
-  return /^https?:\/\/[^\s]+$/i.test(text.trim());
 }
 
 /** The registered row for this EmailBison workspace on this instance, if any. */
@@ -68,7 +52,7 @@ export function registrationName(emailbisonName: string, emailbisonId: number, t
 /** Registers (or updates) one workspace with its EmailBison id and records the binding GET /api/users reported. */
 export async function registerBoundWorkspace(
   sql: Sql,
-  workspace: { name: string; baseUrl: string; apiKeyRef: string; emailbisonWorkspaceId: number | null },
+  workspace: { name: string; baseUrl: string; apiKeyRef: string; emailbisonWorkspaceId: number | null; instanceLabel?: string | null },
   checked: CheckedBinding,
 ): Promise<Workspace> {
   const row = await upsertWorkspace(sql, { ...workspace, active: true });

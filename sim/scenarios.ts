@@ -8,6 +8,12 @@ export interface ScenarioSpec {
   /** "Now" for the generated data: created_at/updated_at fall before it. */
   epoch: string;
   workspaces: { name: string; accounts: number }[];
+  /**
+   * Number the accounts consecutively from this id, workspace after workspace (default: ids
+   * from the seed, with gaps). Two instances given the same one hold the same account ids, as
+   * two real EmailBison instances can; their workspace ids (1, 2, …) are the same already.
+   */
+  firstAccountId?: number;
 }
 
 /**
@@ -97,9 +103,11 @@ export function buildWorkspaces(spec: ScenarioSpec): SimWorkspace[] {
   const idGaps = randomFor(spec.seed, 'ids');
   const epochMs = Date.parse(spec.epoch);
   let nextId = 1000 + intBetween(idGaps, 0, 500);
+  let numbered = spec.firstAccountId;
   return spec.workspaces.map((workspace, index) => {
     const accounts = generateAccounts({ seed: spec.seed, workspace: workspace.name, count: workspace.accounts, firstId: nextId, epochMs });
     nextId = (accounts.at(-1)?.id ?? nextId) + intBetween(idGaps, 1, 50);
+    if (numbered !== undefined) for (const account of accounts) account.id = numbered++;
     return { id: index + 1, name: workspace.name, apiKey: apiKeyFor(spec.seed, workspace.name), accounts };
   });
 }

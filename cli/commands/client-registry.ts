@@ -5,7 +5,8 @@ import { listWorkspaces } from '../../lambdas/workspaces/registry';
 import { bindingRefusals, checkBindings, type CheckedBinding } from '../bindings';
 import { withCliContext } from '../context';
 import { withApiKeysStored } from '../key-store';
-import { bindingCell, cleanName, describeRedacted, instanceOf, instanceUrl, registerBoundWorkspace } from '../onboarding';
+import { type InstanceMappings, resolveInstance } from '../instance-labels';
+import { bindingCell, cleanName, describeRedacted, instanceOf, registerBoundWorkspace } from '../onboarding';
 import { table } from '../table';
 import { fail, printJson } from '../output';
 import { importWorkspacesCommand, keyStore, type StoreOptions } from './workspaces';
@@ -18,11 +19,15 @@ import { visible } from '../terminal-text';
  * secret store and the workspace is registered with its EmailBison id and instance, all or
  * nothing, as `workspaces import <file>` does. Refused, nothing stored: a key on several rows
  * (the replaced system's shared admin key), a key GET /api/users says reads another workspace
- * than the row's bison_workspace_id, a key EmailBison rejects. No key is ever printed.
+ * than the row's bison_workspace_id, a key EmailBison rejects, a bison_instance label with no
+ * `--instance 'Label=https://…'` (the replaced registry names instances by label; the label is
+ * recorded on the row). No key is ever printed.
  */
 
 export interface ImportOptions extends StoreOptions {
   fromClientRegistry?: string | boolean;
+  /** `--instance 'Label=https://…'`, repeatable: the base URL of each bison_instance label. */
+  instance?: InstanceMappings;
   clearPlaintextKeys?: boolean;
   json?: boolean;
 }
@@ -32,6 +37,7 @@ export async function importCommand(file: string | undefined, options: ImportOpt
   if (options.fromClientRegistry === undefined) {
     if (!file) return usage('workspaces import needs a CSV or JSON file, or --from-client-registry [database-url].');
     if (options.clearPlaintextKeys) return usage('--clear-plaintext-keys goes with --from-client-registry.');
+    if (options.instance?.size) return usage('--instance goes with --from-client-registry.');
     return importWorkspacesCommand(file, options);
   }
   if (file) return usage(`give a file or --from-client-registry, not both ("${file}").`);
@@ -59,6 +65,8 @@ interface RegistryRow {
 export interface CutOverRow {
   name: string;
   baseUrl: string;
+  /** The row's bison_instance when it was a label (mapped by --instance); null for a URL or host. */
+  instanceLabel: string | null;
   emailbisonId: number | null;
   apiKey: string;
 }
@@ -80,7 +88,7 @@ async function importClientRegistry(sourceUrl: string | undefined, options: Impo
     try {
       const records = await readClientRegistry(source);
       for (const record of records) if (record.bison_api_key?.trim()) keys.push(record.bison_api_key.trim());
-      const plan = planCutOver(records);
+      const plan = planCutOver(records, options.instance);
       const checked = plan.problems.length === 0 ? await checkBindings(plan.rows.map(candidate)) : [];
       const refusals = [
         ...plan.problems,
@@ -96,7 +104,7 @@ async function importClientRegistry(sourceUrl: string | undefined, options: Impo
         ),
       ];
       if (refusals.length > 0) {
-        console.error('sender-sync: refused, nothing imported or stored: each workspace needs its own api-user key.');
+        console.error('sender-sync: refused, nothing imported or stored:');
         for (const refusal of refusals) console.error(visible(`  ${refusal}`));
         if (plan.noKey.length > 0) console.error(`  rows with no key (not imported either way): ${quoted(plan.noKey)}`);
         process.exitCode = 2;
@@ -108,7 +116,13 @@ async function importClientRegistry(sourceUrl: string | undefined, options: Impo
           for (const [index, row] of plan.rows.entries()) {
             await registerBoundWorkspace(
               tx as unknown as Sql,
-              { name: row.name, baseUrl: row.baseUrl, apiKeyRef: refs[row.name], emailbisonWorkspaceId: row.emailbisonId },
+              {
+                name: row.name,
+                baseUrl: row.baseUrl,
+                apiKeyRef: refs[row.name],
+                emailbisonWorkspaceId: row.emailbisonId,
+                instanceLabel: row.instanceLabel,
+              },
               checked[index],
             );
           }
@@ -148,8 +162,10 @@ async function readClientRegistry(sql: Sql): Promise<RegistryRow[]> {
 }
 
 /** The rows to import and every reason they cannot be; pure, for tests. A null is_active counts as active. */
-export function planCutOver(records: readonly RegistryRow[]): CutOverPlan {
+export function planCutOver(records: readonly RegistryRow[], instances: InstanceMappings = new Map()): CutOverPlan {
   const plan: CutOverPlan = { rows: [], noKey: [], inactive: [], problems: [] };
+  /** Rows by the unmapped label they name, for one problem per label. */
+  const unmapped = new Map<string, string[]>();
   const rowsByKey = new Map<string, string[]>();
   for (const record of records) {
     const key = record.bison_api_key?.trim();
@@ -180,13 +196,26 @@ export function planCutOver(records: readonly RegistryRow[]): CutOverPlan {
     if (!name) problems.push(`${at}: no workspace_name`);
     else if (seen.has(name.toLowerCase())) problems.push(`${at}: the name appears on two active rows`);
     seen.add(name.toLowerCase());
-    const baseUrl = instanceUrl(record.bison_instance);
-    if (!baseUrl) problems.push(`${at}: bison_instance is not an EmailBison host or URL`);
+    const instance = resolveInstance(record.bison_instance, instances);
+    if (!instance.ok && instance.problem === 'unmapped')
+      unmapped.set(instance.label, [...(unmapped.get(instance.label) ?? []), name || at]);
+    if (!instance.ok && instance.problem === 'invalid') problems.push(`${at}: bison_instance is not an EmailBison label, host or URL`);
     const idText = record.bison_workspace_id?.trim() ?? '';
     if (idText && !/^\d+$/.test(idText)) problems.push(`${at}: bison_workspace_id is not a whole number`);
     if (!/^[\x21-\x7e]+$/.test(apiKey)) problems.push(`${at}: bison_api_key has characters an HTTP header cannot carry`);
     plan.problems.push(...problems);
-    if (problems.length === 0) plan.rows.push({ name, baseUrl: baseUrl!, emailbisonId: idText ? Number(idText) : null, apiKey });
+    if (problems.length === 0 && instance.ok) {
+      plan.rows.push({
+        name,
+        baseUrl: instance.baseUrl,
+        instanceLabel: instance.label,
+        emailbisonId: idText ? Number(idText) : null,
+        apiKey,
+      });
+    }
+  }
+  for (const [label, rows] of unmapped) {
+    plan.problems.push(`bison_instance "${label}" (rows ${quoted(rows)}) has no URL: map it with --instance '${label}=https://…'`);
   }
   return plan;
 }
@@ -208,6 +237,7 @@ function report(plan: CutOverPlan, checked: CheckedBinding[], run: { json: boole
       imported: plan.rows.map((row, index) => ({
         name: row.name,
         base_url: row.baseUrl,
+        instance_label: row.instanceLabel,
         emailbison_workspace_id: checked[index].binding.status === 'bound' ? checked[index].binding.id : row.emailbisonId,
         binding: checked[index].binding,
       })),
@@ -220,8 +250,14 @@ function report(plan: CutOverPlan, checked: CheckedBinding[], run: { json: boole
   if (plan.rows.length > 0) {
     console.log(
       table(
-        ['workspace', 'base URL', 'EmailBison id', 'binding'],
-        plan.rows.map((row, index) => [row.name, row.baseUrl, row.emailbisonId ?? '', bindingCell(checked[index])]),
+        ['workspace', 'instance', 'base URL', 'EmailBison id', 'binding'],
+        plan.rows.map((row, index) => [
+          row.name,
+          row.instanceLabel ?? '',
+          row.baseUrl,
+          row.emailbisonId ?? '',
+          bindingCell(checked[index]),
+        ]),
       ),
     );
   }

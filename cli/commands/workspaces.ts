@@ -135,6 +135,8 @@ export interface WorkspaceJson {
   api_key_ref_kind: 'file' | 'aws-sm' | 'env';
   active: boolean;
   emailbison_workspace_id: number | null;
+  /** The replaced registry's instance label ('Long Run') when imported with --instance; else null. */
+  instance_label: string | null;
 }
 
 function workspaceJson(workspace: Workspace): WorkspaceJson {
@@ -146,6 +148,7 @@ function workspaceJson(workspace: Workspace): WorkspaceJson {
     api_key_ref_kind: parseSecretReference(workspace.apiKeyRef).source,
     active: workspace.active,
     emailbison_workspace_id: workspace.emailbisonWorkspaceId === null ? null : Number(workspace.emailbisonWorkspaceId),
+    instance_label: workspace.instanceLabel ?? null,
   };
 }
 
@@ -155,10 +158,19 @@ export async function listWorkspacesCommand(options: { json?: boolean; all?: boo
     if (options.json) return printJson(workspaces.map(workspaceJson));
     if (workspaces.length === 0)
       return console.log('No workspaces registered: `sender-sync workspaces add` or `import`; `npm start` uses the simulator meanwhile.');
+    // The instance column only where some row came from the replaced registry with a label.
+    const labelled = workspaces.some((w) => w.instanceLabel);
     console.log(
       table(
-        ['id', 'workspace', 'base URL', 'key in', 'active'],
-        workspaces.map((w) => [w.id, w.name, w.baseUrl, describeRef(w.apiKeyRef), w.active ? 'yes' : 'no']),
+        ['id', 'workspace', ...(labelled ? ['instance'] : []), 'base URL', 'key in', 'active'],
+        workspaces.map((w) => [
+          w.id,
+          w.name,
+          ...(labelled ? [w.instanceLabel ?? ''] : []),
+          w.baseUrl,
+          describeRef(w.apiKeyRef),
+          w.active ? 'yes' : 'no',
+        ]),
       ),
     );
   }).catch(fail);

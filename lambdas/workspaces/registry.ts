@@ -10,6 +10,8 @@ export interface Workspace {
   emailbisonWorkspaceId: number | null;
   apiKeyRef: string;
   active: boolean;
+  /** The replaced registry's label of the instance ('Long Run'), when imported from it; else null. */
+  instanceLabel?: string | null;
 }
 
 export async function getWorkspace(sql: Sql, id: number): Promise<Workspace> {
@@ -25,7 +27,7 @@ export async function getWorkspace(sql: Sql, id: number): Promise<Workspace> {
 export async function listWorkspaces(sql: Sql, options: { activeOnly?: boolean } = {}): Promise<Workspace[]> {
   return sql<Workspace[]>`
     select id, name, base_url as "baseUrl", emailbison_workspace_id as "emailbisonWorkspaceId",
-           api_key_ref as "apiKeyRef", active
+           api_key_ref as "apiKeyRef", active, instance_label as "instanceLabel"
     from workspaces
     where ${options.activeOnly ? sql`active` : sql`true`}
     order by name
@@ -38,6 +40,8 @@ export interface NewWorkspace {
   apiKeyRef: string;
   emailbisonWorkspaceId?: number | null;
   active?: boolean;
+  /** Undefined keeps the row's label; null clears it. */
+  instanceLabel?: string | null;
 }
 
 /** The registered workspace whose name matches regardless of case and surrounding spaces, if any. */
@@ -64,17 +68,19 @@ export async function upsertWorkspace(sql: Sql, workspace: NewWorkspace): Promis
   const urlProblem = baseUrlProblem(workspace.baseUrl);
   if (urlProblem) throw new InvalidInputError(`Workspace "${name}": ${urlProblem}.`, { workspace: name });
   parseSecretReference(workspace.apiKeyRef, `API key of workspace "${name}"`);
+  const label = workspace.instanceLabel?.trim() || null;
   const [row] = await sql<Workspace[]>`
-    insert into workspaces (name, base_url, api_key_ref, emailbison_workspace_id, active)
-    values (${name}, ${workspace.baseUrl.trim().replace(/\/+$/, '')}, ${workspace.apiKeyRef}, ${workspace.emailbisonWorkspaceId ?? null}, ${workspace.active ?? true})
+    insert into workspaces (name, base_url, api_key_ref, emailbison_workspace_id, active, instance_label)
+    values (${name}, ${workspace.baseUrl.trim().replace(/\/+$/, '')}, ${workspace.apiKeyRef}, ${workspace.emailbisonWorkspaceId ?? null}, ${workspace.active ?? true}, ${label})
     on conflict ((lower(name))) do update set
       base_url = excluded.base_url,
       api_key_ref = excluded.api_key_ref,
       emailbison_workspace_id = coalesce(excluded.emailbison_workspace_id, workspaces.emailbison_workspace_id),
-      active = excluded.active
+      active = excluded.active,
+      instance_label = ${workspace.instanceLabel === undefined ? sql`workspaces.instance_label` : sql`excluded.instance_label`}
     where workspaces.name = excluded.name
     returning id, name, base_url as "baseUrl", emailbison_workspace_id as "emailbisonWorkspaceId",
-              api_key_ref as "apiKeyRef", active
+              api_key_ref as "apiKeyRef", active, instance_label as "instanceLabel"
   `;
   if (!row) throw nameTaken(name, (await findWorkspaceByName(sql, name))?.name);
   return row;

@@ -302,7 +302,7 @@ describe('--json of list and add describe the key the same way', () => {
     const list = JSON.parse(result.stdout) as Record<string, unknown>[];
     const binyon = list.find((w) => w.name === 'Big Binyon')!;
     expect(Object.keys(binyon).sort()).toEqual(
-      ['active', 'api_key_ref_kind', 'base_url', 'emailbison_workspace_id', 'id', 'key_in', 'name'].sort(),
+      ['active', 'api_key_ref_kind', 'base_url', 'emailbison_workspace_id', 'id', 'instance_label', 'key_in', 'name'].sort(),
     );
     expect(binyon).toMatchObject({ key_in: 'local secrets file', api_key_ref_kind: 'file', active: true });
     for (const w of list) for (const k of Object.keys(w)) expect(k).toMatch(/^[a-z_]+$/);

@@ -167,6 +167,20 @@ describe('after the import', () => {
     expect(result.stderr).toContain('needs a CSV or JSON file, or --from-client-registry');
   });
 
+  it('takes a bad --instance as a usage error (exit 64, one line and where the help is), and --instance only with --from-client-registry', async () => {
+    for (const bad of ['Long Run', '=https://send.example.com', 'Long Run=ftp://send.example.com']) {
+      const result = await cli(['workspaces', 'import', '--from-client-registry', '--instance', bad], env);
+      expect(result.code, bad).toBe(64);
+      expect(result.stderr.trim().split('\n'), bad).toEqual([
+        expect.stringContaining(`sender-sync: option '--instance <label=url>' argument '${bad}' is invalid.`),
+        'see `sender-sync workspaces import --help`',
+      ]);
+    }
+    const misplaced = await cli(['workspaces', 'import', 'workspaces.csv', '--instance', 'Maverick=https://send.example.com'], env);
+    expect(misplaced.code).toBe(64);
+    expect(misplaced.stderr).toContain('--instance goes with --from-client-registry.');
+  });
+
   it('never printed a key', () => {
     const keys = [SHARED_ADMIN_KEY, INACTIVE_KEY, ...mintedKeys, ...sim.workspaces().map((w) => w.apiKey)];
     for (const output of outputs) for (const key of keys) expect(output).not.toContain(key);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planCutOver } from '../../../cli/commands/client-registry';
 import { plan } from '../../../cli/commands/discover';
+import { addInstanceMapping } from '../../../cli/instance-labels';
 import { instanceUrl, registrationName } from '../../../cli/onboarding';
 import type { Workspace } from '../../../lambdas/workspaces/registry';
 
@@ -66,8 +67,8 @@ describe('workspaces import --from-client-registry: the plan', () => {
     ]);
     expect(result.problems).toEqual([]);
     expect(result.rows).toEqual([
-      { name: 'Acme', baseUrl: BASE, emailbisonId: 7, apiKey: 'key-a' },
-      { name: 'Dunmore', baseUrl: BASE, emailbisonId: null, apiKey: 'key-d' },
+      { name: 'Acme', baseUrl: BASE, instanceLabel: null, emailbisonId: 7, apiKey: 'key-a' },
+      { name: 'Dunmore', baseUrl: BASE, instanceLabel: null, emailbisonId: null, apiKey: 'key-d' },
     ]);
     expect(result.noKey).toEqual(['Birch', 'Cedar']);
     expect(result.inactive).toEqual(['Old']);
@@ -83,18 +84,73 @@ describe('workspaces import --from-client-registry: the plan', () => {
 
   it('refuses rows it cannot register, saying which field, without their keys', () => {
     const result = planCutOver([
-      registryRow('Acme', 'key-1', { bison_instance: 'not a host' }),
+      registryRow('Acme', 'key-1', { bison_instance: 'ftp://send.example.com' }),
       registryRow('Birch', 'key-2', { bison_workspace_id: 'seven' }),
       registryRow('birch', 'key-3'),
       registryRow('', 'key-4'),
     ]);
     expect(result.problems).toEqual([
-      '"Acme": bison_instance is not an EmailBison host or URL',
+      '"Acme": bison_instance is not an EmailBison label, host or URL',
       '"Birch": bison_workspace_id is not a whole number',
       '"birch": the name appears on two active rows',
       'row 4 (no workspace_name): no workspace_name',
     ]);
     expect(result.problems.join(' ')).not.toMatch(/key-\d/);
+  });
+
+  it("maps bison_instance labels by --instance, case and spaces aside, and records the row's label", () => {
+    const instances = addInstanceMapping('LongRun=https://longrun.example/api/', addInstanceMapping('Maverick=https://maverick.example'));
+    const result = planCutOver(
+      [
+        registryRow('Acme', 'key-a', { bison_instance: 'Maverick' }),
+        registryRow('Birch', 'key-b', { bison_instance: 'Long Run' }),
+        registryRow('Cedar', 'key-c', { bison_instance: 'long run ' }),
+        registryRow('Dunmore', 'key-d'),
+      ],
+      instances,
+    );
+    expect(result.problems).toEqual([]);
+    expect(result.rows.map((r) => [r.name, r.baseUrl, r.instanceLabel])).toEqual([
+      ['Acme', 'https://maverick.example', 'Maverick'],
+      ['Birch', 'https://longrun.example', 'Long Run'],
+      ['Cedar', 'https://longrun.example', 'long run'],
+      ['Dunmore', BASE, null],
+    ]);
+  });
+
+  it('refuses a label with no --instance, once per label, naming its rows and how to map it', () => {
+    const result = planCutOver(
+      [
+        registryRow('Acme', 'key-a', { bison_instance: 'Maverick' }),
+        registryRow('Birch', 'key-b', { bison_instance: 'Long Run' }),
+        registryRow('Cedar', 'key-c', { bison_instance: 'Long Run' }),
+        registryRow('Old', 'key-o', { bison_instance: 'Retired', is_active: false }),
+      ],
+      addInstanceMapping('maverick=https://maverick.example'),
+    );
+    expect(result.rows.map((r) => r.name)).toEqual(['Acme']);
+    expect(result.problems).toEqual([
+      `bison_instance "Long Run" (rows "Birch", "Cedar") has no URL: map it with --instance 'Long Run=https://…'`,
+    ]);
+  });
+
+  it('takes --instance as LABEL=http(s) URL, one URL a label', () => {
+    expect([...addInstanceMapping(' Long Run = https://send.example.com/ ')]).toEqual([
+      ['longrun', { label: 'Long Run', baseUrl: 'https://send.example.com' }],
+    ]);
+    for (const bad of [
+      'Long Run',
+      '=https://send.example.com',
+      ' =https://x.example',
+      'Long Run=',
+      'Long Run=ftp://x.example',
+      'Long Run=x.example',
+    ]) {
+      expect(() => addInstanceMapping(bad), bad).toThrow(expect.objectContaining({ code: 'SS_USAGE' }));
+    }
+    const first = addInstanceMapping('Long Run=https://a.example');
+    expect(addInstanceMapping('longrun=https://a.example/', first).size).toBe(1);
+    expect(() => addInstanceMapping('LONG RUN=https://b.example', first)).toThrow(/another URL already/);
   });
 
   it('reads bison_instance as a URL or a bare host, without /api or a trailing slash', () => {

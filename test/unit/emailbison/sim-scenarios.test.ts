@@ -59,6 +59,20 @@ describe('simulator scenarios', () => {
     }
   });
 
+  it('numbers accounts from firstAccountId, so two instances of other clients share workspace and account ids', () => {
+    const instance = (names: string[]) =>
+      buildWorkspaces({ ...scenarioSpec('grid:2:10'), firstAccountId: 5000, workspaces: names.map((name) => ({ name, accounts: 10 })) });
+    const [one, other] = [instance(['Acme', 'Birch']), instance(['Cedar', 'Dunmore'])];
+    const ids = (workspaces: typeof one) => workspaces.map((w) => [w.id, w.accounts.map((a) => a.id)]);
+    expect(ids(one)).toEqual([
+      [1, Array.from({ length: 10 }, (_, i) => 5000 + i)],
+      [2, Array.from({ length: 10 }, (_, i) => 5010 + i)],
+    ]);
+    expect(ids(other)).toEqual(ids(one));
+    expect(other[0].accounts.map((a) => a.email)).not.toEqual(one[0].accounts.map((a) => a.email));
+    expect(other[0].apiKey).not.toBe(one[0].apiKey);
+  });
+
   it('looks like real data: non-ASCII names, several statuses and providers, resellers, and nulls', () => {
     const { workspaces } = summary('seed-2025');
     const accounts = workspaces.flatMap((workspace) => workspace.accounts);
