@@ -77,7 +77,13 @@ export async function upsertWorkspace(sql: Sql, workspace: NewWorkspace): Promis
       api_key_ref = excluded.api_key_ref,
       emailbison_workspace_id = coalesce(excluded.emailbison_workspace_id, workspaces.emailbison_workspace_id),
       active = excluded.active,
-      instance_label = ${workspace.instanceLabel === undefined ? sql`workspaces.instance_label` : sql`excluded.instance_label`}
+      -- Left out: the row's label stays while it stays on its instance; moved to another
+      -- base URL, the old instance's label no longer names it.
+      instance_label = ${
+        workspace.instanceLabel === undefined
+          ? sql`case when excluded.base_url = workspaces.base_url then workspaces.instance_label end`
+          : sql`excluded.instance_label`
+      }
     where workspaces.name = excluded.name
     returning id, name, base_url as "baseUrl", emailbison_workspace_id as "emailbisonWorkspaceId",
               api_key_ref as "apiKeyRef", active, instance_label as "instanceLabel"

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instanceHost } from '../../../lambdas/emailbison/host-budget';
+import { upsertWorkspace } from '../../../lambdas/workspaces/registry';
 import { deliveredBody } from '../../../sim/webhooks';
 import { ensureLocalWebhookSecret, localWebhookSecretFile } from '../../../local/webhook-secret';
 import { cli, type CliResult } from '../../helpers/cli';
@@ -182,6 +183,14 @@ describe('two instances with the same workspace and account ids', () => {
       where c.source = 'webhook' and c.emailbison_id = ${accountId}
     `;
     expect(webhookChanges).toEqual([{ instance_label: 'Long Run' }]);
+  });
+
+  it("keeps a workspace's label while it stays on its instance, and drops it when the workspace moves to another URL", async () => {
+    const probe = { name: 'Label Probe', apiKeyRef: 'env:LABEL_PROBE_KEY', active: false };
+    await upsertWorkspace(db.sql, { ...probe, baseUrl: maverick.sim.url, instanceLabel: 'Maverick' });
+    expect((await upsertWorkspace(db.sql, { ...probe, baseUrl: maverick.sim.url })).instanceLabel).toBe('Maverick');
+    expect((await upsertWorkspace(db.sql, { ...probe, baseUrl: longRun.sim.url })).instanceLabel).toBeNull();
+    await db.sql`delete from workspaces where name = ${probe.name}`;
   });
 
   it('never printed a key', () => {
