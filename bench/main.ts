@@ -30,7 +30,7 @@ import { benchWrite } from './write';
  * latest-write.json; `--only webhooks`: the webhook intake's p50/p99 over 2,000 concurrent
  * deliveries and the applier's events/s (issue 19), to latest-webhooks.json; `--only scale`: issue 22's scheduling figures
  * (about a minute), to latest-scale.json; `--only warmup`: issue 24's daily warmup pass on a throttled
- * instance against its rate floor (about five minutes: 4 passes of about 65 s at 5 requests a second), to latest-warmup.json; `--only compat`: issue 23's dashboard reads at 100,000 accounts (about twelve minutes: 3 runs of 100 pages on each side), to latest-compat.json.
+ * instance against its rate floor (about five minutes: 4 passes of about 65 s at 5 requests a second), to latest-warmup.json; `--only compat`: issue 23's dashboard reads at 100,000 accounts (about five minutes on a quiet machine: 3 runs of 100 pages on each side), to latest-compat.json.
  */
 const RUNS = 3;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
