@@ -1,15 +1,14 @@
-import { createEmailBisonClient, type WalkCursor } from '../emailbison/client';
+import type { WalkCursor } from '../emailbison/client';
 import { requestEventLogPage } from '../emailbison/event-log';
-import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import type { TaskDeps } from '../runtime/deps';
-import { checkBindingForRun } from '../sync/binding-check';
 import { recoverMissedEvents } from '../sync/event-log';
 import { syncWorkspace, type SyncWorkspaceResult } from '../sync/sync-workspace';
 import { getWorkspace } from '../workspaces/registry';
 import { createWarmupWorkspaceTask, type WarmupWorkspaceEvent } from '../warmup/task';
 import type { WarmupWorkspaceResult } from '../warmup/warmup-workspace';
+import { openWorkspaceClient } from './workspace-client';
 
 export interface SyncWorkspaceEvent {
   jobId: string;
@@ -54,44 +53,19 @@ export function createSyncWorkspaceTask(deps: TaskDeps) {
       deps.log.setContext({ workspace: workspace.name });
       deps.onEvent?.({ type: 'workspace-syncing', jobId, workspace: ref, cursor: event.cursor ?? null });
       const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
-      // One budget per invocation, as each Map iteration is its own Lambda: what they share is
-      // the host's row in Postgres. Its waits are real time, never the tests' scaled-down sleep,
-      // or the cap would not hold.
-      const hostBudget = createHostBudget({
-        sql: deps.sql,
-        host: instanceHost(workspace.baseUrl),
-        workspace: workspace.name,
-        maxRps: deps.config.emailbisonMaxRps,
-      });
-      const client = createEmailBisonClient({
-        workspace: workspace.name,
-        baseUrl: workspace.baseUrl,
-        apiKey,
-        pagination: deps.config.emailbisonPagination,
-        pageConcurrency: deps.config.pageConcurrency,
-        maxAttempts: deps.config.maxAttempts,
-        maxRetryWaitMs: deps.config.maxRetryWaitMs,
-        maxResponseBytes: deps.config.maxResponseBytes,
-        requestTimeoutMs: deps.config.requestTimeoutMs,
-        ...deps.emailbison,
-        hostBudget,
-      });
-      // Once per run and workspace, at its first invocation (see checkBindingForRun), once the workspace is this invocation's.
-      const beforeWalk = async ({ firstInvocation }: { firstInvocation: boolean }) => {
-        const binding = await checkBindingForRun(
-          deps.sql,
-          { jobId, workspace: ref, firstInvocation },
-          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
-        );
-        if (binding?.warning) deps.log.warn(binding.warning);
-      };
+      // Its budget's waits are real time, never the tests' scaled-down sleep, or the cap would not hold.
+      const { host, hostBudget, client, beforeWalk } = openWorkspaceClient(
+        deps,
+        { jobId, workspace, ref, apiKey },
+        { pagination: deps.config.emailbisonPagination },
+      );
       // The workspace's missed events (lambdas/sync/event-log.ts), through the same host budget; its requests count as the job's.
       const recoverEvents = async ({ signal }: { signal: AbortSignal }) => {
         const stats = { requests: 0 };
         const recovered = await recoverMissedEvents(
           {
             sql: deps.sql,
-            host: instanceHost(workspace.baseUrl),
+            host,
             maxPages: deps.config.eventLogMaxPages,
             // The window's dates are calendar days at the instance, on the wall clock: deps.now is the deadline's clock.
             signal,

@@ -1,8 +1,6 @@
-import { createEmailBisonClient } from '../emailbison/client';
-import { createHostBudget, instanceHost } from '../emailbison/host-budget';
 import { InvalidInputError } from '../errors';
 import type { TaskDeps } from '../runtime/deps';
-import { checkBindingForRun } from '../sync/binding-check';
+import { openWorkspaceClient } from '../sync-workspace/workspace-client';
 import type { WorkspaceIdRef } from '../workspaces/ref';
 import { getWorkspace } from '../workspaces/registry';
 import { isWarmupDay } from './day';
@@ -41,31 +39,12 @@ export function createWarmupWorkspaceTask(deps: TaskDeps) {
       deps.log.setContext({ workspace: workspace.name });
       deps.onEvent?.({ type: 'workspace-syncing', jobId, workspace: ref, cursor: null });
       const apiKey = await deps.secrets.resolve(workspace.apiKeyRef, `API key of workspace "${workspace.name}"`);
-      const host = instanceHost(workspace.baseUrl);
-      const hostBudget = createHostBudget({ sql: deps.sql, host, workspace: workspace.name, maxRps: deps.config.emailbisonMaxRps });
-      const client = createEmailBisonClient({
-        workspace: workspace.name,
-        baseUrl: workspace.baseUrl,
-        apiKey,
-        list: { path: WARMUP_LIST_PATH, query: { start_date: day, end_date: day } },
+      const { host, client, beforeWalk } = openWorkspaceClient(
+        deps,
+        { jobId, workspace, ref, apiKey },
         // The list is documented in page mode; `auto` still follows an instance that answers in cursors.
-        pagination: 'auto',
-        pageConcurrency: deps.config.pageConcurrency,
-        maxAttempts: deps.config.maxAttempts,
-        maxRetryWaitMs: deps.config.maxRetryWaitMs,
-        maxResponseBytes: deps.config.maxResponseBytes,
-        requestTimeoutMs: deps.config.requestTimeoutMs,
-        ...deps.emailbison,
-        hostBudget,
-      });
-      const beforeWalk = async ({ firstInvocation }: { firstInvocation: boolean }) => {
-        const binding = await checkBindingForRun(
-          deps.sql,
-          { jobId, workspace: ref, firstInvocation },
-          { workspace: workspace.name, baseUrl: workspace.baseUrl, apiKey, hostBudget, ...deps.emailbison, signal: deps.signal },
-        );
-        if (binding?.warning) deps.log.warn(binding.warning);
-      };
+        { pagination: 'auto', list: { path: WARMUP_LIST_PATH, query: { start_date: day, end_date: day } } },
+      );
       const onEvent = deps.onEvent;
       const result = await warmupWorkspace(
         {
