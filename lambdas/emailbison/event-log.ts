@@ -1,12 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
-import { RejectedApiKeyError } from '../errors';
-import { MAX_ERROR_BODY_BYTES, readBody, requestDeadline } from './bounded-body';
+import { budgetedGet } from './budgeted-get';
 import { sharedDispatcher } from './dispatcher';
 import type { HostBudget } from './host-budget';
 import { type EmailBisonClientOptions, resolveOptions } from './options';
-import { isRecord, parseJson, parseRateLimitHeaders } from './page-request';
-import { backoffMs, isConnectionFailure, parseRetryAfterBody, parseRetryAfterHeader, type Sleep } from './retry';
+import { isRecord, parseJson } from './page-request';
+import type { Sleep } from './retry';
 import { MAX_CURSOR_TOKEN_LENGTH } from './schema';
 
 /*
@@ -54,79 +51,34 @@ export interface EventLogRequestOptions extends Pick<EmailBisonClientOptions, 'w
 }
 
 export async function requestEventLogPage(options: EventLogRequestOptions, query: EventLogQuery): Promise<EventLogAnswer> {
-  const { workspace, limits, origin, basePath, apiKey } = resolveOptions(options);
-  const dispatcher = options.dispatcher ?? sharedDispatcher(origin, limits);
-  const sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
-  const signal = options.signal ?? new AbortController().signal;
-  const budget = options.hostBudget;
-  const maxAttempts = options.maxAttempts ?? 3;
-  const maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000;
-  const path = `${basePath}${EVENTS_PATH}${eventLogQuery(query)}`;
-  let last = 'no attempt made';
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1)
-      await sleep(backoffMs(attempt - 1, { baseBackoffMs: limits.baseBackoffMs, maxRetryWaitMs: 2_000, random: Math.random }), signal);
-    await budget?.acquire(signal);
-    if (options.stats) options.stats.requests += 1;
-    let status: number;
-    let headers: Dispatcher.ResponseData['headers'];
-    let text: string;
-    let overflowed: boolean;
-    const deadline = requestDeadline(signal, limits.requestTimeoutMs);
-    // On the database's clock, as the host budget keeps its windows.
-    const sentAtMs = Date.now() + (budget?.clockOffsetMs ?? 0);
-    try {
-      const response = await dispatcher.request({
-        origin,
-        path,
-        method: 'GET',
-        headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-        signal: deadline.signal,
-        headersTimeout: limits.headersTimeoutMs,
-        bodyTimeout: limits.bodyTimeoutMs,
-      });
-      status = response.statusCode;
-      headers = response.headers;
-      const read = await readBody(response.body, status >= 200 && status <= 299 ? limits.maxResponseBytes : MAX_ERROR_BODY_BYTES);
-      text = read.text;
-      overflowed = read.overflowed;
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      last = deadline.expired
-        ? `GET ${EVENTS_PATH} took longer than ${limits.requestTimeoutMs} ms in all`
-        : `could not reach ${origin} (${networkCode(error)})`;
-      if (budget && isConnectionFailure(error)) {
-        const { breakerOpen } = await budget.recordConnectionFailure();
-        if (breakerOpen) await budget.acquire(signal); // throws EmailBisonUnreachableError, naming the host
-      }
-      continue;
-    } finally {
-      deadline.dispose();
-    }
-    await budget?.recordSuccess();
-    // The limiter's headers, as the walk's client reports them: the host's window is every request's.
-    const rateLimit = parseRateLimitHeaders(headers);
-    if (budget && rateLimit) await budget.observeRemaining(rateLimit.remaining, rateLimit.resetInMs, { limit: rateLimit.limit, sentAtMs });
-    if (status === 401) throw new RejectedApiKeyError({ workspace, status });
-    if (status === 404) return { kind: 'absent' };
-    if (status === 408 || status === 429 || status >= 500) {
-      last = `GET ${EVENTS_PATH} answered HTTP ${status}${status === 429 ? ' (rate limited)' : ''}`;
-      const retryAfterMs = maxDefined(parseRetryAfterHeader(headers['retry-after'], Date.now()), parseRetryAfterBody(parseJson(text)));
-      if (status === 429 && budget)
-        await budget.pause(Math.min(retryAfterMs ?? 1_000, maxRetryWaitMs) / 1000, `HTTP 429 on ${EVENTS_PATH} (workspace "${workspace}")`);
-      else if (retryAfterMs !== undefined && attempt < maxAttempts) await sleep(Math.min(retryAfterMs, maxRetryWaitMs), signal);
-      continue;
-    }
-    if (status < 200 || status > 299) return { kind: 'refused', reason: `GET ${EVENTS_PATH} answered HTTP ${status}` };
-    if (overflowed) return { kind: 'refused', reason: `GET ${EVENTS_PATH} answered more than ${limits.maxResponseBytes} bytes` };
-    const page = readCursorPage(parseJson(text), query.cursor);
-    if (typeof page === 'string') {
-      last = `GET ${EVENTS_PATH} answered a page that does not read: ${page}`;
-      continue;
-    }
-    return page;
-  }
-  return { kind: 'unavailable', reason: `${last} (${maxAttempts} attempt(s))` };
+  const resolved = resolveOptions(options);
+  const { origin, basePath, limits } = resolved;
+  const result = await budgetedGet<EventLogAnswer>(
+    {
+      resolved,
+      dispatcher: options.dispatcher ?? sharedDispatcher(origin, limits),
+      apiKey: resolved.apiKey,
+      path: `${basePath}${EVENTS_PATH}${eventLogQuery(query)}`,
+      label: EVENTS_PATH,
+      hostBudget: options.hostBudget,
+      // The limiter's headers, as the walk's client reports them: the host's window is every request's.
+      observeRateLimit: true,
+      retryStatuses: (status) => status === 408 || status === 429 || status >= 500,
+      maxAttempts: options.maxAttempts ?? 3,
+      maxRetryWaitMs: options.maxRetryWaitMs ?? 10_000,
+      sleep: options.sleep,
+      signal: options.signal,
+      stats: options.stats,
+    },
+    ({ status, text, overflowed }) => {
+      if (status === 404) return { kind: 'absent' };
+      if (status < 200 || status > 299) return { kind: 'refused', reason: `GET ${EVENTS_PATH} answered HTTP ${status}` };
+      if (overflowed) return { kind: 'refused', reason: `GET ${EVENTS_PATH} answered more than ${limits.maxResponseBytes} bytes` };
+      const page = readCursorPage(parseJson(text), query.cursor);
+      return typeof page === 'string' ? { retry: `GET ${EVENTS_PATH} answered a page that does not read: ${page}` } : page;
+    },
+  );
+  return result.kind === 'value' ? result.value : { kind: 'unavailable', reason: result.reason };
 }
 
 /** Both dates always (one alone is a 422), cursor mode always (the log has no other). */
@@ -146,15 +98,4 @@ function readCursorPage(body: unknown, asked: string | null): EventLogAnswer | s
   }
   if (next !== null && next === asked) return 'meta.next_cursor points back at the page asked for';
   return { kind: 'page', items: body.data, nextCursor: next };
-}
-
-function networkCode(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'network error';
-}
-
-function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.max(a, b);
 }
